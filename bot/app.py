@@ -1,0 +1,149 @@
+"""Assembling the product: settings → stores → models → services → dispatcher, and closing it all."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.fsm.storage.base import DefaultKeyBuilder
+from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+from aiogram.types import BotCommand
+from redis.asyncio import Redis
+
+from bot.errors import ConfigurationError
+from bot.handlers import get_routers
+from bot.services.agents_chat import TelegramAgentsChat
+from bot.services.answering import AnsweringService
+from bot.services.escalation import AgentNotifier, EscalationService
+from bot.settings import Settings
+from bot.store import Stores, connect_redis, in_process_redis
+from knowledge_base import KnowledgeBase, bundled_path, load_knowledge_base
+from models.generator import Generator, VerbatimGenerator
+from retrieval import FaqRetriever, SentenceTransformerEmbedder
+
+log = logging.getLogger(__name__)
+
+
+def product_name(kb_path: Path) -> str:
+    """The product name declared at the top of a YAML knowledge base, else a neutral one."""
+    if kb_path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            with kb_path.open(encoding="utf-8") as fh:
+                head = yaml.safe_load(fh)
+            if isinstance(head, dict) and isinstance(head.get("product"), str):
+                return head["product"]
+        except (OSError, yaml.YAMLError):
+            pass
+    return "our"
+
+
+@dataclass
+class Core:
+    """Everything that answers questions, independent of Telegram."""
+
+    settings: Settings
+    stores: Stores
+    kb: KnowledgeBase
+    kb_path: Path
+    retriever: FaqRetriever
+    generator: Generator
+    answering: AnsweringService
+    executor: ThreadPoolExecutor
+    closers: list = field(default_factory=list)
+
+    @property
+    def product(self) -> str:
+        return product_name(self.kb_path)
+
+    async def close(self) -> None:
+        await self.stores.close()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+async def build_core(settings: Settings, *, require_redis: bool) -> Core:
+    """Open the store, load the knowledge base and the models; raise a clear error if one fails."""
+    redis: Redis
+    if settings.redis.url:
+        redis = await connect_redis(settings.redis.url)
+    elif require_redis:
+        raise ConfigurationError(
+            "REDIS__URL: not set; the Telegram bot keeps conversations and tickets in Redis "
+            "(e.g. REDIS__URL=redis://127.0.0.1:6379/0)"
+        )
+    else:
+        log.info("REDIS__URL not set: using an in-process store (nothing is kept after exit)")
+        redis = in_process_redis()
+    stores = Stores.build(
+        redis,
+        settings.redis.prefix,
+        history_ttl_hours=settings.redis.history_ttl_hours,
+        history_max_turns=settings.redis.history_max_turns,
+    )
+    try:
+        kb_path = settings.kb.path or bundled_path()
+        kb = load_knowledge_base(kb_path)
+        retriever = FaqRetriever(
+            SentenceTransformerEmbedder(settings.retrieval.model_path),
+            cache_dir=settings.retrieval.cache_dir,
+        )
+        executor = ThreadPoolExecutor(settings.retrieval.workers, thread_name_prefix="answer")
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(executor, retriever.warm_up)
+        await loop.run_in_executor(executor, retriever.load, kb)
+        generator: Generator = VerbatimGenerator()
+        log.info("replies: verbatim FAQ answers (no fine-tuned generator configured)")
+        answering = AnsweringService(
+            retriever,
+            generator,
+            stores,
+            threshold=settings.retrieval.threshold,
+            top_k=settings.retrieval.top_k,
+            executor=executor,
+        )
+    except BaseException:
+        await stores.close()
+        raise
+    log.info("knowledge base %s: %d entries, %d phrasings", kb_path, len(kb), kb.phrasing_count())
+    return Core(settings, stores, kb, kb_path, retriever, generator, answering, executor)
+
+
+def build_bot(settings: Settings) -> Bot:
+    if settings.telegram.token is None:
+        raise ConfigurationError("TELEGRAM__TOKEN: not set; get a token from @BotFather")
+    session = AiohttpSession(api=TelegramAPIServer.from_base(str(settings.telegram.api_base)))
+    return Bot(
+        token=settings.telegram.token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=None, link_preview_is_disabled=True),
+    )
+
+
+def build_dispatcher(core: Core, bot: Bot) -> Dispatcher:
+    key_builder = DefaultKeyBuilder(prefix=core.stores.keys.fsm_prefix(), with_destiny=True)
+    storage = RedisStorage(core.stores.redis, key_builder=key_builder)
+    isolation = RedisEventIsolation(core.stores.redis, key_builder=key_builder)
+    dp = Dispatcher(storage=storage, events_isolation=isolation)
+    notifier: AgentNotifier | None = None
+    if core.settings.escalation.agents_chat_id is not None:
+        notifier = TelegramAgentsChat(bot, core.settings.escalation.agents_chat_id)
+    dp["settings"] = core.settings
+    dp["stores"] = core.stores
+    dp["answering"] = core.answering
+    dp["escalation"] = EscalationService(core.stores, notifier)
+    dp["product_name"] = core.product
+    dp.include_routers(*get_routers())
+    return dp
+
+
+BOT_COMMANDS = [
+    BotCommand(command="start", description="Start / greeting"),
+    BotCommand(command="help", description="What the bot can do"),
+]

@@ -1,0 +1,151 @@
+"""The ``supportbot`` command: run the Telegram bot, chat in the terminal, evaluate retrieval."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from bot.errors import SupportBotError
+from knowledge_base.loaders import KnowledgeBaseError
+
+log = logging.getLogger("supportbot")
+
+
+def _settings():
+    from bot.settings import load_settings
+
+    return load_settings()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The Telegram bot (polling or webhook, from settings)."""
+    from bot.logging_setup import setup_logging
+    from bot.runner import serve
+
+    settings = _settings()
+    setup_logging(settings)
+    asyncio.run(serve(settings))
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """A conversation with the bot in the terminal (no Telegram needed)."""
+    from bot.logging_setup import setup_logging
+
+    settings = _settings()
+    setup_logging(settings, "WARNING")
+    logging.getLogger().setLevel(args.log_level or "WARNING")
+    return asyncio.run(_chat(settings))
+
+
+async def _chat(settings) -> int:
+    from bot.app import build_core
+    from bot.services.answering import Answer
+    from bot.services.escalation import EscalationService
+
+    started = time.perf_counter()
+    print("Loading the knowledge base and models…", flush=True)
+    core = await build_core(settings, require_redis=False)
+    escalation = EscalationService(core.stores, notifier=None)
+    print(
+        f"{core.product} support bot ready in {time.perf_counter() - started:.1f}s "
+        f"({len(core.kb)} FAQ entries). Type your question; /quit to leave.\n",
+        flush=True,
+    )
+    chat_id = 1
+    try:
+        while True:
+            try:
+                line = await asyncio.to_thread(input, "you> ")
+            except EOFError:
+                break
+            text = line.strip()
+            if not text:
+                continue
+            if text in ("/quit", "/exit"):
+                break
+            result = await core.answering.answer(chat_id, text)
+            if isinstance(result, Answer):
+                print(
+                    f"bot> {result.text}\n     [{result.entry_id}, confidence {result.confidence:.2f}]\n"
+                )
+            else:
+                outcome = await escalation.escalate(chat_id, "terminal user", result)
+                print(
+                    f"bot> I'm handing this to a person from our support team "
+                    f"(ticket #{outcome.ticket.id}, reason: {result.reason.value}).\n"
+                )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        await core.close()
+    print("Bye!")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Retrieval quality on labelled queries."""
+    from bot.eval_report import run_eval
+
+    report = run_eval(args)
+    if args.json:
+        print(json.dumps(report.summary()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="supportbot", description="Offline-first customer-support bot for Telegram."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM__TOKEN, REDIS__URL)")
+    run.set_defaults(func=cmd_run)
+
+    chat = sub.add_parser("chat", help="chat with the bot in the terminal")
+    chat.add_argument("--log-level", default=None, help="e.g. INFO to see what the bot does")
+    chat.set_defaults(func=cmd_chat)
+
+    ev = sub.add_parser("eval", help="evaluate retrieval on labelled queries")
+    ev.add_argument("--kb", required=True, type=Path, help="knowledge base (yaml, jsonl, csv)")
+    ev.add_argument("--queries", required=True, type=Path, help="JSONL {text, faq_id}")
+    ev.add_argument("--train", type=Path, help="JSONL whose texts become extra phrasings")
+    ev.add_argument("--dev", type=Path, help="JSONL to choose the escalation threshold on")
+    ev.add_argument("--model", type=Path, help="a fine-tuned embedding model folder")
+    ev.add_argument("--threshold", type=float, help="escalation threshold (default: from dev)")
+    ev.add_argument("--json", action="store_true", help="last line: one JSON object of metrics")
+    ev.add_argument("--cache-dir", type=Path, default=Path(".cache/supportbot"))
+    ev.add_argument("--latency-queries", type=int, default=200)
+    ev.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except KnowledgeBaseError as exc:
+        print(f"supportbot: {exc}", file=sys.stderr)
+        return 2
+    except SupportBotError as exc:
+        print(f"supportbot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""``supportbot eval``: load data, run retrieval, print a readable report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+
+from knowledge_base.loaders import KnowledgeBaseError, load_knowledge_base, load_queries
+from retrieval import FaqRetriever, SentenceTransformerEmbedder
+from retrieval.evaluation import (
+    EvalReport,
+    choose_threshold,
+    evaluate,
+    measure_latency,
+    search_all,
+)
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def run_eval(args: argparse.Namespace) -> EvalReport:
+    kb = load_knowledge_base(args.kb)
+    queries = load_queries(args.queries)
+    if args.train:
+        extra: dict[str, list[str]] = defaultdict(list)
+        unknown = set()
+        for row in load_queries(args.train):
+            if row.faq_id is None:
+                continue
+            if row.faq_id not in kb:
+                unknown.add(row.faq_id)
+                continue
+            extra[row.faq_id].append(row.text)
+        if unknown:
+            raise KnowledgeBaseError(
+                [f"{args.train}: faq_id: unknown entry id(s): {', '.join(sorted(unknown)[:5])}"]
+            )
+        kb = kb.with_extra_phrasings(dict(extra))
+        _say(f"train: added {sum(map(len, extra.values()))} phrasings")
+    model = f"fine-tuned model {args.model}" if args.model else "all-MiniLM-L6-v2 (not fine-tuned)"
+    _say(f"knowledge base: {len(kb)} entries, {kb.phrasing_count()} phrasings; embedder: {model}")
+    retriever = FaqRetriever(SentenceTransformerEmbedder(args.model), cache_dir=args.cache_dir)
+    retriever.warm_up()
+    retriever.load(kb)
+    threshold = args.threshold
+    if threshold is None and args.dev:
+        dev = load_queries(args.dev)
+        if any(q.faq_id is None for q in dev):
+            threshold = choose_threshold(search_all(retriever, [q.text for q in dev]), dev)
+            _say(f"threshold chosen on dev ({len(dev)} queries): {threshold:.4f}")
+        else:
+            _say("dev has no out-of-scope rows: threshold not tuned")
+    results = search_all(retriever, [q.text for q in queries])
+    latency = measure_latency(retriever, [q.text for q in queries], args.latency_queries)
+    report = evaluate(results, queries, threshold=threshold, latency=latency)
+    print_report(report)
+    return report
+
+
+def print_report(report: EvalReport) -> None:
+    rows = [
+        ("queries", f"{report.n_queries} ({report.n_in_scope} in scope)"),
+        ("accuracy@1", f"{report.accuracy_at_1:.2%}"),
+        ("recall@5", f"{report.recall_at_5:.2%}"),
+        ("MRR", f"{report.mrr:.4f}"),
+        ("macro F1", f"{report.macro_f1:.4f}"),
+        ("latency p50 / p99", f"{report.p50_ms:.1f} / {report.p99_ms:.1f} ms"),
+    ]
+    if report.threshold is not None:
+        rows += [
+            ("threshold", f"{report.threshold:.4f}"),
+            ("in-scope accuracy", f"{report.in_scope_accuracy:.2%}"),
+            ("out-of-scope precision", f"{report.oos_precision:.2%}"),
+            ("out-of-scope recall", f"{report.oos_recall:.2%}"),
+            ("out-of-scope F1", f"{report.oos_f1:.4f}"),
+            ("AUROC", f"{report.auroc:.4f}"),
+        ]
+    width = max(len(name) for name, _ in rows)
+    print("\nRetrieval evaluation")
+    for name, value in rows:
+        print(f"  {name:<{width}}  {value}")
+    weakest = sorted(report.per_entry, key=lambda s: (s.f1, -s.support))[:10]
+    if weakest:
+        print("\nWeakest entries (precision / recall / F1 / support)")
+        for s in weakest:
+            print(
+                f"  {s.entry_id:<40} {s.precision:.2f} / {s.recall:.2f} / {s.f1:.2f} / {s.support}"
+            )
+    if report.confused_pairs:
+        print("\nMost confused (expected → answered: count)")
+        for gold, pred, count in report.confused_pairs:
+            print(f"  {gold} → {pred}: {count}")
+    if report.tradeoff:
+        print("\nThreshold trade-off (threshold: in-scope accuracy / out-of-scope recall)")
+        for t, acc, rec in report.tradeoff[::2]:
+            print(f"  {t:.2f}: {acc:.2%} / {rec:.2%}")

@@ -1,0 +1,109 @@
+"""Customers in private chats: questions, feedback, asking for a person."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import Command, CommandStart
+from aiogram.types import CallbackQuery, Message, User
+from aiogram.utils.chat_action import ChatActionSender
+
+from bot import texts
+from bot.keyboards import FeedbackCallback, HumanCallback, answer_keyboard
+from bot.services.answering import Answer, AnsweringService, Escalation, EscalationReason
+from bot.services.escalation import EscalationService
+from bot.store import Stores, Turn
+
+log = logging.getLogger(__name__)
+router = Router(name=__name__)
+router.message.filter(F.chat.type == ChatType.PRIVATE)
+
+
+def _name(user: User | None) -> str:
+    if user is None:
+        return "customer"
+    return user.full_name or (f"@{user.username}" if user.username else str(user.id))
+
+
+@router.message(CommandStart())
+async def cmd_start(message: Message, product_name: str) -> None:
+    name = f", {message.from_user.first_name}" if message.from_user else ""
+    await message.answer(texts.START.format(name=name, product=product_name))
+
+
+@router.message(Command("help"))
+async def cmd_help(message: Message) -> None:
+    await message.answer(texts.HELP)
+
+
+@router.message(F.text)
+async def handle_question(
+    message: Message,
+    bot: Bot,
+    answering: AnsweringService,
+    escalation: EscalationService,
+) -> None:
+    if not message.text.strip():
+        await message.answer(texts.EMPTY)
+        return
+    async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id):
+        result = await answering.answer(message.chat.id, message.text)
+        if isinstance(result, Answer):
+            await send_answer(message, result)
+            return
+    await hand_off(message.chat.id, _name(message.from_user), result, bot, escalation)
+
+
+async def send_answer(message: Message, answer: Answer) -> None:
+    parts = texts.split_message(answer.text)
+    for part in parts[:-1]:
+        await message.answer(part)
+    await message.answer(parts[-1], reply_markup=answer_keyboard(answer.answer_id))
+
+
+async def hand_off(
+    chat_id: int, customer: str, result: Escalation, bot: Bot, escalation: EscalationService
+) -> None:
+    outcome = await escalation.escalate(chat_id, customer, result)
+    template = texts.HANDOFF_NEW if outcome.is_new else texts.HANDOFF_EXISTING
+    text = template.format(ticket=outcome.ticket.id)
+    if outcome.is_new and result.reason is EscalationReason.LOW_CONFIDENCE:
+        text = texts.LOW_CONFIDENCE_PREFIX + text
+    await bot.send_message(chat_id, text)
+
+
+@router.message()
+async def handle_other(message: Message) -> None:
+    """Photos, stickers, voice, files…: a polite request for text."""
+    await message.answer(texts.NOT_TEXT)
+
+
+@router.callback_query(FeedbackCallback.filter())
+async def on_feedback(
+    query: CallbackQuery, callback_data: FeedbackCallback, stores: Stores
+) -> None:
+    record = await stores.answers.record_feedback(callback_data.answer_id, callback_data.helpful)
+    if record is None:
+        await query.answer(texts.FEEDBACK_EXPIRED)
+        return
+    thanks = texts.FEEDBACK_THANKS_UP if callback_data.helpful else texts.FEEDBACK_THANKS_DOWN
+    await query.answer(thanks)
+
+
+@router.callback_query(HumanCallback.filter())
+async def on_talk_to_human(
+    query: CallbackQuery,
+    callback_data: HumanCallback,
+    bot: Bot,
+    stores: Stores,
+    escalation: EscalationService,
+) -> None:
+    await query.answer()
+    record = await stores.answers.get(callback_data.answer_id)
+    chat_id = query.message.chat.id if query.message else query.from_user.id
+    question = record.question if record else "(customer pressed “Talk to a human”)"
+    await stores.conversations.append(chat_id, Turn("customer", "[pressed “Talk to a human”]"))
+    result = Escalation(EscalationReason.ASKED_FOR_HUMAN, question)
+    await hand_off(chat_id, _name(query.from_user), result, bot, escalation)

@@ -1,0 +1,92 @@
+"""Running the Telegram bot: long polling or webhook, with a graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import signal
+from urllib.parse import urlparse
+
+from aiogram import Bot, Dispatcher
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
+
+from bot.app import BOT_COMMANDS, build_bot, build_core, build_dispatcher
+from bot.settings import Mode, Settings
+
+log = logging.getLogger(__name__)
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Start the bot with the configured mode and run until ``stop`` is set or a signal arrives."""
+    bot = build_bot(settings)
+    core = await build_core(settings, require_redis=True)
+    try:
+        dp = build_dispatcher(core, bot)
+        me = await bot.get_me()
+        log.info("connected to Telegram as @%s (%s mode)", me.username, settings.telegram.mode)
+        await bot.set_my_commands(BOT_COMMANDS)
+        if settings.telegram.mode is Mode.WEBHOOK:
+            await _run_webhook(settings, dp, bot, stop)
+        else:
+            await _run_polling(dp, bot, stop)
+    finally:
+        await bot.session.close()
+        await core.close()
+        log.info("stopped")
+
+
+async def _run_polling(dp: Dispatcher, bot: Bot, stop: asyncio.Event | None) -> None:
+    await bot.delete_webhook(drop_pending_updates=False)
+    polling = asyncio.create_task(
+        dp.start_polling(
+            bot,
+            handle_signals=stop is None,
+            close_bot_session=False,
+            polling_timeout=25,
+            allowed_updates=dp.resolve_used_update_types(),
+        )
+    )
+    if stop is None:
+        await polling
+        return
+    stopper = asyncio.create_task(stop.wait())
+    await asyncio.wait({polling, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    if not polling.done():
+        await dp.stop_polling()
+        await polling
+    stopper.cancel()
+
+
+async def _run_webhook(
+    settings: Settings, dp: Dispatcher, bot: Bot, stop: asyncio.Event | None
+) -> None:
+    tg = settings.telegram
+    url = str(tg.webhook_url)
+    path = urlparse(url).path or "/"
+    secret = (
+        tg.webhook_secret.get_secret_value() if tg.webhook_secret else secrets.token_urlsafe(32)
+    )
+    app = web.Application()
+    SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(app, path=path)
+    setup_application(app, dp, bot=bot)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, tg.webhook_host, tg.webhook_port)
+    await site.start()
+    await bot.set_webhook(url, secret_token=secret, allowed_updates=dp.resolve_used_update_types())
+    log.info("webhook listening on %s:%s%s", tg.webhook_host, tg.webhook_port, path)
+    stop = stop or _signal_event()
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def _signal_event() -> asyncio.Event:
+    event = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, event.set)
+    return event

@@ -1,0 +1,1 @@
+"""Business logic between the handlers and the components: answering, escalation."""

@@ -1,0 +1,24 @@
+"""What a customer's words say beyond the question: a request for a person."""
+
+from __future__ import annotations
+
+import re
+
+_HUMAN_PATTERNS = [
+    r"\b(talk|speak|chat)\s+(to|with)\s+(a|an|some|the)?\s*(real\s+)?"
+    r"(human|person|agent|operator|someone|somebody|representative|rep|manager|support)\b",
+    r"\b(real|live|actual)\s+(human|person|agent)\b",
+    r"\b(human|live)\s+(agent|support|operator)\b",
+    r"\bcustomer\s+(service|support)\s+(agent|representative|rep)\b",
+    r"\b(connect|transfer|put)\s+me\s+(to|through|with)\b",
+    r"\b(get|want|need)\s+(me\s+)?(a|an)\s+(human|person|agent|operator)\b",
+    r"^\s*(human|agent|operator|representative)\s*[!.?]*\s*$",
+    r"\bare\s+you\s+(a\s+)?(bot|robot|human)\b",
+    r"人工|真人|客服人员|人工客服|转人工|找客服|联系客服",
+]
+_HUMAN_RE = re.compile("|".join(f"(?:{p})" for p in _HUMAN_PATTERNS), re.IGNORECASE)
+
+
+def wants_human(text: str) -> bool:
+    """True when the customer asks for a person instead of the bot (English and Chinese)."""
+    return bool(_HUMAN_RE.search(text))

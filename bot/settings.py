@@ -1,0 +1,159 @@
+"""All configuration in one pydantic-settings object, read from the environment and ``.env``.
+
+Nested sections use ``__`` as the delimiter: ``TELEGRAM__TOKEN``, ``REDIS__URL``, ``RETRIEVAL__THRESHOLD``…
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.errors import ConfigurationError
+
+OFFICIAL_API_BASE = "https://api.telegram.org"
+
+
+class Mode(StrEnum):
+    POLLING = "polling"
+    WEBHOOK = "webhook"
+
+
+def _int_list(value: Any) -> Any:
+    if isinstance(value, str):
+        parts = [p for p in value.replace(";", ",").replace(" ", ",").split(",") if p]
+        return [int(p) for p in parts]
+    if isinstance(value, int):
+        return [value]
+    return value
+
+
+class TelegramSettings(BaseModel):
+    token: SecretStr | None = None
+    api_base: AnyHttpUrl = AnyHttpUrl(OFFICIAL_API_BASE)
+    mode: Mode = Mode.POLLING
+    webhook_url: AnyHttpUrl | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = Field(8080, ge=1, le=65535)
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        raw = value.get_secret_value().strip()
+        head, _, tail = raw.partition(":")
+        if not head.isdigit() or len(tail) < 20:
+            raise ValueError("expected a bot token like 123456:ABC… from @BotFather")
+        return SecretStr(raw)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        raw = value.get_secret_value()
+        allowed = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+        if not 1 <= len(raw) <= 256 or set(raw) - allowed:
+            raise ValueError("expected 1–256 characters of A–Z, a–z, 0–9, _ and -")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_url(self) -> TelegramSettings:
+        if self.mode is Mode.WEBHOOK and self.webhook_url is None:
+            raise ValueError(
+                "TELEGRAM__MODE=webhook needs TELEGRAM__WEBHOOK_URL (the public https URL)"
+            )
+        return self
+
+
+class RedisSettings(BaseModel):
+    url: str | None = None
+    prefix: str = "supportbot"
+    history_ttl_hours: float = Field(72.0, gt=0)
+    history_max_turns: int = Field(20, ge=1, le=200)
+
+    @field_validator("url")
+    @classmethod
+    def _url_scheme(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("expected a URL like redis://127.0.0.1:6379/0")
+        return value
+
+
+class RetrievalSettings(BaseModel):
+    threshold: float = Field(0.55, ge=0.0, le=1.0)
+    top_k: int = Field(3, ge=1, le=20)
+    model_path: Path | None = None
+    cache_dir: Path = Path(".cache/supportbot")
+    workers: int = Field(2, ge=1, le=16)
+
+
+class EscalationSettings(BaseModel):
+    agents_chat_id: int | None = None
+    agent_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+
+    @field_validator("agent_ids", mode="before")
+    @classmethod
+    def _ids(cls, value: Any) -> Any:
+        return _int_list(value)
+
+
+class KnowledgeBaseSettings(BaseModel):
+    path: Path | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"file not found: {value}")
+        return value
+
+
+class Settings(BaseSettings):
+    """Everything the product can be configured with."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    escalation: EscalationSettings = Field(default_factory=EscalationSettings)
+    kb: KnowledgeBaseSettings = Field(default_factory=KnowledgeBaseSettings)
+    log_level: str = "INFO"
+
+
+def _setting_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if not str(p).isdigit()]
+    return "__".join(parts).upper() if parts else "settings"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings or raise ConfigurationError naming each bad setting and what it expects."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors(include_url=False, include_input=False):
+            message = error["msg"].removeprefix("Value error, ")
+            lines.append(f"{_setting_name(error['loc'])}: {message}")
+        raise ConfigurationError("invalid settings:\n  " + "\n  ".join(lines)) from None

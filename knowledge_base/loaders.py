@@ -1,0 +1,269 @@
+"""Load a knowledge base from YAML, JSONL or CSV; an invalid file is refused whole.
+
+Every problem is reported as ``file:line: field: problem`` so an operator can fix the file directly.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from knowledge_base.model import FaqEntry, KnowledgeBase
+
+MAX_ANSWER_CHARS = 4000
+MAX_PHRASING_CHARS = 500
+_ID_RE = re.compile(r"^[^\s\x00-\x1f]{1,128}$")
+SUPPORTED_SUFFIXES = (".yaml", ".yml", ".jsonl", ".csv")
+
+
+class KnowledgeBaseError(ValueError):
+    """A knowledge-base file that cannot be used; ``problems`` lists every ``file:line: field: problem``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        shown = "\n".join(problems[:50])
+        more = f"\n… and {len(problems) - 50} more" if len(problems) > 50 else ""
+        super().__init__(f"knowledge base refused ({len(problems)} problem(s)):\n{shown}{more}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """One raw entry with the line it starts on and, where known, the line of each field."""
+
+    line: int
+    data: Any
+    field_lines: dict[str, int]
+
+
+def bundled_path() -> Path:
+    """The knowledge base shipped with the product (used when ``KB__PATH`` is not set)."""
+    return Path(str(resources.files("knowledge_base") / "data" / "brightcart.yaml"))
+
+
+def load_knowledge_base(path: str | Path) -> KnowledgeBase:
+    """Read and validate a knowledge base file; raise KnowledgeBaseError listing every problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise KnowledgeBaseError([f"{path}: file not found"])
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise KnowledgeBaseError(
+            [
+                f"{path}: unsupported format {suffix or '(none)'}; use {', '.join(SUPPORTED_SUFFIXES)}"
+            ]
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise KnowledgeBaseError(
+            [f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]
+        ) from exc
+    return parse_knowledge_base(text, suffix, source=str(path))
+
+
+def parse_knowledge_base(text: str, suffix: str, source: str = "<input>") -> KnowledgeBase:
+    """Validate knowledge-base text of the given format (``.yaml``, ``.jsonl``, ``.csv``)."""
+    problems: list[str] = []
+    if suffix in (".yaml", ".yml"):
+        rows = _yaml_rows(text, source, problems)
+    elif suffix == ".jsonl":
+        rows = _jsonl_rows(text, source, problems)
+    elif suffix == ".csv":
+        rows = _csv_rows(text, source, problems)
+    else:
+        raise KnowledgeBaseError([f"{source}: unsupported format {suffix}"])
+    entries = _validate(rows, source, problems)
+    if not problems and not entries:
+        problems.append(f"{source}:1: entries: the knowledge base has no entries")
+    if problems:
+        raise KnowledgeBaseError(problems)
+    return KnowledgeBase(entries=tuple(entries), name=Path(source).stem)
+
+
+def _yaml_rows(text: str, source: str, problems: list[str]) -> list[_Row]:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        problems.append(f"{source}:{line}: yaml: {getattr(exc, 'problem', None) or exc}")
+        return []
+    if root is None:
+        return []
+    entries_node = root
+    if isinstance(root, yaml.MappingNode):
+        entries_node = None
+        for key, value in root.value:
+            if key.value == "entries":
+                entries_node = value
+        if entries_node is None:
+            problems.append(f"{source}:1: entries: missing top-level 'entries' list")
+            return []
+        data = data.get("entries")
+    if not isinstance(entries_node, yaml.SequenceNode) or not isinstance(data, list):
+        line = entries_node.start_mark.line + 1
+        problems.append(f"{source}:{line}: entries: expected a list of entries")
+        return []
+    rows = []
+    for node, item in zip(entries_node.value, data, strict=True):
+        field_lines = {}
+        if isinstance(node, yaml.MappingNode):
+            field_lines = {k.value: v.start_mark.line + 1 for k, v in node.value}
+        rows.append(_Row(node.start_mark.line + 1, item, field_lines))
+    return rows
+
+
+def _jsonl_rows(text: str, source: str, problems: list[str]) -> list[_Row]:
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(_Row(number, json.loads(line), {}))
+        except json.JSONDecodeError as exc:
+            problems.append(f"{source}:{number}: json: {exc.msg} (column {exc.colno})")
+    return rows
+
+
+CSV_COLUMNS = ("id", "question", "answer", "alternatives", "tags")
+
+
+def _csv_rows(text: str, source: str, problems: list[str]) -> list[_Row]:
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    missing = [c for c in ("id", "question", "answer") if c not in header]
+    if missing:
+        problems.append(f"{source}:1: header: missing column(s) {', '.join(missing)}")
+        return []
+    rows = []
+    for record in reader:
+        line = reader.line_num
+        if None in record:
+            problems.append(f"{source}:{line}: row: more values than columns")
+            continue
+        data: dict[str, Any] = {k: v for k, v in record.items() if k}
+        data["alternatives"] = _split(record.get("alternatives") or "", "|")
+        data["tags"] = _split(record.get("tags") or "", ",")
+        rows.append(_Row(line, data, {}))
+    return rows
+
+
+def _split(value: str, sep: str) -> list[str]:
+    return [part.strip() for part in value.split(sep) if part.strip()]
+
+
+def _validate(rows: Iterable[_Row], source: str, problems: list[str]) -> list[FaqEntry]:
+    entries: list[FaqEntry] = []
+    first_line: dict[str, int] = {}
+    for row in rows:
+        before = len(problems)
+
+        def bad(field: str, problem: str, row: _Row = row) -> None:
+            problems.append(f"{source}:{row.field_lines.get(field, row.line)}: {field}: {problem}")
+
+        if not isinstance(row.data, dict):
+            problems.append(
+                f"{source}:{row.line}: entry: expected an object with id/question/answer"
+            )
+            continue
+        entry_id = _text_field(row.data, "id", bad, MAX_PHRASING_CHARS)
+        question = _text_field(row.data, "question", bad, MAX_PHRASING_CHARS)
+        answer = _text_field(row.data, "answer", bad, MAX_ANSWER_CHARS)
+        alternatives = _list_field(row.data, "alternatives", bad)
+        tags = _list_field(row.data, "tags", bad)
+        if entry_id is not None and not _ID_RE.match(entry_id):
+            bad("id", f"{entry_id!r} is not a valid id (no spaces, at most 128 characters)")
+        elif entry_id is not None and entry_id in first_line:
+            bad("id", f"duplicate id {entry_id!r} (first at line {first_line[entry_id]})")
+        for alt in alternatives:
+            if len(alt) > MAX_PHRASING_CHARS:
+                bad("alternatives", f"a phrasing is longer than {MAX_PHRASING_CHARS} characters")
+        if entry_id is not None:
+            first_line.setdefault(entry_id, row.line)
+        if len(problems) == before:
+            entries.append(
+                FaqEntry(
+                    id=entry_id,  # type: ignore[arg-type]
+                    question=question,  # type: ignore[arg-type]
+                    answer=answer,  # type: ignore[arg-type]
+                    alternatives=tuple(alternatives),
+                    tags=tuple(tags),
+                )
+            )
+    return entries
+
+
+def _text_field(data: dict, name: str, bad, limit: int) -> str | None:
+    value = data.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        bad(name, "missing or empty")
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool) and name == "id":
+        value = str(value)
+    if not isinstance(value, str):
+        bad(name, f"expected text, got {type(value).__name__}")
+        return None
+    value = value.strip()
+    if len(value) > limit:
+        bad(name, f"longer than {limit} characters ({len(value)})")
+        return None
+    return value
+
+
+def _list_field(data: dict, name: str, bad) -> list[str]:
+    value = data.get(name)
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        bad(name, "expected a list of texts")
+        return []
+    return [v.strip() for v in value if v.strip()]
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledQuery:
+    """A customer query with the entry that answers it (None: out of scope, should escalate)."""
+
+    text: str
+    faq_id: str | None
+
+
+def load_queries(path: str | Path) -> list[LabelledQuery]:
+    """Read ``{"text", "faq_id"}`` JSONL rows (the evaluation format); refuse bad rows with their line."""
+    path = Path(path)
+    if not path.is_file():
+        raise KnowledgeBaseError([f"{path}: file not found"])
+    problems: list[str] = []
+    queries: list[LabelledQuery] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(f"{path}:{number}: json: {exc.msg}")
+            continue
+        text = row.get("text") if isinstance(row, dict) else None
+        if not isinstance(text, str) or not text.strip():
+            problems.append(f"{path}:{number}: text: missing or empty")
+            continue
+        faq_id = row.get("faq_id")
+        if faq_id is not None and not isinstance(faq_id, str):
+            problems.append(f"{path}:{number}: faq_id: expected text or null")
+            continue
+        queries.append(LabelledQuery(text=text.strip(), faq_id=faq_id))
+    if problems:
+        raise KnowledgeBaseError(problems)
+    return queries

