@@ -34,13 +34,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_start(args: argparse.Namespace) -> int:
+    """The main job: the Telegram bot when a token is configured, else the terminal chat."""
+    settings = _settings()
+    if settings.telegram.token is None:
+        print("TELEGRAM__TOKEN is not set: starting a chat with the bot in this terminal.")
+        return cmd_chat(args)
+    return cmd_run(args)
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     """A conversation with the bot in the terminal (no Telegram needed)."""
     from bot.logging_setup import setup_logging
 
     settings = _settings()
     setup_logging(settings, "WARNING")
-    logging.getLogger().setLevel(args.log_level or "WARNING")
+    logging.getLogger().setLevel(getattr(args, "log_level", None) or "WARNING")
     return asyncio.run(_chat(settings))
 
 
@@ -89,6 +98,50 @@ async def _chat(settings) -> int:
     return 0
 
 
+def cmd_health(args: argparse.Namespace) -> int:
+    """Exit 0 when a bot process on this host has written its heartbeat to Redis recently."""
+    import socket
+
+    from bot.store import Keys, connect_redis
+
+    settings = _settings()
+    if not settings.redis.url:
+        print("unhealthy: REDIS__URL is not set", file=sys.stderr)
+        return 1
+
+    async def check() -> bool:
+        redis = await connect_redis(settings.redis.url)
+        try:
+            key = Keys(settings.redis.prefix).heartbeat(socket.gethostname())
+            return bool(await redis.exists(key))
+        finally:
+            await redis.aclose()
+
+    if asyncio.run(check()):
+        print("healthy")
+        return 0
+    print("unhealthy: no recent heartbeat from the bot on this host", file=sys.stderr)
+    return 1
+
+
+def cmd_warm_up(args: argparse.Namespace) -> int:
+    """Build and cache the index of the configured knowledge base (e.g. while building an image)."""
+    from bot.logging_setup import setup_logging
+    from knowledge_base import bundled_path, load_knowledge_base
+    from retrieval import FaqRetriever, SentenceTransformerEmbedder
+
+    settings = _settings()
+    setup_logging(settings)
+    kb = load_knowledge_base(settings.kb.path or bundled_path())
+    retriever = FaqRetriever(
+        SentenceTransformerEmbedder(settings.retrieval.model_path),
+        cache_dir=settings.retrieval.cache_dir,
+    )
+    stats = retriever.load(kb)
+    print(f"index ready: {len(kb)} entries, {int(stats['phrasings'])} phrasings")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     """Retrieval quality on labelled queries."""
     from bot.eval_report import run_eval
@@ -105,12 +158,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    start = sub.add_parser(
+        "start", help="Telegram bot if TELEGRAM__TOKEN is set, otherwise the terminal chat"
+    )
+    start.add_argument("--log-level", default=None)
+    start.set_defaults(func=cmd_start)
+
     run = sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM__TOKEN, REDIS__URL)")
     run.set_defaults(func=cmd_run)
 
     chat = sub.add_parser("chat", help="chat with the bot in the terminal")
     chat.add_argument("--log-level", default=None, help="e.g. INFO to see what the bot does")
     chat.set_defaults(func=cmd_chat)
+
+    sub.add_parser("health", help="exit 0 if the bot on this host is alive").set_defaults(
+        func=cmd_health
+    )
+    sub.add_parser("warm-up", help="build and cache the knowledge-base index").set_defaults(
+        func=cmd_warm_up
+    )
 
     ev = sub.add_parser("eval", help="evaluate retrieval on labelled queries")
     ev.add_argument("--kb", required=True, type=Path, help="knowledge base (yaml, jsonl, csv)")

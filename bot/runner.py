@@ -6,6 +6,8 @@ import asyncio
 import logging
 import secrets
 import signal
+import socket
+import time
 from urllib.parse import urlparse
 
 from aiogram import Bot, Dispatcher
@@ -14,6 +16,9 @@ from aiohttp import web
 
 from bot.app import BOT_COMMANDS, build_bot, build_core, build_dispatcher
 from bot.settings import Mode, Settings
+from bot.store import Stores
+
+HEARTBEAT_SECONDS = 15
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +27,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Start the bot with the configured mode and run until ``stop`` is set or a signal arrives."""
     bot = build_bot(settings)
     core = await build_core(settings, require_redis=True)
+    heartbeat = asyncio.create_task(_heartbeat(core.stores))
     try:
         dp = build_dispatcher(core, bot)
         me = await bot.get_me()
@@ -32,9 +38,21 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         else:
             await _run_polling(dp, bot, stop)
     finally:
+        heartbeat.cancel()
         await bot.session.close()
         await core.close()
         log.info("stopped")
+
+
+async def _heartbeat(stores: Stores) -> None:
+    """Tell `supportbot health` (the container health check) that this process is alive."""
+    key = stores.keys.heartbeat(socket.gethostname())
+    while True:
+        try:
+            await stores.redis.set(key, str(time.time()), ex=HEARTBEAT_SECONDS * 4)
+        except Exception as exc:  # Redis hiccup: the health check will notice, keep serving
+            log.warning("heartbeat failed: %s", exc)
+        await asyncio.sleep(HEARTBEAT_SECONDS)
 
 
 async def _run_polling(dp: Dispatcher, bot: Bot, stop: asyncio.Event | None) -> None:

@@ -52,6 +52,9 @@ class Keys:
     def open_tickets(self) -> str:
         return f"{self.prefix}:tickets:open"
 
+    def heartbeat(self, host: str) -> str:
+        return f"{self.prefix}:heartbeat:{host}"
+
     def fsm_prefix(self) -> str:
         return f"{self.prefix}:fsm"
 

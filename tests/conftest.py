@@ -55,7 +55,11 @@ SMALL_KB = KnowledgeBase(
             "delivery-time",
             "How long does delivery take?",
             "Standard delivery takes 3–5 business days; express takes 1–2 days for €9.90.",
-            ("When will my order arrive?", "shipping time?", "how many days until my parcel comes"),
+            (
+                "When will my order arrive?",
+                "shipping time?",
+                "how many days until my parcel comes",
+            ),
             ("shipping",),
         ),
         FaqEntry(

