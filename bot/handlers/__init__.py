@@ -8,4 +8,5 @@ from bot.handlers import customer, errors
 
 
 def get_routers() -> list[Router]:
-    return [errors.router, customer.router]
+    """Fresh routers in their fixed order: errors first, the customer fallback last."""
+    return [errors.create_router(), customer.create_router()]

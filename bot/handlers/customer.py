@@ -17,8 +17,19 @@ from bot.services.escalation import EscalationService
 from bot.store import Stores, Turn
 
 log = logging.getLogger(__name__)
-router = Router(name=__name__)
-router.message.filter(F.chat.type == ChatType.PRIVATE)
+
+
+def create_router() -> Router:
+    """A fresh router for private chats (a router can belong to one dispatcher only)."""
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.register(cmd_start, CommandStart())
+    router.message.register(cmd_help, Command("help"))
+    router.message.register(handle_question, F.text)
+    router.message.register(handle_other)
+    router.callback_query.register(on_feedback, FeedbackCallback.filter())
+    router.callback_query.register(on_talk_to_human, HumanCallback.filter())
+    return router
 
 
 def _name(user: User | None) -> str:
@@ -27,18 +38,15 @@ def _name(user: User | None) -> str:
     return user.full_name or (f"@{user.username}" if user.username else str(user.id))
 
 
-@router.message(CommandStart())
 async def cmd_start(message: Message, product_name: str) -> None:
     name = f", {message.from_user.first_name}" if message.from_user else ""
     await message.answer(texts.START.format(name=name, product=product_name))
 
 
-@router.message(Command("help"))
 async def cmd_help(message: Message) -> None:
     await message.answer(texts.HELP)
 
 
-@router.message(F.text)
 async def handle_question(
     message: Message,
     bot: Bot,
@@ -74,13 +82,11 @@ async def hand_off(
     await bot.send_message(chat_id, text)
 
 
-@router.message()
 async def handle_other(message: Message) -> None:
     """Photos, stickers, voice, files…: a polite request for text."""
     await message.answer(texts.NOT_TEXT)
 
 
-@router.callback_query(FeedbackCallback.filter())
 async def on_feedback(
     query: CallbackQuery, callback_data: FeedbackCallback, stores: Stores
 ) -> None:
@@ -92,7 +98,6 @@ async def on_feedback(
     await query.answer(thanks)
 
 
-@router.callback_query(HumanCallback.filter())
 async def on_talk_to_human(
     query: CallbackQuery,
     callback_data: HumanCallback,

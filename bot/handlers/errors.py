@@ -11,10 +11,14 @@ from aiogram.types import ErrorEvent
 from bot import texts
 
 log = logging.getLogger(__name__)
-router = Router(name=__name__)
 
 
-@router.errors()
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.errors.register(on_error)
+    return router
+
+
 async def on_error(event: ErrorEvent) -> bool:
     update = event.update
     chat_id = None

@@ -1,0 +1,200 @@
+"""Starting the product: Redis unreachable, webhook secret, the terminal chat and `eval`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.errors import StoreUnavailableError
+from bot.runner import serve
+from bot.settings import load_settings
+from bot.store import connect_redis
+from tests.support.fake_bot_api import DEFAULT_TOKEN, FakeBotAPI
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_unreachable_redis_gives_a_clear_message() -> None:
+    with pytest.raises(StoreUnavailableError) as info:
+        await connect_redis("redis://:hunter2@127.0.0.1:1/0")
+    message = str(info.value)
+    assert "cannot reach Redis at redis://***@127.0.0.1:1/0" in message
+    assert "REDIS__URL" in message and "hunter2" not in message
+
+
+def test_cli_reports_unreachable_redis_and_exits_2(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "TELEGRAM__TOKEN": DEFAULT_TOKEN,
+        "REDIS__URL": "redis://127.0.0.1:1/0",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "cannot reach Redis at redis://127.0.0.1:1/0" in proc.stderr
+    assert DEFAULT_TOKEN not in proc.stderr + proc.stdout
+
+
+def test_cli_refuses_bad_settings(tmp_path: Path) -> None:
+    env = {**os.environ, "RETRIEVAL__THRESHOLD": "high"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "chat"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "RETRIEVAL__THRESHOLD: Input should be a valid number" in proc.stderr
+
+
+def test_terminal_chat_answers_from_the_bundled_kb(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM__", "REDIS__"))}
+    env["RETRIEVAL__CACHE_DIR"] = str(tmp_path / "cache")
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "chat"],
+        cwd=tmp_path,
+        env=env,
+        input="How long does delivery take?\ncan I talk to a human\n",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Brightcart support bot ready" in proc.stdout
+    assert "bot> Standard delivery takes 3–5 business days" in proc.stdout
+    assert "ticket #1, reason: asked_for_human" in proc.stdout
+
+
+def test_eval_command_prints_table_and_json(tmp_path: Path) -> None:
+    kb = tmp_path / "kb.jsonl"
+    kb.write_text(
+        "\n".join(
+            json.dumps({"id": i, "question": q, "answer": f"[{i}]"})
+            for i, q in [
+                ("card", "Where is my card?"),
+                ("pin", "How do I change my PIN?"),
+                ("fee", "Why was I charged a fee?"),
+            ]
+        )
+    )
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(
+        "\n".join(
+            json.dumps({"text": t, "faq_id": f})
+            for t, f in [
+                ("my card has not arrived", "card"),
+                ("new pin please", "pin"),
+                ("what is this extra charge", "fee"),
+                ("best pizza in town", None),
+            ]
+        )
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "eval",
+            "--kb",
+            str(kb),
+            "--queries",
+            str(queries),
+            "--dev",
+            str(queries),
+            "--json",
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--latency-queries",
+            "4",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Retrieval evaluation" in proc.stdout
+    metrics = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert set(metrics) == {
+        "accuracy_at_1",
+        "recall_at_5",
+        "mrr",
+        "macro_f1",
+        "p50_ms",
+        "p99_ms",
+        "threshold",
+        "in_scope_accuracy",
+        "oos_precision",
+        "oos_recall",
+        "oos_f1",
+        "auroc",
+    }
+    assert metrics["accuracy_at_1"] == 1.0
+    assert metrics["oos_recall"] == 1.0
+
+
+async def test_webhook_checks_the_secret_token(
+    tmp_path: Path, key_prefix: str, redis_client
+) -> None:
+    async with FakeBotAPI() as api:
+        port = _free_port()
+        settings = load_settings(
+            telegram={
+                "token": DEFAULT_TOKEN,
+                "api_base": api.base_url,
+                "mode": "webhook",
+                "webhook_url": f"https://bot.example/hook/{key_prefix}",
+                "webhook_secret": "right_secret",
+                "webhook_host": "127.0.0.1",
+                "webhook_port": port,
+            },
+            redis={"url": "redis://127.0.0.1:6379/15", "prefix": key_prefix},
+            retrieval={"cache_dir": tmp_path / "cache"},
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(serve(settings, stop))
+        try:
+            set_hook = await api.wait_for("setWebhook", timeout=240)
+            assert set_hook.params["secret_token"] == "right_secret"
+            url = f"http://127.0.0.1:{port}/hook/{key_prefix}"
+            update = api.text_update(9001, "How long does delivery take?")
+            async with aiohttp.ClientSession() as http:
+                wrong = await http.post(
+                    url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}
+                )
+                assert wrong.status == 401
+                right = await http.post(
+                    url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "right_secret"}
+                )
+                assert right.status == 200
+            reply = await api.wait_for("sendMessage", lambda p: p["chat_id"] == 9001, timeout=30)
+            assert reply.params["text"].startswith("Standard delivery")
+            assert (
+                len([c for c in api.calls_of("sendMessage") if c.params["chat_id"] == 9001]) == 1
+            )
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 30)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -1,0 +1,141 @@
+"""Knowledge-base files: each format loads; an invalid file is refused whole with file:line: field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from knowledge_base import KnowledgeBaseError, bundled_path, load_knowledge_base
+from knowledge_base.loaders import load_queries
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_bundled_knowledge_base_is_complete() -> None:
+    kb = load_knowledge_base(bundled_path())
+    assert len(kb) >= 60
+    assert all(len(entry.alternatives) >= 3 for entry in kb)
+    tags = {entry.tags[0] for entry in kb}
+    assert {"orders", "shipping", "returns", "payments", "account", "troubleshooting"} <= tags
+
+
+def test_yaml_jsonl_and_csv_load_the_same_entry(tmp_path: Path) -> None:
+    yaml_path = write(
+        tmp_path,
+        "kb.yaml",
+        "entries:\n  - id: ship\n    question: How long is shipping?\n"
+        '    alternatives: ["delivery time?", when does it come]\n'
+        "    answer: 3-5 days.\n    tags: [shipping]\n",
+    )
+    jsonl_path = write(
+        tmp_path,
+        "kb.jsonl",
+        json.dumps(
+            {
+                "id": "ship",
+                "question": "How long is shipping?",
+                "alternatives": ["delivery time?", "when does it come"],
+                "answer": "3-5 days.",
+                "tags": ["shipping"],
+            }
+        )
+        + "\n",
+    )
+    csv_path = write(
+        tmp_path,
+        "kb.csv",
+        "id,question,answer,alternatives,tags\n"
+        'ship,How long is shipping?,3-5 days.,"delivery time?|when does it come",shipping\n',
+    )
+    loaded = [load_knowledge_base(p) for p in (yaml_path, jsonl_path, csv_path)]
+    assert loaded[0].entries == loaded[1].entries == loaded[2].entries
+    assert loaded[0]["ship"].phrasings == (
+        "How long is shipping?",
+        "delivery time?",
+        "when does it come",
+    )
+
+
+def test_shared_dataset_format_without_alternatives(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "kb.jsonl",
+        '{"id": "bank:card_arrival", "question": "Where is my card?", "answer": "[x]", '
+        '"tags": ["bank"]}\n'
+        '{"id": "bank:pin?", "question": "How do I get my PIN?", "answer": "[y]", "tags": []}\n',
+    )
+    kb = load_knowledge_base(path)
+    assert [e.id for e in kb] == ["bank:card_arrival", "bank:pin?"]
+
+
+def test_invalid_yaml_lists_every_problem_with_its_line(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "bad.yaml",
+        "entries:\n"
+        "  - id: a\n    question: Q1\n    answer: A1\n"  # line 2: fine
+        "  - id: a\n    question: Q2\n    answer: A2\n"  # line 5: duplicate id
+        "  - id: c\n    question: ''\n    answer: A3\n"  # line 8: empty question (line 9)
+        "  - id: d\n    question: Q4\n    answer: [not, text]\n",  # line 11: answer not text
+    )
+    with pytest.raises(KnowledgeBaseError) as info:
+        load_knowledge_base(path)
+    problems = info.value.problems
+    assert f"{path}:5: id: duplicate id 'a' (first at line 2)" in problems
+    assert f"{path}:9: question: missing or empty" in problems
+    assert f"{path}:13: answer: expected text, got list" in problems
+    assert len(problems) == 3
+
+
+def test_invalid_jsonl_and_csv_rows(tmp_path: Path) -> None:
+    jsonl = write(
+        tmp_path,
+        "bad.jsonl",
+        '{"id": "x", "question": "Q", "answer": "A"}\n{"id": "y", "question": "Q"\n'
+        '{"id": "z", "answer": "A"}\n',
+    )
+    with pytest.raises(KnowledgeBaseError) as info:
+        load_knowledge_base(jsonl)
+    assert info.value.problems[0].startswith(f"{jsonl}:2: json:")
+    assert f"{jsonl}:3: question: missing or empty" in info.value.problems
+
+    csv_path = write(tmp_path, "bad.csv", "id,question\nx,Q\n")
+    with pytest.raises(KnowledgeBaseError) as info:
+        load_knowledge_base(csv_path)
+    assert info.value.problems == [f"{csv_path}:1: header: missing column(s) answer"]
+
+
+def test_broken_yaml_syntax_and_unsupported_files(tmp_path: Path) -> None:
+    broken = write(tmp_path, "broken.yaml", "entries:\n  - id: a\n   question: [\n")
+    with pytest.raises(KnowledgeBaseError) as info:
+        load_knowledge_base(broken)
+    assert info.value.problems[0].startswith(f"{broken}:")
+    with pytest.raises(KnowledgeBaseError, match="unsupported format .txt"):
+        load_knowledge_base(write(tmp_path, "kb.txt", "hello"))
+    with pytest.raises(KnowledgeBaseError, match="file not found"):
+        load_knowledge_base(tmp_path / "missing.yaml")
+    with pytest.raises(KnowledgeBaseError, match="no entries"):
+        load_knowledge_base(write(tmp_path, "empty.jsonl", "\n"))
+    binary = tmp_path / "kb.csv"
+    binary.write_bytes(b"\xff\xfe\x00id")
+    with pytest.raises(KnowledgeBaseError, match="not UTF-8"):
+        load_knowledge_base(binary)
+
+
+def test_queries_file(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "q.jsonl",
+        '{"text": "where is my card", "faq_id": "a"}\n{"text": "weather?", "faq_id": null}\n',
+    )
+    queries = load_queries(path)
+    assert [(q.text, q.faq_id) for q in queries] == [("where is my card", "a"), ("weather?", None)]
+    bad = write(tmp_path, "bad.jsonl", '{"faq_id": "a"}\n')
+    with pytest.raises(KnowledgeBaseError, match="bad.jsonl:1: text: missing or empty"):
+        load_queries(bad)

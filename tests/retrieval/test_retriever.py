@@ -1,0 +1,71 @@
+"""Retrieval with the real all-MiniLM-L6-v2: grouping per entry, caching, incremental re-embedding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from knowledge_base import FaqEntry, KnowledgeBase
+from retrieval import FaqRetriever, SentenceTransformerEmbedder
+
+
+def test_finds_the_entry_for_paraphrases(retriever: FaqRetriever) -> None:
+    cases = {
+        "how many days does shipping take": "delivery-time",
+        "I'd like to send my purchase back": "return-item",
+        "lost my password, help": "reset-password",
+        "do you take apple pay": "payment-methods",
+    }
+    unrelated = retriever.search("recipe for lasagne with spinach").confidence
+    for query, expected in cases.items():
+        result = retriever.search(query, k=3)
+        assert result.top is not None and result.top.id == expected, query
+        assert result.confidence > unrelated
+
+
+def test_results_are_grouped_per_entry_and_ranked(retriever: FaqRetriever) -> None:
+    result = retriever.search("password reset link", k=4)
+    ids = [c.id for c in result.candidates]
+    assert len(ids) == len(set(ids)) == 4
+    scores = [c.score for c in result.candidates]
+    assert scores == sorted(scores, reverse=True)
+    assert result.top.matched == "password reset link"
+    assert result.top.score > 0.99
+
+
+def test_unrelated_query_has_low_confidence(retriever: FaqRetriever) -> None:
+    assert retriever.search("recipe for lasagne with spinach").confidence < 0.5
+
+
+def test_index_is_cached_and_rebuilt_only_when_content_changes(
+    embedder: SentenceTransformerEmbedder, small_kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    first = FaqRetriever(embedder, cache_dir=cache).load(small_kb)
+    assert first["embedded"] == small_kb.phrasing_count()
+    again = FaqRetriever(embedder, cache_dir=cache).load(small_kb)
+    assert again.get("cache_hit") == 1.0 and again["embedded"] == 0
+    changed = KnowledgeBase(
+        entries=(*small_kb.entries, FaqEntry("gift", "Do you sell gift cards?", "Yes.")),
+        name="changed",
+    )
+    rebuilt = FaqRetriever(embedder, cache_dir=cache).load(changed)
+    assert "cache_hit" not in rebuilt
+    assert len(list(cache.iterdir())) == 2
+
+
+def test_reload_embeds_only_new_phrasings_and_swaps(
+    embedder: SentenceTransformerEmbedder, small_kb: KnowledgeBase
+) -> None:
+    retriever = FaqRetriever(embedder)
+    retriever.load(small_kb)
+    edited = small_kb.with_extra_phrasings({"delivery-time": ["parcel ETA"]})
+    stats = retriever.load(edited)
+    assert stats["embedded"] == 1
+    assert retriever.knowledge_base is edited
+    assert retriever.search("parcel ETA").top.matched == "parcel ETA"
+
+
+def test_empty_query_and_empty_batch(retriever: FaqRetriever) -> None:
+    assert retriever.search_many([], k=3) == []
+    result = retriever.search("?", k=2)
+    assert len(result.candidates) == 2
