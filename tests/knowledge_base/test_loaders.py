@@ -116,7 +116,7 @@ def test_broken_yaml_syntax_and_unsupported_files(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeBaseError) as info:
         load_knowledge_base(broken)
     assert info.value.problems[0].startswith(f"{broken}:")
-    with pytest.raises(KnowledgeBaseError, match="unsupported format .txt"):
+    with pytest.raises(KnowledgeBaseError, match=r"unsupported format \.txt"):
         load_knowledge_base(write(tmp_path, "kb.txt", "hello"))
     with pytest.raises(KnowledgeBaseError, match="file not found"):
         load_knowledge_base(tmp_path / "missing.yaml")
@@ -137,5 +137,5 @@ def test_queries_file(tmp_path: Path) -> None:
     queries = load_queries(path)
     assert [(q.text, q.faq_id) for q in queries] == [("where is my card", "a"), ("weather?", None)]
     bad = write(tmp_path, "bad.jsonl", '{"faq_id": "a"}\n')
-    with pytest.raises(KnowledgeBaseError, match="bad.jsonl:1: text: missing or empty"):
+    with pytest.raises(KnowledgeBaseError, match=r"bad\.jsonl:1: text: missing or empty"):
         load_queries(bad)
