@@ -27,7 +27,8 @@ from bot.settings import Settings
 from bot.store import Stores, connect_redis, in_process_redis
 from knowledge_base import KnowledgeBase, bundled_path, load_knowledge_base
 from models.generator import Generator, VerbatimGenerator
-from retrieval import FaqRetriever, SentenceTransformerEmbedder
+from retrieval import FaqRetriever
+from retrieval.embedder import make_embedder
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ async def build_core(settings: Settings, *, require_redis: bool) -> Core:
         kb_path = settings.kb.path or bundled_path()
         kb = load_knowledge_base(kb_path)
         retriever = FaqRetriever(
-            SentenceTransformerEmbedder(settings.retrieval.model_path),
+            make_embedder(settings.retrieval.embedder, settings.retrieval.model_path),
             cache_dir=settings.retrieval.cache_dir,
         )
         executor = ThreadPoolExecutor(settings.retrieval.workers, thread_name_prefix="answer")

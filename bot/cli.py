@@ -128,13 +128,14 @@ def cmd_warm_up(args: argparse.Namespace) -> int:
     """Build and cache the index of the configured knowledge base (e.g. while building an image)."""
     from bot.logging_setup import setup_logging
     from knowledge_base import bundled_path, load_knowledge_base
-    from retrieval import FaqRetriever, SentenceTransformerEmbedder
+    from retrieval import FaqRetriever
+    from retrieval.embedder import make_embedder
 
     settings = _settings()
     setup_logging(settings)
     kb = load_knowledge_base(settings.kb.path or bundled_path())
     retriever = FaqRetriever(
-        SentenceTransformerEmbedder(settings.retrieval.model_path),
+        make_embedder(settings.retrieval.embedder, settings.retrieval.model_path),
         cache_dir=settings.retrieval.cache_dir,
     )
     stats = retriever.load(kb)

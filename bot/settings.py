@@ -95,7 +95,13 @@ class RedisSettings(BaseModel):
         return value
 
 
+class EmbedderKind(StrEnum):
+    MINILM = "minilm"
+    E5 = "e5"
+
+
 class RetrievalSettings(BaseModel):
+    embedder: EmbedderKind = EmbedderKind.MINILM
     threshold: float = Field(0.55, ge=0.0, le=1.0)
     top_k: int = Field(3, ge=1, le=20)
     model_path: Path | None = None
