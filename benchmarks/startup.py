@@ -20,7 +20,12 @@ def run_once(cache_dir: Path) -> tuple[float, float]:
     started = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "bot.cli", "chat"],
-        input="/quit\n", capture_output=True, text=True, env=env, timeout=600, check=True,
+        input="/quit\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=True,
     )
     wall = time.perf_counter() - started
     ready = float(re.search(r"ready in ([\d.]+)s", proc.stdout).group(1))
