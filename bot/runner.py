@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import signal
@@ -13,6 +14,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_applicati
 from aiohttp import web
 
 from bot.app import BOT_COMMANDS, build_bot, build_core, build_dispatcher
+from bot.services.escalation import SlaMonitor
 from bot.settings import Mode, Settings
 
 log = logging.getLogger(__name__)
@@ -22,8 +24,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Start the bot with the configured mode and run until ``stop`` is set or a signal arrives."""
     bot = build_bot(settings)
     core = await build_core(settings, require_redis=True)
+    sla: asyncio.Task | None = None
     try:
         dp = build_dispatcher(core, bot)
+        monitor = SlaMonitor(dp["escalation"], settings.escalation.sla_check_seconds)
+        sla = asyncio.create_task(monitor.run(), name="sla-monitor")
         me = await bot.get_me()
         log.info("connected to Telegram as @%s (%s mode)", me.username, settings.telegram.mode)
         await bot.set_my_commands(BOT_COMMANDS)
@@ -32,6 +37,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         else:
             await _run_polling(dp, bot, stop)
     finally:
+        if sla is not None:
+            sla.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sla
         await bot.session.close()
         await core.close()
         log.info("stopped")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import customer, errors
+from bot.handlers import agent, customer, errors
 
 
 def get_routers() -> list[Router]:
-    return [errors.router, customer.router]
+    return [errors.router, agent.router, customer.router]

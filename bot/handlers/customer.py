@@ -6,15 +6,15 @@ import logging
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
-from aiogram.filters import Command, CommandStart
+from aiogram.filters import Command, CommandStart, Filter
 from aiogram.types import CallbackQuery, Message, User
 from aiogram.utils.chat_action import ChatActionSender
 
 from bot import texts
-from bot.keyboards import FeedbackCallback, HumanCallback, answer_keyboard
+from bot.keyboards import FeedbackCallback, HumanCallback, RatingCallback, answer_keyboard
 from bot.services.answering import Answer, AnsweringService, Escalation, EscalationReason
 from bot.services.escalation import EscalationService
-from bot.store import Stores, Turn
+from bot.store import Stores, Ticket, Turn
 
 log = logging.getLogger(__name__)
 router = Router(name=__name__)
@@ -36,6 +36,20 @@ async def cmd_start(message: Message, product_name: str) -> None:
 @router.message(Command("help"))
 async def cmd_help(message: Message) -> None:
     await message.answer(texts.HELP)
+
+
+class InHandoff(Filter):
+    """The customer has an active ticket: a person, not the bot, answers them."""
+
+    async def __call__(self, message: Message, escalation: EscalationService) -> bool | dict:
+        ticket = await escalation.current(message.chat.id)
+        return {"ticket": ticket} if ticket is not None else False
+
+
+@router.message(InHandoff())
+async def relay_to_agents(message: Message, ticket: Ticket, escalation: EscalationService) -> None:
+    """While a ticket is open everything the customer sends goes to the agents' topic."""
+    await escalation.customer_message(ticket, message)
 
 
 @router.message(F.text)
@@ -71,6 +85,8 @@ async def hand_off(
     text = template.format(ticket=outcome.ticket.id)
     if outcome.is_new and result.reason is EscalationReason.LOW_CONFIDENCE:
         text = texts.LOW_CONFIDENCE_PREFIX + text
+    if outcome.is_new:
+        text = f"{text} {escalation.wait_notice()}"
     await bot.send_message(chat_id, text)
 
 
@@ -82,7 +98,11 @@ async def handle_other(message: Message) -> None:
 
 @router.callback_query(FeedbackCallback.filter())
 async def on_feedback(
-    query: CallbackQuery, callback_data: FeedbackCallback, stores: Stores
+    query: CallbackQuery,
+    callback_data: FeedbackCallback,
+    bot: Bot,
+    stores: Stores,
+    escalation: EscalationService,
 ) -> None:
     record = await stores.answers.record_feedback(callback_data.answer_id, callback_data.helpful)
     if record is None:
@@ -90,6 +110,28 @@ async def on_feedback(
         return
     thanks = texts.FEEDBACK_THANKS_UP if callback_data.helpful else texts.FEEDBACK_THANKS_DOWN
     await query.answer(thanks)
+    streak = await stores.answers.dislike_streak(
+        record.chat_id, record.answer_id, callback_data.helpful
+    )
+    if streak >= 2:  # two different answers in a row did not help: get a person
+        await stores.answers.reset_dislikes(record.chat_id)
+        await stores.conversations.append(record.chat_id, Turn("customer", "[👎 twice in a row]"))
+        result = Escalation(EscalationReason.REPEATED_DISLIKES, record.question)
+        await hand_off(record.chat_id, _name(query.from_user), result, bot, escalation)
+
+
+@router.callback_query(RatingCallback.filter())
+async def on_rating(
+    query: CallbackQuery, callback_data: RatingCallback, escalation: EscalationService
+) -> None:
+    ticket = await escalation.rate(callback_data.ticket_id, callback_data.score)
+    if ticket is None:
+        await query.answer(texts.RATING_ALREADY)
+        return
+    await query.answer(texts.RATING_THANKS.format(score=callback_data.score))
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+        await query.message.answer(texts.RATING_THANKS.format(score=callback_data.score))
 
 
 @router.callback_query(HumanCallback.filter())
