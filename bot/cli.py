@@ -89,6 +89,17 @@ async def _chat(settings) -> int:
     return 0
 
 
+def cmd_console(args: argparse.Namespace) -> int:
+    """The agents' web console (needs TELEGRAM__TOKEN, REDIS__URL, CONSOLE__PASSWORD)."""
+    from bot.console.server import serve_console
+    from bot.logging_setup import setup_logging
+
+    settings = _settings()
+    setup_logging(settings)
+    asyncio.run(serve_console(settings, host=args.host, port=args.port))
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     """Retrieval quality on labelled queries."""
     from bot.eval_report import run_eval
@@ -111,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="chat with the bot in the terminal")
     chat.add_argument("--log-level", default=None, help="e.g. INFO to see what the bot does")
     chat.set_defaults(func=cmd_chat)
+
+    console = sub.add_parser("console", help="run the agents' web console")
+    console.add_argument("--host", default=None, help="default: CONSOLE__HOST")
+    console.add_argument("--port", type=int, default=None, help="default: CONSOLE__PORT")
+    console.set_defaults(func=cmd_console)
 
     ev = sub.add_parser("eval", help="evaluate retrieval on labelled queries")
     ev.add_argument("--kb", required=True, type=Path, help="knowledge base (yaml, jsonl, csv)")
