@@ -69,25 +69,6 @@ def split_message(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
     return parts
 
 
-def ticket_summary(
-    ticket: Ticket, transcript: Sequence[Turn], best_guess: str | None, confidence: float
-) -> str:
-    """The agents' first message about a ticket: who, why, the transcript, the bot's best guess."""
-    lines = [
-        f"🆕 Ticket #{ticket.id} — {ticket.customer_name or 'customer'} (chat {ticket.chat_id})",
-        f"Reason: {REASONS.get(ticket.reason, ticket.reason)}",
-        "",
-        "Transcript:",
-    ]
-    for turn in transcript[-12:]:
-        who = {"customer": "👤", "bot": "🤖", "agent": "🧑‍💼"}.get(turn.role, turn.role)
-        lines.append(f"{who} {turn.text}")
-    if best_guess:
-        lines += ["", f"Bot's best guess ({confidence:.0%}): {best_guess}"]
-    text = "\n".join(lines)
-    return text if len(text) <= TELEGRAM_TEXT_LIMIT else text[: TELEGRAM_TEXT_LIMIT - 1] + "…"
-
-
 # ---------------------------------------------------------------- human handoff
 
 REASONS.update(
@@ -136,7 +117,7 @@ AGENT_CUSTOMER_BLOCKED = (
     "⛔ The customer has blocked the bot, so messages can't be delivered. The ticket is marked "
     "“customer blocked”; it will clear if they write again."
 )
-AGENT_CUSTOMER_MEDIA = "👤 {customer} sent this:"
+AGENT_NOT_DELIVERED = "⚠️ Not delivered to the customer ({error}). Please try again."
 AGENT_TOPIC_RECREATED = (
     "♻️ The previous topic of this ticket was deleted or could not be found; "
     "here is the conversation so far."

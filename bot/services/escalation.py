@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.types import Message
 
 from bot import texts
@@ -28,6 +28,7 @@ from bot.store import ClaimResult, Stores, Ticket, TicketStatus, Turn
 log = logging.getLogger(__name__)
 
 MEMBERSHIP_CACHE_SECONDS = 60.0
+MAX_FLOOD_WAIT_SECONDS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,14 +238,13 @@ class EscalationService:
             return Delivery(False, texts.AGENT_CUSTOMER_BLOCKED)
         if ticket.status == TicketStatus.OPEN:
             await self.claim(ticket.id, actor)  # the first reply claims an unclaimed ticket
-        delivered = await self._to_customer(
+        delivery = await self._to_customer(
             ticket,
             lambda: self.bot.copy_message(ticket.chat_id, message.chat.id, message.message_id),
         )
-        if not delivered:
-            return Delivery(False, texts.AGENT_CUSTOMER_BLOCKED)
-        await self._record_agent_turn(ticket, actor, message_text(message))
-        return Delivery(True)
+        if delivery.delivered:
+            await self._record_agent_turn(ticket, actor, message_text(message))
+        return delivery
 
     async def console_reply(self, ticket_id: str, actor: Actor, text: str) -> Delivery:
         """A reply typed in the web console: sent by the bot, kept, and shown in the topic."""
@@ -266,8 +266,9 @@ class EscalationService:
             for part in parts:
                 await self.bot.send_message(ticket.chat_id, part)
 
-        if not await self._to_customer(ticket, send):
-            return Delivery(False, texts.AGENT_CUSTOMER_BLOCKED)
+        delivery = await self._to_customer(ticket, send)
+        if not delivery.delivered:
+            return delivery
         await self._record_agent_turn(ticket, actor, text)
         await self._to_agents(
             ticket,
@@ -346,12 +347,23 @@ class EscalationService:
             return False
         return True
 
-    async def _to_customer(self, ticket: Ticket, send: Callable[[], Awaitable[object]]) -> bool:
-        """Send to the customer once; if they blocked the bot, mark the ticket and tell agents."""
+    async def _to_customer(
+        self, ticket: Ticket, send: Callable[[], Awaitable[object]]
+    ) -> Delivery:
+        """Send to the customer; if they blocked the bot, mark the ticket and tell agents.
+
+        A flood wait is honoured once (bounded); nothing is retried in a loop.
+        """
         if self.bot is None:
-            return False
+            return Delivery(False, "no bot configured")
         try:
-            await send()
+            try:
+                await send()
+            except TelegramRetryAfter as exc:
+                if exc.retry_after > MAX_FLOOD_WAIT_SECONDS:
+                    raise
+                await asyncio.sleep(exc.retry_after)
+                await send()
         except TelegramForbiddenError as exc:
             log.warning("ticket %s: customer %s unreachable: %s", ticket.id, ticket.chat_id, exc)
             if not ticket.customer_blocked:
@@ -363,11 +375,11 @@ class EscalationService:
                 await self._to_agents(
                     ticket, lambda t: self.agents.post(t, texts.AGENT_CUSTOMER_BLOCKED)
                 )
-            return False
-        except TelegramBadRequest as exc:
-            log.error("ticket %s: message to customer refused: %s", ticket.id, exc)
-            return False
-        return True
+            return Delivery(False, texts.AGENT_CUSTOMER_BLOCKED)
+        except TelegramAPIError as exc:
+            log.error("ticket %s: message to customer failed: %s", ticket.id, exc)
+            return Delivery(False, texts.AGENT_NOT_DELIVERED.format(error=exc.message))
+        return Delivery(True)
 
 
 class SlaMonitor:

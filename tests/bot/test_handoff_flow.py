@@ -397,3 +397,59 @@ async def test_sla_reminder_posted_once_per_ticket(api: FakeBotAPI, stores, retr
                 monitor.cancel()
     finally:
         core.executor.shutdown(wait=False)
+
+
+async def test_agent_reply_survives_flood_wait_and_reports_failures(
+    run: RunningBot, stores: Stores
+) -> None:
+    api = run.api
+    thread, opening = await escalate(run)
+    to_customer = lambda p: p["chat_id"] == CUSTOMER  # noqa: E731
+
+    # A 429 with retry_after=1 is waited out once, and the message arrives.
+    flood = api.fail("copyMessage", 429, "Too Many Requests: retry after 1", when=to_customer)
+    start = len(api.calls)
+    api.push_update(
+        api.text_update(AGENTS_CHAT, "First reply", user_id=AGENT_ID, message_thread_id=thread)
+    )
+    delivered = await api.wait_for("copyMessage", lambda p: to_customer(p), start=start, timeout=6)
+    while not delivered.ok:
+        delivered = await api.wait_for(
+            "copyMessage", to_customer, start=api.calls.index(delivered) + 1, timeout=6
+        )
+    assert flood.hits == 1
+
+    # Another refusal is reported to the agent in the topic instead of vanishing.
+    api.fail("copyMessage", 400, "Bad Request: chat not found", when=to_customer)
+    start = len(api.calls)
+    api.push_update(
+        api.text_update(AGENTS_CHAT, "Second reply", user_id=AGENT_ID, message_thread_id=thread)
+    )
+    note = await api.wait_for(
+        "sendMessage", lambda p: in_topic(thread)(p) and "Not delivered" in p["text"], start=start
+    )
+    assert "chat not found" in note.params["text"]
+    said = [t.text for t in await stores.tickets.transcript("1") if t.role == "agent"]
+    assert said == ["First reply"]
+
+    # After Close, writing in the topic is refused with a hint to reopen.
+    api.push_update(
+        api.callback_update(AGENTS_CHAT, AGENT_ID, "tk:close:1", opening["message_id"])
+    )
+    await api.wait_for("sendMessage", lambda p: p["text"] == texts.HANDOFF_CLOSED.format(ticket=1))
+    await api.wait_for("sendMessage", lambda p: in_topic(thread)(p) and "Closed by" in p["text"])
+    await api.wait_for("answerCallbackQuery", lambda p: "closed" in p.get("text", ""))
+    start = len(api.calls)
+    api.push_update(
+        api.text_update(AGENTS_CHAT, "One more thing", user_id=AGENT_ID, message_thread_id=thread)
+    )
+    refused = await api.wait_for("sendMessage", in_topic(thread), start=start)
+    assert refused.params["text"] == texts.AGENT_REPLY_TO_CLOSED
+
+    # Reopen brings it back to the queue; the customer can be written to again.
+    start = len(api.calls)
+    api.push_update(
+        api.callback_update(AGENTS_CHAT, AGENT_ID, "tk:reopen:1", opening["message_id"])
+    )
+    await api.wait_for("sendMessage", lambda p: in_topic(thread)(p) and "Reopened" in p["text"])
+    assert (await stores.tickets.current(CUSTOMER)).id == "1"
