@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandStart, Filter
 from aiogram.types import CallbackQuery, Message, User
 from aiogram.utils.chat_action import ChatActionSender
@@ -124,13 +126,15 @@ async def on_feedback(
 async def on_rating(
     query: CallbackQuery, callback_data: RatingCallback, escalation: EscalationService
 ) -> None:
-    ticket = await escalation.rate(callback_data.ticket_id, callback_data.score)
+    chat_id = query.message.chat.id if query.message else query.from_user.id
+    ticket = await escalation.rate(callback_data.ticket_id, callback_data.score, chat_id)
     if ticket is None:
         await query.answer(texts.RATING_ALREADY)
         return
     await query.answer(texts.RATING_THANKS.format(score=callback_data.score))
     if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+        with contextlib.suppress(TelegramBadRequest):
+            await query.message.edit_reply_markup(reply_markup=None)
         await query.message.answer(texts.RATING_THANKS.format(score=callback_data.score))
 
 

@@ -142,8 +142,11 @@ class EscalationService:
             when = f"on {back:%A} at {back:%H:%M}"
         return texts.WAIT_OFFLINE.format(when=when, tz=self.hours.tz.key)
 
-    async def rate(self, ticket_id: str, score: int) -> Ticket | None:
-        """The customer's 1–5 rating of a closed ticket (once); None if it can't be rated."""
+    async def rate(self, ticket_id: str, score: int, chat_id: int) -> Ticket | None:
+        """The customer's 1–5 rating of their closed ticket (once); None if it can't be rated."""
+        existing = await self.stores.tickets.get(ticket_id)
+        if existing is None or existing.chat_id != chat_id:
+            return None
         ticket = await self.stores.tickets.rate(ticket_id, score)
         if ticket is not None:
             await self.stores.tickets.append_turn(
