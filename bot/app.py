@@ -22,7 +22,8 @@ from bot.errors import ConfigurationError
 from bot.handlers import get_routers
 from bot.services.agents_chat import TelegramAgentsChat
 from bot.services.answering import AnsweringService
-from bot.services.escalation import AgentNotifier, EscalationService
+from bot.services.escalation import EscalationService
+from bot.services.sentiment import SentimentAnalyzer
 from bot.settings import Settings
 from bot.store import Stores, connect_redis, in_process_redis
 from knowledge_base import KnowledgeBase, bundled_path, load_knowledge_base
@@ -99,6 +100,8 @@ async def build_core(settings: Settings, *, require_redis: bool) -> Core:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(executor, retriever.warm_up)
         await loop.run_in_executor(executor, retriever.load, kb)
+        sentiment = SentimentAnalyzer(settings.escalation.sentiment_threshold)
+        sentiment.warm_up()
         generator: Generator = VerbatimGenerator()
         log.info("replies: verbatim FAQ answers (no fine-tuned generator configured)")
         answering = AnsweringService(
@@ -108,6 +111,7 @@ async def build_core(settings: Settings, *, require_redis: bool) -> Core:
             threshold=settings.retrieval.threshold,
             top_k=settings.retrieval.top_k,
             executor=executor,
+            sentiment=sentiment,
         )
     except BaseException:
         await stores.close()
@@ -132,16 +136,21 @@ def build_dispatcher(core: Core, bot: Bot) -> Dispatcher:
     storage = RedisStorage(core.stores.redis, key_builder=key_builder)
     isolation = RedisEventIsolation(core.stores.redis, key_builder=key_builder)
     dp = Dispatcher(storage=storage, events_isolation=isolation)
-    notifier: AgentNotifier | None = None
-    if core.settings.escalation.agents_chat_id is not None:
-        notifier = TelegramAgentsChat(bot, core.settings.escalation.agents_chat_id)
     dp["settings"] = core.settings
     dp["stores"] = core.stores
     dp["answering"] = core.answering
-    dp["escalation"] = EscalationService(core.stores, notifier)
+    dp["escalation"] = build_escalation(core.settings, core.stores, bot)
     dp["product_name"] = core.product
     dp.include_routers(*get_routers())
     return dp
+
+
+def build_escalation(settings: Settings, stores: Stores, bot: Bot) -> EscalationService:
+    """Human handoff through the agents' forum supergroup (if configured)."""
+    agents = None
+    if settings.escalation.agents_chat_id is not None:
+        agents = TelegramAgentsChat(bot, settings.escalation.agents_chat_id, stores)
+    return EscalationService(stores, agents, bot, settings.escalation)
 
 
 BOT_COMMANDS = [

@@ -61,7 +61,7 @@ async def _chat(settings) -> int:
     started = time.perf_counter()
     print("Loading the knowledge base and models…", flush=True)
     core = await build_core(settings, require_redis=False)
-    escalation = EscalationService(core.stores, notifier=None)
+    escalation = EscalationService(core.stores, settings=settings.escalation)
     print(
         f"{core.product} support bot ready in {time.perf_counter() - started:.1f}s "
         f"({len(core.kb)} FAQ entries). Type your question; /quit to leave.\n",
@@ -143,6 +143,17 @@ def cmd_warm_up(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_console(args: argparse.Namespace) -> int:
+    """The agents' web console (needs TELEGRAM__TOKEN, REDIS__URL, CONSOLE__PASSWORD)."""
+    from bot.console.server import serve_console
+    from bot.logging_setup import setup_logging
+
+    settings = _settings()
+    setup_logging(settings)
+    asyncio.run(serve_console(settings, host=args.host, port=args.port))
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     """Retrieval quality on labelled queries."""
     from bot.eval_report import run_eval
@@ -178,6 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("warm-up", help="build and cache the knowledge-base index").set_defaults(
         func=cmd_warm_up
     )
+
+    console = sub.add_parser("console", help="run the agents' web console")
+    console.add_argument("--host", default=None, help="default: CONSOLE__HOST")
+    console.add_argument("--port", type=int, default=None, help="default: CONSOLE__PORT")
+    console.set_defaults(func=cmd_console)
 
     ev = sub.add_parser("eval", help="evaluate retrieval on labelled queries")
     ev.add_argument("--kb", required=True, type=Path, help="knowledge base (yaml, jsonl, csv)")

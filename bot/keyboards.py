@@ -31,3 +31,48 @@ def answer_keyboard(answer_id: str) -> InlineKeyboardMarkup:
     builder.button(text=texts.BUTTON_HUMAN, callback_data=HumanCallback(answer_id=answer_id))
     builder.adjust(2, 1)
     return builder.as_markup()
+
+
+class TicketCallback(CallbackData, prefix="tk"):
+    """Claim / Close / Reopen on a ticket, pressed by an agent."""
+
+    action: str  # "claim" | "close" | "reopen"
+    ticket_id: str
+
+
+class RatingCallback(CallbackData, prefix="rate"):
+    ticket_id: str
+    score: int
+
+
+def ticket_keyboard(status: str, ticket_id: str) -> InlineKeyboardMarkup:
+    """The buttons agents see on a ticket, for its status."""
+    builder = InlineKeyboardBuilder()
+    if status == "open":
+        builder.button(
+            text=texts.BUTTON_CLAIM,
+            callback_data=TicketCallback(action="claim", ticket_id=ticket_id),
+        )
+    if status in ("open", "claimed"):
+        builder.button(
+            text=texts.BUTTON_CLOSE,
+            callback_data=TicketCallback(action="close", ticket_id=ticket_id),
+        )
+    else:
+        builder.button(
+            text=texts.BUTTON_REOPEN,
+            callback_data=TicketCallback(action="reopen", ticket_id=ticket_id),
+        )
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def rating_keyboard(ticket_id: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for score in range(1, 6):
+        builder.button(
+            text=f"{score}⭐",
+            callback_data=RatingCallback(ticket_id=ticket_id, score=score),
+        )
+    builder.adjust(5)
+    return builder.as_markup()

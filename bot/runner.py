@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import signal
@@ -15,6 +16,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_applicati
 from aiohttp import web
 
 from bot.app import BOT_COMMANDS, build_bot, build_core, build_dispatcher
+from bot.services.escalation import SlaMonitor
 from bot.settings import Mode, Settings
 from bot.store import Stores
 
@@ -28,8 +30,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     bot = build_bot(settings)
     core = await build_core(settings, require_redis=True)
     heartbeat = asyncio.create_task(_heartbeat(core.stores))
+    sla: asyncio.Task | None = None
     try:
         dp = build_dispatcher(core, bot)
+        monitor = SlaMonitor(dp["escalation"], settings.escalation.sla_check_seconds)
+        sla = asyncio.create_task(monitor.run(), name="sla-monitor")
         me = await bot.get_me()
         log.info("connected to Telegram as @%s (%s mode)", me.username, settings.telegram.mode)
         await bot.set_my_commands(BOT_COMMANDS)
@@ -39,6 +44,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             await _run_polling(dp, bot, stop)
     finally:
         heartbeat.cancel()
+        if sla is not None:
+            sla.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sla
         await bot.session.close()
         await core.close()
         log.info("stopped")

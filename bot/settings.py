@@ -112,11 +112,45 @@ class RetrievalSettings(BaseModel):
 class EscalationSettings(BaseModel):
     agents_chat_id: int | None = None
     agent_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    sla_minutes: float = Field(15.0, gt=0)
+    sla_check_seconds: float = Field(30.0, gt=0)
+    business_hours: str = ""
+    timezone: str = "UTC"
+    sentiment_threshold: float = Field(-0.6, ge=-1.0, le=0.0)
 
     @field_validator("agent_ids", mode="before")
     @classmethod
     def _ids(cls, value: Any) -> Any:
         return _int_list(value)
+
+    @field_validator("business_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        from bot.services.hours import BusinessHours
+
+        BusinessHours.parse(value, "UTC")  # raises ValueError with what is wrong
+        return value.strip()
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; expected e.g. Europe/Berlin") from None
+        return value
+
+
+class ConsoleSettings(BaseModel):
+    """The agents' web console (``supportbot console``)."""
+
+    username: str = "agent"
+    password: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(8081, ge=1, le=65535)
 
 
 class KnowledgeBaseSettings(BaseModel):
@@ -146,6 +180,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     kb: KnowledgeBaseSettings = Field(default_factory=KnowledgeBaseSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     log_level: str = "INFO"
 
 

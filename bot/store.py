@@ -10,12 +10,14 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import WatchError
 
 from bot.errors import StoreUnavailableError
 
@@ -54,6 +56,18 @@ class Keys:
 
     def heartbeat(self, host: str) -> str:
         return f"{self.prefix}:heartbeat:{host}"
+
+    def ticket_transcript(self, ticket_id: str) -> str:
+        return f"{self.prefix}:ticket:{ticket_id}:transcript"
+
+    def ticket_lock(self, ticket_id: str) -> str:
+        return f"{self.prefix}:ticket:{ticket_id}:lock"
+
+    def thread_tickets(self) -> str:
+        return f"{self.prefix}:tickets:by-thread"
+
+    def dislikes(self, chat_id: int) -> str:
+        return f"{self.prefix}:dislikes:{chat_id}"
 
     def fsm_prefix(self) -> str:
         return f"{self.prefix}:fsm"
@@ -165,6 +179,22 @@ class AnswerRepository:
             await pipe.execute()
         return record
 
+    async def dislike_streak(self, chat_id: int, answer_id: str, helpful: bool) -> int:
+        """How many different answers in a row this customer has rated 👎 (a 👍 resets it)."""
+        key = self.keys.dislikes(chat_id)
+        if helpful:
+            await self.redis.delete(key)
+            return 0
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(key, answer_id)
+            pipe.expire(key, self.ttl)
+            pipe.scard(key)
+            results = await pipe.execute()
+        return int(results[-1])
+
+    async def reset_dislikes(self, chat_id: int) -> None:
+        await self.redis.delete(self.keys.dislikes(chat_id))
+
     async def feedback_stats(self) -> dict[str, int]:
         raw = await self.redis.hgetall(self.keys.feedback_stats())
         return {k: int(v) for k, v in raw.items()}
@@ -174,25 +204,54 @@ def new_id() -> str:
     return secrets.token_hex(6)
 
 
+class TicketStatus:
+    OPEN = "open"
+    CLAIMED = "claimed"
+    CLOSED = "closed"
+
+
 @dataclass(slots=True)
 class Ticket:
-    """A customer's case handed to human agents."""
+    """A customer's case handed to human agents (status: open → claimed → closed, reopenable)."""
 
     id: str
     chat_id: int
     customer_name: str
-    status: str  # "open" | "claimed" | "closed"
+    status: str
     reason: str
     question: str
     created_at: float
     claimed_by: int | None = None
+    claimed_by_name: str = ""
+    claimed_at: float | None = None
     closed_at: float | None = None
+    closed_by_name: str = ""
     agents_message_id: int | None = None
+    thread_id: int | None = None
+    best_guess: str = ""
+    confidence: float | None = None
+    customer_blocked: bool = False
+    sla_reminded_at: float | None = None
+    rating: int | None = None
+    reopened_at: float | None = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.status != TicketStatus.CLOSED
+
+    def waiting_seconds(self, now: float | None = None) -> float:
+        """How long the customer has waited for a person (until claimed or closed)."""
+        end = self.claimed_at or self.closed_at or (now if now is not None else time.time())
+        start = self.reopened_at or self.created_at
+        return max(0.0, end - start)
 
     @classmethod
     def from_hash(cls, data: dict[str, str]) -> Ticket:
         def opt_int(name: str) -> int | None:
             return int(data[name]) if data.get(name) else None
+
+        def opt_float(name: str) -> float | None:
+            return float(data[name]) if data.get(name) else None
 
         return cls(
             id=data["id"],
@@ -203,46 +262,99 @@ class Ticket:
             question=data.get("question", ""),
             created_at=float(data["created_at"]),
             claimed_by=opt_int("claimed_by"),
-            closed_at=float(data["closed_at"]) if data.get("closed_at") else None,
+            claimed_by_name=data.get("claimed_by_name", ""),
+            claimed_at=opt_float("claimed_at"),
+            closed_at=opt_float("closed_at"),
+            closed_by_name=data.get("closed_by_name", ""),
             agents_message_id=opt_int("agents_message_id"),
+            thread_id=opt_int("thread_id"),
+            best_guess=data.get("best_guess", ""),
+            confidence=opt_float("confidence"),
+            customer_blocked=data.get("customer_blocked") == "1",
+            sla_reminded_at=opt_float("sla_reminded_at"),
+            rating=opt_int("rating"),
+            reopened_at=opt_float("reopened_at"),
         )
 
     def to_hash(self) -> dict[str, str]:
-        return {k: "" if v is None else str(v) for k, v in asdict(self).items()}
+        return {k: _hash_value(v) for k, v in asdict(self).items()}
+
+
+def _hash_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else ""
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimResult:
+    """What pressing Claim did: ``claimed`` is True only for the agent who got the ticket."""
+
+    ticket: Ticket | None
+    claimed: bool
 
 
 class TicketRepository:
-    """Tickets with at most one open ticket per customer, also under concurrent messages."""
+    """Tickets with at most one active ticket per customer, also under concurrent messages.
+
+    Each ticket is a hash plus a transcript list; ``open-ticket:<chat>`` points at the customer's
+    active ticket and is only ever changed inside WATCH/MULTI transactions, so two messages
+    arriving at the same moment (in one process or several) open one ticket, not two.
+    """
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis, self.keys = redis, keys
 
     async def open(
-        self, chat_id: int, customer_name: str, reason: str, question: str
+        self,
+        chat_id: int,
+        customer_name: str,
+        reason: str,
+        question: str,
+        *,
+        best_guess: str = "",
+        confidence: float | None = None,
+        transcript: Sequence[Turn] = (),
     ) -> tuple[Ticket, bool]:
-        """The customer's open ticket, creating it if there is none; the flag says it is new."""
-        seq = await self.redis.incr(self.keys.ticket_seq())
-        ticket = Ticket(
-            id=str(seq),
-            chat_id=chat_id,
-            customer_name=customer_name,
-            status="open",
-            reason=reason,
-            question=question,
-            created_at=time.time(),
-        )
-        claimed = await self.redis.set(self.keys.open_ticket(chat_id), ticket.id, nx=True)
-        if not claimed:
-            existing = await self.current(chat_id)
-            if existing is not None:
-                return existing, False
-            # The pointer outlived its ticket; take it over.
-            await self.redis.set(self.keys.open_ticket(chat_id), ticket.id)
+        """The customer's active ticket, creating it if there is none; the flag says it is new."""
+        pointer = self.keys.open_ticket(chat_id)
+        new_id: str | None = None
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.keys.ticket(ticket.id), mapping=ticket.to_hash())
-            pipe.zadd(self.keys.open_tickets(), {ticket.id: ticket.created_at})
-            await pipe.execute()
-        return ticket, True
+            while True:
+                try:
+                    await pipe.watch(pointer)
+                    current_id = await pipe.get(pointer)
+                    if current_id:
+                        data = await pipe.hgetall(self.keys.ticket(current_id))
+                        if data and data.get("status") != TicketStatus.CLOSED:
+                            await pipe.unwatch()
+                            return Ticket.from_hash(data), False
+                    if new_id is None:
+                        new_id = str(await self.redis.incr(self.keys.ticket_seq()))
+                    ticket = Ticket(
+                        id=new_id,
+                        chat_id=chat_id,
+                        customer_name=customer_name,
+                        status=TicketStatus.OPEN,
+                        reason=reason,
+                        question=question,
+                        created_at=time.time(),
+                        best_guess=best_guess,
+                        confidence=confidence,
+                    )
+                    pipe.multi()
+                    pipe.hset(self.keys.ticket(ticket.id), mapping=ticket.to_hash())
+                    pipe.set(pointer, ticket.id)
+                    pipe.zadd(self.keys.open_tickets(), {ticket.id: ticket.created_at})
+                    pipe.delete(self.keys.ticket_transcript(ticket.id))
+                    for turn in transcript:
+                        pipe.rpush(self.keys.ticket_transcript(ticket.id), _turn_json(turn))
+                    await pipe.execute()
+                    return ticket, True
+                except WatchError:
+                    continue
 
     async def get(self, ticket_id: str) -> Ticket | None:
         data = await self.redis.hgetall(self.keys.ticket(ticket_id))
@@ -254,28 +366,185 @@ class TicketRepository:
         if not ticket_id:
             return None
         ticket = await self.get(ticket_id)
-        return ticket if ticket and ticket.status != "closed" else None
+        return ticket if ticket and ticket.is_active else None
 
     async def update(self, ticket_id: str, **fields: Any) -> None:
-        values = {k: "" if v is None else str(v) for k, v in fields.items()}
+        values = {k: _hash_value(v) for k, v in fields.items()}
         await self.redis.hset(self.keys.ticket(ticket_id), mapping=values)
 
-    async def close(self, ticket: Ticket) -> None:
+    async def claim(self, ticket_id: str, agent_id: int | None, agent_name: str) -> ClaimResult:
+        """Give an open ticket to one agent; a second claim (or a closed ticket) changes nothing."""
+        key = self.keys.ticket(ticket_id)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(
-                self.keys.ticket(ticket.id),
-                mapping={"status": "closed", "closed_at": str(time.time())},
-            )
-            pipe.zrem(self.keys.open_tickets(), ticket.id)
-            await pipe.execute()
-        # Only drop the pointer if it still names this ticket.
-        if await self.redis.get(self.keys.open_ticket(ticket.chat_id)) == ticket.id:
-            await self.redis.delete(self.keys.open_ticket(ticket.chat_id))
+            while True:
+                try:
+                    await pipe.watch(key)
+                    data = await pipe.hgetall(key)
+                    if not data:
+                        await pipe.unwatch()
+                        return ClaimResult(None, False)
+                    ticket = Ticket.from_hash(data)
+                    if ticket.status != TicketStatus.OPEN:
+                        await pipe.unwatch()
+                        return ClaimResult(ticket, False)
+                    ticket.status = TicketStatus.CLAIMED
+                    ticket.claimed_by, ticket.claimed_by_name = agent_id, agent_name
+                    ticket.claimed_at = time.time()
+                    pipe.multi()
+                    pipe.hset(
+                        key,
+                        mapping={
+                            "status": ticket.status,
+                            "claimed_by": _hash_value(agent_id),
+                            "claimed_by_name": agent_name,
+                            "claimed_at": _hash_value(ticket.claimed_at),
+                        },
+                    )
+                    await pipe.execute()
+                    return ClaimResult(ticket, True)
+                except WatchError:
+                    continue
+
+    async def close(self, ticket: Ticket, closed_by: str = "") -> bool:
+        """Close an active ticket; False when it was already closed (nothing changes)."""
+        key = self.keys.ticket(ticket.id)
+        pointer = self.keys.open_ticket(ticket.chat_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key, pointer)
+                    if await pipe.hget(key, "status") in (None, TicketStatus.CLOSED):
+                        await pipe.unwatch()
+                        return False
+                    points_here = await pipe.get(pointer) == ticket.id
+                    now = time.time()
+                    pipe.multi()
+                    pipe.hset(
+                        key,
+                        mapping={
+                            "status": TicketStatus.CLOSED,
+                            "closed_at": str(now),
+                            "closed_by_name": closed_by,
+                        },
+                    )
+                    pipe.zrem(self.keys.open_tickets(), ticket.id)
+                    if points_here:
+                        pipe.delete(pointer)
+                    await pipe.execute()
+                    ticket.status, ticket.closed_at, ticket.closed_by_name = (
+                        TicketStatus.CLOSED,
+                        now,
+                        closed_by,
+                    )
+                    return True
+                except WatchError:
+                    continue
+
+    async def reopen(self, ticket_id: str) -> Ticket | None:
+        """Make a closed ticket active again, unless the customer already has another one."""
+        key = self.keys.ticket(ticket_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    data = await pipe.hgetall(key)
+                    if not data:
+                        await pipe.unwatch()
+                        return None
+                    ticket = Ticket.from_hash(data)
+                    pointer = self.keys.open_ticket(ticket.chat_id)
+                    await pipe.watch(pointer)
+                    current_id = await pipe.get(pointer)
+                    if current_id and current_id != ticket.id:
+                        other = await pipe.hget(self.keys.ticket(current_id), "status")
+                        if other and other != TicketStatus.CLOSED:
+                            await pipe.unwatch()
+                            return None
+                    if ticket.is_active:
+                        await pipe.unwatch()
+                        return ticket
+                    now = time.time()
+                    ticket.status, ticket.reopened_at = TicketStatus.OPEN, now
+                    ticket.claimed_by, ticket.claimed_by_name, ticket.claimed_at = None, "", None
+                    ticket.closed_at, ticket.closed_by_name = None, ""
+                    ticket.sla_reminded_at, ticket.rating = None, None
+                    pipe.multi()
+                    pipe.hset(key, mapping=ticket.to_hash())
+                    pipe.set(pointer, ticket.id)
+                    pipe.zadd(self.keys.open_tickets(), {ticket.id: now})
+                    await pipe.execute()
+                    return ticket
+                except WatchError:
+                    continue
 
     async def list_open(self) -> list[Ticket]:
+        """Active tickets (open or claimed), the longest-waiting first."""
         ids = await self.redis.zrange(self.keys.open_tickets(), 0, -1)
         tickets = [await self.get(i) for i in ids]
-        return [t for t in tickets if t is not None]
+        return [t for t in tickets if t is not None and t.is_active]
+
+    async def append_turn(self, ticket_id: str, turn: Turn) -> None:
+        await self.redis.rpush(self.keys.ticket_transcript(ticket_id), _turn_json(turn))
+
+    async def transcript(self, ticket_id: str) -> list[Turn]:
+        raw = await self.redis.lrange(self.keys.ticket_transcript(ticket_id), 0, -1)
+        return [Turn(**json.loads(item)) for item in raw]
+
+    async def bind_thread(self, ticket: Ticket, chat_id: int, thread_id: int) -> None:
+        """Remember the ticket's forum topic, both ways."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.keys.ticket(ticket.id), "thread_id", str(thread_id))
+            pipe.hset(self.keys.thread_tickets(), f"{chat_id}:{thread_id}", ticket.id)
+            await pipe.execute()
+        ticket.thread_id = thread_id
+
+    async def by_thread(self, chat_id: int, thread_id: int) -> Ticket | None:
+        ticket_id = await self.redis.hget(self.keys.thread_tickets(), f"{chat_id}:{thread_id}")
+        return await self.get(ticket_id) if ticket_id else None
+
+    async def mark_reminded(self, ticket_id: str) -> bool:
+        """True exactly once per ticket (per opening), whichever process asks first."""
+        key = self.keys.ticket(ticket_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    if await pipe.hget(key, "sla_reminded_at"):
+                        await pipe.unwatch()
+                        return False
+                    pipe.multi()
+                    pipe.hset(key, "sla_reminded_at", str(time.time()))
+                    await pipe.execute()
+                    return True
+                except WatchError:
+                    continue
+
+    async def rate(self, ticket_id: str, score: int) -> Ticket | None:
+        """Store the customer's 1–5 rating of a closed ticket once; None if not allowed."""
+        key = self.keys.ticket(ticket_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    data = await pipe.hgetall(key)
+                    if not data or not 1 <= score <= 5:
+                        await pipe.unwatch()
+                        return None
+                    ticket = Ticket.from_hash(data)
+                    if ticket.is_active or ticket.rating is not None:
+                        await pipe.unwatch()
+                        return None
+                    pipe.multi()
+                    pipe.hset(key, "rating", str(score))
+                    await pipe.execute()
+                    ticket.rating = score
+                    return ticket
+                except WatchError:
+                    continue
+
+
+def _turn_json(turn: Turn) -> str:
+    return json.dumps(asdict(turn), ensure_ascii=False)
 
 
 @dataclass

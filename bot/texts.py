@@ -69,20 +69,94 @@ def split_message(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
     return parts
 
 
-def ticket_summary(
-    ticket: Ticket, transcript: Sequence[Turn], best_guess: str | None, confidence: float
-) -> str:
-    """The agents' first message about a ticket: who, why, the transcript, the bot's best guess."""
+# ---------------------------------------------------------------- human handoff
+
+REASONS.update(
+    {
+        "negative_sentiment": "customer is upset",
+        "repeated_dislikes": "two 👎 in a row",
+        "repeated_question": "same question three times",
+        "console": "opened from the console",
+    }
+)
+WAIT_SOON = "A person usually replies within about {minutes} minutes."
+WAIT_OFFLINE = (
+    "Our team is offline right now; they're back {when} ({tz}). Your message is saved, and a "
+    "person will reply here then."
+)
+HANDOFF_AGENT_JOINED = "👋 {agent} from our support team is looking at your question now."
+HANDOFF_CLOSED = (
+    "Your conversation with our support team is closed (ticket #{ticket}) — I'm back to answer "
+    "your questions. How did we do? Tap 1 (poor) to 5 (excellent)."
+)
+RATING_THANKS = "Thank you for rating us {score}/5!"
+RATING_ALREADY = "This conversation was already rated — thank you!"
+BUTTON_CLAIM = "🙋 Claim"
+BUTTON_CLOSE = "✅ Close"
+BUTTON_REOPEN = "↩️ Reopen"
+
+AGENT_NOT_ALLOWED = "Only support agents can do that — nothing was changed."
+AGENT_NOT_ALLOWED_REPLY = (
+    "⛔ Only support agents can write to customers; your message was not sent."
+)
+AGENT_UNKNOWN_TICKET = "This ticket no longer exists."
+AGENT_CLAIMED = "🙋 Claimed by {agent}."
+AGENT_CLAIMED_TOAST = "You've got ticket #{ticket}."
+AGENT_ALREADY_CLAIMED = "Already claimed by {agent}."
+AGENT_TICKET_CLOSED_TOAST = "Ticket #{ticket} is closed."
+AGENT_CLOSED = (
+    "✅ Closed by {agent}; the customer is back with the bot and was asked for a rating."
+)
+AGENT_CLOSED_TOAST = "Ticket #{ticket} closed."
+AGENT_REOPENED = "↩️ Reopened by {agent}."
+AGENT_REOPEN_REFUSED = "The customer already has another open ticket (#{ticket})."
+AGENT_REPLY_TO_CLOSED = (
+    "This ticket is closed, so your message was not sent. Press “Reopen” to write to the customer."
+)
+AGENT_CUSTOMER_BLOCKED = (
+    "⛔ The customer has blocked the bot, so messages can't be delivered. The ticket is marked "
+    "“customer blocked”; it will clear if they write again."
+)
+AGENT_NOT_DELIVERED = "⚠️ Not delivered to the customer ({error}). Please try again."
+AGENT_TOPIC_RECREATED = (
+    "♻️ The previous topic of this ticket was deleted or could not be found; "
+    "here is the conversation so far."
+)
+AGENT_RATING = "⭐ The customer rated this conversation {score}/5."
+AGENT_CONSOLE_REPLY = "🧑‍💼 {agent} (web console):\n{text}"
+AGENT_SLA_REMINDER = (
+    "⏰ Ticket #{ticket} — {customer} has waited {minutes} min and nobody has claimed it yet."
+)
+
+
+def topic_name(ticket: Ticket) -> str:
+    """The agents' forum topic of a ticket: number, customer and a short summary (≤128 chars)."""
+    summary = " ".join(ticket.question.split())
+    if len(summary) > 48:
+        summary = summary[:47].rstrip() + "…"
+    name = f"#{ticket.id} {ticket.customer_name or 'customer'} · {summary}"
+    return name if len(name) <= 128 else name[:127] + "…"
+
+
+def ticket_opening(ticket: Ticket, transcript: Sequence[Turn]) -> str:
+    """The first message in a ticket's topic: who, why, the whole transcript, the bot's guess."""
     lines = [
         f"🆕 Ticket #{ticket.id} — {ticket.customer_name or 'customer'} (chat {ticket.chat_id})",
         f"Reason: {REASONS.get(ticket.reason, ticket.reason)}",
         "",
         "Transcript:",
     ]
-    for turn in transcript[-12:]:
-        who = {"customer": "👤", "bot": "🤖", "agent": "🧑‍💼"}.get(turn.role, turn.role)
-        lines.append(f"{who} {turn.text}")
-    if best_guess:
-        lines += ["", f"Bot's best guess ({confidence:.0%}): {best_guess}"]
-    text = "\n".join(lines)
-    return text if len(text) <= TELEGRAM_TEXT_LIMIT else text[: TELEGRAM_TEXT_LIMIT - 1] + "…"
+    lines += [render_turn(turn) for turn in transcript] or ["(empty)"]
+    if ticket.best_guess:
+        confidence = ticket.confidence or 0.0
+        lines += ["", f"🤖 Bot's best guess ({confidence:.0%} confident): {ticket.best_guess}"]
+    elif ticket.confidence is not None:
+        lines += ["", f"🤖 No good guess (best confidence {ticket.confidence:.0%})."]
+    lines += ["", "Anything you write in this topic goes to the customer."]
+    return "\n".join(lines)
+
+
+def render_turn(turn: Turn) -> str:
+    who = {"customer": "👤", "bot": "🤖", "agent": "🧑‍💼"}.get(turn.role, turn.role)
+    name = turn.meta.get("name")
+    return f"{who} {name}: {turn.text}" if name else f"{who} {turn.text}"

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
-from aiogram.filters import Command, CommandStart
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, CommandStart, Filter
 from aiogram.types import CallbackQuery, Message, User
 from aiogram.utils.chat_action import ChatActionSender
 
 from bot import texts
-from bot.keyboards import FeedbackCallback, HumanCallback, answer_keyboard
+from bot.keyboards import FeedbackCallback, HumanCallback, RatingCallback, answer_keyboard
 from bot.services.answering import Answer, AnsweringService, Escalation, EscalationReason
 from bot.services.escalation import EscalationService
-from bot.store import Stores, Turn
+from bot.store import Stores, Ticket, Turn
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +27,12 @@ def create_router() -> Router:
     router.message.filter(F.chat.type == ChatType.PRIVATE)
     router.message.register(cmd_start, CommandStart())
     router.message.register(cmd_help, Command("help"))
+    router.message.register(relay_to_agents, InHandoff())
     router.message.register(handle_question, F.text)
     router.message.register(handle_other)
     router.callback_query.register(on_feedback, FeedbackCallback.filter())
     router.callback_query.register(on_talk_to_human, HumanCallback.filter())
+    router.callback_query.register(on_rating, RatingCallback.filter())
     return router
 
 
@@ -45,6 +49,19 @@ async def cmd_start(message: Message, product_name: str) -> None:
 
 async def cmd_help(message: Message) -> None:
     await message.answer(texts.HELP)
+
+
+class InHandoff(Filter):
+    """The customer has an active ticket: a person, not the bot, answers them."""
+
+    async def __call__(self, message: Message, escalation: EscalationService) -> bool | dict:
+        ticket = await escalation.current(message.chat.id)
+        return {"ticket": ticket} if ticket is not None else False
+
+
+async def relay_to_agents(message: Message, ticket: Ticket, escalation: EscalationService) -> None:
+    """While a ticket is open everything the customer sends goes to the agents' topic."""
+    await escalation.customer_message(ticket, message)
 
 
 async def handle_question(
@@ -79,6 +96,8 @@ async def hand_off(
     text = template.format(ticket=outcome.ticket.id)
     if outcome.is_new and result.reason is EscalationReason.LOW_CONFIDENCE:
         text = texts.LOW_CONFIDENCE_PREFIX + text
+    if outcome.is_new:
+        text = f"{text} {escalation.wait_notice()}"
     await bot.send_message(chat_id, text)
 
 
@@ -88,7 +107,11 @@ async def handle_other(message: Message) -> None:
 
 
 async def on_feedback(
-    query: CallbackQuery, callback_data: FeedbackCallback, stores: Stores
+    query: CallbackQuery,
+    callback_data: FeedbackCallback,
+    bot: Bot,
+    stores: Stores,
+    escalation: EscalationService,
 ) -> None:
     record = await stores.answers.record_feedback(callback_data.answer_id, callback_data.helpful)
     if record is None:
@@ -96,6 +119,29 @@ async def on_feedback(
         return
     thanks = texts.FEEDBACK_THANKS_UP if callback_data.helpful else texts.FEEDBACK_THANKS_DOWN
     await query.answer(thanks)
+    streak = await stores.answers.dislike_streak(
+        record.chat_id, record.answer_id, callback_data.helpful
+    )
+    if streak >= 2:  # two different answers in a row did not help: get a person
+        await stores.answers.reset_dislikes(record.chat_id)
+        await stores.conversations.append(record.chat_id, Turn("customer", "[👎 twice in a row]"))
+        result = Escalation(EscalationReason.REPEATED_DISLIKES, record.question)
+        await hand_off(record.chat_id, _name(query.from_user), result, bot, escalation)
+
+
+async def on_rating(
+    query: CallbackQuery, callback_data: RatingCallback, escalation: EscalationService
+) -> None:
+    chat_id = query.message.chat.id if query.message else query.from_user.id
+    ticket = await escalation.rate(callback_data.ticket_id, callback_data.score, chat_id)
+    if ticket is None:
+        await query.answer(texts.RATING_ALREADY)
+        return
+    await query.answer(texts.RATING_THANKS.format(score=callback_data.score))
+    if isinstance(query.message, Message):
+        with contextlib.suppress(TelegramBadRequest):
+            await query.message.edit_reply_markup(reply_markup=None)
+        await query.message.answer(texts.RATING_THANKS.format(score=callback_data.score))
 
 
 async def on_talk_to_human(

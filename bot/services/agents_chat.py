@@ -1,50 +1,178 @@
-"""Announcing tickets in the agents' Telegram chat."""
+"""The agents' Telegram supergroup: one forum topic per ticket, recreated if it disappears."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
-from aiogram.types import ReplyParameters
+from aiogram.enums import ChatMemberStatus
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.types import InlineKeyboardMarkup, Message, MessageId
 
 from bot import texts
-from bot.services.answering import Escalation
-from bot.store import Ticket, Turn
+from bot.keyboards import ticket_keyboard
+from bot.store import Stores, Ticket
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# How Telegram says that a topic is gone (deleted by a person, or never existed).
+_TOPIC_GONE = ("message thread not found", "topic_id_invalid", "topic_deleted", "thread not found")
+_MEMBER = {ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER}
+
+
+def topic_gone(error: TelegramBadRequest) -> bool:
+    return any(marker in error.message.lower() for marker in _TOPIC_GONE)
+
+
+class TopicUnavailableError(TelegramAPIError):
+    """The agents' chat refused to create a topic (not a forum, or no rights)."""
 
 
 class TelegramAgentsChat:
-    """Sends the transcript of each new ticket, and later customer messages, to the agents' chat."""
+    """Posts into each ticket's forum topic; creates it on first use and again if it vanished.
 
-    def __init__(self, bot: Bot, chat_id: int) -> None:
+    Topic creation for a ticket runs under a Redis lock, so concurrent messages (even from
+    several bot processes) never give one ticket two topics.
+    """
+
+    def __init__(self, bot: Bot, chat_id: int, stores: Stores) -> None:
         self.bot = bot
         self.chat_id = chat_id
+        self.stores = stores
 
-    async def new_ticket(
-        self, ticket: Ticket, transcript: Sequence[Turn], escalation: Escalation
-    ) -> int | None:
-        guess = escalation.best_guess.entry.question if escalation.best_guess else None
-        text = texts.ticket_summary(ticket, transcript, guess, escalation.confidence)
-        try:
-            sent = await self.bot.send_message(self.chat_id, text)
-        except TelegramAPIError as exc:
-            log.error("could not post ticket %s to the agents' chat: %s", ticket.id, exc)
-            return None
-        return sent.message_id
+    # ------------------------------------------------------------- topics
 
-    async def customer_message(self, ticket: Ticket, text: str) -> None:
-        body = f"💬 Ticket #{ticket.id} — {ticket.customer_name}:\n{text}"
+    async def ensure_topic(self, ticket: Ticket) -> int:
+        """The ticket's topic thread id, creating the topic (with the transcript) if needed."""
+        if ticket.thread_id:
+            return ticket.thread_id
+        async with self._lock(ticket):
+            fresh = await self.stores.tickets.get(ticket.id)
+            if fresh is not None and fresh.thread_id:
+                ticket.thread_id = fresh.thread_id
+                return fresh.thread_id
+            return await self._create_topic(ticket, recreated=False)
+
+    async def recreate_topic(self, ticket: Ticket, stale: int) -> int:
+        """A new topic for a ticket whose topic ``stale`` is gone; the transcript is re-posted."""
+        async with self._lock(ticket):
+            fresh = await self.stores.tickets.get(ticket.id)
+            if fresh is not None and fresh.thread_id and fresh.thread_id != stale:
+                ticket.thread_id = fresh.thread_id  # another handler already recreated it
+                return fresh.thread_id
+            log.warning("topic %s of ticket %s is gone; creating a new one", stale, ticket.id)
+            return await self._create_topic(ticket, recreated=True)
+
+    async def _create_topic(self, ticket: Ticket, *, recreated: bool) -> int:
         try:
-            reply = None
-            if ticket.agents_message_id:
-                reply = ReplyParameters(
-                    message_id=ticket.agents_message_id, allow_sending_without_reply=True
-                )
+            topic = await self.bot.create_forum_topic(self.chat_id, texts.topic_name(ticket))
+        except TelegramBadRequest as exc:
+            raise TopicUnavailableError(
+                exc.method,
+                f"cannot create a topic in the agents' chat {self.chat_id} ({exc.message}); "
+                "it must be a supergroup with topics enabled and the bot an admin who may "
+                "manage topics",
+            ) from exc
+        thread = topic.message_thread_id
+        await self.stores.tickets.bind_thread(ticket, self.chat_id, thread)
+        if recreated:
             await self.bot.send_message(
-                self.chat_id, texts.split_message(body)[0], reply_parameters=reply
+                self.chat_id, texts.AGENT_TOPIC_RECREATED, message_thread_id=thread
             )
+        transcript = await self.stores.tickets.transcript(ticket.id)
+        parts = texts.split_message(texts.ticket_opening(ticket, transcript))
+        for part in parts[:-1]:
+            await self.bot.send_message(self.chat_id, part, message_thread_id=thread)
+        opening = await self.bot.send_message(
+            self.chat_id,
+            parts[-1],
+            message_thread_id=thread,
+            reply_markup=ticket_keyboard(ticket.status, ticket.id),
+        )
+        await self.stores.tickets.update(ticket.id, agents_message_id=opening.message_id)
+        ticket.agents_message_id = opening.message_id
+        log.info("ticket %s: topic %s in chat %s", ticket.id, thread, self.chat_id)
+        return thread
+
+    def _lock(self, ticket: Ticket):
+        return self.stores.redis.lock(
+            self.stores.keys.ticket_lock(ticket.id), timeout=60, blocking_timeout=60
+        )
+
+    async def _in_topic(self, ticket: Ticket, action: Callable[[int], Awaitable[T]]) -> T:
+        """Run ``action(thread_id)``; if the topic is gone, recreate it and run it once more."""
+        thread = await self.ensure_topic(ticket)
+        try:
+            return await action(thread)
+        except TelegramBadRequest as exc:
+            if not topic_gone(exc):
+                raise
+        thread = await self.recreate_topic(ticket, stale=thread)
+        return await action(thread)
+
+    # ------------------------------------------------------------- posting
+
+    async def post(
+        self, ticket: Ticket, text: str, keyboard: InlineKeyboardMarkup | None = None
+    ) -> Message:
+        """A message from the bot in the ticket's topic (split to Telegram's limit)."""
+        parts = texts.split_message(text)
+
+        async def send(thread: int) -> Message:
+            for part in parts[:-1]:
+                await self.bot.send_message(self.chat_id, part, message_thread_id=thread)
+            return await self.bot.send_message(
+                self.chat_id, parts[-1], message_thread_id=thread, reply_markup=keyboard
+            )
+
+        return await self._in_topic(ticket, send)
+
+    async def copy_in(self, ticket: Ticket, from_chat_id: int, message_id: int) -> MessageId:
+        """Copy a customer's message (any kind: photo, document, voice…) into the topic."""
+
+        async def copy(thread: int) -> MessageId:
+            return await self.bot.copy_message(
+                self.chat_id, from_chat_id, message_id, message_thread_id=thread
+            )
+
+        return await self._in_topic(ticket, copy)
+
+    async def post_general(self, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
+        """A message in the agents' chat outside any ticket topic (e.g. an SLA reminder)."""
+        await self.bot.send_message(self.chat_id, text, reply_markup=keyboard)
+
+    async def show_status(self, ticket: Ticket) -> None:
+        """Best effort: buttons of the opening message and the topic's name/state follow status."""
+        if ticket.agents_message_id:
+            try:
+                await self.bot.edit_message_reply_markup(
+                    chat_id=self.chat_id,
+                    message_id=ticket.agents_message_id,
+                    reply_markup=ticket_keyboard(ticket.status, ticket.id),
+                )
+            except TelegramAPIError as exc:
+                log.debug("ticket %s: buttons not updated: %s", ticket.id, exc)
+        if not ticket.thread_id:
+            return
+        name = texts.topic_name(ticket)
+        if not ticket.is_active:
+            name = ("✅ " + name)[:128]
+        try:
+            await self.bot.edit_forum_topic(self.chat_id, ticket.thread_id, name=name)
         except TelegramAPIError as exc:
-            log.error("could not forward a message of ticket %s: %s", ticket.id, exc)
+            log.debug("ticket %s: topic not renamed: %s", ticket.id, exc)
+
+    # ------------------------------------------------------------- people
+
+    async def is_member(self, user_id: int) -> bool:
+        try:
+            member = await self.bot.get_chat_member(self.chat_id, user_id)
+        except TelegramAPIError as exc:
+            log.info("membership of %s in the agents' chat unknown: %s", user_id, exc)
+            return False
+        if member.status == ChatMemberStatus.RESTRICTED:
+            return bool(getattr(member, "is_member", False))
+        return member.status in _MEMBER

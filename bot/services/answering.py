@@ -8,7 +8,8 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from bot.services.signals import wants_human
+from bot.services.sentiment import SentimentAnalyzer
+from bot.services.signals import same_question, wants_human
 from bot.store import AnswerRecord, Stores, Turn, new_id
 from models.generator import Generator
 from retrieval.retriever import FaqRetriever, RetrievedFaq, SearchResult
@@ -22,6 +23,9 @@ class EscalationReason(StrEnum):
     LOW_CONFIDENCE = "low_confidence"
     ASKED_FOR_HUMAN = "asked_for_human"
     LONG_MESSAGE = "long_message"
+    NEGATIVE_SENTIMENT = "negative_sentiment"
+    REPEATED_DISLIKES = "repeated_dislikes"
+    REPEATED_QUESTION = "repeated_question"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,7 @@ class AnsweringService:
         threshold: float,
         top_k: int,
         executor: Executor | None = None,
+        sentiment: SentimentAnalyzer | None = None,
     ) -> None:
         self.retriever = retriever
         self.generator = generator
@@ -66,6 +71,7 @@ class AnsweringService:
         self.threshold = threshold
         self.top_k = top_k
         self.executor = executor
+        self.sentiment = sentiment
 
     async def answer(self, chat_id: int, text: str) -> Answer | Escalation:
         text = " ".join(text.split())
@@ -76,9 +82,12 @@ class AnsweringService:
             return Escalation(EscalationReason.LONG_MESSAGE, text)
         result = await self._search(text)
         top = result.top
-        if top is None or result.confidence < self.threshold:
+        reason = await self._handoff_signal(chat_id, text, top)
+        if reason is None and (top is None or result.confidence < self.threshold):
+            reason = EscalationReason.LOW_CONFIDENCE
+        if reason is not None:
             return Escalation(
-                EscalationReason.LOW_CONFIDENCE,
+                reason,
                 text,
                 confidence=result.confidence,
                 best_guess=top,
@@ -101,6 +110,25 @@ class AnsweringService:
             chat_id, Turn("bot", answer.text, meta={"entry_id": top.id})
         )
         return answer
+
+    async def _handoff_signal(
+        self, chat_id: int, text: str, top: RetrievedFaq | None
+    ) -> EscalationReason | None:
+        """An angry customer, or one asking the same thing a third time, goes to a person."""
+        if self.sentiment is not None and self.sentiment.is_strongly_negative(text):
+            return EscalationReason.NEGATIVE_SENTIMENT
+        history = await self.stores.conversations.history(chat_id)
+        # Only what was said since the last ticket was closed counts.
+        closed_at = [i for i, t in enumerate(history) if t.meta.get("ticket_closed")]
+        history = history[closed_at[-1] + 1 :] if closed_at else history
+        asked = [t.text for t in history if t.role == "customer"]
+        answered = [t.meta.get("entry_id") for t in history if t.role == "bot"]
+        if same_question(asked[-3:], 3):
+            return EscalationReason.REPEATED_QUESTION
+        if top is not None and len(answered) >= 2 and answered[-2:] == [top.id, top.id]:
+            # The bot would give the same answer a third time in a row: it is not helping.
+            return EscalationReason.REPEATED_QUESTION
+        return None
 
     async def _search(self, text: str) -> SearchResult:
         return await self._run(self.retriever.search, text, self.top_k)

@@ -1,26 +1,42 @@
-"""Handing a case to human agents: a ticket in Redis and the transcript in the agents' chat."""
+"""Human handoff: tickets in Redis, one agents' forum topic per ticket, claim / close / rate, SLA.
+
+Everything that must survive a restart lives in Redis (tickets, transcripts, thread → ticket);
+this service keeps only a short-lived cache of who is an agent.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import UTC, datetime
 
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.types import Message
+
+from bot import texts
+from bot.keyboards import rating_keyboard, ticket_keyboard
+from bot.services.agents_chat import TelegramAgentsChat
 from bot.services.answering import Escalation
-from bot.store import Stores, Ticket, Turn
+from bot.services.hours import BusinessHours
+from bot.settings import EscalationSettings
+from bot.store import ClaimResult, Stores, Ticket, TicketStatus, Turn
 
 log = logging.getLogger(__name__)
 
+MEMBERSHIP_CACHE_SECONDS = 60.0
+MAX_FLOOD_WAIT_SECONDS = 10
 
-class AgentNotifier(Protocol):
-    """Where new tickets are announced to agents (the Telegram agents' chat, a console…)."""
 
-    async def new_ticket(
-        self, ticket: Ticket, transcript: Sequence[Turn], escalation: Escalation
-    ) -> int | None: ...
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts on a ticket: a Telegram agent (``id``) or a console user (``id`` None)."""
 
-    async def customer_message(self, ticket: Ticket, text: str) -> None: ...
+    id: int | None
+    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,27 +45,361 @@ class EscalationOutcome:
     is_new: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What happened to a message meant for the customer."""
+
+    delivered: bool
+    note: str = ""  # why not, for the agent
+
+
+def message_text(message: Message) -> str:
+    """What a message says, for the transcript: text, caption, or its kind."""
+    if message.text:
+        return message.text
+    content_type = message.content_type
+    kind = f"[{getattr(content_type, 'value', content_type)}]"
+    return f"{kind} {message.caption}" if message.caption else kind
+
+
 class EscalationService:
-    def __init__(self, stores: Stores, notifier: AgentNotifier | None) -> None:
+    """Opens tickets, relays messages both ways, and runs claim / close / reopen / rating."""
+
+    def __init__(
+        self,
+        stores: Stores,
+        agents: TelegramAgentsChat | None = None,
+        bot: Bot | None = None,
+        settings: EscalationSettings | None = None,
+    ) -> None:
         self.stores = stores
-        self.notifier = notifier
+        self.agents = agents
+        self.bot = bot
+        self.settings = settings or EscalationSettings()
+        self.hours = BusinessHours.parse(self.settings.business_hours, self.settings.timezone)
+        self._membership: dict[int, tuple[float, bool]] = {}
+
+    # ------------------------------------------------------------- customers
+
+    async def current(self, chat_id: int) -> Ticket | None:
+        return await self.stores.tickets.current(chat_id)
 
     async def escalate(
         self, chat_id: int, customer_name: str, escalation: Escalation
     ) -> EscalationOutcome:
-        """Open (or reuse) the customer's ticket and make sure agents hear about it."""
+        """Open (or reuse) the customer's ticket and make sure agents see it in a topic."""
+        history = await self.stores.conversations.history(chat_id)
+        guess = escalation.best_guess
         ticket, is_new = await self.stores.tickets.open(
-            chat_id, customer_name, escalation.reason.value, escalation.question
+            chat_id,
+            customer_name,
+            escalation.reason.value,
+            escalation.question,
+            best_guess=f"{guess.entry.question} → {guess.entry.answer}" if guess else "",
+            confidence=escalation.confidence if guess else None,
+            transcript=history,
         )
-        transcript = await self.stores.conversations.history(chat_id)
-        if self.notifier is None:
-            log.warning("ticket %s opened but no agents' chat is configured", ticket.id)
-        elif is_new:
-            message_id = await self.notifier.new_ticket(ticket, transcript, escalation)
-            if message_id is not None:
-                await self.stores.tickets.update(ticket.id, agents_message_id=message_id)
-                ticket.agents_message_id = message_id
-        else:
-            await self.notifier.customer_message(ticket, escalation.question)
         log.info("ticket %s (%s) for chat %s, new=%s", ticket.id, ticket.reason, chat_id, is_new)
+        if is_new:
+            await self._to_agents(ticket, self._ensure_topic)
+        else:
+            note = f"[{texts.REASONS.get(escalation.reason.value, escalation.reason.value)}]"
+            await self.stores.tickets.append_turn(ticket.id, Turn("customer", note))
+            await self._to_agents(ticket, lambda t: self.agents.post(t, f"👤 {note}"))
         return EscalationOutcome(ticket, is_new)
+
+    async def customer_message(self, ticket: Ticket, message: Message) -> None:
+        """A customer with an active ticket wrote: keep it and show it to the agents."""
+        text = message_text(message)
+        await self.stores.tickets.append_turn(
+            ticket.id, Turn("customer", text, meta={"message_id": message.message_id})
+        )
+        await self.stores.conversations.append(ticket.chat_id, Turn("customer", text))
+        if ticket.customer_blocked:
+            await self.stores.tickets.update(ticket.id, customer_blocked=False)
+            ticket.customer_blocked = False
+        if message.text:
+            name = ticket.customer_name or "customer"
+            await self._to_agents(ticket, lambda t: self.agents.post(t, f"👤 {name}: {text}"))
+        else:
+            await self._to_agents(
+                ticket, lambda t: self.agents.copy_in(t, message.chat.id, message.message_id)
+            )
+
+    def wait_notice(self, now: datetime | None = None) -> str:
+        """Roughly when a person will answer: soon, or when the team is back."""
+        now = now or datetime.now(UTC)
+        back = self.hours.next_opening(now)
+        if back is None:
+            minutes = f"{self.settings.sla_minutes:g}"
+            return texts.WAIT_SOON.format(minutes=minutes)
+        local_now = now.astimezone(self.hours.tz)
+        if back.date() == local_now.date():
+            when = f"today at {back:%H:%M}"
+        elif (back.date() - local_now.date()).days == 1:
+            when = f"tomorrow at {back:%H:%M}"
+        else:
+            when = f"on {back:%A} at {back:%H:%M}"
+        return texts.WAIT_OFFLINE.format(when=when, tz=self.hours.tz.key)
+
+    async def rate(self, ticket_id: str, score: int, chat_id: int) -> Ticket | None:
+        """The customer's 1–5 rating of their closed ticket (once); None if it can't be rated."""
+        existing = await self.stores.tickets.get(ticket_id)
+        if existing is None or existing.chat_id != chat_id:
+            return None
+        ticket = await self.stores.tickets.rate(ticket_id, score)
+        if ticket is not None:
+            await self.stores.tickets.append_turn(
+                ticket.id, Turn("customer", f"[rated {score}/5]")
+            )
+            await self._to_agents(
+                ticket, lambda t: self.agents.post(t, texts.AGENT_RATING.format(score=score))
+            )
+        return ticket
+
+    # ------------------------------------------------------------- agents
+
+    async def is_agent(self, user_id: int) -> bool:
+        """Listed in ESCALATION__AGENT_IDS, or a member of the agents' chat."""
+        if user_id in self.settings.agent_ids:
+            return True
+        if self.agents is None:
+            return False
+        cached = self._membership.get(user_id)
+        now = time.monotonic()
+        if cached and now - cached[0] < MEMBERSHIP_CACHE_SECONDS:
+            return cached[1]
+        member = await self.agents.is_member(user_id)
+        self._membership[user_id] = (now, member)
+        return member
+
+    async def ticket_for_thread(self, chat_id: int, thread_id: int) -> Ticket | None:
+        return await self.stores.tickets.by_thread(chat_id, thread_id)
+
+    async def claim(self, ticket_id: str, actor: Actor) -> ClaimResult:
+        result = await self.stores.tickets.claim(ticket_id, actor.id, actor.name)
+        if result.claimed and result.ticket is not None:
+            await self._announce_claim(result.ticket, actor)
+        return result
+
+    async def close(self, ticket_id: str, actor: Actor) -> tuple[Ticket | None, bool]:
+        """Close the ticket, hand the customer back to the bot and ask for a rating."""
+        ticket = await self.stores.tickets.get(ticket_id)
+        if ticket is None:
+            return None, False
+        if not await self.stores.tickets.close(ticket, actor.name):
+            return ticket, False
+        await self.stores.conversations.append(
+            ticket.chat_id,
+            Turn("bot", "[handed back to the bot]", meta={"ticket_closed": ticket.id}),
+        )
+        closing = texts.HANDOFF_CLOSED.format(ticket=ticket.id)
+        await self.stores.tickets.append_turn(ticket.id, Turn("bot", closing))
+        await self._to_customer(
+            ticket,
+            lambda: self.bot.send_message(
+                ticket.chat_id, closing, reply_markup=rating_keyboard(ticket.id)
+            ),
+        )
+        await self._to_agents(
+            ticket, lambda t: self.agents.post(t, texts.AGENT_CLOSED.format(agent=actor.name))
+        )
+        await self._to_agents(ticket, self.agents_status)
+        log.info("ticket %s closed by %s", ticket.id, actor.name)
+        return ticket, True
+
+    async def reopen(self, ticket_id: str, actor: Actor) -> tuple[Ticket | None, str]:
+        """Reopen a closed ticket; the second value is a refusal to show, or ""."""
+        ticket = await self.stores.tickets.reopen(ticket_id)
+        if ticket is None:
+            other = None
+            existing = await self.stores.tickets.get(ticket_id)
+            if existing is not None:
+                other = await self.stores.tickets.current(existing.chat_id)
+            if other is not None:
+                return existing, texts.AGENT_REOPEN_REFUSED.format(ticket=other.id)
+            return existing, texts.AGENT_UNKNOWN_TICKET
+        await self.stores.tickets.append_turn(
+            ticket.id, Turn("bot", f"[reopened by {actor.name}]")
+        )
+        await self._to_agents(
+            ticket,
+            lambda t: self.agents.post(
+                t,
+                texts.AGENT_REOPENED.format(agent=actor.name),
+                ticket_keyboard(t.status, t.id),
+            ),
+        )
+        await self._to_agents(ticket, self.agents_status)
+        return ticket, ""
+
+    async def agent_reply(self, ticket: Ticket, actor: Actor, message: Message) -> Delivery:
+        """An agent wrote in the ticket's topic: copy it (text, photo, document…) to the customer."""
+        if not ticket.is_active:
+            return Delivery(False, texts.AGENT_REPLY_TO_CLOSED)
+        if ticket.customer_blocked:
+            return Delivery(False, texts.AGENT_CUSTOMER_BLOCKED)
+        if ticket.status == TicketStatus.OPEN:
+            await self.claim(ticket.id, actor)  # the first reply claims an unclaimed ticket
+        delivery = await self._to_customer(
+            ticket,
+            lambda: self.bot.copy_message(ticket.chat_id, message.chat.id, message.message_id),
+        )
+        if delivery.delivered:
+            await self._record_agent_turn(ticket, actor, message_text(message))
+        return delivery
+
+    async def console_reply(self, ticket_id: str, actor: Actor, text: str) -> Delivery:
+        """A reply typed in the web console: sent by the bot, kept, and shown in the topic."""
+        ticket = await self.stores.tickets.get(ticket_id)
+        text = text.strip()
+        if ticket is None:
+            return Delivery(False, texts.AGENT_UNKNOWN_TICKET)
+        if not text:
+            return Delivery(False, "Nothing to send.")
+        if not ticket.is_active:
+            return Delivery(False, texts.AGENT_REPLY_TO_CLOSED)
+        if ticket.customer_blocked:
+            return Delivery(False, texts.AGENT_CUSTOMER_BLOCKED)
+        if ticket.status == TicketStatus.OPEN:
+            await self.claim(ticket.id, actor)
+        parts = texts.split_message(text)
+
+        async def send() -> None:
+            for part in parts:
+                await self.bot.send_message(ticket.chat_id, part)
+
+        delivery = await self._to_customer(ticket, send)
+        if not delivery.delivered:
+            return delivery
+        await self._record_agent_turn(ticket, actor, text)
+        await self._to_agents(
+            ticket,
+            lambda t: self.agents.post(
+                t, texts.AGENT_CONSOLE_REPLY.format(agent=actor.name, text=text)
+            ),
+        )
+        return Delivery(True)
+
+    # ------------------------------------------------------------- SLA
+
+    async def remind_overdue(self, now: float | None = None) -> list[str]:
+        """Post one reminder per unclaimed ticket waiting longer than the SLA; heal missing topics."""
+        now = now or time.time()
+        reminded: list[str] = []
+        if self.agents is None:
+            return reminded
+        business_open = self.hours.is_open(datetime.fromtimestamp(now, UTC))
+        for ticket in await self.stores.tickets.list_open():
+            if not ticket.thread_id:
+                await self._to_agents(ticket, self._ensure_topic)  # e.g. Telegram was down
+            if ticket.status != TicketStatus.OPEN or not business_open:
+                continue
+            waited = ticket.waiting_seconds(now)
+            if waited < self.settings.sla_minutes * 60 or ticket.sla_reminded_at:
+                continue
+            if not await self.stores.tickets.mark_reminded(ticket.id):
+                continue
+            text = texts.AGENT_SLA_REMINDER.format(
+                ticket=ticket.id, customer=ticket.customer_name, minutes=int(waited // 60)
+            )
+            try:
+                await self.agents.post_general(text, ticket_keyboard(ticket.status, ticket.id))
+            except TelegramAPIError as exc:
+                log.error("SLA reminder for ticket %s not posted: %s", ticket.id, exc)
+                await self.stores.tickets.update(ticket.id, sla_reminded_at=None)
+                continue
+            reminded.append(ticket.id)
+        return reminded
+
+    # ------------------------------------------------------------- internals
+
+    async def _ensure_topic(self, ticket: Ticket) -> None:
+        await self.agents.ensure_topic(ticket)
+
+    async def agents_status(self, ticket: Ticket) -> None:
+        await self.agents.show_status(ticket)
+
+    async def _announce_claim(self, ticket: Ticket, actor: Actor) -> None:
+        await self.stores.tickets.append_turn(ticket.id, Turn("bot", f"[claimed by {actor.name}]"))
+        await self._to_agents(
+            ticket, lambda t: self.agents.post(t, texts.AGENT_CLAIMED.format(agent=actor.name))
+        )
+        await self._to_agents(ticket, self.agents_status)
+        joined = texts.HANDOFF_AGENT_JOINED.format(agent=actor.name.split(" (")[0].split()[0])
+        await self._to_customer(ticket, lambda: self.bot.send_message(ticket.chat_id, joined))
+
+    async def _record_agent_turn(self, ticket: Ticket, actor: Actor, text: str) -> None:
+        turn = Turn("agent", text, meta={"name": actor.name})
+        await self.stores.tickets.append_turn(ticket.id, turn)
+        await self.stores.conversations.append(ticket.chat_id, turn)
+
+    async def _to_agents(
+        self, ticket: Ticket, action: Callable[[Ticket], Awaitable[object]]
+    ) -> bool:
+        """Run something in the agents' chat; failures are logged (the transcript keeps all)."""
+        if self.agents is None:
+            log.warning(
+                "ticket %s: no agents' chat configured (ESCALATION__AGENTS_CHAT_ID)", ticket.id
+            )
+            return False
+        try:
+            await action(ticket)
+        except TelegramAPIError as exc:
+            log.error("ticket %s: agents' chat failed: %s", ticket.id, exc)
+            return False
+        return True
+
+    async def _to_customer(
+        self, ticket: Ticket, send: Callable[[], Awaitable[object]]
+    ) -> Delivery:
+        """Send to the customer; if they blocked the bot, mark the ticket and tell agents.
+
+        A flood wait is honoured once (bounded); nothing is retried in a loop.
+        """
+        if self.bot is None:
+            return Delivery(False, "no bot configured")
+        try:
+            try:
+                await send()
+            except TelegramRetryAfter as exc:
+                if exc.retry_after > MAX_FLOOD_WAIT_SECONDS:
+                    raise
+                await asyncio.sleep(exc.retry_after)
+                await send()
+        except TelegramForbiddenError as exc:
+            log.warning("ticket %s: customer %s unreachable: %s", ticket.id, ticket.chat_id, exc)
+            if not ticket.customer_blocked:
+                ticket.customer_blocked = True
+                await self.stores.tickets.update(ticket.id, customer_blocked=True)
+                await self.stores.tickets.append_turn(
+                    ticket.id, Turn("bot", "[customer has blocked the bot]")
+                )
+                await self._to_agents(
+                    ticket, lambda t: self.agents.post(t, texts.AGENT_CUSTOMER_BLOCKED)
+                )
+            return Delivery(False, texts.AGENT_CUSTOMER_BLOCKED)
+        except TelegramAPIError as exc:
+            log.error("ticket %s: message to customer failed: %s", ticket.id, exc)
+            return Delivery(False, texts.AGENT_NOT_DELIVERED.format(error=exc.message))
+        return Delivery(True)
+
+
+class SlaMonitor:
+    """Background task: every ``interval`` seconds, remind agents of overdue unclaimed tickets."""
+
+    def __init__(self, service: EscalationService, interval: float) -> None:
+        self.service = service
+        self.interval = interval
+
+    async def run(self) -> None:
+        while True:
+            try:
+                reminded = await self.service.remind_overdue()
+                if reminded:
+                    log.info("SLA reminders posted for tickets %s", ", ".join(reminded))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("SLA check failed; trying again in %ss", self.interval)
+            await asyncio.sleep(self.interval)

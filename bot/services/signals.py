@@ -14,7 +14,12 @@ _HUMAN_PATTERNS = [
     r"\b(get|want|need)\s+(me\s+)?(a|an)\s+(human|person|agent|operator)\b",
     r"^\s*(human|agent|operator|representative)\s*[!.?]*\s*$",
     r"\bare\s+you\s+(a\s+)?(bot|robot|human)\b",
-    r"人工|真人|客服人员|人工客服|转人工|找客服|联系客服",
+    r"\b(human|person|agent|operator)\s+please\b",
+    r"\b(let|can|could|may)\s+(me|i)\s+(talk|speak|chat)\s+(to|with)\s+(a|an|some)?\s*"
+    r"(human|person|agent|operator|someone|somebody)\b",
+    r"\bi\s+(want|need|would\s+like)\s+(to\s+talk\s+to\s+)?(a\s+)?(real\s+)?"
+    r"(human|person|agent)\b",
+    r"人工|真人|客服人员|人工客服|转人工|找客服|联系客服|找个人|跟人说|和人说|活人|接线员",
 ]
 _HUMAN_RE = re.compile("|".join(f"(?:{p})" for p in _HUMAN_PATTERNS), re.IGNORECASE)
 
@@ -22,3 +27,16 @@ _HUMAN_RE = re.compile("|".join(f"(?:{p})" for p in _HUMAN_PATTERNS), re.IGNOREC
 def wants_human(text: str) -> bool:
     """True when the customer asks for a person instead of the bot (English and Chinese)."""
     return bool(_HUMAN_RE.search(text))
+
+
+def normalize_question(text: str) -> str:
+    """Lower-case words only, so "Where is my order?" and "where is my order" compare equal."""
+    return " ".join(re.findall(r"\w+", text.casefold()))
+
+
+def same_question(texts: list[str], times: int) -> bool:
+    """True when the last ``times`` texts are the same question."""
+    if len(texts) < times:
+        return False
+    normalized = {normalize_question(t) for t in texts[-times:]}
+    return len(normalized) == 1 and "" not in normalized

@@ -38,6 +38,6 @@ def test_ivf_recall_against_exact(tmp_path) -> None:
     recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth, strict=True)])
     assert recall >= 0.95
     save_index(ivf, tmp_path, {"phrasing_entry": [0] * len(vectors), "nprobe": 12})
-    loaded, meta = load_index(tmp_path)
+    loaded, _meta = load_index(tmp_path)
     assert loaded.ntotal == len(vectors) and loaded.nprobe == 12
     assert load_index(tmp_path / "missing") is None

@@ -1,0 +1,156 @@
+"""Handoff latency through the real dispatcher, real Redis and the local fake Bot API server.
+
+Two figures, each over ``--n`` customers handled one after another (an idle bot):
+  * escalation → topic: the customer's "talk to a human" update is queued → the topic exists
+    (``createForumTopic`` answered) and → its opening message with the transcript is posted;
+  * agent reply → customer: the agent's message in the topic is queued → ``copyMessage`` to the
+    customer answered (the first reply also claims the ticket; a later one is measured apart).
+The fake server answers at loopback speed, so these are the bot's own overheads (polling,
+dispatch, Redis, aiogram HTTP), not Telegram's network time. Usage:
+    python benchmarks/handoff_latency.py [--n 50] [--redis redis://127.0.0.1:6379/15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from redis.asyncio import Redis
+
+from bot.store import Stores
+from knowledge_base import bundled_path, load_knowledge_base
+from retrieval import FaqRetriever, SentenceTransformerEmbedder
+from tests.support.fake_bot_api import FakeBotAPI
+from tests.support.handoff import (
+    AGENT_ID,
+    AGENTS_CHAT,
+    handoff_settings,
+    make_core,
+    running_bot,
+)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def summary(name: str, values_ms: list[float]) -> str:
+    return (
+        f"{name}: p50 {statistics.median(values_ms):.1f} ms, p90 {percentile(values_ms, 0.9):.1f} ms, "
+        f"max {max(values_ms):.1f} ms (n={len(values_ms)})"
+    )
+
+
+async def measure(n: int, redis_url: str) -> None:
+    prefix = f"bench-handoff-{uuid.uuid4().hex[:8]}"
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    stores = Stores.build(redis, prefix, history_ttl_hours=1, history_max_turns=20)
+    kb = load_knowledge_base(bundled_path())
+    with tempfile.TemporaryDirectory() as cache:
+        retriever = FaqRetriever(SentenceTransformerEmbedder(), cache_dir=Path(cache))
+        retriever.warm_up()
+        retriever.load(kb)
+        core = make_core(handoff_settings(), stores, retriever, kb)
+        topic_ms: list[float] = []
+        opening_ms: list[float] = []
+        reply_ms: list[float] = []
+        later_ms: list[float] = []
+        try:
+            async with FakeBotAPI() as api, running_bot(api, core):
+                loop = asyncio.get_running_loop()
+                for i in range(n + 1):  # the first round warms up connections and is dropped
+                    customer = 700_000 + i
+                    start = len(api.calls)
+                    t0 = loop.time()
+                    api.push_update(api.text_update(customer, "I want to talk to a human"))
+                    topic = await api.wait_for("createForumTopic", start=start, timeout=10)
+                    t1 = loop.time()
+                    thread = topic.result["message_thread_id"]
+                    await api.wait_for(
+                        "sendMessage",
+                        lambda p, th=thread: (
+                            p.get("message_thread_id") == th and "reply_markup" in p
+                        ),
+                        start=start,
+                        timeout=10,
+                    )
+                    t2 = loop.time()
+                    await api.wait_for(
+                        "sendMessage", lambda p, c=customer: p["chat_id"] == c, start=start
+                    )
+                    await asyncio.sleep(0.05)  # let the handler finish before the agent writes
+
+                    start = len(api.calls)
+                    t3 = loop.time()
+                    api.push_update(
+                        api.text_update(
+                            AGENTS_CHAT,
+                            "Hello, I'm here",
+                            user_id=AGENT_ID,
+                            message_thread_id=thread,
+                        )
+                    )
+                    await api.wait_for(
+                        "copyMessage",
+                        lambda p, c=customer: p["chat_id"] == c,
+                        start=start,
+                        timeout=10,
+                    )
+                    t4 = loop.time()
+                    await asyncio.sleep(0.05)
+
+                    start = len(api.calls)
+                    t5 = loop.time()
+                    api.push_update(
+                        api.text_update(
+                            AGENTS_CHAT, "Checking now", user_id=AGENT_ID, message_thread_id=thread
+                        )
+                    )
+                    await api.wait_for(
+                        "copyMessage",
+                        lambda p, c=customer: p["chat_id"] == c,
+                        start=start,
+                        timeout=10,
+                    )
+                    t6 = loop.time()
+                    await asyncio.sleep(0.05)
+                    if i:
+                        topic_ms.append((t1 - t0) * 1000)
+                        opening_ms.append((t2 - t0) * 1000)
+                        reply_ms.append((t4 - t3) * 1000)
+                        later_ms.append((t6 - t5) * 1000)
+        finally:
+            core.executor.shutdown(wait=False)
+            async for key in redis.scan_iter(match=f"{prefix}*", count=500):
+                await redis.delete(key)
+            await redis.aclose()
+    print(summary("escalating message -> topic created", topic_ms))
+    print(summary("escalating message -> topic opening with transcript posted", opening_ms))
+    print(summary("agent's first reply (auto-claims) -> copied to customer", reply_ms))
+    print(summary("agent's later reply -> copied to customer", later_ms))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=50)
+    parser.add_argument(
+        "--redis",
+        default=os.environ.get("SUPPORTBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
+    )
+    args = parser.parse_args()
+    asyncio.run(measure(args.n, args.redis))
+
+
+if __name__ == "__main__":
+    main()

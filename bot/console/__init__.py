@@ -1,0 +1,62 @@
+"""The agents' web console (FastAPI): login, the live ticket queue, transcripts, reply / claim / close.
+
+``create_app(services, settings)`` builds the app; feature routers are added with
+``app.include_router``. Routes reach the product through ``request.app.state.services``
+(a ``ConsoleServices``) and protect themselves with ``Depends(require_agent)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.middleware.sessions import SessionMiddleware
+
+from bot.console import auth, tickets
+from bot.errors import ConfigurationError
+from bot.services.escalation import EscalationService
+from bot.settings import Settings
+from bot.store import Stores
+
+log = logging.getLogger(__name__)
+SESSION_HOURS = 12
+
+
+@dataclass
+class ConsoleServices:
+    """What console routes may use; ``extra`` holds services other features add (e.g. the KB)."""
+
+    stores: Stores
+    escalation: EscalationService
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def create_app(services: ConsoleServices, settings: Settings) -> FastAPI:
+    """The console app; raises ConfigurationError if no login is configured."""
+    console = settings.console
+    if console.password is None or not console.password.get_secret_value():
+        raise ConfigurationError(
+            "CONSOLE__PASSWORD: not set; the agents' console needs a login "
+            "(CONSOLE__USERNAME, default 'agent', and CONSOLE__PASSWORD)"
+        )
+    if console.secret_key is not None:
+        secret = console.secret_key.get_secret_value()
+    else:
+        secret = secrets.token_urlsafe(32)
+        log.info("CONSOLE__SECRET_KEY not set: sessions end when the console restarts")
+    app = FastAPI(title="Support console", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.services = services
+    app.state.settings = settings
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret,
+        session_cookie="supportbot_console",
+        max_age=SESSION_HOURS * 3600,
+        same_site="strict",
+    )
+    app.include_router(auth.router)
+    app.include_router(tickets.router)
+    return app

@@ -1,0 +1,76 @@
+"""Console login: one username / password from settings, a signed session cookie, CSRF tokens."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from pathlib import Path
+
+from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+router = APIRouter()
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+class LoginRequired(HTTPException):
+    def __init__(self, api: bool) -> None:
+        if api:
+            super().__init__(status.HTTP_401_UNAUTHORIZED, "log in first")
+        else:
+            super().__init__(status.HTTP_303_SEE_OTHER, headers={"Location": "/login"})
+
+
+def require_agent(request: Request) -> str:
+    """Dependency: the logged-in console user's name, or a redirect to the login page."""
+    user = request.session.get("user")
+    if not user:
+        raise LoginRequired(api=request.url.path.startswith("/api/"))
+    return user
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(24)
+    return token
+
+
+def check_csrf(request: Request, token: str) -> None:
+    expected = request.session.get("csrf", "")
+    if not expected or not hmac.compare_digest(expected, token):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the form expired; reload the page")
+
+
+def render(request: Request, name: str, **context: object) -> HTMLResponse:
+    context.setdefault("user", request.session.get("user"))
+    context["csrf"] = csrf_token(request)
+    context["flash"] = request.session.pop("flash", None)
+    return templates.TemplateResponse(request, name, context)
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request) -> Response:
+    return render(request, "login.html", error=None)
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request, username: str = Form(""), password: str = Form("")) -> Response:
+    console = request.app.state.settings.console
+    expected = console.password.get_secret_value()
+    ok_user = hmac.compare_digest(username.encode(), console.username.encode())
+    ok_pass = hmac.compare_digest(password.encode(), expected.encode())
+    if not (ok_user and ok_pass):
+        response = render(request, "login.html", error="Wrong username or password.")
+        response.status_code = status.HTTP_401_UNAUTHORIZED
+        return response
+    request.session.clear()
+    request.session["user"] = console.username
+    return RedirectResponse("/tickets", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    request.session.clear()
+    return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)

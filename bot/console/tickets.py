@@ -1,0 +1,131 @@
+"""The ticket queue, a ticket's transcript, and reply / claim / close / reopen from the browser."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from bot import texts
+from bot.console.auth import check_csrf, render, require_agent
+from bot.services.escalation import Actor, EscalationService
+from bot.store import Ticket, Turn
+
+router = APIRouter()
+Agent = Annotated[str, Depends(require_agent)]
+
+
+def _escalation(request: Request) -> EscalationService:
+    return request.app.state.services.escalation
+
+
+def ticket_json(ticket: Ticket, now: float) -> dict[str, Any]:
+    return {
+        "id": ticket.id,
+        "customer": ticket.customer_name,
+        "chat_id": ticket.chat_id,
+        "status": ticket.status,
+        "reason": texts.REASONS.get(ticket.reason, ticket.reason),
+        "question": ticket.question,
+        "created_at": ticket.created_at,
+        "waiting_seconds": round(ticket.waiting_seconds(now), 1),
+        "claimed_by": ticket.claimed_by_name or None,
+        "customer_blocked": ticket.customer_blocked,
+        "rating": ticket.rating,
+    }
+
+
+def turn_json(turn: Turn) -> dict[str, Any]:
+    return {"role": turn.role, "text": turn.text, "at": turn.at, "name": turn.meta.get("name")}
+
+
+async def _ticket_or_404(request: Request, ticket_id: str) -> Ticket:
+    ticket = await _escalation(request).stores.tickets.get(ticket_id)
+    if ticket is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no ticket #{ticket_id}")
+    return ticket
+
+
+def _back(ticket_id: str) -> RedirectResponse:
+    return RedirectResponse(f"/tickets/{ticket_id}", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/")
+async def home() -> Response:
+    return RedirectResponse("/tickets", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/api/tickets")
+async def api_queue(request: Request, user: Agent) -> list[dict[str, Any]]:
+    now = time.time()
+    return [ticket_json(t, now) for t in await _escalation(request).stores.tickets.list_open()]
+
+
+@router.get("/api/tickets/{ticket_id}")
+async def api_ticket(request: Request, ticket_id: str, user: Agent) -> dict[str, Any]:
+    ticket = await _ticket_or_404(request, ticket_id)
+    transcript = await _escalation(request).stores.tickets.transcript(ticket_id)
+    return ticket_json(ticket, time.time()) | {"transcript": [turn_json(t) for t in transcript]}
+
+
+@router.get("/tickets", response_class=HTMLResponse)
+async def queue_page(request: Request, user: Agent) -> Response:
+    tickets = await api_queue(request, user)
+    return render(request, "queue.html", tickets=tickets)
+
+
+@router.get("/tickets/{ticket_id}", response_class=HTMLResponse)
+async def ticket_page(request: Request, ticket_id: str, user: Agent) -> Response:
+    data = await api_ticket(request, ticket_id, user)
+    return render(request, "ticket.html", ticket=data)
+
+
+@router.post("/tickets/{ticket_id}/reply")
+async def reply(
+    request: Request,
+    ticket_id: str,
+    user: Agent,
+    text: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf)
+    delivery = await _escalation(request).console_reply(ticket_id, Actor(None, user), text)
+    request.session["flash"] = "Sent to the customer." if delivery.delivered else delivery.note
+    return _back(ticket_id)
+
+
+@router.post("/tickets/{ticket_id}/{action}")
+async def act(
+    request: Request,
+    ticket_id: str,
+    action: str,
+    user: Agent,
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf)
+    await _ticket_or_404(request, ticket_id)
+    escalation, who = _escalation(request), Actor(None, user)
+    if action == "claim":
+        result = await escalation.claim(ticket_id, who)
+        if result.claimed:
+            flash = f"You've got ticket #{ticket_id}."
+        elif result.ticket is not None and result.ticket.is_active:
+            flash = texts.AGENT_ALREADY_CLAIMED.format(agent=result.ticket.claimed_by_name)
+        else:
+            flash = texts.AGENT_TICKET_CLOSED_TOAST.format(ticket=ticket_id)
+    elif action == "close":
+        _, closed = await escalation.close(ticket_id, who)
+        flash = (
+            texts.AGENT_CLOSED_TOAST.format(ticket=ticket_id)
+            if closed
+            else texts.AGENT_TICKET_CLOSED_TOAST.format(ticket=ticket_id)
+        )
+    elif action == "reopen":
+        _, refusal = await escalation.reopen(ticket_id, who)
+        flash = refusal or f"Ticket #{ticket_id} reopened."
+    else:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown action {action!r}")
+    request.session["flash"] = flash
+    return _back(ticket_id)

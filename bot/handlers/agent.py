@@ -1,0 +1,134 @@
+"""Agents in their forum supergroup: Claim / Close / Reopen buttons and replies in ticket topics."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import F, Router
+from aiogram.filters import Command, Filter
+from aiogram.types import CallbackQuery, Message, TelegramObject, User
+
+from bot import texts
+from bot.keyboards import TicketCallback
+from bot.services.escalation import Actor, EscalationService
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class InAgentsChat(Filter):
+    """Updates from the configured agents' chat (ESCALATION__AGENTS_CHAT_ID)."""
+
+    async def __call__(self, event: TelegramObject, settings: Settings) -> bool:
+        chat_id = settings.escalation.agents_chat_id
+        if chat_id is None:
+            return False
+        if isinstance(event, CallbackQuery):
+            return event.message is not None and event.message.chat.id == chat_id
+        return isinstance(event, Message) and event.chat.id == chat_id
+
+
+def create_router() -> Router:
+    """A fresh router for the agents' chat (a router can belong to one dispatcher only)."""
+    router = Router(name=__name__)
+    router.message.filter(InAgentsChat())
+    router.callback_query.filter(InAgentsChat())
+    router.callback_query.register(on_ticket_button, TicketCallback.filter())
+    router.message.register(cmd_ticket, Command("claim", "close", "reopen"), F.message_thread_id)
+    router.message.register(relay_to_customer, F.message_thread_id)
+    return router
+
+
+def actor(user: User) -> Actor:
+    return Actor(
+        user.id, user.full_name or (f"@{user.username}" if user.username else str(user.id))
+    )
+
+
+async def on_ticket_button(
+    query: CallbackQuery, callback_data: TicketCallback, escalation: EscalationService
+) -> None:
+    if not await escalation.is_agent(query.from_user.id):
+        log.info("user %s (not an agent) pressed %s", query.from_user.id, callback_data.action)
+        await query.answer(texts.AGENT_NOT_ALLOWED, show_alert=True)
+        return
+    who, ticket_id = actor(query.from_user), callback_data.ticket_id
+    if callback_data.action == "claim":
+        result = await escalation.claim(ticket_id, who)
+        if result.ticket is None:
+            await query.answer(texts.AGENT_UNKNOWN_TICKET, show_alert=True)
+        elif result.claimed:
+            await query.answer(texts.AGENT_CLAIMED_TOAST.format(ticket=ticket_id))
+        elif not result.ticket.is_active:
+            await query.answer(texts.AGENT_TICKET_CLOSED_TOAST.format(ticket=ticket_id))
+        else:
+            name = result.ticket.claimed_by_name
+            await query.answer(texts.AGENT_ALREADY_CLAIMED.format(agent=name), show_alert=True)
+    elif callback_data.action == "close":
+        ticket, closed = await escalation.close(ticket_id, who)
+        if ticket is None:
+            await query.answer(texts.AGENT_UNKNOWN_TICKET, show_alert=True)
+        else:
+            await query.answer(
+                texts.AGENT_CLOSED_TOAST.format(ticket=ticket_id)
+                if closed
+                else texts.AGENT_TICKET_CLOSED_TOAST.format(ticket=ticket_id)
+            )
+    elif callback_data.action == "reopen":
+        ticket, refusal = await escalation.reopen(ticket_id, who)
+        await query.answer(refusal or None, show_alert=bool(refusal))
+    else:
+        await query.answer()
+
+
+async def cmd_ticket(message: Message, escalation: EscalationService) -> None:
+    """/claim, /close and /reopen typed inside a ticket's topic."""
+    ticket = await escalation.ticket_for_thread(message.chat.id, message.message_thread_id)
+    if ticket is None or message.from_user is None:
+        return
+    if not await escalation.is_agent(message.from_user.id):
+        await message.reply(texts.AGENT_NOT_ALLOWED)
+        return
+    command = (message.text or "").split()[0].lstrip("/").split("@")[0].lower()
+    who = actor(message.from_user)
+    if command == "claim":
+        result = await escalation.claim(ticket.id, who)
+        if not result.claimed and result.ticket is not None and result.ticket.is_active:
+            await message.reply(
+                texts.AGENT_ALREADY_CLAIMED.format(agent=result.ticket.claimed_by_name)
+            )
+    elif command == "close":
+        _, closed = await escalation.close(ticket.id, who)
+        if not closed:
+            await message.reply(texts.AGENT_TICKET_CLOSED_TOAST.format(ticket=ticket.id))
+    else:
+        _, refusal = await escalation.reopen(ticket.id, who)
+        if refusal:
+            await message.reply(refusal)
+
+
+async def relay_to_customer(message: Message, escalation: EscalationService) -> None:
+    """Anything an agent writes in a ticket's topic (text, photo, document…) goes to the customer."""
+    if message.from_user is None or message.from_user.is_bot or _is_service(message):
+        return
+    ticket = await escalation.ticket_for_thread(message.chat.id, message.message_thread_id)
+    if ticket is None:
+        return  # a topic that is not a ticket
+    if not await escalation.is_agent(message.from_user.id):
+        await message.reply(texts.AGENT_NOT_ALLOWED_REPLY)
+        return
+    delivery = await escalation.agent_reply(ticket, actor(message.from_user), message)
+    if not delivery.delivered and delivery.note:
+        await message.reply(delivery.note)
+
+
+def _is_service(message: Message) -> bool:
+    return bool(
+        message.forum_topic_created
+        or message.forum_topic_edited
+        or message.forum_topic_closed
+        or message.forum_topic_reopened
+        or message.pinned_message
+        or message.new_chat_members
+        or message.left_chat_member
+    )

@@ -1,0 +1,106 @@
+"""A running bot for handoff tests and benchmarks: real Core + dispatcher polling a FakeBotAPI."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+
+from bot.app import Core, build_dispatcher
+from bot.services.answering import AnsweringService
+from bot.services.escalation import EscalationService
+from bot.services.sentiment import SentimentAnalyzer
+from bot.settings import Settings
+from bot.store import Stores
+from knowledge_base import KnowledgeBase, bundled_path
+from models.generator import VerbatimGenerator
+from retrieval import FaqRetriever
+
+from .fake_bot_api import DEFAULT_TOKEN, ApiCall, FakeBotAPI
+
+AGENTS_CHAT = -1001555000111
+AGENT_ID = 5001
+AGENT_NAME = "Dana"
+CUSTOMER = 4242
+
+
+def handoff_settings(**escalation: Any) -> Settings:
+    values: dict[str, Any] = {
+        "agents_chat_id": AGENTS_CHAT,
+        "agent_ids": [AGENT_ID],
+        "sla_minutes": 15,
+        "sla_check_seconds": 0.2,
+    }
+    values.update(escalation)
+    return Settings(
+        _env_file=None,
+        telegram={"token": DEFAULT_TOKEN},
+        escalation=values,
+        console={"password": "s3cret-pass"},
+    )
+
+
+def make_core(
+    settings: Settings, stores: Stores, retriever: FaqRetriever, kb: KnowledgeBase
+) -> Core:
+    """The product's Core over the test's Redis prefix and a small, already loaded retriever."""
+    executor = ThreadPoolExecutor(2, thread_name_prefix="test-answer")
+    answering = AnsweringService(
+        retriever,
+        VerbatimGenerator(),
+        stores,
+        threshold=settings.retrieval.threshold,
+        top_k=settings.retrieval.top_k,
+        executor=executor,
+        sentiment=SentimentAnalyzer(settings.escalation.sentiment_threshold),
+    )
+    return Core(
+        settings, stores, kb, bundled_path(), retriever, VerbatimGenerator(), answering, executor
+    )
+
+
+@dataclass
+class RunningBot:
+    api: FakeBotAPI
+    bot: Bot
+    dp: Dispatcher
+
+    @property
+    def escalation(self) -> EscalationService:
+        return self.dp["escalation"]
+
+    async def say(self, chat_id: int, text: str, **kwargs: Any) -> dict[str, Any]:
+        return self.api.push_update(self.api.text_update(chat_id, text, **kwargs))
+
+    async def reply_to_customer(self, chat_id: int = CUSTOMER, timeout: float = 5.0) -> ApiCall:
+        return await self.api.wait_for(
+            "sendMessage", lambda p: p["chat_id"] == chat_id, timeout, start=len(self.api.calls)
+        )
+
+
+@contextlib.asynccontextmanager
+async def running_bot(api: FakeBotAPI, core: Core) -> AsyncIterator[RunningBot]:
+    """Poll the fake server with the product's dispatcher until the block ends."""
+    bot = api.make_bot()
+    dp = build_dispatcher(core, bot)
+    polling = asyncio.create_task(
+        dp.start_polling(
+            bot,
+            handle_signals=False,
+            close_bot_session=False,
+            polling_timeout=1,
+            allowed_updates=dp.resolve_used_update_types(),
+        )
+    )
+    try:
+        yield RunningBot(api, bot, dp)
+    finally:
+        with contextlib.suppress(RuntimeError):
+            await asyncio.wait_for(dp.stop_polling(), timeout=5)
+        await asyncio.wait_for(polling, timeout=5)
+        await bot.session.close()
