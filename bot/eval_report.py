@@ -24,11 +24,13 @@ def _say(text: str) -> None:
 def run_eval(args: argparse.Namespace) -> EvalReport:
     kb = load_knowledge_base(args.kb)
     queries = load_queries(args.queries)
+    out_of_scope: list[str] = []
     if args.train:
         extra: dict[str, list[str]] = defaultdict(list)
         unknown = set()
         for row in load_queries(args.train):
             if row.faq_id is None:
+                out_of_scope.append(row.text)
                 continue
             if row.faq_id not in kb:
                 unknown.add(row.faq_id)
@@ -39,12 +41,15 @@ def run_eval(args: argparse.Namespace) -> EvalReport:
                 [f"{args.train}: faq_id: unknown entry id(s): {', '.join(sorted(unknown)[:5])}"]
             )
         kb = kb.with_extra_phrasings(dict(extra))
-        _say(f"train: added {sum(map(len, extra.values()))} phrasings")
+        _say(
+            f"train: added {sum(map(len, extra.values()))} phrasings; "
+            f"{len(out_of_scope)} out-of-scope rows used to calibrate the confidence"
+        )
     model = f"fine-tuned model {args.model}" if args.model else "all-MiniLM-L6-v2 (not fine-tuned)"
     _say(f"knowledge base: {len(kb)} entries, {kb.phrasing_count()} phrasings; embedder: {model}")
     retriever = FaqRetriever(SentenceTransformerEmbedder(args.model), cache_dir=args.cache_dir)
     retriever.warm_up()
-    retriever.load(kb)
+    retriever.load(kb, out_of_scope=out_of_scope)
     threshold = args.threshold
     if threshold is None and args.dev:
         dev = load_queries(args.dev)

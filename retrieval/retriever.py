@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,14 @@ import numpy as np
 from knowledge_base.model import FaqEntry, KnowledgeBase
 from retrieval.embedder import Embedder
 from retrieval.index import build_index, choose_index, load_index, save_index
+from retrieval.scoring import (
+    Calibrator,
+    LexicalIndex,
+    ScoringConfig,
+    entry_scores,
+    features,
+    held_out_split,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +71,9 @@ class _Snapshot:
     phrasings: tuple[str, ...]
     phrasing_entry: np.ndarray  # row -> entry position in kb.entries
     entry_ids: tuple[str, ...]
+    sizes: np.ndarray  # phrasings per entry
+    lexical: LexicalIndex | None
+    calibrator: Calibrator
 
 
 class FaqRetriever:
@@ -72,11 +84,11 @@ class FaqRetriever:
         embedder: Embedder,
         *,
         cache_dir: Path | None = None,
-        neighbours: int = 50,
+        scoring: ScoringConfig | None = None,
     ) -> None:
         self.embedder = embedder
         self.cache_dir = Path(cache_dir) if cache_dir else None
-        self.neighbours = neighbours
+        self.scoring = scoring or ScoringConfig()
         self._snapshot: _Snapshot | None = None
         self._load_lock = threading.Lock()
 
@@ -93,8 +105,12 @@ class FaqRetriever:
     def ready(self) -> bool:
         return self._snapshot is not None
 
-    def load(self, kb: KnowledgeBase) -> dict[str, float]:
-        """Build (or reuse from cache) the index for ``kb`` and swap it in; returns what it cost."""
+    def load(self, kb: KnowledgeBase, out_of_scope: Sequence[str] = ()) -> dict[str, float]:
+        """Build (or reuse from cache) the index for ``kb`` and swap it in; returns what it cost.
+
+        ``out_of_scope`` are questions known not to be answered by any entry; they teach the
+        confidence what an unanswerable question looks like.
+        """
         with self._load_lock:
             started = time.perf_counter()
             previous = self._snapshot
@@ -114,14 +130,27 @@ class FaqRetriever:
                 stats["embedded"] = float(embedded)
                 index = build_index(vectors) if len(vectors) else faiss.IndexFlatIP(1)
                 self._to_cache(kb, index, vectors, owners)
-            self._snapshot = _Snapshot(
+            owners_a = np.asarray(owners, dtype=np.int64)
+            sizes = np.bincount(owners_a, minlength=len(kb)) if len(owners_a) else np.zeros(0)
+            lexical = None
+            if self.scoring.lexical_weight > 0 and phrasings:
+                lexical = LexicalIndex(phrasings, owners_a, len(kb))
+            snapshot = _Snapshot(
                 kb=kb,
                 index=index,
                 vectors=vectors,
                 phrasings=tuple(phrasings),
-                phrasing_entry=np.asarray(owners, dtype=np.int64),
+                phrasing_entry=owners_a,
                 entry_ids=tuple(e.id for e in kb.entries),
+                sizes=sizes,
+                lexical=lexical,
+                calibrator=Calibrator(),
             )
+            if self.scoring.calibrate and phrasings:
+                calibrated = time.perf_counter()
+                self._calibrate(snapshot, out_of_scope)
+                stats["calibration_seconds"] = time.perf_counter() - calibrated
+            self._snapshot = snapshot
             stats["seconds"] = time.perf_counter() - started
             log.info(
                 "index ready: %d entries, %d phrasings, %d embedded, %.2fs",
@@ -131,6 +160,51 @@ class FaqRetriever:
                 stats["seconds"],
             )
             return stats
+
+    def _calibrate(self, snap: _Snapshot, out_of_scope: Sequence[str]) -> None:
+        """Fit the confidence on held-out phrasings searched against the rest of the knowledge base."""
+        mask = held_out_split(snap.phrasing_entry, snap.sizes, 0.2)
+        held = np.flatnonzero(mask)
+        if len(held) > self.scoring.max_calibration_queries:
+            rng = np.random.default_rng(1)
+            held = np.sort(rng.choice(held, self.scoring.max_calibration_queries, replace=False))
+        if len(held) == 0 and not out_of_scope:
+            return
+        keep = np.flatnonzero(~mask)
+        rest = _Snapshot(
+            kb=snap.kb,
+            index=build_index(snap.vectors[keep]),
+            vectors=snap.vectors[keep],
+            phrasings=tuple(snap.phrasings[i] for i in keep),
+            phrasing_entry=snap.phrasing_entry[keep],
+            entry_ids=snap.entry_ids,
+            sizes=np.bincount(snap.phrasing_entry[keep], minlength=len(snap.kb)),
+            lexical=(
+                LexicalIndex(
+                    [snap.phrasings[i] for i in keep], snap.phrasing_entry[keep], len(snap.kb)
+                )
+                if snap.lexical is not None
+                else None
+            ),
+            calibrator=Calibrator(),
+        )
+        texts = [snap.phrasings[i] for i in held]
+        x, y = [], []
+        ranking = self._rank(rest, texts, snap.vectors[held], 2)
+        for row, (ranked, feat) in zip(held, ranking, strict=True):
+            x.append(feat)
+            y.append(1 if ranked and ranked[0][0] == snap.phrasing_entry[row] else 0)
+        if out_of_scope:
+            queries = self.embedder.encode(list(out_of_scope), kind="query")
+            for _, feat in self._rank(snap, list(out_of_scope), queries, 2):
+                x.append(feat)
+                y.append(0)
+        snap.calibrator.fit(np.asarray(x, dtype=np.float64), np.asarray(y))
+        log.info(
+            "confidence calibrated on %d held-out phrasings and %d out-of-scope questions",
+            len(held),
+            len(out_of_scope),
+        )
 
     def _embed(self, phrasings: list[str], previous: _Snapshot | None) -> tuple[np.ndarray, int]:
         """Vectors for all phrasings, reusing those the previous snapshot already had."""
@@ -208,24 +282,40 @@ class FaqRetriever:
         snap = self._snapshot
         if snap is None:
             raise RuntimeError("no knowledge base loaded; call load() first")
-        if snap.index.ntotal == 0:
-            return [SearchResult(t, (), 0.0) for t in texts]
-        n = min(self.neighbours, snap.index.ntotal)
-        sims, rows = snap.index.search(np.ascontiguousarray(queries, dtype=np.float32), n)
         results = []
-        for text, row_sims, row_ids in zip(texts, sims, rows, strict=True):
-            best: dict[int, tuple[float, int]] = {}
-            for sim, row in zip(row_sims, row_ids, strict=True):
-                if row < 0:
-                    continue
-                position = int(snap.phrasing_entry[row])
-                if position not in best:
-                    best[position] = (float(sim), int(row))
-            ranked = sorted(best.items(), key=lambda item: -item[1][0])[:k]
+        for text, (ranked, feats) in zip(texts, self._rank(snap, texts, queries, k), strict=True):
             candidates = tuple(
-                RetrievedFaq(snap.kb.entries[pos], sim, snap.phrasings[row])
-                for pos, (sim, row) in ranked
+                RetrievedFaq(snap.kb.entries[pos], score, snap.phrasings[row])
+                for pos, score, row in ranked
             )
-            confidence = max(0.0, min(1.0, candidates[0].score)) if candidates else 0.0
+            confidence = snap.calibrator.confidence(feats) if candidates else 0.0
             results.append(SearchResult(text, candidates, confidence, {}))
         return results
+
+    def _rank(
+        self, snap: _Snapshot, texts: Sequence[str], queries: np.ndarray, k: int
+    ) -> list[tuple[list[tuple[int, float, int]], list[float]]]:
+        """Per query: the ``k`` best (entry position, score, best phrasing row) and the features."""
+        if snap.index.ntotal == 0:
+            return [([], features(0.0, 0.0, 0.0, False)) for _ in texts]
+        cfg = self.scoring
+        n = min(cfg.neighbours, snap.index.ntotal)
+        sims, rows = snap.index.search(np.ascontiguousarray(queries, dtype=np.float32), n)
+        out = []
+        for text, row_sims, row_ids in zip(texts, sims, rows, strict=True):
+            dense = entry_scores(row_sims, row_ids, snap.phrasing_entry, cfg.top_m, snap.sizes)
+            lexical = snap.lexical.scores(text) if snap.lexical is not None else None
+            scored = []
+            for pos, (score, row) in dense.items():
+                if lexical is not None:
+                    score += cfg.lexical_weight * float(lexical[pos])
+                scored.append((pos, score, row))
+            scored.sort(key=lambda item: -item[1])
+            top = scored[0][1] if scored else 0.0
+            second = scored[1][1] if len(scored) > 1 else 0.0
+            lexical_top, agree = 0.0, False
+            if lexical is not None and scored:
+                lexical_top = float(lexical[scored[0][0]])
+                agree = bool(lexical.max() > 0 and int(lexical.argmax()) == scored[0][0])
+            out.append((scored[:k], features(top, second, lexical_top, agree)))
+        return out

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from knowledge_base import FaqEntry, KnowledgeBase
+from knowledge_base import FaqEntry, KnowledgeBase, bundled_path, load_knowledge_base
 from retrieval import FaqRetriever, SentenceTransformerEmbedder
+from retrieval.scoring import ScoringConfig
 
 
 def test_finds_the_entry_for_paraphrases(retriever: FaqRetriever) -> None:
@@ -29,7 +30,30 @@ def test_results_are_grouped_per_entry_and_ranked(retriever: FaqRetriever) -> No
     scores = [c.score for c in result.candidates]
     assert scores == sorted(scores, reverse=True)
     assert result.top.matched == "password reset link"
-    assert result.top.score > 0.99
+    assert result.top.score > result.candidates[1].score + 0.2
+
+
+def test_nearest_phrasing_baseline_scores_raw_similarity(
+    embedder: SentenceTransformerEmbedder, small_kb: KnowledgeBase
+) -> None:
+    baseline = FaqRetriever(embedder, scoring=ScoringConfig.nearest_phrasing())
+    baseline.load(small_kb)
+    result = baseline.search("password reset link")
+    assert result.top.score > 0.99 and result.confidence == min(1.0, result.top.score)
+
+
+def test_confidence_is_calibrated_on_held_out_phrasings(
+    embedder: SentenceTransformerEmbedder, tmp_path: Path
+) -> None:
+    kb = load_knowledge_base(bundled_path())
+    retriever = FaqRetriever(embedder, cache_dir=tmp_path)
+    stats = retriever.load(kb, out_of_scope=["who won the football match", "write me a poem"])
+    assert "calibration_seconds" in stats
+    snap_calibrator = retriever._snapshot.calibrator
+    assert snap_calibrator.fitted and snap_calibrator.samples > 90
+    inside = retriever.search("my parcel still hasn't arrived, where is it?")
+    outside = retriever.search("what's the capital of mongolia")
+    assert 0.0 <= outside.confidence < inside.confidence <= 1.0
 
 
 def test_unrelated_query_has_low_confidence(retriever: FaqRetriever) -> None:

@@ -1,0 +1,138 @@
+"""From phrasing neighbours to entry scores and a calibrated confidence.
+
+* An entry's dense score is the mean of its best ``top_m`` phrasing similarities (fewer when the entry
+  has fewer phrasings), which is steadier than the single nearest phrasing.
+* A lexical score (BM25 over the phrasings, via ``bm25s``) adds exact-word evidence — product names,
+  error codes — with a small weight.
+* The confidence is a probability that the first entry is the right one: a logistic regression over
+  (score, margin to the second entry, lexical agreement), fitted on held-out phrasings of the knowledge
+  base itself (and on known out-of-scope questions when an operator provides them).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import bm25s
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringConfig:
+    top_m: int = 3
+    lexical_weight: float = 0.1
+    neighbours: int = 64
+    calibrate: bool = True
+    max_calibration_queries: int = 3000
+
+    @classmethod
+    def nearest_phrasing(cls) -> ScoringConfig:
+        """The naive baseline: the entry of the single nearest phrasing, raw similarity."""
+        return cls(top_m=1, lexical_weight=0.0, calibrate=False)
+
+
+class LexicalIndex:
+    """BM25 over every phrasing; scores are aggregated per entry (max) and scaled to 0..1 per query."""
+
+    def __init__(self, phrasings: Sequence[str], owners: np.ndarray, n_entries: int) -> None:
+        self.owners = np.asarray(owners, dtype=np.int64)
+        self.n_entries = n_entries
+        self._bm25 = bm25s.BM25()
+        tokens = bm25s.tokenize(list(phrasings), stopwords="en", show_progress=False)
+        self._bm25.index(tokens, show_progress=False)
+        self._vocab = self._bm25.vocab_dict
+
+    def scores(self, query: str) -> np.ndarray:
+        out = np.zeros(self.n_entries, dtype=np.float32)
+        tokens = bm25s.tokenize(query, stopwords="en", return_ids=False, show_progress=False)[0]
+        tokens = [t for t in tokens if t in self._vocab]
+        if tokens:
+            np.maximum.at(out, self.owners, self._bm25.get_scores(tokens).astype(np.float32))
+            top = out.max()
+            if top > 0:
+                out /= top
+        return out
+
+
+def entry_scores(
+    sims: np.ndarray, rows: np.ndarray, owners: np.ndarray, top_m: int, sizes: np.ndarray
+) -> dict[int, tuple[float, int]]:
+    """Per candidate entry: (mean of its best ``top_m`` similarities, best phrasing row).
+
+    ``sims``/``rows`` are one query's neighbours, best first. Entries with fewer neighbours in the
+    list than they could have are padded with the last similarity seen (a lower bound).
+    """
+    found: dict[int, list[float]] = {}
+    best_row: dict[int, int] = {}
+    for sim, row in zip(sims, rows, strict=True):
+        if row < 0:
+            continue
+        entry = int(owners[row])
+        bucket = found.setdefault(entry, [])
+        if not bucket:
+            best_row[entry] = int(row)
+        if len(bucket) < top_m:
+            bucket.append(float(sim))
+    floor = float(sims[rows >= 0][-1]) if (rows >= 0).any() else 0.0
+    out = {}
+    for entry, values in found.items():
+        m = min(top_m, int(sizes[entry]))
+        values = values[:m] + [floor] * (m - len(values[:m]))
+        out[entry] = (float(np.mean(values)), best_row[entry])
+    return out
+
+
+def features(top: float, second: float, lexical_top: float, agree: bool) -> list[float]:
+    return [top, top - second, lexical_top, 1.0 if agree else 0.0]
+
+
+class Calibrator:
+    """P(first entry is right | features), by logistic regression; falls back to the raw score."""
+
+    def __init__(self) -> None:
+        self._coef: np.ndarray | None = None
+        self._intercept = 0.0
+        self.samples = 0
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> Calibrator:
+        self.samples = len(y)
+        if len(y) < 20 or y.min() == y.max():
+            log.info(
+                "calibration skipped (%d samples, one class): raw scores as confidence", len(y)
+            )
+            return self
+        from sklearn.linear_model import LogisticRegression
+
+        model = LogisticRegression(C=10.0, max_iter=1000, class_weight="balanced")
+        model.fit(x, y)
+        self._coef = model.coef_[0].astype(np.float64)
+        self._intercept = float(model.intercept_[0])
+        return self
+
+    @property
+    def fitted(self) -> bool:
+        return self._coef is not None
+
+    def confidence(self, feats: list[float]) -> float:
+        if self._coef is None:
+            return float(min(1.0, max(0.0, feats[0])))
+        z = float(np.dot(self._coef, feats)) + self._intercept
+        return float(1.0 / (1.0 + np.exp(-z)))
+
+
+def held_out_split(
+    owners: np.ndarray, sizes: np.ndarray, fraction: float, seed: int = 0
+) -> np.ndarray:
+    """A mask of phrasings to hold out for calibration: a share of each entry with ≥3 phrasings."""
+    rng = np.random.default_rng(seed)
+    mask = np.zeros(len(owners), dtype=bool)
+    for entry in np.flatnonzero(sizes >= 3):
+        rows = np.flatnonzero(owners == entry)
+        k = max(1, round(fraction * len(rows)))
+        k = min(k, len(rows) - 1)
+        mask[rng.choice(rows, k, replace=False)] = True
+    return mask
