@@ -164,6 +164,28 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_retriever(args: argparse.Namespace) -> int:
+    """Fine-tune the embedder on the knowledge base's phrasings and save a new model version."""
+    from bot.logging_setup import setup_logging
+    from knowledge_base.loaders import load_with_training
+    from retrieval.training import TrainingConfig, train_retriever
+
+    setup_logging(None, "INFO")
+    kb, _ = load_with_training(args.kb, args.train)
+    print(f"training on {len(kb)} entries, {kb.phrasing_count()} phrasings", flush=True)
+    config = TrainingConfig(
+        epochs=args.epochs, batch_size=args.batch_size, time_budget_s=args.time_budget
+    )
+    report = train_retriever(kb, args.out, config, base_model=args.base_model)
+    budget = " (stopped by the time budget)" if report.stopped_by_budget else ""
+    print(
+        f"saved {report.model_dir}: {report.steps}/{report.planned_steps} steps in "
+        f"{report.seconds:.0f}s{budget}; use it with --model {args.out} or "
+        f"RETRIEVAL__MODEL_PATH={args.out}"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="supportbot", description="Offline-first customer-support bot for Telegram."
@@ -194,6 +216,18 @@ def build_parser() -> argparse.ArgumentParser:
     console.add_argument("--host", default=None, help="default: CONSOLE__HOST")
     console.add_argument("--port", type=int, default=None, help="default: CONSOLE__PORT")
     console.set_defaults(func=cmd_console)
+
+    tr = sub.add_parser("train-retriever", help="fine-tune the embedder on a knowledge base")
+    tr.add_argument("--kb", required=True, type=Path, help="knowledge base (yaml, jsonl, csv)")
+    tr.add_argument(
+        "--train", type=Path, help="JSONL {text, faq_id}: more phrasings to learn from"
+    )
+    tr.add_argument("--out", type=Path, default=Path("models/retriever"), help="versions folder")
+    tr.add_argument("--base-model", type=Path, help="start from this model (default MiniLM)")
+    tr.add_argument("--epochs", type=float, default=1.0)
+    tr.add_argument("--batch-size", type=int, default=64)
+    tr.add_argument("--time-budget", type=float, default=900.0, help="seconds (default 900)")
+    tr.set_defaults(func=cmd_train_retriever)
 
     ev = sub.add_parser("eval", help="evaluate retrieval on labelled queries")
     ev.add_argument("--kb", required=True, type=Path, help="knowledge base (yaml, jsonl, csv)")

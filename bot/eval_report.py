@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections import defaultdict
 
-from knowledge_base.loaders import KnowledgeBaseError, load_knowledge_base, load_queries
+from knowledge_base.loaders import load_queries, load_with_training
 from retrieval import FaqRetriever, SentenceTransformerEmbedder
 from retrieval.evaluation import (
     EvalReport,
@@ -22,31 +21,17 @@ def _say(text: str) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> EvalReport:
-    kb = load_knowledge_base(args.kb)
+    kb, out_of_scope = load_with_training(args.kb, args.train)
     queries = load_queries(args.queries)
-    out_of_scope: list[str] = []
     if args.train:
-        extra: dict[str, list[str]] = defaultdict(list)
-        unknown = set()
-        for row in load_queries(args.train):
-            if row.faq_id is None:
-                out_of_scope.append(row.text)
-                continue
-            if row.faq_id not in kb:
-                unknown.add(row.faq_id)
-                continue
-            extra[row.faq_id].append(row.text)
-        if unknown:
-            raise KnowledgeBaseError(
-                [f"{args.train}: faq_id: unknown entry id(s): {', '.join(sorted(unknown)[:5])}"]
-            )
-        kb = kb.with_extra_phrasings(dict(extra))
         _say(
-            f"train: added {sum(map(len, extra.values()))} phrasings; "
+            f"train: {kb.phrasing_count()} phrasings in all; "
             f"{len(out_of_scope)} out-of-scope rows used to calibrate the confidence"
         )
     model = f"fine-tuned model {args.model}" if args.model else "all-MiniLM-L6-v2 (not fine-tuned)"
     _say(f"knowledge base: {len(kb)} entries, {kb.phrasing_count()} phrasings; embedder: {model}")
+    if args.train and not args.model:
+        _say("eval does not train: pass --model DIR from `supportbot train-retriever` to use one")
     retriever = FaqRetriever(SentenceTransformerEmbedder(args.model), cache_dir=args.cache_dir)
     retriever.warm_up()
     retriever.load(kb, out_of_scope=out_of_scope)

@@ -267,3 +267,30 @@ def load_queries(path: str | Path) -> list[LabelledQuery]:
     if problems:
         raise KnowledgeBaseError(problems)
     return queries
+
+
+def load_with_training(
+    kb_path: str | Path, train_path: str | Path | None
+) -> tuple[KnowledgeBase, list[str]]:
+    """The knowledge base with a training file's texts added as phrasings of their entries.
+
+    Returns the knowledge base and the training texts marked out of scope (``faq_id: null``).
+    """
+    kb = load_knowledge_base(kb_path)
+    out_of_scope: list[str] = []
+    if train_path is None:
+        return kb, out_of_scope
+    extra: dict[str, list[str]] = {}
+    unknown: set[str] = set()
+    for row in load_queries(train_path):
+        if row.faq_id is None:
+            out_of_scope.append(row.text)
+        elif row.faq_id in kb:
+            extra.setdefault(row.faq_id, []).append(row.text)
+        else:
+            unknown.add(row.faq_id)
+    if unknown:
+        raise KnowledgeBaseError(
+            [f"{train_path}: faq_id: unknown entry id(s): {', '.join(sorted(unknown)[:5])}"]
+        )
+    return kb.with_extra_phrasings(extra), out_of_scope

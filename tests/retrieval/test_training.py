@@ -1,0 +1,42 @@
+"""Fine-tuning the embedder: a tiny budget on a tiny knowledge base, then serving the new version."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from knowledge_base import FaqEntry, KnowledgeBase
+from retrieval import FaqRetriever, SentenceTransformerEmbedder
+from retrieval.embedder import resolve_model_dir
+from retrieval.training import TrainingConfig, distinct_label_batches, train_retriever
+
+
+def test_batches_never_hold_two_phrasings_of_one_entry() -> None:
+    labels = [i % 5 for i in range(53)]
+    batches = distinct_label_batches(labels, 4, random.Random(0))
+    assert batches and all(len({labels[i] for i in b}) == len(b) for b in batches)
+    assert sorted(i for b in batches for i in b) == list(range(53))
+
+
+def test_training_saves_a_version_the_retriever_serves(small_kb: KnowledgeBase, tmp_path: Path):
+    kb = KnowledgeBase(
+        entries=(*small_kb.entries, FaqEntry("gift", "Do you sell gift cards?", "Yes, online.")),
+    )
+    config = TrainingConfig(epochs=2, batch_size=4, time_budget_s=120, threads=2)
+    report = train_retriever(kb, tmp_path / "models", config, progress=False)
+    assert report.steps == report.planned_steps > 0 and not report.stopped_by_budget
+    assert resolve_model_dir(tmp_path / "models") == report.model_dir
+    meta = json.loads((report.model_dir / "supportbot-model.json").read_text())
+    assert meta["knowledge_base"] == kb.content_hash() and meta["steps"] == report.steps
+    retriever = FaqRetriever(SentenceTransformerEmbedder(tmp_path / "models"))
+    retriever.load(kb)
+    assert retriever.search("I'd like to send my purchase back").top.id == "return-item"
+    assert retriever.embedder.name.startswith("st-retriever-")
+
+
+def test_time_budget_stops_training(small_kb: KnowledgeBase, tmp_path: Path) -> None:
+    config = TrainingConfig(epochs=50, batch_size=4, time_budget_s=0.0)
+    report = train_retriever(small_kb, tmp_path, config, progress=False)
+    assert report.stopped_by_budget and report.steps == 0
+    assert report.model_dir.is_dir()
