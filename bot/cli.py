@@ -239,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="last line: one JSON object of metrics")
     ev.add_argument("--cache-dir", type=Path, default=Path(".cache/supportbot"))
     ev.add_argument("--latency-queries", type=int, default=200)
+    ev.add_argument("--plot", type=Path, help="write the threshold trade-off curve as a PNG")
     ev.set_defaults(func=cmd_eval)
     return parser
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from knowledge_base.loaders import load_queries, load_with_training
 from retrieval import FaqRetriever, SentenceTransformerEmbedder
@@ -47,7 +48,38 @@ def run_eval(args: argparse.Namespace) -> EvalReport:
     latency = measure_latency(retriever, [q.text for q in queries], args.latency_queries)
     report = evaluate(results, queries, threshold=threshold, latency=latency)
     print_report(report)
+    if args.plot:
+        if report.tradeoff:
+            plot_tradeoff(report, args.plot)
+            _say(f"trade-off curve written to {args.plot}")
+        else:
+            _say("--plot: the queries have no out-of-scope rows, so there is no trade-off to draw")
     return report
+
+
+def plot_tradeoff(report: EvalReport, path: Path) -> None:
+    """Write the in-scope accuracy / out-of-scope recall curve over the threshold as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    thresholds = [t for t, _, _ in report.tradeoff]
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    ax.plot(thresholds, [a for _, a, _ in report.tradeoff], label="in-scope accuracy")
+    ax.plot(thresholds, [r for _, _, r in report.tradeoff], label="out-of-scope recall")
+    if report.threshold is not None:
+        ax.axvline(report.threshold, color="grey", linestyle="--", label="chosen threshold")
+    ax.set_xlabel("confidence threshold (escalate below)")
+    ax.set_ylabel("share of queries")
+    ax.set_ylim(0, 1.01)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left")
+    ax.set_title(f"Escalation trade-off (AUROC {report.auroc:.3f})")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
 
 
 def print_report(report: EvalReport) -> None:
@@ -85,5 +117,5 @@ def print_report(report: EvalReport) -> None:
             print(f"  {gold} → {pred}: {count}")
     if report.tradeoff:
         print("\nThreshold trade-off (threshold: in-scope accuracy / out-of-scope recall)")
-        for t, acc, rec in report.tradeoff[::2]:
+        for t, acc, rec in report.tradeoff[::10]:
             print(f"  {t:.2f}: {acc:.2%} / {rec:.2%}")

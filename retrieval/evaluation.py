@@ -204,7 +204,7 @@ def _add_oos(
     pr, rc = report.oos_precision, report.oos_recall
     report.oos_f1 = 2 * pr * rc / (pr + rc) if pr + rc else 0.0
     report.auroc = auroc(conf[~oos], conf[oos])
-    for t in np.linspace(0, 1, 21):
+    for t in np.linspace(0, 1, 101):
         esc = conf < t
         report.tradeoff.append(
             (float(t), float((correct & ~esc)[~oos].mean()), float(esc[oos].mean()))

@@ -121,6 +121,8 @@ def test_eval_command_prints_table_and_json(tmp_path: Path) -> None:
             str(tmp_path / "c"),
             "--latency-queries",
             "4",
+            "--plot",
+            str(tmp_path / "curve.png"),
         ],
         cwd=tmp_path,
         capture_output=True,
@@ -129,6 +131,8 @@ def test_eval_command_prints_table_and_json(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "Retrieval evaluation" in proc.stdout
+    assert "Threshold trade-off" in proc.stdout
+    assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     metrics = json.loads(proc.stdout.strip().splitlines()[-1])
     assert set(metrics) == {
         "accuracy_at_1",
