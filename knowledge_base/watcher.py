@@ -77,8 +77,15 @@ class KbWatcher:
             changed = True
         model = json.loads(raw_model)["path"] if raw_model else None
         if model and model != self.model and self.retriever_for_model is not None:
-            await self._swap_model(model)
-            changed = True
+            try:
+                await self._swap_model(model)
+                changed = True
+            except Exception as exc:
+                # Not retried every poll: the next published model gets its own chance.
+                self.model = model
+                log.error(
+                    "retrained model %s not loaded (%s); the current one keeps serving", model, exc
+                )
         return changed
 
     async def _swap_model(self, model: str) -> None:
