@@ -240,6 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--cache-dir", type=Path, default=Path(".cache/supportbot"))
     ev.add_argument("--latency-queries", type=int, default=200)
     ev.set_defaults(func=cmd_eval)
+
+    from bot.cli_kb import register
+
+    register(sub)
     return parser
 
 
