@@ -102,25 +102,8 @@ def _author(args: argparse.Namespace) -> str:
     return f"{user}@{socket.gethostname()} (cli)"
 
 
-class _LazyVectors:
-    """The embedder is loaded only by the commands that need it (check, gaps, import)."""
-
-    def __init__(self, settings) -> None:
-        self.settings, self.embedder = settings, None
-
-    def __call__(self, texts: list[str]):
-        if self.embedder is None:
-            from retrieval.embedder import make_embedder
-
-            self.embedder = make_embedder(
-                self.settings.retrieval.embedder, self.settings.retrieval.model_path
-            )
-            self.embedder.warm_up()
-        return self.embedder.encode(texts, kind="passage")
-
-
 async def _run(settings, args: argparse.Namespace) -> int:
-    from bot.services.knowledge import KnowledgeService
+    from bot.services.knowledge import KnowledgeService, LazyVectors
     from bot.store import connect_redis
     from knowledge_base import bundled_path, load_knowledge_base
 
@@ -129,7 +112,7 @@ async def _run(settings, args: argparse.Namespace) -> int:
         service = KnowledgeService.build(
             redis,
             settings.redis.prefix,
-            _LazyVectors(settings),
+            LazyVectors(settings.retrieval.embedder, settings.retrieval.model_path),
             keep_versions=settings.kb.keep_versions,
         )
         if args.kb_command != "import" or not args.replace:

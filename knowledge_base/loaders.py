@@ -90,8 +90,14 @@ def parse_knowledge_base(text: str, suffix: str, source: str = "<input>") -> Kno
     if not problems and not entries:
         problems.append(f"{source}:1: entries: the knowledge base has no entries")
     if problems:
-        raise KnowledgeBaseError(problems)
+        raise KnowledgeBaseError(sorted(problems, key=lambda p: _line_of(p, source)))
     return KnowledgeBase(entries=tuple(entries), name=Path(source).stem)
+
+
+def _line_of(problem: str, source: str) -> int:
+    """The line number of a ``file:line: …`` problem (problems are reported in file order)."""
+    head = problem[len(source) + 1 :].split(":", 1)[0]
+    return int(head) if head.isdigit() else 0
 
 
 def validate_entry(data: dict[str, Any], source: str = "entry") -> FaqEntry:

@@ -34,6 +34,22 @@ Vectors = Callable[[list[str]], np.ndarray]
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
+class LazyVectors:
+    """Passage vectors from an embedder loaded on first use (CLI, console: no index of their own)."""
+
+    def __init__(self, kind: str, model_path: Path | None = None) -> None:
+        self.kind, self.model_path, self.embedder = kind, model_path, None
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        if self.embedder is None:
+            from retrieval.embedder import make_embedder
+
+            embedder = make_embedder(self.kind, self.model_path)
+            embedder.warm_up()
+            self.embedder = embedder
+        return self.embedder.encode(texts, kind="passage")
+
+
 @dataclass(frozen=True, slots=True)
 class ImportReport:
     """A committed import and the quality issues it brought (if any)."""
