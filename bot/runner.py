@@ -19,6 +19,8 @@ from bot.app import BOT_COMMANDS, build_bot, build_core, build_dispatcher
 from bot.services.escalation import SlaMonitor
 from bot.settings import Mode, Settings
 from bot.store import Stores
+from knowledge_base.retrain import Retrainer
+from retrieval.training import TrainingConfig
 
 HEARTBEAT_SECONDS = 15
 
@@ -30,6 +32,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     bot = build_bot(settings)
     core = await build_core(settings, require_redis=True)
     heartbeat = asyncio.create_task(_heartbeat(core.stores))
+    _start_retrainer(core, settings)
     sla: asyncio.Task | None = None
     try:
         dp = build_dispatcher(core, bot)
@@ -51,6 +54,19 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         await bot.session.close()
         await core.close()
         log.info("stopped")
+
+
+def _start_retrainer(core, settings: Settings) -> None:
+    """Retrain the (fine-tunable MiniLM) retriever when asked or on schedule, off the event loop."""
+    if core.knowledge is None or settings.retrieval.embedder != "minilm":
+        return
+    retrainer = Retrainer(
+        core.knowledge.store,
+        settings.kb.models_dir,
+        schedule_hours=settings.kb.retrain_hours,
+        config=TrainingConfig(time_budget_s=settings.kb.retrain_budget_seconds),
+    )
+    core.tasks.append(asyncio.create_task(retrainer.run(), name="kb-retrainer"))
 
 
 async def _heartbeat(stores: Stores) -> None:
