@@ -28,7 +28,7 @@ class BotProcess:
             env={**os.environ, **env},
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
+            stderr=None if os.environ.get("KB_PROCESS_STDERR") else asyncio.subprocess.DEVNULL,
         )
         process = cls(proc)
         line = await asyncio.wait_for(process._read(), timeout)
