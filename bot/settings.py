@@ -158,7 +158,7 @@ class KnowledgeBaseSettings(BaseModel):
 
     path: Path | None = None
     reload_seconds: float = Field(0.25, gt=0, le=5)
-    keep_versions: int = Field(200, ge=2)
+    keep_versions: int = Field(100, ge=2)
     models_dir: Path = Path("models/retriever")
     retrain_hours: float = Field(0.0, ge=0)
     retrain_budget_seconds: float = Field(900.0, gt=0)

@@ -9,9 +9,11 @@ commit is announced on the ``events`` channel; bot processes also poll ``version
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
@@ -24,7 +26,8 @@ from knowledge_base.versions import KbDiff, diff_knowledge_bases
 
 log = logging.getLogger(__name__)
 
-DEFAULT_KEEP_VERSIONS = 200
+DEFAULT_KEEP_VERSIONS = 100
+COMPRESS_FROM_CHARS = 64 * 1024
 
 
 class KbKeys:
@@ -118,10 +121,16 @@ class CommitResult:
 
 
 def _dump(kb: KnowledgeBase) -> str:
-    return json.dumps([e.to_dict() for e in kb.entries], ensure_ascii=False)
+    """A version's entries as JSON; large ones zlib-compressed (``z:`` + base64) to spare Redis."""
+    text = json.dumps([e.to_dict() for e in kb.entries], ensure_ascii=False)
+    if len(text) < COMPRESS_FROM_CHARS:
+        return text
+    return "z:" + base64.b64encode(zlib.compress(text.encode("utf-8"), 6)).decode("ascii")
 
 
 def _load(raw: str, name: str) -> KnowledgeBase:
+    if raw.startswith("z:"):
+        raw = zlib.decompress(base64.b64decode(raw[2:])).decode("utf-8")
     entries = tuple(
         FaqEntry(
             id=d["id"],

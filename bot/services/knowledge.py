@@ -82,7 +82,7 @@ class KnowledgeService:
         prefix: str,
         vectors: Vectors | None = None,
         *,
-        keep_versions: int = 200,
+        keep_versions: int = 100,
         executor: Executor | None = None,
     ) -> KnowledgeService:
         return cls(

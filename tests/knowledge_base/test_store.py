@@ -143,3 +143,26 @@ async def test_suggestion_approved_once_becomes_an_entry(
     assert "collect in shop?" in live[approved.entry_id].alternatives
     third = await suggestions.create("spam", "spam", "agent Dana")
     assert (await suggestions.reject(third.id, "alice")).status == "rejected"
+
+
+async def test_old_versions_expire_and_large_ones_are_compressed(
+    redis_client: Redis, key_prefix: str
+) -> None:
+    from knowledge_base import KnowledgeBase
+
+    store = KnowledgeBaseStore(redis_client, key_prefix, keep_versions=3)
+    big = KnowledgeBase(
+        tuple(FaqEntry(f"e{i}", f"Question number {i}?", "An answer. " * 20) for i in range(300))
+    )
+    await store.seed(big)
+    raw = await redis_client.get(store.keys.snapshot(1))
+    assert raw.startswith("z:") and len(raw) < 64 * 1024
+    for i in range(4):
+        await store.update_entry("e0", "alice", answer=f"Answer {i}.")
+    assert await store.live_version() == 5
+    with pytest.raises(KbEditError, match="version 2 is no longer kept"):
+        await store.rollback(2, "alice")
+    assert len(await store.history(limit=10)) == 5  # the audit trail stays complete
+    fresh = KnowledgeBaseStore(redis_client, key_prefix)  # no cache: read from Redis
+    assert (await fresh.at_version(3))["e0"].answer == "Answer 1."
+    assert len(await fresh.at_version(5)) == 300

@@ -93,3 +93,24 @@ def test_empty_query_and_empty_batch(retriever: FaqRetriever) -> None:
     assert retriever.search_many([], k=3) == []
     result = retriever.search("?", k=2)
     assert len(result.candidates) == 2
+
+
+def test_reload_embeds_only_new_phrasings_and_reuses_the_index_for_answers(
+    retriever: FaqRetriever, small_kb: KnowledgeBase
+) -> None:
+    ret = small_kb["return-item"]
+    answers_only = KnowledgeBase(
+        tuple(
+            FaqEntry(e.id, e.question, "60 days now.", e.alternatives, e.tags)
+            if e.id == ret.id
+            else e
+            for e in small_kb
+        )
+    )
+    stats = retriever.load(answers_only)
+    assert stats["embedded"] == 0 and stats["reused_index"] == 1
+    assert retriever.search("how can I send my purchase back").top.text == "60 days now."
+    phrased = answers_only.with_extra_phrasings({ret.id: ["refund my order please"]})
+    stats = retriever.load(phrased)
+    assert stats["embedded"] == 1 and stats["calibration_reused"] == 1
+    assert retriever.search("refund my order please").top.id == ret.id
