@@ -38,7 +38,7 @@ from knowledge_base.store import KnowledgeBaseStore  # noqa: E402
 from knowledge_base.watcher import KbWatcher  # noqa: E402
 
 
-async def edit_to_answer(redis_url: str, edits: int) -> list[float]:
+async def edit_to_answer(redis_url: str, edits: int, torch_threads: int | None) -> dict:
     from tests.support.bot_processes import BotProcess, until_answered
 
     prefix = f"bench-kb-{uuid.uuid4().hex[:8]}"
@@ -51,6 +51,8 @@ async def edit_to_answer(redis_url: str, edits: int) -> list[float]:
         "RETRIEVAL__WORKERS": "1",
         "LOG_LEVEL": "WARNING",
     }
+    if torch_threads:
+        env["OMP_NUM_THREADS"] = str(torch_threads)
     processes = []
     try:
         processes = list(await asyncio.gather(BotProcess.start(env), BotProcess.start(env)))
@@ -162,10 +164,16 @@ async def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/15")
     parser.add_argument("--skip-processes", action="store_true", help="only the 10k-entry part")
     parser.add_argument("--skip-large", action="store_true", help="only the two-process part")
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        help="OMP_NUM_THREADS of each bot process (two processes × threads ≤ cores avoids "
+        "oversubscription; default: torch's own choice)",
+    )
     args = parser.parse_args()
     results: dict[str, object] = {}
     if not args.skip_processes:
-        by_kind = await edit_to_answer(args.redis, args.edits)
+        by_kind = await edit_to_answer(args.redis, args.edits, args.torch_threads)
         by_kind["all"] = [w for kind in list(by_kind) for w in by_kind[kind]]
         results["edit_to_all_processes_s"] = {}
         for kind, waits in by_kind.items():
@@ -177,7 +185,8 @@ async def main() -> None:
                 "max": round(max(waits), 3),
             }
             print(
-                f"edit ({kind}) → both processes answering with it, {len(waits)} edits: "
+                f"edit ({kind}) → both processes answering with it, {len(waits)} edits, "
+                f"torch threads {args.torch_threads or 'default'}: "
                 f"p50 {statistics.median(waits):.3f} s, max {max(waits):.3f} s",
                 flush=True,
             )

@@ -31,6 +31,7 @@ async def test_edit_reaches_two_processes_within_5_seconds(
         "RETRIEVAL__THRESHOLD": "0.3",
         "RETRIEVAL__WORKERS": "1",
         "LOG_LEVEL": "WARNING",
+        "OMP_NUM_THREADS": "1",  # two processes on a small box: no oversubscribed torch threads
     }
     first, second = await asyncio.gather(BotProcess.start(env), BotProcess.start(env))
     try:
