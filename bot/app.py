@@ -226,3 +226,12 @@ BOT_COMMANDS = [
     BotCommand(command="start", description="Start / greeting"),
     BotCommand(command="help", description="What the bot can do"),
 ]
+
+OPERATOR_COMMANDS = [
+    BotCommand(command="kb_help", description="Knowledge base: all operator commands"),
+    BotCommand(command="kb_history", description="Knowledge base versions"),
+    BotCommand(
+        command="kb_suggestions", description="Pending 'add to knowledge base' suggestions"
+    ),
+    BotCommand(command="kb_gaps", description="What customers ask that we don't answer"),
+]
