@@ -1,8 +1,9 @@
 """Hot reload in every bot process: follow the live knowledge-base version (and retrained model).
 
-Each process polls the live version number (one GET) every ``interval`` seconds. A new version is
-loaded with ``FaqRetriever.load`` in a worker thread: only phrasings it has not embedded before are
-embedded, and the new index replaces the old one in one assignment, so questions keep being answered
+Each process is woken by the commit's notification (Redis pub/sub) and in any case polls the live
+version number (one GET) every ``interval`` seconds. A new version is loaded with
+``FaqRetriever.load`` in a worker thread: only phrasings it has not embedded before are embedded
+(an answer-only change keeps the index), and the new index replaces the old one in one assignment, so questions keep being answered
 from the previous version until the new one is complete. A retrained model named in Redis is loaded
 into a second retriever in the background and swapped in when ready.
 """
@@ -10,6 +11,7 @@ into a second retriever in the background and swapped in when ready.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -101,13 +103,43 @@ class KbWatcher:
         log.info("retriever model %s served (%.1fs)", model, time.perf_counter() - started)
 
     async def run(self) -> None:
+        """Sync on every change notification, and at least every ``interval`` seconds."""
+        wake = asyncio.Event()
+        listener = asyncio.create_task(self._listen(wake), name="kb-events")
+        try:
+            while True:
+                wake.clear()
+                try:
+                    await self.sync()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception(
+                        "knowledge base reload failed; still serving v%d", self.loaded_version
+                    )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), self.interval)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def _listen(self, wake: asyncio.Event) -> None:
+        """Wake the loop when a commit is announced (polling covers a lost notification)."""
         while True:
             try:
-                await self.sync()
+                async with self.store.redis.pubsub() as pubsub:
+                    await pubsub.subscribe(self.store.keys.events())
+                    while True:
+                        message = await pubsub.get_message(
+                            ignore_subscribe_messages=True, timeout=1.0
+                        )
+                        if message is not None:
+                            wake.set()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception(
-                    "knowledge base reload failed; still serving v%d", self.loaded_version
+            except Exception as exc:
+                log.warning(
+                    "knowledge base notifications interrupted (%s); polling meanwhile", exc
                 )
-            await asyncio.sleep(self.interval)
+                await asyncio.sleep(self.interval * 4)
