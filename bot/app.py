@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,10 +25,12 @@ from bot.handlers import get_routers
 from bot.services.agents_chat import TelegramAgentsChat
 from bot.services.answering import AnsweringService
 from bot.services.escalation import EscalationService
+from bot.services.knowledge import KnowledgeService
 from bot.services.sentiment import SentimentAnalyzer
 from bot.settings import Settings
 from bot.store import Stores, connect_redis, in_process_redis
 from knowledge_base import KnowledgeBase, bundled_path, load_knowledge_base
+from knowledge_base.watcher import KbWatcher
 from models.generator import Generator, VerbatimGenerator
 from retrieval import FaqRetriever
 from retrieval.embedder import make_embedder
@@ -60,12 +64,24 @@ class Core:
     answering: AnsweringService
     executor: ThreadPoolExecutor
     closers: list = field(default_factory=list)
+    knowledge: KnowledgeService | None = None
+    watcher: KbWatcher | None = None
+    tasks: list[asyncio.Task] = field(default_factory=list)
 
     @property
     def product(self) -> str:
         return product_name(self.kb_path)
 
+    def start_watcher(self) -> None:
+        """Follow the live knowledge base in Redis (hot reload) until ``close``."""
+        if self.watcher is not None:
+            self.tasks.append(asyncio.create_task(self.watcher.run(), name="kb-watcher"))
+
     async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self.stores.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
 
@@ -91,12 +107,18 @@ async def build_core(settings: Settings, *, require_redis: bool) -> Core:
     )
     try:
         kb_path = settings.kb.path or bundled_path()
-        kb = load_knowledge_base(kb_path)
-        retriever = FaqRetriever(
-            make_embedder(settings.retrieval.embedder, settings.retrieval.model_path),
-            cache_dir=settings.retrieval.cache_dir,
-        )
         executor = ThreadPoolExecutor(settings.retrieval.workers, thread_name_prefix="answer")
+        knowledge = KnowledgeService.build(
+            redis,
+            settings.redis.prefix,
+            keep_versions=settings.kb.keep_versions,
+            executor=executor,
+        )
+        # The file seeds Redis on the very first start; afterwards the live version in Redis wins.
+        await knowledge.store.seed(load_knowledge_base(kb_path))
+        version, kb = await knowledge.live()
+        model = await _retrained_model(knowledge, settings)
+        retriever = _make_retriever(settings, model)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(executor, retriever.warm_up)
         await loop.run_in_executor(executor, retriever.load, kb)
@@ -116,8 +138,49 @@ async def build_core(settings: Settings, *, require_redis: bool) -> Core:
     except BaseException:
         await stores.close()
         raise
-    log.info("knowledge base %s: %d entries, %d phrasings", kb_path, len(kb), kb.phrasing_count())
-    return Core(settings, stores, kb, kb_path, retriever, generator, answering, executor)
+    log.info("knowledge base v%d: %d entries, %d phrasings", version, len(kb), kb.phrasing_count())
+    core = Core(settings, stores, kb, kb_path, retriever, generator, answering, executor)
+    knowledge.vectors = lambda texts: answering.retriever.phrasing_vectors(texts)
+    core.knowledge = knowledge
+
+    def on_loaded(number: int, live: KnowledgeBase) -> None:
+        core.kb = live
+
+    def on_swap(fresh: FaqRetriever) -> None:
+        answering.retriever = core.retriever = fresh
+
+    core.watcher = KbWatcher(
+        knowledge.store,
+        retriever,
+        interval=settings.kb.reload_seconds,
+        executor=executor,
+        on_loaded=on_loaded,
+        retriever_for_model=lambda path: _make_retriever(settings, path),
+        on_swap=on_swap,
+        loaded_version=version,
+    )
+    core.watcher.model = model
+    core.start_watcher()
+    return core
+
+
+def _make_retriever(settings: Settings, model: str | None) -> FaqRetriever:
+    return FaqRetriever(
+        make_embedder(settings.retrieval.embedder, model or settings.retrieval.model_path),
+        cache_dir=settings.retrieval.cache_dir,
+    )
+
+
+async def _retrained_model(knowledge: KnowledgeService, settings: Settings) -> str | None:
+    """The retriever model most recently retrained from the live knowledge base, if it exists here."""
+    if settings.retrieval.embedder != "minilm":
+        return None
+    raw = await knowledge.store.redis.get(knowledge.store.keys.model())
+    path = json.loads(raw)["path"] if raw else None
+    if path and not Path(path).is_dir():
+        log.warning("retrained model %s not found on this host; using the configured one", path)
+        return None
+    return path
 
 
 def build_bot(settings: Settings) -> Bot:
@@ -141,6 +204,12 @@ def build_dispatcher(core: Core, bot: Bot) -> Dispatcher:
     dp["answering"] = core.answering
     dp["escalation"] = build_escalation(core.settings, core.stores, bot)
     dp["product_name"] = core.product
+    dp["knowledge"] = core.knowledge or KnowledgeService.build(
+        core.stores.redis,
+        core.stores.keys.prefix,
+        lambda texts: core.answering.retriever.phrasing_vectors(texts),
+        executor=core.executor,
+    )
     dp.include_routers(*get_routers())
     return dp
 
@@ -156,4 +225,13 @@ def build_escalation(settings: Settings, stores: Stores, bot: Bot) -> Escalation
 BOT_COMMANDS = [
     BotCommand(command="start", description="Start / greeting"),
     BotCommand(command="help", description="What the bot can do"),
+]
+
+OPERATOR_COMMANDS = [
+    BotCommand(command="kb_help", description="Knowledge base: all operator commands"),
+    BotCommand(command="kb_history", description="Knowledge base versions"),
+    BotCommand(
+        command="kb_suggestions", description="Pending 'add to knowledge base' suggestions"
+    ),
+    BotCommand(command="kb_gaps", description="What customers ask that we don't answer"),
 ]

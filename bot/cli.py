@@ -241,6 +241,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--latency-queries", type=int, default=200)
     ev.add_argument("--plot", type=Path, help="write the threshold trade-off curve as a PNG")
     ev.set_defaults(func=cmd_eval)
+
+    from bot.cli_kb import register
+
+    register(sub)
     return parser
 
 

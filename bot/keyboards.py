@@ -76,3 +76,38 @@ def rating_keyboard(ticket_id: str) -> InlineKeyboardMarkup:
         )
     builder.adjust(5)
     return builder.as_markup()
+
+
+class KbSuggestCallback(CallbackData, prefix="kbs"):
+    """ "Add to knowledge base" under an agent's reply in a ticket topic."""
+
+    ticket_id: str
+
+
+def kb_suggest_keyboard(ticket_id: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=texts.BUTTON_ADD_TO_KB, callback_data=KbSuggestCallback(ticket_id=ticket_id)
+    )
+    return builder.as_markup()
+
+
+class KbSuggestionCallback(CallbackData, prefix="kbd"):
+    """An operator's Approve / Reject on a pending suggestion."""
+
+    action: str  # "approve" | "reject"
+    suggestion_id: str
+
+
+def kb_decision_keyboard(suggestion_id: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=texts.BUTTON_APPROVE,
+        callback_data=KbSuggestionCallback(action="approve", suggestion_id=suggestion_id),
+    )
+    builder.button(
+        text=texts.BUTTON_REJECT,
+        callback_data=KbSuggestionCallback(action="reject", suggestion_id=suggestion_id),
+    )
+    builder.adjust(2)
+    return builder.as_markup()

@@ -12,13 +12,17 @@ import time
 from urllib.parse import urlparse
 
 from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import BotCommandScopeChat
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
-from bot.app import BOT_COMMANDS, build_bot, build_core, build_dispatcher
+from bot.app import BOT_COMMANDS, OPERATOR_COMMANDS, build_bot, build_core, build_dispatcher
 from bot.services.escalation import SlaMonitor
 from bot.settings import Mode, Settings
 from bot.store import Stores
+from knowledge_base.retrain import Retrainer
+from retrieval.training import TrainingConfig
 
 HEARTBEAT_SECONDS = 15
 
@@ -30,6 +34,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     bot = build_bot(settings)
     core = await build_core(settings, require_redis=True)
     heartbeat = asyncio.create_task(_heartbeat(core.stores))
+    _start_retrainer(core, settings)
     sla: asyncio.Task | None = None
     try:
         dp = build_dispatcher(core, bot)
@@ -38,6 +43,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         me = await bot.get_me()
         log.info("connected to Telegram as @%s (%s mode)", me.username, settings.telegram.mode)
         await bot.set_my_commands(BOT_COMMANDS)
+        await _operator_commands(bot, settings)
         if settings.telegram.mode is Mode.WEBHOOK:
             await _run_webhook(settings, dp, bot, stop)
         else:
@@ -51,6 +57,30 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         await bot.session.close()
         await core.close()
         log.info("stopped")
+
+
+async def _operator_commands(bot: Bot, settings: Settings) -> None:
+    """Operators see the /kb_* commands in their command menu (customers never do)."""
+    for user_id in settings.operators.ids:
+        try:
+            await bot.set_my_commands(
+                [*BOT_COMMANDS, *OPERATOR_COMMANDS], scope=BotCommandScopeChat(chat_id=user_id)
+            )
+        except TelegramAPIError as exc:  # e.g. the operator has not started the bot yet
+            log.info("command menu for operator %s not set: %s", user_id, exc)
+
+
+def _start_retrainer(core, settings: Settings) -> None:
+    """Retrain the (fine-tunable MiniLM) retriever when asked or on schedule, off the event loop."""
+    if core.knowledge is None or settings.retrieval.embedder != "minilm":
+        return
+    retrainer = Retrainer(
+        core.knowledge.store,
+        settings.kb.models_dir,
+        schedule_hours=settings.kb.retrain_hours,
+        config=TrainingConfig(time_budget_s=settings.kb.retrain_budget_seconds),
+    )
+    core.tasks.append(asyncio.create_task(retrainer.run(), name="kb-retrainer"))
 
 
 async def _heartbeat(stores: Stores) -> None:

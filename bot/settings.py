@@ -154,7 +154,14 @@ class ConsoleSettings(BaseModel):
 
 
 class KnowledgeBaseSettings(BaseModel):
+    """Where the first knowledge base comes from, and how the live one in Redis is followed."""
+
     path: Path | None = None
+    reload_seconds: float = Field(0.25, gt=0, le=5)
+    keep_versions: int = Field(100, ge=2)
+    models_dir: Path = Path("models/retriever")
+    retrain_hours: float = Field(0.0, ge=0)
+    retrain_budget_seconds: float = Field(900.0, gt=0)
 
     @field_validator("path")
     @classmethod
@@ -162,6 +169,22 @@ class KnowledgeBaseSettings(BaseModel):
         if value is not None and not value.is_file():
             raise ValueError(f"file not found: {value}")
         return value
+
+
+class OperatorSettings(BaseModel):
+    """Operators own the knowledge base: only they may change it from Telegram."""
+
+    ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+
+    @field_validator("ids", mode="before")
+    @classmethod
+    def _ids(cls, value: Any) -> Any:
+        try:
+            return _int_list(value)
+        except ValueError:
+            raise ValueError(
+                "expected Telegram user ids separated by commas, e.g. 123456,234567"
+            ) from None
 
 
 class Settings(BaseSettings):
@@ -181,6 +204,7 @@ class Settings(BaseSettings):
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     kb: KnowledgeBaseSettings = Field(default_factory=KnowledgeBaseSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    operators: OperatorSettings = Field(default_factory=OperatorSettings)
     log_level: str = "INFO"
 
 

@@ -160,3 +160,32 @@ def render_turn(turn: Turn) -> str:
     who = {"customer": "👤", "bot": "🤖", "agent": "🧑‍💼"}.get(turn.role, turn.role)
     name = turn.meta.get("name")
     return f"{who} {name}: {turn.text}" if name else f"{who} {turn.text}"
+
+
+# ---------------------------------------------------------------- knowledge base (operators)
+
+BUTTON_ADD_TO_KB = "📚 Add to knowledge base"
+BUTTON_APPROVE = "✅ Approve"
+BUTTON_REJECT = "🗑 Reject"
+AGENT_KB_OFFER = (
+    "💡 Was this a question others will ask too? Suggest your reply for the knowledge base "
+    "(operators approve it)."
+)
+AGENT_KB_SUGGESTED = "Suggestion #{id} is waiting for an operator: “{question}”."
+AGENT_KB_NO_REPLY = "There is no agent reply in this ticket yet."
+OPERATOR_ONLY = "Only knowledge-base operators (OPERATORS__IDS) can do that — nothing was changed."
+KB_HELP = (
+    "Knowledge base commands (operators):\n"
+    "/kb_show ID — one entry\n"
+    "/kb_add ID | question | answer — new entry\n"
+    "/kb_edit ID question|answer|tags = text — change one field\n"
+    "/kb_delete ID — remove an entry\n"
+    "/kb_phrasing_add ID | text, /kb_phrasing_remove ID | text\n"
+    "/kb_history, /kb_diff A B, /kb_rollback N\n"
+    "/kb_check — near-duplicates and misplaced phrasings\n"
+    "/kb_gaps — what customers ask that the knowledge base does not answer\n"
+    "/kb_suggestions, /kb_approve ID [entry], /kb_reject ID\n"
+    "/kb_export yaml|jsonl|csv|md, /kb_retrain\n"
+    "Send a .yaml / .jsonl / .csv / .md file to import it (caption “replace” to replace all)."
+)
+KB_SUGGESTION = "Suggestion #{id} (from {by}{ticket}):\nQ: {question}\nA: {answer}"

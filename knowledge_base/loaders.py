@@ -22,7 +22,7 @@ from knowledge_base.model import FaqEntry, KnowledgeBase
 MAX_ANSWER_CHARS = 4000
 MAX_PHRASING_CHARS = 500
 _ID_RE = re.compile(r"^[^\s\x00-\x1f]{1,128}$")
-SUPPORTED_SUFFIXES = (".yaml", ".yml", ".jsonl", ".csv")
+SUPPORTED_SUFFIXES = (".yaml", ".yml", ".jsonl", ".csv", ".md", ".markdown")
 
 
 class KnowledgeBaseError(ValueError):
@@ -71,22 +71,42 @@ def load_knowledge_base(path: str | Path) -> KnowledgeBase:
 
 
 def parse_knowledge_base(text: str, suffix: str, source: str = "<input>") -> KnowledgeBase:
-    """Validate knowledge-base text of the given format (``.yaml``, ``.jsonl``, ``.csv``)."""
+    """Validate knowledge-base text of the given format (``.yaml``, ``.jsonl``, ``.csv``, ``.md``)."""
     problems: list[str] = []
+    suffix = suffix.lower()
     if suffix in (".yaml", ".yml"):
         rows = _yaml_rows(text, source, problems)
     elif suffix == ".jsonl":
         rows = _jsonl_rows(text, source, problems)
     elif suffix == ".csv":
         rows = _csv_rows(text, source, problems)
+    elif suffix in (".md", ".markdown"):
+        from knowledge_base.formats.markdown import markdown_rows
+
+        rows = [_Row(line, data, fields) for line, data, fields in markdown_rows(text)]
     else:
         raise KnowledgeBaseError([f"{source}: unsupported format {suffix}"])
     entries = _validate(rows, source, problems)
     if not problems and not entries:
         problems.append(f"{source}:1: entries: the knowledge base has no entries")
     if problems:
-        raise KnowledgeBaseError(problems)
+        raise KnowledgeBaseError(sorted(problems, key=lambda p: _line_of(p, source)))
     return KnowledgeBase(entries=tuple(entries), name=Path(source).stem)
+
+
+def _line_of(problem: str, source: str) -> int:
+    """The line number of a ``file:line: …`` problem (problems are reported in file order)."""
+    head = problem[len(source) + 1 :].split(":", 1)[0]
+    return int(head) if head.isdigit() else 0
+
+
+def validate_entry(data: dict[str, Any], source: str = "entry") -> FaqEntry:
+    """One entry from a dict (an edit from the CLI, Telegram or the console), or KnowledgeBaseError."""
+    problems: list[str] = []
+    entries = _validate([_Row(1, data, {})], source, problems)
+    if problems:
+        raise KnowledgeBaseError([p.replace(f"{source}:1: ", f"{source}: ", 1) for p in problems])
+    return entries[0]
 
 
 def _yaml_rows(text: str, source: str, problems: list[str]) -> list[_Row]:
@@ -146,7 +166,14 @@ def _csv_rows(text: str, source: str, problems: list[str]) -> list[_Row]:
         problems.append(f"{source}:1: header: missing column(s) {', '.join(missing)}")
         return []
     rows = []
-    for record in reader:
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            problems.append(f"{source}:{reader.line_num}: csv: {exc}")
+            break
         line = reader.line_num
         if None in record:
             problems.append(f"{source}:{line}: row: more values than columns")

@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import faiss
@@ -30,6 +30,10 @@ from retrieval.scoring import (
 )
 
 log = logging.getLogger(__name__)
+
+# A reload that adds or removes at most this many phrasings (or this share) keeps the calibration.
+SMALL_CHANGE_PHRASINGS = 5
+SMALL_CHANGE_SHARE = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +125,16 @@ class FaqRetriever:
                     phrasings.append(text)
                     owners.append(position)
             stats = {"phrasings": float(len(phrasings)), "embedded": 0.0}
+            if (
+                previous is not None
+                and previous.phrasings == tuple(phrasings)
+                and previous.entry_ids == tuple(e.id for e in kb.entries)
+            ):
+                # Only answers or tags changed: same index, same confidence; swap the entries.
+                self._snapshot = replace(previous, kb=kb)
+                stats["reused_index"] = 1.0
+                stats["seconds"] = time.perf_counter() - started
+                return stats
             cached = self._from_cache(kb, len(phrasings))
             if cached is not None:
                 index, vectors = cached
@@ -147,9 +161,15 @@ class FaqRetriever:
                 calibrator=Calibrator(),
             )
             if self.scoring.calibrate and phrasings:
-                calibrated = time.perf_counter()
-                self._calibrate(snapshot, out_of_scope)
-                stats["calibration_seconds"] = time.perf_counter() - calibrated
+                if self._small_change(previous, phrasings, out_of_scope):
+                    # A handful of phrasings changed: the confidence model still fits; keep it
+                    # instead of re-fitting on every operator edit (hot reload stays fast).
+                    snapshot = replace(snapshot, calibrator=previous.calibrator)
+                    stats["calibration_reused"] = 1.0
+                else:
+                    calibrated = time.perf_counter()
+                    self._calibrate(snapshot, out_of_scope)
+                    stats["calibration_seconds"] = time.perf_counter() - calibrated
             self._snapshot = snapshot
             stats["seconds"] = time.perf_counter() - started
             log.info(
@@ -160,6 +180,16 @@ class FaqRetriever:
                 stats["seconds"],
             )
             return stats
+
+    @staticmethod
+    def _small_change(
+        previous: _Snapshot | None, phrasings: list[str], out_of_scope: Sequence[str]
+    ) -> bool:
+        if previous is None or out_of_scope or not previous.calibrator.fitted:
+            return False
+        before, after = set(previous.phrasings), set(phrasings)
+        changed = len(before ^ after)
+        return changed <= max(SMALL_CHANGE_PHRASINGS, SMALL_CHANGE_SHARE * len(after))
 
     def _calibrate(self, snap: _Snapshot, out_of_scope: Sequence[str]) -> None:
         """Fit the confidence on held-out phrasings searched against the rest of the knowledge base."""
@@ -222,6 +252,19 @@ class FaqRetriever:
             else:
                 vectors[row] = previous.vectors[known[text]]
         return vectors, len(missing)
+
+    def phrasing_vectors(self, texts: list[str]) -> np.ndarray:
+        """Passage vectors for ``texts``, reusing the served index's vectors (quality checks)."""
+        snap = self._snapshot
+        known = {text: row for row, text in enumerate(snap.phrasings)} if snap else {}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        fresh = self.embedder.encode(missing, kind="passage") if missing else None
+        fresh_row = {text: row for row, text in enumerate(missing)}
+        dim = fresh.shape[1] if fresh is not None else snap.vectors.shape[1]
+        out = np.empty((len(texts), dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            out[row] = fresh[fresh_row[text]] if text in fresh_row else snap.vectors[known[text]]
+        return out
 
     def _cache_folder(self, kb: KnowledgeBase) -> Path | None:
         if self.cache_dir is None:

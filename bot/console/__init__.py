@@ -59,4 +59,9 @@ def create_app(services: ConsoleServices, settings: Settings) -> FastAPI:
     )
     app.include_router(auth.router)
     app.include_router(tickets.router)
+    knowledge = services.extra.get("knowledge")
+    if knowledge is not None:
+        from bot.console.kb import include_kb
+
+        include_kb(app, knowledge)
     return app

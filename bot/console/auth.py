@@ -45,6 +45,7 @@ def check_csrf(request: Request, token: str) -> None:
 
 def render(request: Request, name: str, **context: object) -> HTMLResponse:
     context.setdefault("user", request.session.get("user"))
+    context.setdefault("kb_enabled", getattr(request.app.state, "kb_enabled", False))
     context["csrf"] = csrf_token(request)
     context["flash"] = request.session.pop("flash", None)
     return templates.TemplateResponse(request, name, context)

@@ -9,8 +9,10 @@ import uvicorn
 from bot.app import build_bot, build_escalation
 from bot.console import ConsoleServices, create_app
 from bot.errors import ConfigurationError
+from bot.services.knowledge import KnowledgeService, LazyVectors
 from bot.settings import Settings
 from bot.store import Stores, connect_redis
+from knowledge_base import bundled_path, load_knowledge_base
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +30,16 @@ async def serve_console(settings: Settings, host: str | None = None, port: int |
         history_max_turns=settings.redis.history_max_turns,
     )
     try:
-        services = ConsoleServices(stores, build_escalation(settings, stores, bot))
+        knowledge = KnowledgeService.build(
+            redis,
+            settings.redis.prefix,
+            LazyVectors(settings.retrieval.embedder, settings.retrieval.model_path),
+            keep_versions=settings.kb.keep_versions,
+        )
+        await knowledge.store.seed(load_knowledge_base(settings.kb.path or bundled_path()))
+        services = ConsoleServices(
+            stores, build_escalation(settings, stores, bot), extra={"knowledge": knowledge}
+        )
         app = create_app(services, settings)
         config = uvicorn.Config(
             app,

@@ -9,7 +9,7 @@ from aiogram.filters import Command, Filter
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
 from bot import texts
-from bot.keyboards import TicketCallback
+from bot.keyboards import KbSuggestCallback, TicketCallback
 from bot.services.escalation import Actor, EscalationService
 from bot.settings import Settings
 
@@ -34,6 +34,7 @@ def create_router() -> Router:
     router.message.filter(InAgentsChat())
     router.callback_query.filter(InAgentsChat())
     router.callback_query.register(on_ticket_button, TicketCallback.filter())
+    router.callback_query.register(on_add_to_kb, KbSuggestCallback.filter())
     router.message.register(cmd_ticket, Command("claim", "close", "reopen"), F.message_thread_id)
     router.message.register(relay_to_customer, F.message_thread_id)
     return router
@@ -79,6 +80,28 @@ async def on_ticket_button(
         await query.answer(refusal or None, show_alert=bool(refusal))
     else:
         await query.answer()
+
+
+async def on_add_to_kb(
+    query: CallbackQuery, callback_data: KbSuggestCallback, escalation: EscalationService
+) -> None:
+    """ "Add to knowledge base": a suggestion prefilled with the customer's words and the reply."""
+    if not await escalation.is_agent(query.from_user.id):
+        await query.answer(texts.AGENT_NOT_ALLOWED, show_alert=True)
+        return
+    suggestion = await escalation.suggest_from_ticket(
+        callback_data.ticket_id, actor(query.from_user)
+    )
+    if suggestion is None:
+        await query.answer(texts.AGENT_KB_NO_REPLY, show_alert=True)
+        return
+    await query.answer(
+        texts.AGENT_KB_SUGGESTED.format(id=suggestion.id, question=suggestion.question[:80])
+    )
+    if query.message is not None:
+        await query.message.reply(
+            texts.AGENT_KB_SUGGESTED.format(id=suggestion.id, question=suggestion.question)
+        )
 
 
 async def cmd_ticket(message: Message, escalation: EscalationService) -> None:

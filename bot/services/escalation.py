@@ -18,12 +18,15 @@ from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, Telegra
 from aiogram.types import Message
 
 from bot import texts
-from bot.keyboards import rating_keyboard, ticket_keyboard
+from bot.keyboards import kb_suggest_keyboard, rating_keyboard, ticket_keyboard
 from bot.services.agents_chat import TelegramAgentsChat
-from bot.services.answering import Escalation
+from bot.services.answering import Escalation, EscalationReason
 from bot.services.hours import BusinessHours
+from bot.services.signals import wants_human
 from bot.settings import EscalationSettings
 from bot.store import ClaimResult, Stores, Ticket, TicketStatus, Turn
+from knowledge_base.gaps import GapLog
+from knowledge_base.suggestions import Suggestion, SuggestionStore
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +81,8 @@ class EscalationService:
         self.settings = settings or EscalationSettings()
         self.hours = BusinessHours.parse(self.settings.business_hours, self.settings.timezone)
         self._membership: dict[int, tuple[float, bool]] = {}
+        self.gaps = GapLog(stores.redis, stores.keys.prefix)
+        self.suggestions = SuggestionStore(stores.redis, stores.keys.prefix)
 
     # ------------------------------------------------------------- customers
 
@@ -100,6 +105,7 @@ class EscalationService:
             transcript=history,
         )
         log.info("ticket %s (%s) for chat %s, new=%s", ticket.id, ticket.reason, chat_id, is_new)
+        await self._record_gap(escalation)
         if is_new:
             await self._to_agents(ticket, self._ensure_topic)
         else:
@@ -247,6 +253,8 @@ class EscalationService:
         )
         if delivery.delivered:
             await self._record_agent_turn(ticket, actor, message_text(message))
+            if message.text:
+                await self.offer_kb_suggestion(ticket)
         return delivery
 
     async def console_reply(self, ticket_id: str, actor: Actor, text: str) -> Delivery:
@@ -279,7 +287,64 @@ class EscalationService:
                 t, texts.AGENT_CONSOLE_REPLY.format(agent=actor.name, text=text)
             ),
         )
+        await self.offer_kb_suggestion(ticket)
         return Delivery(True)
+
+    # ------------------------------------------------------------- learning loop
+
+    async def _record_gap(self, escalation: Escalation) -> None:
+        """Questions the bot could not answer feed the content-gap report (not "a human please")."""
+        if escalation.reason is EscalationReason.ASKED_FOR_HUMAN:
+            return
+        reason = (
+            "unanswered"
+            if escalation.reason is EscalationReason.LOW_CONFIDENCE
+            else escalation.reason.value
+        )
+        try:
+            await self.gaps.record(escalation.question, reason)
+        except Exception as exc:  # best effort: the ticket matters more than the report
+            log.warning("could not log the escalated question: %s", exc)
+
+    async def kb_draft(self, ticket_id: str) -> tuple[str, str] | None:
+        """("the customer's words", "the agent's latest reply") from a ticket, or None if no reply."""
+        ticket = await self.stores.tickets.get(ticket_id)
+        if ticket is None:
+            return None
+        transcript = await self.stores.tickets.transcript(ticket_id)
+        replies = [i for i, t in enumerate(transcript) if t.role == "agent" and t.text.strip()]
+        if not replies:
+            return None
+        last = replies[-1]
+        question = ticket.question
+        for turn in reversed(transcript[:last]):
+            text = turn.text.strip()
+            if (
+                turn.role == "customer"
+                and text
+                and not text.startswith("[")
+                and not wants_human(text)
+            ):
+                question = text
+                break
+        return question, transcript[last].text.strip()
+
+    async def offer_kb_suggestion(self, ticket: Ticket) -> None:
+        """After the first agent reply in a ticket, offer "Add to knowledge base" in its topic."""
+        if self.agents is None or not await self.suggestions.offer_once(ticket.id):
+            return
+        await self._to_agents(
+            ticket,
+            lambda t: self.agents.post(t, texts.AGENT_KB_OFFER, kb_suggest_keyboard(t.id)),
+        )
+
+    async def suggest_from_ticket(self, ticket_id: str, actor: Actor) -> Suggestion | None:
+        """A pending "add to knowledge base" suggestion prefilled from the ticket's last reply."""
+        draft = await self.kb_draft(ticket_id)
+        if draft is None:
+            return None
+        question, answer = draft
+        return await self.suggestions.create(question, answer, actor.name, ticket_id=ticket_id)
 
     # ------------------------------------------------------------- SLA
 

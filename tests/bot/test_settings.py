@@ -84,3 +84,11 @@ def test_token_is_redacted_from_logs(caplog) -> None:
         "request to https://api.telegram.org/bot***/getMe failed",
         "other token *** leaked",
     ]
+
+
+def test_operator_ids_are_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPERATORS__IDS", "123, 456")
+    assert load_settings(_env_file=None).operators.ids == [123, 456]
+    monkeypatch.setenv("OPERATORS__IDS", "123,alice")
+    with pytest.raises(ConfigurationError, match="OPERATORS__IDS: expected Telegram user ids"):
+        load_settings(_env_file=None)

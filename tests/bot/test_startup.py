@@ -169,12 +169,18 @@ async def test_webhook_checks_the_secret_token(
             },
             redis={"url": "redis://127.0.0.1:6379/15", "prefix": key_prefix},
             retrieval={"cache_dir": tmp_path / "cache"},
+            operators={"ids": [4321]},
         )
         stop = asyncio.Event()
         task = asyncio.create_task(serve(settings, stop))
         try:
             set_hook = await api.wait_for("setWebhook", timeout=240)
             assert set_hook.params["secret_token"] == "right_secret"
+            menus = [c.params for c in api.calls_of("setMyCommands")]
+            operator_menu = [m for m in menus if m.get("scope")]
+            assert operator_menu and "4321" in str(operator_menu[0]["scope"])
+            assert "kb_help" in str(operator_menu[0]["commands"])
+            assert all("kb_" not in str(m["commands"]) for m in menus if not m.get("scope"))
             url = f"http://127.0.0.1:{port}/hook/{key_prefix}"
             update = api.text_update(9001, "How long does delivery take?")
             async with aiohttp.ClientSession() as http:

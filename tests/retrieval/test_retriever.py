@@ -54,6 +54,12 @@ def test_confidence_is_calibrated_on_held_out_phrasings(
     inside = retriever.search("my parcel still hasn't arrived, where is it?")
     outside = retriever.search("what's the capital of mongolia")
     assert 0.0 <= outside.confidence < inside.confidence <= 1.0
+    # An operator adds one phrasing: it alone is embedded and the calibration is kept.
+    first = kb.entries[0]
+    stats = retriever.load(kb.with_extra_phrasings({first.id: ["a brand new way to ask"]}))
+    assert stats["embedded"] == 1 and stats["calibration_reused"] == 1
+    assert retriever._snapshot.calibrator is snap_calibrator
+    assert retriever.search("a brand new way to ask").top.id == first.id
 
 
 def test_unrelated_query_has_low_confidence(retriever: FaqRetriever) -> None:
@@ -93,3 +99,24 @@ def test_empty_query_and_empty_batch(retriever: FaqRetriever) -> None:
     assert retriever.search_many([], k=3) == []
     result = retriever.search("?", k=2)
     assert len(result.candidates) == 2
+
+
+def test_reload_embeds_only_new_phrasings_and_reuses_the_index_for_answers(
+    retriever: FaqRetriever, small_kb: KnowledgeBase
+) -> None:
+    ret = small_kb["return-item"]
+    answers_only = KnowledgeBase(
+        tuple(
+            FaqEntry(e.id, e.question, "60 days now.", e.alternatives, e.tags)
+            if e.id == ret.id
+            else e
+            for e in small_kb
+        )
+    )
+    stats = retriever.load(answers_only)
+    assert stats["embedded"] == 0 and stats["reused_index"] == 1
+    assert retriever.search("how can I send my purchase back").top.text == "60 days now."
+    phrased = answers_only.with_extra_phrasings({ret.id: ["refund my order please"]})
+    stats = retriever.load(phrased)
+    assert stats["embedded"] == 1
+    assert retriever.search("refund my order please").top.id == ret.id

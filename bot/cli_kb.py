@@ -1,0 +1,249 @@
+"""``supportbot kb …``: the operators' command line for the live knowledge base in Redis.
+
+Every change is a new version (``kb history``) that running bot processes serve within seconds.
+Exit status: 0 done, 2 refused (invalid file or edit, Redis unreachable, bad arguments).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import socket
+import sys
+from pathlib import Path
+
+from bot.errors import ConfigurationError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``kb`` and its subcommands to the ``supportbot`` parser."""
+    kb = sub.add_parser("kb", help="knowledge base: import/export, edit, history, rollback…")
+    kb.add_argument("--author", help="name recorded in the history (default: user@host)")
+    ops = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND", required=True)
+
+    p = ops.add_parser("import", help="import a .yaml/.jsonl/.csv/.md file (all or nothing)")
+    p.add_argument("file", type=Path)
+    p.add_argument("--replace", action="store_true", help="remove entries not in the file")
+    p.add_argument("--no-check", action="store_true", help="skip the quality checks")
+
+    p = ops.add_parser("export", help="write the live (or an older) version to a file")
+    p.add_argument("file", type=Path)
+    p.add_argument("--format", choices=["yaml", "jsonl", "csv", "md"], help="default: from name")
+    p.add_argument("--version", type=int, help="default: the live version")
+
+    ops.add_parser("list", help="ids and questions of the live version")
+    p = ops.add_parser("show", help="one entry")
+    p.add_argument("id")
+
+    p = ops.add_parser("add", help="add an entry")
+    p.add_argument("id")
+    p.add_argument("--question", required=True)
+    p.add_argument("--answer", required=True)
+    p.add_argument("--alt", action="append", default=[], help="an alternative phrasing")
+    p.add_argument("--tag", action="append", default=[])
+
+    p = ops.add_parser("edit", help="change fields of an entry")
+    p.add_argument("id")
+    p.add_argument("--question")
+    p.add_argument("--answer")
+    p.add_argument("--alternatives", help="all phrasings, separated by |")
+    p.add_argument("--tags", help="comma-separated")
+
+    p = ops.add_parser("delete", help="delete an entry")
+    p.add_argument("id")
+
+    p = ops.add_parser("phrasing", help="add or remove an alternative phrasing")
+    p.add_argument("action", choices=["add", "remove"])
+    p.add_argument("id")
+    p.add_argument("text")
+
+    p = ops.add_parser("history", help="the latest versions: who, when, what")
+    p.add_argument("-n", type=int, default=20)
+
+    p = ops.add_parser("diff", help="what changed between two versions")
+    p.add_argument("a", type=int)
+    p.add_argument("b", type=int)
+
+    p = ops.add_parser("rollback", help="make version N's content live again (as a new version)")
+    p.add_argument("version", type=int)
+
+    ops.add_parser("check", help="near-duplicate questions and misplaced phrasings")
+    ops.add_parser("gaps", help="clusters of unanswered and escalated questions")
+
+    p = ops.add_parser("suggestions", help="pending 'add to knowledge base' suggestions")
+    p.add_argument("action", nargs="?", choices=["approve", "reject"])
+    p.add_argument("suggestion", nargs="?")
+    p.add_argument("--entry", help="approve as a phrasing of this existing entry")
+
+    ops.add_parser("retrain", help="retrain the retriever model in the background (bot process)")
+    kb.set_defaults(func=cmd_kb)
+
+
+def cmd_kb(args: argparse.Namespace) -> int:
+    from bot.settings import load_settings
+
+    settings = load_settings()
+    if not settings.redis.url:
+        raise ConfigurationError(
+            "REDIS__URL: not set; the live knowledge base is kept in Redis "
+            "(e.g. REDIS__URL=redis://127.0.0.1:6379/0)"
+        )
+    return asyncio.run(_run(settings, args))
+
+
+def _author(args: argparse.Namespace) -> str:
+    if args.author:
+        return args.author
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "operator"
+    return f"{user}@{socket.gethostname()} (cli)"
+
+
+async def _run(settings, args: argparse.Namespace) -> int:
+    from bot.services.knowledge import KnowledgeService, LazyVectors
+    from bot.store import connect_redis
+    from knowledge_base import bundled_path, load_knowledge_base
+
+    redis = await connect_redis(settings.redis.url)
+    try:
+        service = KnowledgeService.build(
+            redis,
+            settings.redis.prefix,
+            LazyVectors(settings.retrieval.embedder, settings.retrieval.model_path),
+            keep_versions=settings.kb.keep_versions,
+        )
+        if args.kb_command != "import" or not args.replace:
+            await service.store.seed(load_knowledge_base(settings.kb.path or bundled_path()))
+        return await _dispatch(service, args, _author(args))
+    finally:
+        await redis.aclose()
+
+
+def _print_commit(result) -> None:
+    from bot.services.knowledge import describe_commit
+
+    print(describe_commit(result))
+
+
+async def _dispatch(service, args: argparse.Namespace, author: str) -> int:
+    from bot.services.knowledge import describe_version
+    from knowledge_base.formats import format_for_path
+
+    command = args.kb_command
+    if command == "import":
+        if args.no_check:
+            service.vectors = None
+        data = args.file.read_bytes() if args.file.is_file() else None
+        if data is None:
+            print(f"supportbot: {args.file}: file not found", file=sys.stderr)
+            return 2
+        report = await service.import_bytes(data, str(args.file), author, replace=args.replace)
+        print(f"imported {report.entries} entries from {args.file}")
+        _print_commit(report.result)
+        for issue in report.issues:
+            print(f"warning: {issue.describe()}")
+    elif command == "export":
+        try:
+            fmt = args.format or format_for_path(args.file)
+        except ValueError as exc:
+            print(f"supportbot: {exc}", file=sys.stderr)
+            return 2
+        version = args.version or (await service.live())[0]
+        args.file.write_text(await service.export(fmt, version), encoding="utf-8")
+        print(f"wrote v{version} to {args.file} ({fmt})")
+    elif command == "list":
+        version, kb = await service.live()
+        print(f"v{version}: {len(kb)} entries")
+        for entry in kb:
+            print(f"{entry.id}\t{entry.question}")
+    elif command == "show":
+        version, kb = await service.live()
+        entry = kb.get(args.id)
+        if entry is None:
+            print(f"supportbot: no entry {args.id!r} in v{version}", file=sys.stderr)
+            return 2
+        print(f"id: {entry.id}\nquestion: {entry.question}\nanswer: {entry.answer}")
+        for alt in entry.alternatives:
+            print(f"also: {alt}")
+        print(f"tags: {', '.join(entry.tags)}")
+    elif command == "add":
+        _print_commit(
+            await service.add_entry(
+                args.id, args.question, args.answer, author, alternatives=args.alt, tags=args.tag
+            )
+        )
+    elif command == "edit":
+        fields = {
+            "question": args.question,
+            "answer": args.answer,
+            "alternatives": [a.strip() for a in args.alternatives.split("|") if a.strip()]
+            if args.alternatives is not None
+            else None,
+            "tags": [t.strip() for t in args.tags.split(",") if t.strip()]
+            if args.tags is not None
+            else None,
+        }
+        if all(v is None for v in fields.values()):
+            print("supportbot: nothing to change; give --question, --answer, …", file=sys.stderr)
+            return 2
+        _print_commit(await service.edit_entry(args.id, author, **fields))
+    elif command == "delete":
+        _print_commit(await service.delete_entry(args.id, author))
+    elif command == "phrasing":
+        change = service.add_phrasing if args.action == "add" else service.remove_phrasing
+        _print_commit(await change(args.id, args.text, author))
+    elif command == "history":
+        for version in await service.history(args.n):
+            print(describe_version(version))
+    elif command == "diff":
+        difference = await service.diff(args.a, args.b)
+        print(f"v{args.a} → v{args.b}: {difference.summary()}")
+        for line in difference.lines(10_000):
+            print(line)
+    elif command == "rollback":
+        _print_commit(await service.rollback(args.version, author))
+    elif command == "check":
+        issues = await service.check()
+        for issue in issues:
+            print(issue.describe())
+        print(f"{len(issues)} issue(s)")
+    elif command == "gaps":
+        clusters = await service.gap_report()
+        if not clusters:
+            print("no unanswered or escalated questions recorded")
+        for cluster in clusters:
+            reasons = ", ".join(f"{k} {v}" for k, v in sorted(cluster.reasons.items()))
+            print(f"{cluster.count:4d}× {cluster.label}  [{reasons}]")
+            for example in cluster.examples[1:]:
+                print(f"       {example}")
+    elif command == "suggestions":
+        return await _suggestions(service, args, author)
+    elif command == "retrain":
+        await service.request_retrain(author)
+        print("retraining requested; a running bot trains and swaps the model when ready")
+    return 0
+
+
+async def _suggestions(service, args: argparse.Namespace, author: str) -> int:
+    if args.action is None:
+        pending = await service.pending_suggestions()
+        if not pending:
+            print("no pending suggestions")
+        for s in pending:
+            ticket = f" ticket #{s.ticket_id}" if s.ticket_id else ""
+            print(f"#{s.id} by {s.created_by}{ticket}\n  Q: {s.question}\n  A: {s.answer}")
+        return 0
+    if not args.suggestion:
+        print(f"supportbot: kb suggestions {args.action} needs a suggestion id", file=sys.stderr)
+        return 2
+    if args.action == "approve":
+        suggestion, result = await service.approve(args.suggestion, author, entry_id=args.entry)
+        print(f"suggestion #{suggestion.id} → {suggestion.entry_id}")
+        _print_commit(result)
+    else:
+        await service.reject(args.suggestion, author)
+        print(f"suggestion #{args.suggestion} rejected")
+    return 0

@@ -1,0 +1,324 @@
+"""Knowledge-base pages of the console: entries, import, history / diff / rollback, suggestions, gaps.
+
+Every change goes through ``KnowledgeService`` (a new version recorded with the console user's
+name); the running bot processes pick it up within seconds.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request, UploadFile, status
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+
+from bot.console.auth import check_csrf, render, require_agent
+from bot.services.knowledge import KnowledgeService, describe_commit
+from knowledge_base.formats import EXPORT_FORMATS
+from knowledge_base.loaders import KnowledgeBaseError
+
+router = APIRouter(prefix="/kb")
+Agent = Annotated[str, Depends(require_agent)]
+Csrf = Annotated[str, Form()]
+
+
+def include_kb(app: FastAPI, knowledge: KnowledgeService) -> None:
+    """Add the knowledge-base pages to the console app."""
+    app.state.knowledge = knowledge
+    app.state.kb_enabled = True
+    app.include_router(router)
+
+
+def _kb(request: Request) -> KnowledgeService:
+    return request.app.state.knowledge
+
+
+def _who(user: str) -> str:
+    return f"{user} (console)"
+
+
+def _redirect(path: str, request: Request, flash: str) -> RedirectResponse:
+    request.session["flash"] = flash
+    return RedirectResponse(path, status_code=status.HTTP_303_SEE_OTHER)
+
+
+def _lines(text: str, sep: str) -> list[str]:
+    return [part.strip() for part in text.replace("\r", "").split(sep) if part.strip()]
+
+
+@router.get("", response_class=HTMLResponse)
+async def entries_page(request: Request, user: Agent, q: str = "") -> Response:
+    version, kb = await _kb(request).live()
+    needle = q.lower().strip()
+    entries = [
+        e
+        for e in kb
+        if not needle
+        or needle in e.id.lower()
+        or any(needle in p.lower() for p in e.phrasings)
+        or needle in e.answer.lower()
+    ]
+    return render(
+        request,
+        "kb_entries.html",
+        version=version,
+        entries=entries,
+        q=q,
+        total=len(kb),
+        formats=EXPORT_FORMATS,
+    )
+
+
+@router.get("/export/{fmt}")
+async def export(request: Request, fmt: str, user: Agent) -> Response:
+    if fmt not in EXPORT_FORMATS:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown format {fmt!r}")
+    version, _ = await _kb(request).live()
+    text = await _kb(request).export(fmt, version)
+    return PlainTextResponse(
+        text,
+        headers={"Content-Disposition": f'attachment; filename="knowledge-base-v{version}.{fmt}"'},
+    )
+
+
+@router.get("/entries/new", response_class=HTMLResponse)
+async def new_entry_page(
+    request: Request, user: Agent, question: str = "", answer: str = ""
+) -> Response:
+    return render(
+        request, "kb_entry.html", entry=None, question=question, answer=answer, errors=[]
+    )
+
+
+@router.post("/entries")
+async def add_entry(
+    request: Request,
+    user: Agent,
+    csrf: Csrf = "",
+    entry_id: Annotated[str, Form()] = "",
+    question: Annotated[str, Form()] = "",
+    answer: Annotated[str, Form()] = "",
+    alternatives: Annotated[str, Form()] = "",
+    tags: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf)
+    try:
+        result = await _kb(request).add_entry(
+            entry_id.strip(),
+            question,
+            answer,
+            _who(user),
+            alternatives=_lines(alternatives, "\n"),
+            tags=_lines(tags, ","),
+        )
+    except KnowledgeBaseError as exc:
+        response = render(
+            request,
+            "kb_entry.html",
+            entry=None,
+            question=question,
+            answer=answer,
+            entry_id=entry_id,
+            alternatives=alternatives,
+            tags=tags,
+            errors=exc.problems,
+        )
+        response.status_code = 422
+        return response
+    return _redirect(f"/kb/entries/{entry_id.strip()}", request, describe_commit(result))
+
+
+@router.get("/entries/{entry_id}", response_class=HTMLResponse)
+async def entry_page(request: Request, entry_id: str, user: Agent) -> Response:
+    version, kb = await _kb(request).live()
+    entry = kb.get(entry_id)
+    if entry is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no entry {entry_id!r} in v{version}")
+    return render(request, "kb_entry.html", entry=entry, version=version, errors=[])
+
+
+@router.post("/entries/{entry_id}")
+async def edit_entry(
+    request: Request,
+    entry_id: str,
+    user: Agent,
+    csrf: Csrf = "",
+    question: Annotated[str, Form()] = "",
+    answer: Annotated[str, Form()] = "",
+    alternatives: Annotated[str, Form()] = "",
+    tags: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf)
+    try:
+        result = await _kb(request).edit_entry(
+            entry_id,
+            _who(user),
+            question=question,
+            answer=answer,
+            alternatives=_lines(alternatives, "\n"),
+            tags=_lines(tags, ","),
+        )
+    except KnowledgeBaseError as exc:
+        return _redirect(
+            f"/kb/entries/{entry_id}", request, "Not saved: " + "; ".join(exc.problems)
+        )
+    return _redirect(f"/kb/entries/{entry_id}", request, describe_commit(result))
+
+
+@router.post("/entries/{entry_id}/delete")
+async def delete_entry(request: Request, entry_id: str, user: Agent, csrf: Csrf = "") -> Response:
+    check_csrf(request, csrf)
+    try:
+        result = await _kb(request).delete_entry(entry_id, _who(user))
+    except KnowledgeBaseError as exc:
+        return _redirect("/kb", request, "Not deleted: " + "; ".join(exc.problems))
+    return _redirect("/kb", request, describe_commit(result))
+
+
+@router.post("/import", response_class=HTMLResponse)
+async def import_file(
+    request: Request,
+    user: Agent,
+    file: UploadFile,
+    csrf: Csrf = "",
+    replace: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf)
+    name = file.filename or "upload"
+    data = await file.read()
+    try:
+        report = await _kb(request).import_bytes(data, name, _who(user), replace=bool(replace))
+    except KnowledgeBaseError as exc:
+        response = render(
+            request, "kb_import.html", filename=name, problems=exc.problems, report=None
+        )
+        response.status_code = 422
+        return response
+    return render(
+        request,
+        "kb_import.html",
+        filename=name,
+        problems=[],
+        report=report,
+        summary=describe_commit(report.result),
+    )
+
+
+@router.get("/history", response_class=HTMLResponse)
+async def history_page(
+    request: Request, user: Agent, a: int | None = None, b: int | None = None
+) -> Response:
+    versions = await _kb(request).history(50)
+    diff, error = None, None
+    if a is not None and b is not None:
+        try:
+            diff = await _kb(request).diff(a, b)
+        except KnowledgeBaseError as exc:
+            error = "; ".join(exc.problems)
+    return render(request, "kb_history.html", versions=versions, diff=diff, a=a, b=b, error=error)
+
+
+@router.post("/rollback")
+async def rollback(
+    request: Request, user: Agent, csrf: Csrf = "", version: Annotated[int, Form()] = 0
+) -> Response:
+    check_csrf(request, csrf)
+    try:
+        result = await _kb(request).rollback(version, _who(user))
+    except KnowledgeBaseError as exc:
+        return _redirect("/kb/history", request, "Not rolled back: " + "; ".join(exc.problems))
+    return _redirect("/kb/history", request, describe_commit(result))
+
+
+@router.get("/suggestions", response_class=HTMLResponse)
+async def suggestions_page(request: Request, user: Agent) -> Response:
+    pending = await _kb(request).pending_suggestions()
+    return render(request, "kb_suggestions.html", pending=pending, draft=None)
+
+
+@router.get("/suggestions/new", response_class=HTMLResponse)
+async def new_suggestion_page(request: Request, user: Agent, ticket: str = "") -> Response:
+    """The "add to knowledge base" form, prefilled from a ticket's customer words and agent reply."""
+    draft = await request.app.state.services.escalation.kb_draft(ticket) if ticket else None
+    question, answer = draft or ("", "")
+    pending = await _kb(request).pending_suggestions()
+    return render(
+        request,
+        "kb_suggestions.html",
+        pending=pending,
+        draft={"ticket": ticket, "question": question, "answer": answer},
+    )
+
+
+@router.post("/suggestions")
+async def create_suggestion(
+    request: Request,
+    user: Agent,
+    csrf: Csrf = "",
+    question: Annotated[str, Form()] = "",
+    answer: Annotated[str, Form()] = "",
+    ticket: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf)
+    try:
+        suggestion = await _kb(request).suggest(question, answer, _who(user), ticket_id=ticket)
+    except KnowledgeBaseError as exc:
+        return _redirect("/kb/suggestions", request, "; ".join(exc.problems))
+    return _redirect("/kb/suggestions", request, f"Suggestion #{suggestion.id} is pending.")
+
+
+@router.post("/suggestions/{suggestion_id}/approve")
+async def approve(
+    request: Request,
+    suggestion_id: str,
+    user: Agent,
+    csrf: Csrf = "",
+    question: Annotated[str, Form()] = "",
+    answer: Annotated[str, Form()] = "",
+    entry_id: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf)
+    try:
+        suggestion, result = await _kb(request).approve(
+            suggestion_id,
+            _who(user),
+            entry_id=entry_id.strip() or None,
+            question=question or None,
+            answer=answer or None,
+        )
+    except KnowledgeBaseError as exc:
+        return _redirect("/kb/suggestions", request, "; ".join(exc.problems))
+    flash = f"Suggestion #{suggestion.id} → {suggestion.entry_id}: {describe_commit(result)}"
+    return _redirect("/kb/suggestions", request, flash)
+
+
+@router.post("/suggestions/{suggestion_id}/reject")
+async def reject(request: Request, suggestion_id: str, user: Agent, csrf: Csrf = "") -> Response:
+    check_csrf(request, csrf)
+    try:
+        await _kb(request).reject(suggestion_id, _who(user))
+    except KnowledgeBaseError as exc:
+        return _redirect("/kb/suggestions", request, "; ".join(exc.problems))
+    return _redirect("/kb/suggestions", request, f"Suggestion #{suggestion_id} rejected.")
+
+
+@router.get("/gaps", response_class=HTMLResponse)
+async def gaps_page(request: Request, user: Agent) -> Response:
+    clusters = await _kb(request).gap_report()
+    return render(request, "kb_gaps.html", clusters=clusters)
+
+
+@router.get("/check", response_class=HTMLResponse)
+async def check_page(request: Request, user: Agent) -> Response:
+    issues = await _kb(request).check()
+    return render(request, "kb_check.html", issues=issues)
+
+
+@router.post("/retrain")
+async def retrain(request: Request, user: Agent, csrf: Csrf = "") -> Response:
+    check_csrf(request, csrf)
+    await _kb(request).request_retrain(_who(user))
+    return _redirect(
+        "/kb",
+        request,
+        "Retraining requested; the current model answers until the new one is ready.",
+    )

@@ -1,0 +1,423 @@
+"""Operators in a private chat with the bot: edit, import, export and version the knowledge base.
+
+Only ``OPERATORS__IDS`` may change anything; anyone else sending a ``/kb…`` command is refused (and
+a file from anyone else is just a customer's file). Handlers parse, call ``KnowledgeService`` and
+render; changes reach every bot process through the knowledge-base watcher.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import Command, CommandObject, Filter
+from aiogram.types import BufferedInputFile, CallbackQuery, Message, TelegramObject, User
+
+from bot import texts
+from bot.keyboards import KbSuggestionCallback, kb_decision_keyboard
+from bot.services.knowledge import (
+    ImportReport,
+    KnowledgeService,
+    describe_commit,
+    describe_version,
+)
+from bot.settings import Settings
+from knowledge_base.formats import EXPORT_FORMATS
+from knowledge_base.loaders import SUPPORTED_SUFFIXES, KnowledgeBaseError
+from knowledge_base.versions import KbDiff
+
+log = logging.getLogger(__name__)
+
+KB_COMMANDS = (
+    "kb",
+    "kb_help",
+    "kb_show",
+    "kb_add",
+    "kb_edit",
+    "kb_delete",
+    "kb_phrasing_add",
+    "kb_phrasing_remove",
+    "kb_history",
+    "kb_diff",
+    "kb_rollback",
+    "kb_check",
+    "kb_gaps",
+    "kb_suggestions",
+    "kb_approve",
+    "kb_reject",
+    "kb_export",
+    "kb_retrain",
+)
+EDITABLE = ("question", "answer", "tags", "alternatives")
+
+
+def _is_operator(user: User | None, settings: Settings) -> bool:
+    return user is not None and user.id in settings.operators.ids
+
+
+class IsOperator(Filter):
+    async def __call__(self, event: TelegramObject, settings: Settings) -> bool:
+        return _is_operator(getattr(event, "from_user", None), settings)
+
+
+class ForOperators(Filter):
+    """A ``/kb…`` command from anyone (non-operators get a refusal) or a file from an operator."""
+
+    async def __call__(self, message: Message, settings: Settings) -> bool:
+        text = message.text or ""
+        if text.startswith("/"):
+            command = text.split(maxsplit=1)[0].split("@")[0].lstrip("/").lower()
+            if command in KB_COMMANDS:
+                return True
+        return message.document is not None and _is_operator(message.from_user, settings)
+
+
+def create_router() -> Router:
+    """A fresh router for operators in private chats (a router can belong to one dispatcher)."""
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == ChatType.PRIVATE, ForOperators())
+    router.message.register(refuse, ~IsOperator())
+    router.message.register(cmd_help, Command("kb", "kb_help"))
+    router.message.register(cmd_show, Command("kb_show"))
+    router.message.register(cmd_add, Command("kb_add"))
+    router.message.register(cmd_edit, Command("kb_edit"))
+    router.message.register(cmd_delete, Command("kb_delete"))
+    router.message.register(cmd_phrasing, Command("kb_phrasing_add", "kb_phrasing_remove"))
+    router.message.register(cmd_history, Command("kb_history"))
+    router.message.register(cmd_diff, Command("kb_diff"))
+    router.message.register(cmd_rollback, Command("kb_rollback"))
+    router.message.register(cmd_check, Command("kb_check"))
+    router.message.register(cmd_gaps, Command("kb_gaps"))
+    router.message.register(cmd_suggestions, Command("kb_suggestions"))
+    router.message.register(cmd_decide, Command("kb_approve", "kb_reject"))
+    router.message.register(cmd_export, Command("kb_export"))
+    router.message.register(cmd_retrain, Command("kb_retrain"))
+    router.message.register(handle_upload, F.document)
+    router.callback_query.register(on_decision, KbSuggestionCallback.filter())
+    return router
+
+
+def author(user: User | None) -> str:
+    if user is None:
+        return "operator"
+    return f"{user.full_name or user.username or user.id} (tg:{user.id})"
+
+
+async def _say(message: Message, text: str) -> None:
+    for part in texts.split_message(text):
+        await message.answer(part)
+
+
+def _pipe_args(command: CommandObject, count: int) -> list[str] | None:
+    parts = [p.strip() for p in (command.args or "").split("|")]
+    return parts if len(parts) >= count and all(parts[:count]) else None
+
+
+async def refuse(message: Message) -> None:
+    log.info(
+        "user %s (not an operator) tried %r", getattr(message.from_user, "id", None), message.text
+    )
+    await message.answer(texts.OPERATOR_ONLY)
+
+
+async def cmd_help(message: Message) -> None:
+    await message.answer(texts.KB_HELP)
+
+
+async def _guard(message: Message, action) -> None:
+    """Run an edit; refusals (unknown id, invalid value, …) become the reply."""
+    try:
+        await action()
+    except KnowledgeBaseError as exc:
+        await _say(message, "❌ " + "\n".join(exc.problems[:30]))
+
+
+async def cmd_show(message: Message, command: CommandObject, knowledge: KnowledgeService) -> None:
+    async def show() -> None:
+        version, kb = await knowledge.live()
+        entry = kb.get((command.args or "").strip())
+        if entry is None:
+            await message.answer(f"No entry {command.args!r} in v{version}. Usage: /kb_show ID")
+            return
+        alts = "\n".join(f"  • {a}" for a in entry.alternatives) or "  (none)"
+        await _say(
+            message,
+            f"{entry.id} (v{version})\nQ: {entry.question}\nA: {entry.answer}\n"
+            f"Also asked as:\n{alts}\nTags: {', '.join(entry.tags) or '-'}",
+        )
+
+    await _guard(message, show)
+
+
+async def cmd_add(message: Message, command: CommandObject, knowledge: KnowledgeService) -> None:
+    args = _pipe_args(command, 3)
+    if args is None:
+        await message.answer("Usage: /kb_add ID | question | answer [| phrasing; phrasing]")
+        return
+
+    async def add() -> None:
+        alternatives = [a.strip() for a in args[3].split(";")] if len(args) > 3 else []
+        result = await knowledge.add_entry(
+            args[0], args[1], args[2], author(message.from_user), alternatives=alternatives
+        )
+        await message.answer("✅ " + describe_commit(result))
+
+    await _guard(message, add)
+
+
+async def cmd_edit(message: Message, command: CommandObject, knowledge: KnowledgeService) -> None:
+    parts = (command.args or "").split(maxsplit=2)
+    if len(parts) < 3 or parts[1].lower() not in EDITABLE:
+        await message.answer(
+            "Usage: /kb_edit ID question|answer|tags|alternatives NEW TEXT "
+            "(tags with commas, alternatives with ;)"
+        )
+        return
+    entry_id, field, value = parts[0], parts[1].lower(), parts[2].strip()
+    fields: dict[str, object] = {field: value}
+    if field == "tags":
+        fields[field] = [t.strip() for t in value.split(",") if t.strip()]
+    elif field == "alternatives":
+        fields[field] = [t.strip() for t in value.split(";") if t.strip()]
+
+    async def edit() -> None:
+        result = await knowledge.edit_entry(entry_id, author(message.from_user), **fields)
+        await message.answer("✅ " + describe_commit(result))
+
+    await _guard(message, edit)
+
+
+async def cmd_delete(
+    message: Message, command: CommandObject, knowledge: KnowledgeService
+) -> None:
+    entry_id = (command.args or "").strip()
+    if not entry_id:
+        await message.answer("Usage: /kb_delete ID")
+        return
+
+    async def delete() -> None:
+        result = await knowledge.delete_entry(entry_id, author(message.from_user))
+        await message.answer("✅ " + describe_commit(result))
+
+    await _guard(message, delete)
+
+
+async def cmd_phrasing(
+    message: Message, command: CommandObject, knowledge: KnowledgeService
+) -> None:
+    args = _pipe_args(command, 2)
+    if args is None:
+        await message.answer(f"Usage: /{command.command} ID | phrasing")
+        return
+    remove = command.command.lower().endswith("remove")
+
+    async def change() -> None:
+        who = author(message.from_user)
+        if remove:
+            result = await knowledge.remove_phrasing(args[0], args[1], who)
+        else:
+            result = await knowledge.add_phrasing(args[0], args[1], who)
+        await message.answer("✅ " + describe_commit(result))
+
+    await _guard(message, change)
+
+
+async def cmd_history(
+    message: Message, command: CommandObject, knowledge: KnowledgeService
+) -> None:
+    limit = int(command.args) if (command.args or "").strip().isdigit() else 10
+    versions = await knowledge.history(min(limit, 50))
+    if not versions:
+        await message.answer("No knowledge base is stored yet.")
+        return
+    await _say(message, "\n".join(describe_version(v) for v in versions))
+
+
+def _render_diff(a: int, b: int, diff: KbDiff) -> str:
+    if diff.empty:
+        return f"v{a} and v{b} have the same content."
+    return f"v{a} → v{b}: {diff.summary()}\n" + "\n".join(diff.lines(80))
+
+
+async def cmd_diff(message: Message, command: CommandObject, knowledge: KnowledgeService) -> None:
+    parts = (command.args or "").replace("v", "").split()
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        await message.answer("Usage: /kb_diff A B (version numbers, see /kb_history)")
+        return
+    a, b = int(parts[0]), int(parts[1])
+
+    async def show() -> None:
+        await _say(message, _render_diff(a, b, await knowledge.diff(a, b)))
+
+    await _guard(message, show)
+
+
+async def cmd_rollback(
+    message: Message, command: CommandObject, knowledge: KnowledgeService
+) -> None:
+    arg = (command.args or "").strip().lstrip("v")
+    if not arg.isdigit():
+        await message.answer("Usage: /kb_rollback N (a version number, see /kb_history)")
+        return
+
+    async def rollback() -> None:
+        result = await knowledge.rollback(int(arg), author(message.from_user))
+        await message.answer("✅ " + describe_commit(result))
+
+    await _guard(message, rollback)
+
+
+async def cmd_check(message: Message, knowledge: KnowledgeService) -> None:
+    async def check() -> None:
+        issues = await knowledge.check()
+        if not issues:
+            await message.answer("No near-duplicates or misplaced phrasings found.")
+            return
+        await _say(message, "\n".join(f"• {i.describe()}" for i in issues[:40]))
+
+    await _guard(message, check)
+
+
+async def cmd_gaps(message: Message, knowledge: KnowledgeService) -> None:
+    clusters = await knowledge.gap_report()
+    if not clusters:
+        await message.answer("No unanswered or escalated questions recorded yet.")
+        return
+    lines = ["What customers ask that the knowledge base does not answer:"]
+    for c in clusters[:15]:
+        examples = "; ".join(f"“{e}”" for e in c.examples)
+        lines.append(f"• {c.count}× {examples}")
+    await _say(message, "\n".join(lines))
+
+
+async def cmd_suggestions(message: Message, knowledge: KnowledgeService) -> None:
+    pending = await knowledge.pending_suggestions()
+    if not pending:
+        await message.answer("No pending suggestions.")
+        return
+    for s in pending[:10]:
+        ticket = f", ticket #{s.ticket_id}" if s.ticket_id else ""
+        await message.answer(
+            texts.KB_SUGGESTION.format(
+                id=s.id, by=s.created_by, ticket=ticket, question=s.question, answer=s.answer
+            ),
+            reply_markup=kb_decision_keyboard(s.id),
+        )
+
+
+async def cmd_decide(
+    message: Message, command: CommandObject, knowledge: KnowledgeService
+) -> None:
+    parts = (command.args or "").split()
+    if not parts:
+        await message.answer(
+            f"Usage: /{command.command} SUGGESTION_ID"
+            + (" [ENTRY_ID]" if command.command.endswith("approve") else "")
+        )
+        return
+    who = author(message.from_user)
+
+    async def decide() -> None:
+        if command.command.lower().endswith("approve"):
+            entry_id = parts[1] if len(parts) > 1 else None
+            suggestion, result = await knowledge.approve(parts[0], who, entry_id=entry_id)
+            await message.answer(
+                f"✅ Suggestion #{suggestion.id} added to {suggestion.entry_id}: "
+                + describe_commit(result)
+            )
+        else:
+            suggestion = await knowledge.reject(parts[0], who)
+            await message.answer(f"Suggestion #{suggestion.id} rejected.")
+
+    await _guard(message, decide)
+
+
+async def on_decision(
+    query: CallbackQuery,
+    callback_data: KbSuggestionCallback,
+    knowledge: KnowledgeService,
+    settings: Settings,
+) -> None:
+    if not _is_operator(query.from_user, settings):
+        await query.answer(texts.OPERATOR_ONLY, show_alert=True)
+        return
+    who = author(query.from_user)
+    try:
+        if callback_data.action == "approve":
+            suggestion, result = await knowledge.approve(callback_data.suggestion_id, who)
+            note = f"Added as {suggestion.entry_id} ({describe_commit(result)})"
+        else:
+            await knowledge.reject(callback_data.suggestion_id, who)
+            note = "Rejected."
+    except KnowledgeBaseError as exc:
+        await query.answer("; ".join(exc.problems)[:190], show_alert=True)
+        return
+    await query.answer(note[:190])
+    if query.message is not None:
+        await query.message.answer(f"Suggestion #{callback_data.suggestion_id}: {note}")
+
+
+async def cmd_export(
+    message: Message, command: CommandObject, knowledge: KnowledgeService
+) -> None:
+    fmt = (command.args or "yaml").strip().lower().lstrip(".")
+    fmt = {"yml": "yaml", "markdown": "md"}.get(fmt, fmt)
+    if fmt not in EXPORT_FORMATS:
+        await message.answer(f"Usage: /kb_export {'|'.join(EXPORT_FORMATS)}")
+        return
+
+    async def export() -> None:
+        version, _ = await knowledge.live()
+        text = await knowledge.export(fmt, version)
+        await message.answer_document(
+            BufferedInputFile(text.encode("utf-8"), filename=f"knowledge-base-v{version}.{fmt}"),
+            caption=f"Knowledge base v{version}",
+        )
+
+    await _guard(message, export)
+
+
+async def cmd_retrain(message: Message, knowledge: KnowledgeService) -> None:
+    await knowledge.request_retrain(author(message.from_user))
+    await message.answer(
+        "Retraining requested. The current model keeps answering until the new one is ready."
+    )
+
+
+def render_import(report: ImportReport) -> str:
+    lines = [f"✅ Imported {report.entries} entries → " + describe_commit(report.result)]
+    if report.issues:
+        lines.append(f"⚠️ {len(report.issues)} quality issue(s):")
+        lines += [f"• {i.describe()}" for i in report.issues[:30]]
+    return "\n".join(lines)
+
+
+async def handle_upload(message: Message, bot: Bot, knowledge: KnowledgeService) -> None:
+    """A knowledge-base file from an operator: imported whole, or refused with every problem."""
+    document = message.document
+    name = document.file_name or "upload"
+    if not name.lower().endswith(SUPPORTED_SUFFIXES):
+        await message.answer(
+            f"{name}: not a knowledge-base file; send {', '.join(SUPPORTED_SUFFIXES)}"
+        )
+        return
+    replace = (message.caption or "").strip().lower() == "replace"
+    data = await bot.download(document)
+
+    async def run_import() -> None:
+        report = await knowledge.import_bytes(
+            data.read(), name, author(message.from_user), replace=replace
+        )
+        await _say(message, render_import(report))
+
+    try:
+        await run_import()
+    except KnowledgeBaseError as exc:
+        shown = "\n".join(exc.problems[:60])
+        more = f"\n… and {len(exc.problems) - 60} more" if len(exc.problems) > 60 else ""
+        await _say(
+            message,
+            f"❌ {name} refused ({len(exc.problems)} problem(s)); the knowledge base is "
+            f"unchanged:\n{shown}{more}",
+        )

@@ -1,0 +1,247 @@
+"""Operators' work on the knowledge base, shared by the CLI, Telegram and the web console.
+
+Every change goes through ``KnowledgeBaseStore`` (a new version with who / when / what); the bot
+processes pick it up through their watcher. Imports are validated whole first (``file:line: field:
+problem`` for every problem) and then quality-checked; quality issues are reported, not refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from redis.asyncio import Redis
+
+from knowledge_base.formats import export_knowledge_base
+from knowledge_base.gaps import GapCluster, GapLog, cluster_questions
+from knowledge_base.loaders import KnowledgeBaseError, parse_knowledge_base, validate_entry
+from knowledge_base.model import KnowledgeBase
+from knowledge_base.quality import QualityIssue, check_quality
+from knowledge_base.retrain import request_retrain, retrain_status
+from knowledge_base.store import CommitResult, KbEditError, KbVersion, KnowledgeBaseStore
+from knowledge_base.suggestions import Suggestion, SuggestionStore
+from knowledge_base.versions import KbDiff
+
+log = logging.getLogger(__name__)
+
+Vectors = Callable[[list[str]], np.ndarray]
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+class LazyVectors:
+    """Passage vectors from an embedder loaded on first use (CLI, console: no index of their own)."""
+
+    def __init__(self, kind: str, model_path: Path | None = None) -> None:
+        self.kind, self.model_path, self.embedder = kind, model_path, None
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        if self.embedder is None:
+            from retrieval.embedder import make_embedder
+
+            embedder = make_embedder(self.kind, self.model_path)
+            embedder.warm_up()
+            self.embedder = embedder
+        return self.embedder.encode(texts, kind="passage")
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """A committed import and the quality issues it brought (if any)."""
+
+    result: CommitResult
+    issues: list[QualityIssue] = field(default_factory=list)
+    entries: int = 0
+
+
+class KnowledgeService:
+    def __init__(
+        self,
+        store: KnowledgeBaseStore,
+        suggestions: SuggestionStore,
+        gaps: GapLog,
+        vectors: Vectors | None = None,
+        *,
+        executor: Executor | None = None,
+    ) -> None:
+        self.store = store
+        self.suggestions = suggestions
+        self.gaps = gaps
+        self.vectors = vectors
+        self.executor = executor
+
+    @classmethod
+    def build(
+        cls,
+        redis: Redis,
+        prefix: str,
+        vectors: Vectors | None = None,
+        *,
+        keep_versions: int = 100,
+        executor: Executor | None = None,
+    ) -> KnowledgeService:
+        return cls(
+            KnowledgeBaseStore(redis, prefix, keep_versions=keep_versions),
+            SuggestionStore(redis, prefix),
+            GapLog(redis, prefix),
+            vectors,
+            executor=executor,
+        )
+
+    async def _off_loop(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    # ------------------------------------------------------------------ reading
+
+    async def live(self) -> tuple[int, KnowledgeBase]:
+        version, kb = await self.store.current()
+        if kb is None:
+            raise KbEditError("no knowledge base is stored yet; import one first")
+        return version, kb
+
+    async def history(self, limit: int = 20) -> list[KbVersion]:
+        return await self.store.history(limit)
+
+    async def diff(self, a: int, b: int) -> KbDiff:
+        return await self.store.diff(a, b)
+
+    async def export(self, fmt: str, version: int | None = None) -> str:
+        kb = await self.store.at_version(version) if version else (await self.live())[1]
+        return export_knowledge_base(kb, fmt)
+
+    async def check(
+        self, kb: KnowledgeBase | None = None, only_ids: Iterable[str] | None = None
+    ) -> list[QualityIssue]:
+        """Near-duplicates and misplaced phrasings (empty when no embedder is available)."""
+        if self.vectors is None:
+            return []
+        kb = kb if kb is not None else (await self.live())[1]
+        ids = list(only_ids) if only_ids is not None else None
+        return await self._off_loop(lambda: check_quality(kb, self.vectors, only_ids=ids))
+
+    async def gap_report(self, limit: int = 1000) -> list[GapCluster]:
+        questions = await self.gaps.recent(limit)
+        if not questions or self.vectors is None:
+            return []
+        return await self._off_loop(lambda: cluster_questions(questions, self.vectors))
+
+    # ------------------------------------------------------------------ changing
+
+    async def import_text(
+        self, text: str, filename: str, author: str, *, replace: bool = False
+    ) -> ImportReport:
+        """Validate a whole file (KnowledgeBaseError lists every problem) and commit it."""
+        suffix = Path(filename).suffix.lower()
+        kb = parse_knowledge_base(text, suffix, filename)
+        result = await self.store.import_kb(kb, author, replace=replace)
+        touched = [*result.diff.added_ids, *result.diff.changed_ids]
+        issues = await self.check(result.kb, only_ids=touched) if touched else []
+        return ImportReport(result, issues, len(kb))
+
+    async def import_bytes(
+        self, data: bytes, filename: str, author: str, *, replace: bool = False
+    ) -> ImportReport:
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise KnowledgeBaseError([f"{filename}: larger than {MAX_UPLOAD_BYTES // 2**20} MB"])
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise KnowledgeBaseError(
+                [f"{filename}: not UTF-8 text ({exc.reason} at byte {exc.start})"]
+            ) from exc
+        return await self.import_text(text, filename, author, replace=replace)
+
+    async def add_entry(
+        self,
+        entry_id: str,
+        question: str,
+        answer: str,
+        author: str,
+        *,
+        alternatives: Iterable[str] = (),
+        tags: Iterable[str] = (),
+    ) -> CommitResult:
+        data = {
+            "id": entry_id,
+            "question": question,
+            "answer": answer,
+            "alternatives": list(alternatives),
+            "tags": list(tags),
+        }
+        try:
+            entry = validate_entry(data, entry_id or "entry")
+        except KnowledgeBaseError as exc:
+            raise KbEditError(exc.problems) from None
+        return await self.store.add_entry(entry, author)
+
+    async def edit_entry(self, entry_id: str, author: str, **fields) -> CommitResult:
+        return await self.store.update_entry(entry_id, author, **fields)
+
+    async def delete_entry(self, entry_id: str, author: str) -> CommitResult:
+        return await self.store.delete_entry(entry_id, author)
+
+    async def add_phrasing(self, entry_id: str, text: str, author: str) -> CommitResult:
+        return await self.store.add_phrasing(entry_id, text, author)
+
+    async def remove_phrasing(self, entry_id: str, text: str, author: str) -> CommitResult:
+        return await self.store.remove_phrasing(entry_id, text, author)
+
+    async def rollback(self, number: int, author: str) -> CommitResult:
+        return await self.store.rollback(number, author)
+
+    # ------------------------------------------------------------------ learning loop
+
+    async def record_gap(self, text: str, reason: str) -> None:
+        try:
+            await self.gaps.record(text, reason)
+        except Exception as exc:  # the report is best effort; never fail a customer's question
+            log.warning("could not log an unanswered question: %s", exc)
+
+    async def suggest(
+        self, question: str, answer: str, author: str, *, ticket_id: str = ""
+    ) -> Suggestion:
+        return await self.suggestions.create(question, answer, author, ticket_id=ticket_id)
+
+    async def pending_suggestions(self) -> list[Suggestion]:
+        return await self.suggestions.pending()
+
+    async def approve(
+        self,
+        suggestion_id: str,
+        author: str,
+        *,
+        entry_id: str | None = None,
+        question: str | None = None,
+        answer: str | None = None,
+    ) -> tuple[Suggestion, CommitResult]:
+        return await self.suggestions.approve(
+            suggestion_id, self.store, author, entry_id=entry_id, question=question, answer=answer
+        )
+
+    async def reject(self, suggestion_id: str, author: str) -> Suggestion:
+        return await self.suggestions.reject(suggestion_id, author)
+
+    # ------------------------------------------------------------------ models
+
+    async def request_retrain(self, author: str) -> None:
+        await request_retrain(self.store, author)
+
+    async def retrain_status(self) -> dict:
+        return await retrain_status(self.store)
+
+
+def describe_commit(result: CommitResult) -> str:
+    """One line for an operator: the new version and what changed, or that nothing did."""
+    if result.version is None:
+        return "Nothing changed (the knowledge base already says that)."
+    return f"v{result.version.number}: {result.diff.summary()}"
+
+
+def describe_version(version: KbVersion) -> str:
+    when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(version.at))
+    return f"v{version.number} · {when} UTC · {version.author} · {version.summary}"

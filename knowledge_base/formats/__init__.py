@@ -1,0 +1,7 @@
+"""Knowledge-base file formats beyond the loaders: the Markdown reader and exporters for all four."""
+
+from __future__ import annotations
+
+from knowledge_base.formats.export import EXPORT_FORMATS, export_knowledge_base, format_for_path
+
+__all__ = ["EXPORT_FORMATS", "export_knowledge_base", "format_for_path"]

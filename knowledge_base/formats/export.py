@@ -1,0 +1,57 @@
+"""Writing a knowledge base as YAML, JSONL, CSV or Markdown; every export loads back unchanged."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import yaml
+
+from knowledge_base.formats.markdown import to_markdown
+from knowledge_base.model import KnowledgeBase
+
+EXPORT_FORMATS = ("yaml", "jsonl", "csv", "md")
+_SUFFIX_FORMAT = {
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".jsonl": "jsonl",
+    ".csv": "csv",
+    ".md": "md",
+    ".markdown": "md",
+}
+
+
+def format_for_path(path: str | Path) -> str:
+    """The export format a file name implies; ValueError naming the supported ones."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in _SUFFIX_FORMAT:
+        raise ValueError(
+            f"{path}: unknown format {suffix or '(none)'}; use .yaml, .jsonl, .csv or .md"
+        )
+    return _SUFFIX_FORMAT[suffix]
+
+
+def export_knowledge_base(kb: KnowledgeBase, fmt: str) -> str:
+    """The knowledge base as text in ``fmt`` (``yaml``, ``jsonl``, ``csv`` or ``md``)."""
+    entries = list(kb.entries)
+    if fmt == "yaml":
+        data = {"entries": [e.to_dict() for e in entries]}
+        return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000)
+    if fmt == "jsonl":
+        return "".join(json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in entries)
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["id", "question", "answer", "alternatives", "tags"])
+        for e in entries:
+            if any("|" in alt for alt in e.alternatives):
+                raise ValueError(f"{e.id}: a phrasing contains '|', which CSV uses as separator")
+            writer.writerow(
+                [e.id, e.question, e.answer, "|".join(e.alternatives), ",".join(e.tags)]
+            )
+        return out.getvalue()
+    if fmt in ("md", "markdown"):
+        return to_markdown(entries, title=kb.name if kb.name != "knowledge base" else "")
+    raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")

@@ -1,0 +1,99 @@
+"""Content gaps: questions the bot could not answer (or that went to a person), grouped by topic.
+
+Escalations are logged in Redis as they happen; the report clusters them on their embeddings
+(agglomerative clustering, cosine distance) and shows each cluster's size and examples, largest
+first, so operators see what to write next.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from redis.asyncio import Redis
+
+from knowledge_base.store import KbKeys
+
+MAX_LOGGED = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class GapQuestion:
+    text: str
+    reason: str  # "unanswered" (low confidence) or the escalation reason
+    at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True, slots=True)
+class GapCluster:
+    count: int
+    examples: tuple[str, ...]
+    reasons: dict[str, int]
+
+    @property
+    def label(self) -> str:
+        return self.examples[0]
+
+
+class GapLog:
+    """The most recent unanswered / escalated questions, newest first."""
+
+    def __init__(self, redis: Redis, prefix: str, *, limit: int = MAX_LOGGED) -> None:
+        self.redis, self.key, self.limit = redis, KbKeys(prefix).gaps(), limit
+
+    async def record(self, text: str, reason: str) -> None:
+        item = json.dumps({"text": text, "reason": reason, "at": time.time()}, ensure_ascii=False)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lpush(self.key, item)
+            pipe.ltrim(self.key, 0, self.limit - 1)
+            await pipe.execute()
+
+    async def recent(self, limit: int | None = None) -> list[GapQuestion]:
+        raw = await self.redis.lrange(self.key, 0, (limit or self.limit) - 1)
+        return [GapQuestion(**json.loads(r)) for r in raw]
+
+
+def cluster_questions(
+    questions: list[GapQuestion],
+    vectors: Callable[[list[str]], np.ndarray],
+    *,
+    distance_threshold: float = 0.45,
+    examples: int = 3,
+) -> list[GapCluster]:
+    """Clusters of similar questions, largest first; each with up to ``examples`` distinct examples."""
+    if not questions:
+        return []
+    texts = [q.text for q in questions]
+    if len(texts) == 1:
+        labels = np.zeros(1, dtype=int)
+        v = np.asarray(vectors(texts), dtype=np.float32)
+    else:
+        from sklearn.cluster import AgglomerativeClustering
+
+        v = np.asarray(vectors(texts), dtype=np.float32)
+        v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+        labels = AgglomerativeClustering(
+            n_clusters=None,
+            distance_threshold=distance_threshold,
+            metric="cosine",
+            linkage="average",
+        ).fit_predict(v)
+    clusters = []
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        centre = v[members].mean(axis=0)
+        order = members[np.argsort(-(v[members] @ centre))]
+        shown: list[str] = []
+        for i in order:
+            if texts[i].lower() not in (s.lower() for s in shown):
+                shown.append(texts[i])
+            if len(shown) == examples:
+                break
+        reasons = Counter(questions[i].reason for i in members)
+        clusters.append(GapCluster(len(members), tuple(shown), dict(reasons)))
+    clusters.sort(key=lambda c: (-c.count, c.label))
+    return clusters

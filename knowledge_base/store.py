@@ -1,0 +1,374 @@
+"""The live knowledge base in Redis: every change is a new version with who, when and what.
+
+Layout (all under ``<prefix>:kb:``): ``version`` (the live version number), ``snapshot:<n>`` (the
+entries of version ``n`` as JSON), ``versions`` (hash: number → who / when / what). A change is
+computed from the live version and committed with WATCH/MULTI on ``version``; when another operator
+committed in between, the change is recomputed on top of theirs, so no update is ever lost. Every
+commit is announced on the ``events`` channel; bot processes also poll ``version`` (see watcher.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+
+from knowledge_base.loaders import KnowledgeBaseError, validate_entry
+from knowledge_base.model import FaqEntry, KnowledgeBase
+from knowledge_base.versions import KbDiff, diff_knowledge_bases
+
+log = logging.getLogger(__name__)
+
+DEFAULT_KEEP_VERSIONS = 100
+COMPRESS_FROM_CHARS = 64 * 1024
+
+
+class KbKeys:
+    """The one place that names the knowledge base's Redis keys."""
+
+    def __init__(self, prefix: str) -> None:
+        self.base = f"{prefix.rstrip(':')}:kb"
+
+    def version(self) -> str:
+        return f"{self.base}:version"
+
+    def snapshot(self, number: int) -> str:
+        return f"{self.base}:snapshot:{number}"
+
+    def versions(self) -> str:
+        return f"{self.base}:versions"
+
+    def events(self) -> str:
+        return f"{self.base}:events"
+
+    def gaps(self) -> str:
+        return f"{self.base}:gaps"
+
+    def suggestion(self, suggestion_id: str) -> str:
+        return f"{self.base}:suggestion:{suggestion_id}"
+
+    def suggestion_seq(self) -> str:
+        return f"{self.base}:suggestion-seq"
+
+    def suggestions_pending(self) -> str:
+        return f"{self.base}:suggestions:pending"
+
+    def suggestion_offered(self, ticket_id: str) -> str:
+        return f"{self.base}:suggestion-offered:{ticket_id}"
+
+    def model(self) -> str:
+        return f"{self.base}:model"
+
+    def retrain_request(self) -> str:
+        return f"{self.base}:retrain:request"
+
+    def retrain_lock(self) -> str:
+        return f"{self.base}:retrain:lock"
+
+
+class KbEditError(KnowledgeBaseError):
+    """An edit that cannot be applied (unknown id, duplicate id, nothing to remove…)."""
+
+    def __init__(self, problem: str | list[str]) -> None:
+        super().__init__([problem] if isinstance(problem, str) else problem)
+
+    def __str__(self) -> str:
+        return "; ".join(self.problems)
+
+
+@dataclass(frozen=True, slots=True)
+class KbVersion:
+    """One version of the knowledge base: who made it, when, and what changed."""
+
+    number: int
+    author: str
+    at: float
+    summary: str
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    entries: int = 0
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str) -> KbVersion:
+        data = json.loads(raw)
+        for name in ("added", "changed", "removed"):
+            data[name] = tuple(data.get(name, ()))
+        return cls(**data)
+
+
+@dataclass(frozen=True, slots=True)
+class CommitResult:
+    """What a change did: the new version (None when nothing changed) and the difference."""
+
+    version: KbVersion | None
+    diff: KbDiff
+    kb: KnowledgeBase = field(repr=False)
+
+    @property
+    def changed(self) -> bool:
+        return self.version is not None
+
+
+def _dump(kb: KnowledgeBase) -> str:
+    """A version's entries as JSON; large ones zlib-compressed (``z:`` + base64) to spare Redis."""
+    text = json.dumps([e.to_dict() for e in kb.entries], ensure_ascii=False)
+    if len(text) < COMPRESS_FROM_CHARS:
+        return text
+    return "z:" + base64.b64encode(zlib.compress(text.encode("utf-8"), 6)).decode("ascii")
+
+
+def _load(raw: str, name: str) -> KnowledgeBase:
+    if raw.startswith("z:"):
+        raw = zlib.decompress(base64.b64decode(raw[2:])).decode("utf-8")
+    entries = tuple(
+        FaqEntry(
+            id=d["id"],
+            question=d["question"],
+            answer=d["answer"],
+            alternatives=tuple(d.get("alternatives", ())),
+            tags=tuple(d.get("tags", ())),
+        )
+        for d in json.loads(raw)
+    )
+    return KnowledgeBase(entries=entries, name=name)
+
+
+Change = Callable[[KnowledgeBase], KnowledgeBase]
+
+
+class KnowledgeBaseStore:
+    """Versioned knowledge base over Redis; all edits go through ``commit``."""
+
+    def __init__(
+        self, redis: Redis, prefix: str, *, keep_versions: int = DEFAULT_KEEP_VERSIONS
+    ) -> None:
+        self.redis = redis
+        self.keys = KbKeys(prefix)
+        self.keep_versions = keep_versions
+        self._cache: tuple[int, KnowledgeBase] | None = None
+
+    # ------------------------------------------------------------------ reading
+
+    async def live_version(self) -> int:
+        """The live version number (0: no knowledge base stored yet)."""
+        return int(await self.redis.get(self.keys.version()) or 0)
+
+    async def current(self) -> tuple[int, KnowledgeBase | None]:
+        number = await self.live_version()
+        if number == 0:
+            return 0, None
+        return number, await self.at_version(number)
+
+    async def at_version(self, number: int) -> KnowledgeBase:
+        """The entries of version ``number``; KbEditError if it never existed or is no longer kept."""
+        if self._cache is not None and self._cache[0] == number:
+            return self._cache[1]
+        raw = await self.redis.get(self.keys.snapshot(number))
+        if raw is None:
+            live = await self.live_version()
+            if 1 <= number <= live:
+                raise KbEditError(
+                    f"version {number} is no longer kept (the last {self.keep_versions} are)"
+                )
+            raise KbEditError(f"no version {number} (the live version is {live})")
+        kb = _load(raw, f"v{number}")
+        self._cache = (number, kb)
+        return kb
+
+    async def history(self, limit: int = 20) -> list[KbVersion]:
+        """The newest ``limit`` versions, newest first."""
+        live = await self.live_version()
+        numbers = [str(n) for n in range(live, max(0, live - limit), -1)]
+        if not numbers:
+            return []
+        raw = await self.redis.hmget(self.keys.versions(), numbers)
+        return [KbVersion.from_json(r) for r in raw if r]
+
+    async def version_info(self, number: int) -> KbVersion | None:
+        raw = await self.redis.hget(self.keys.versions(), str(number))
+        return KbVersion.from_json(raw) if raw else None
+
+    async def diff(self, a: int, b: int) -> KbDiff:
+        return diff_knowledge_bases(await self.at_version(a), await self.at_version(b))
+
+    # ------------------------------------------------------------------ writing
+
+    async def commit(self, change: Change, author: str, summary: str) -> CommitResult:
+        """Apply ``change`` to the live knowledge base as a new version (retried on conflict).
+
+        ``change`` gets the live knowledge base (empty when none is stored) and returns the new
+        one, or raises KbEditError; it may run more than once when operators edit concurrently.
+        """
+        version_key = self.keys.version()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(version_key)
+                    live = int(await pipe.get(version_key) or 0)
+                    old = await self._read_in(pipe, live)
+                    new = change(old)
+                    difference = diff_knowledge_bases(old, new)
+                    if difference.empty:
+                        await pipe.unwatch()
+                        return CommitResult(None, difference, old)
+                    if not len(new):
+                        raise KbEditError("the knowledge base would have no entries left")
+                    number = live + 1
+                    version = KbVersion(
+                        number=number,
+                        author=author,
+                        at=time.time(),
+                        summary=summary,
+                        added=difference.added_ids,
+                        changed=difference.changed_ids,
+                        removed=difference.removed_ids,
+                        entries=len(new),
+                    )
+                    pipe.multi()
+                    pipe.set(self.keys.snapshot(number), _dump(new))
+                    pipe.hset(self.keys.versions(), str(number), version.to_json())
+                    pipe.set(version_key, number)
+                    if number - self.keep_versions >= 1:
+                        pipe.delete(self.keys.snapshot(number - self.keep_versions))
+                    pipe.publish(self.keys.events(), version.to_json())
+                    await pipe.execute()
+                except WatchError:
+                    continue
+                kb = KnowledgeBase(entries=new.entries, name=f"v{number}")
+                self._cache = (number, kb)
+                log.info("knowledge base v%d by %s: %s", number, author, difference.summary())
+                return CommitResult(version, difference, kb)
+
+    async def _read_in(self, pipe, live: int) -> KnowledgeBase:
+        if live == 0:
+            return KnowledgeBase(entries=(), name="empty")
+        if self._cache is not None and self._cache[0] == live:
+            return self._cache[1]
+        raw = await pipe.get(self.keys.snapshot(live))
+        if raw is None:
+            raise KbEditError(f"the live version {live} is missing from Redis")
+        return _load(raw, f"v{live}")
+
+    async def seed(self, kb: KnowledgeBase, author: str = "system") -> CommitResult | None:
+        """Store ``kb`` as version 1 when Redis holds no knowledge base yet (first start)."""
+        if await self.live_version():
+            return None
+
+        def first(old: KnowledgeBase) -> KnowledgeBase:
+            return old if len(old) else kb
+
+        return await self.commit(first, author, f"initial knowledge base from {kb.name}")
+
+    async def import_kb(self, kb: KnowledgeBase, author: str, *, replace: bool) -> CommitResult:
+        """Upsert every entry of ``kb`` by id (``replace``: also remove entries not in it)."""
+
+        def merge(old: KnowledgeBase) -> KnowledgeBase:
+            if replace:
+                return kb
+            incoming = {e.id: e for e in kb.entries}
+            kept = [incoming.pop(e.id, e) for e in old.entries]
+            return KnowledgeBase(entries=(*kept, *incoming.values()))
+
+        how = "replace" if replace else "merge"
+        return await self.commit(merge, author, f"import {kb.name} ({how}, {len(kb)} entries)")
+
+    async def add_entry(self, entry: FaqEntry, author: str) -> CommitResult:
+        def add(old: KnowledgeBase) -> KnowledgeBase:
+            if entry.id in old:
+                raise KbEditError(f"id: an entry {entry.id!r} already exists")
+            return KnowledgeBase(entries=(*old.entries, entry))
+
+        return await self.commit(add, author, f"add {entry.id}")
+
+    async def update_entry(
+        self,
+        entry_id: str,
+        author: str,
+        *,
+        question: str | None = None,
+        answer: str | None = None,
+        alternatives: list[str] | None = None,
+        tags: list[str] | None = None,
+    ) -> CommitResult:
+        """Change the given fields of one entry (the others stay as they are at commit time)."""
+
+        def update(old: KnowledgeBase) -> KnowledgeBase:
+            current = _existing(old, entry_id)
+            data = current.to_dict()
+            for name, value in (
+                ("question", question),
+                ("answer", answer),
+                ("alternatives", alternatives),
+                ("tags", tags),
+            ):
+                if value is not None:
+                    data[name] = value
+            return _replace(old, _validated(data))
+
+        return await self.commit(update, author, f"edit {entry_id}")
+
+    async def delete_entry(self, entry_id: str, author: str) -> CommitResult:
+        def delete(old: KnowledgeBase) -> KnowledgeBase:
+            _existing(old, entry_id)
+            return KnowledgeBase(entries=tuple(e for e in old.entries if e.id != entry_id))
+
+        return await self.commit(delete, author, f"delete {entry_id}")
+
+    async def add_phrasing(self, entry_id: str, text: str, author: str) -> CommitResult:
+        def add(old: KnowledgeBase) -> KnowledgeBase:
+            current = _existing(old, entry_id)
+            data = current.to_dict()
+            data["alternatives"] = [*current.alternatives, text]
+            return _replace(old, _validated(data))
+
+        return await self.commit(add, author, f"add a phrasing to {entry_id}")
+
+    async def remove_phrasing(self, entry_id: str, text: str, author: str) -> CommitResult:
+        def remove(old: KnowledgeBase) -> KnowledgeBase:
+            current = _existing(old, entry_id)
+            wanted = _norm(text)
+            kept = [a for a in current.alternatives if _norm(a) != wanted]
+            if len(kept) == len(current.alternatives):
+                raise KbEditError(f"alternatives: {entry_id!r} has no phrasing {text!r}")
+            data = current.to_dict() | {"alternatives": kept}
+            return _replace(old, _validated(data))
+
+        return await self.commit(remove, author, f"remove a phrasing from {entry_id}")
+
+    async def rollback(self, number: int, author: str) -> CommitResult:
+        """A new version whose content is that of version ``number`` (history is never rewritten)."""
+        target = await self.at_version(number)
+        return await self.commit(lambda old: target, author, f"rollback to v{number}")
+
+
+def _validated(data: dict) -> FaqEntry:
+    try:
+        return validate_entry(data, data["id"])
+    except KnowledgeBaseError as exc:
+        raise KbEditError(exc.problems) from None
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _existing(kb: KnowledgeBase, entry_id: str) -> FaqEntry:
+    entry = kb.get(entry_id)
+    if entry is None:
+        raise KbEditError(f"id: no entry {entry_id!r}")
+    return entry
+
+
+def _replace(kb: KnowledgeBase, entry: FaqEntry) -> KnowledgeBase:
+    return KnowledgeBase(entries=tuple(entry if e.id == entry.id else e for e in kb.entries))

@@ -1,0 +1,145 @@
+"""Hot reload in every bot process: follow the live knowledge-base version (and retrained model).
+
+Each process is woken by the commit's notification (Redis pub/sub) and in any case polls the live
+version number (one GET) every ``interval`` seconds. A new version is loaded with
+``FaqRetriever.load`` in a worker thread: only phrasings it has not embedded before are embedded
+(an answer-only change keeps the index), and the new index replaces the old one in one assignment, so questions keep being answered
+from the previous version until the new one is complete. A retrained model named in Redis is loaded
+into a second retriever in the background and swapped in when ready.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any
+
+from knowledge_base.model import KnowledgeBase
+from knowledge_base.store import KnowledgeBaseStore
+
+log = logging.getLogger(__name__)
+
+
+class KbWatcher:
+    """Keeps a retriever on the live version; ``run`` is the background task of a bot process."""
+
+    def __init__(
+        self,
+        store: KnowledgeBaseStore,
+        retriever: Any,
+        *,
+        interval: float = 0.25,
+        executor: Executor | None = None,
+        on_loaded: Callable[[int, KnowledgeBase], None] | None = None,
+        retriever_for_model: Callable[[str], Any] | None = None,
+        on_swap: Callable[[Any], None] | None = None,
+        loaded_version: int = 0,
+    ) -> None:
+        self.store = store
+        self.retriever = retriever
+        self.interval = interval
+        self.executor = executor
+        self.on_loaded = on_loaded
+        self.retriever_for_model = retriever_for_model
+        self.on_swap = on_swap
+        self.loaded_version = loaded_version
+        self.model: str | None = None
+        self.last_reload: dict[str, float] = {}
+
+    async def _run(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    async def sync(self) -> bool:
+        """Load the live version (and model) if it is not the one served; True if anything changed."""
+        raw_version, raw_model = await self.store.redis.mget(
+            self.store.keys.version(), self.store.keys.model()
+        )
+        changed = False
+        number = int(raw_version or 0)
+        if number and number != self.loaded_version:
+            started = time.perf_counter()
+            kb = await self.store.at_version(number)
+            stats = await self._run(self.retriever.load, kb)
+            self.loaded_version = number
+            self.last_reload = {"version": number, "seconds": time.perf_counter() - started}
+            self.last_reload.update(stats or {})
+            log.info(
+                "knowledge base v%d served (%d phrasings embedded, %.2fs)",
+                number,
+                int((stats or {}).get("embedded", 0)),
+                self.last_reload["seconds"],
+            )
+            if self.on_loaded is not None:
+                self.on_loaded(number, kb)
+            changed = True
+        model = json.loads(raw_model)["path"] if raw_model else None
+        if model and model != self.model and self.retriever_for_model is not None:
+            try:
+                await self._swap_model(model)
+                changed = True
+            except Exception as exc:
+                # Not retried every poll: the next published model gets its own chance.
+                self.model = model
+                log.error(
+                    "retrained model %s not loaded (%s); the current one keeps serving", model, exc
+                )
+        return changed
+
+    async def _swap_model(self, model: str) -> None:
+        """Build a retriever on the new model while the old one keeps answering, then swap."""
+        started = time.perf_counter()
+        fresh = self.retriever_for_model(model)
+        await self._run(fresh.warm_up)
+        number = self.loaded_version
+        await self._run(fresh.load, await self.store.at_version(number))
+        self.retriever, self.model = fresh, model
+        if self.on_swap is not None:
+            self.on_swap(fresh)
+        log.info("retriever model %s served (%.1fs)", model, time.perf_counter() - started)
+
+    async def run(self) -> None:
+        """Sync on every change notification, and at least every ``interval`` seconds."""
+        wake = asyncio.Event()
+        listener = asyncio.create_task(self._listen(wake), name="kb-events")
+        try:
+            while True:
+                wake.clear()
+                try:
+                    await self.sync()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception(
+                        "knowledge base reload failed; still serving v%d", self.loaded_version
+                    )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), self.interval)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def _listen(self, wake: asyncio.Event) -> None:
+        """Wake the loop when a commit is announced (polling covers a lost notification)."""
+        while True:
+            try:
+                async with self.store.redis.pubsub() as pubsub:
+                    await pubsub.subscribe(self.store.keys.events())
+                    while True:
+                        message = await pubsub.get_message(
+                            ignore_subscribe_messages=True, timeout=1.0
+                        )
+                        if message is not None:
+                            wake.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning(
+                    "knowledge base notifications interrupted (%s); polling meanwhile", exc
+                )
+                await asyncio.sleep(self.interval * 4)

@@ -1,0 +1,85 @@
+"""``supportbot kb …`` against the real Redis: import/export, edits, history, diff, rollback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from bot.cli import main
+from tests.conftest import REDIS_URL, SMALL_KB
+
+
+@pytest.fixture
+def kb_env(monkeypatch: pytest.MonkeyPatch, key_prefix: str, tmp_path: Path) -> Iterator[Path]:
+    small = tmp_path / "small.jsonl"
+    small.write_text("".join(json.dumps(e.to_dict()) + "\n" for e in SMALL_KB), encoding="utf-8")
+    monkeypatch.setenv("REDIS__URL", REDIS_URL)
+    monkeypatch.setenv("REDIS__PREFIX", key_prefix)
+    monkeypatch.setenv("KB__PATH", str(small))
+    monkeypatch.chdir(tmp_path)
+    yield tmp_path
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(match=f"{key_prefix}*"):
+        client.delete(key)
+    client.close()
+
+
+def kb(*args: str) -> int:
+    return main(["kb", "--author", "ops-alice", *args])
+
+
+def test_cli_edits_history_diff_rollback(kb_env: Path, capsys: pytest.CaptureFixture) -> None:
+    assert kb("list") == 0
+    assert "v1: 4 entries" in capsys.readouterr().out
+    assert (
+        kb("add", "gift-cards", "--question", "Do you sell gift cards?", "--answer", "Yes.") == 0
+    )
+    assert kb("edit", "return-item", "--answer", "60 days, free.") == 0
+    assert kb("phrasing", "add", "gift-cards", "voucher?") == 0
+    assert kb("phrasing", "remove", "return-item", "return policy") == 0
+    out = capsys.readouterr().out
+    assert "v2: added 1: gift-cards" in out and "v5: changed 1: return-item" in out
+    assert kb("history", "-n", "2") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("v5 · ") and "ops-alice" in lines[0]
+    assert kb("diff", "1", "5") == 0
+    out = capsys.readouterr().out
+    assert "+ gift-cards: Do you sell gift cards?" in out
+    assert "alternatives - return policy" in out and "answer: You can return" in out
+    assert kb("rollback", "1") == 0
+    assert "v6: changed 1: return-item; removed 1: gift-cards" in capsys.readouterr().out
+    assert kb("delete", "nope") == 2
+    assert "no entry 'nope'" in capsys.readouterr().err
+    assert kb("diff", "1", "99") == 2
+
+
+def test_cli_import_is_all_or_nothing_and_export_round_trips(
+    kb_env: Path, capsys: pytest.CaptureFixture
+) -> None:
+    broken = kb_env / "broken.yaml"
+    broken.write_text(
+        "entries:\n  - id: a\n    question: Q?\n  - question: Q2?\n    answer: A2\n"
+        "  - id: c\n    question: Q3?\n    answer: A3\n    alternatives: 5\n",
+        encoding="utf-8",
+    )
+    assert kb("import", str(broken), "--no-check") == 2
+    err = capsys.readouterr().err
+    assert f"{broken}:2: answer: missing or empty" in err
+    assert f"{broken}:4: id: missing or empty" in err
+    assert f"{broken}:9: alternatives: expected a list of texts" in err
+    assert kb("history") == 0
+    assert capsys.readouterr().out.count("\n") == 1  # only the initial version
+    for fmt in ("yaml", "jsonl", "csv", "md"):
+        assert kb("export", f"out.{fmt}") == 0
+        assert kb("import", f"out.{fmt}", "--replace", "--no-check") == 0
+        assert "Nothing changed" in capsys.readouterr().out
+    md = kb_env / "new.md"
+    md.write_text("## Do you ship to Norway? {#norway}\n\nYes, in 5–7 days.\n", encoding="utf-8")
+    assert kb("import", str(md), "--no-check") == 0
+    assert "v2: added 1: norway" in capsys.readouterr().out
+    assert kb("import", str(md), "--no-check") == 0
+    assert "Nothing changed" in capsys.readouterr().out  # a re-upload makes no duplicates

@@ -1,0 +1,154 @@
+"""Knowledge-base pages of the console over HTTP: edit, import, history / rollback, suggestions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest_asyncio
+import uvicorn
+
+from bot.app import build_escalation
+from bot.console import ConsoleServices, create_app
+from bot.services.answering import Escalation, EscalationReason
+from bot.services.escalation import Actor
+from bot.services.knowledge import KnowledgeService
+from bot.store import Stores, Turn
+from retrieval import FaqRetriever
+from tests.conftest import SMALL_KB
+from tests.support.fake_bot_api import FakeBotAPI
+from tests.support.handoff import handoff_settings
+
+USER, PASSWORD = "agent", "s3cret-pass"
+
+
+@pytest_asyncio.fixture
+async def console(
+    stores: Stores, retriever: FaqRetriever, key_prefix: str
+) -> AsyncIterator[tuple[str, KnowledgeService, object]]:
+    settings = handoff_settings()
+    knowledge = KnowledgeService.build(stores.redis, key_prefix, retriever.phrasing_vectors)
+    await knowledge.store.seed(SMALL_KB)
+    async with FakeBotAPI() as api:
+        bot = api.make_bot()
+        escalation = build_escalation(settings, stores, bot)
+        app = create_app(
+            ConsoleServices(stores, escalation, extra={"knowledge": knowledge}), settings
+        )
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False)
+        )
+        task = asyncio.create_task(server.serve())
+        try:
+            while not server.started:
+                await asyncio.sleep(0.02)
+            port = server.servers[0].sockets[0].getsockname()[1]
+            yield f"http://127.0.0.1:{port}", knowledge, escalation
+        finally:
+            server.should_exit = True
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=10)
+            await bot.session.close()
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+async def test_kb_pages_edit_import_history_rollback(console) -> None:
+    url, knowledge, _ = console
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.get(f"{url}/kb", allow_redirects=False) as resp:
+            assert resp.status == 303  # login first
+        await http.post(f"{url}/login", data={"username": USER, "password": PASSWORD})
+        async with http.get(f"{url}/kb") as resp:
+            page = await resp.text()
+        assert "v1 · 4 entries" in page and 'data-entry="return-item"' in page
+        csrf = csrf_of(page)
+
+        form = {
+            "csrf": csrf,
+            "question": "How do I return an item?",
+            "answer": "60 days, free.",
+            "alternatives": "return policy\nsend it back",
+            "tags": "returns",
+        }
+        async with http.post(f"{url}/kb/entries/return-item", data=form) as resp:
+            assert "v2: changed 1: return-item" in await resp.text()
+        form = {"csrf": csrf, "entry_id": "bad id", "question": "Q?", "answer": ""}
+        async with http.post(f"{url}/kb/entries", data=form) as resp:
+            assert resp.status == 422
+            text = await resp.text()
+        assert "answer: missing or empty" in text and "not a valid id" in text
+
+        broken = aiohttp.FormData()
+        broken.add_field("csrf", csrf)
+        broken.add_field("file", b'{"id": "x", "question": "Q?"}\nnot json\n', filename="kb.jsonl")
+        async with http.post(f"{url}/kb/import", data=broken) as resp:
+            assert resp.status == 422
+            text = await resp.text()
+        assert "kb.jsonl:1: answer: missing or empty" in text and "kb.jsonl:2: json:" in text
+        good = aiohttp.FormData()
+        good.add_field("csrf", csrf)
+        good.add_field(
+            "file", b"## Do you sell gift cards? {#gift-cards}\n\nYes.\n", filename="more.md"
+        )
+        async with http.post(f"{url}/kb/import", data=good) as resp:
+            assert "v3: added 1: gift-cards" in await resp.text()
+
+        async with http.get(f"{url}/kb/history?a=1&b=3") as resp:
+            text = await resp.text()
+        assert "+ gift-cards: Do you sell gift cards?" in text and "agent (console)" in text
+        async with http.post(f"{url}/kb/rollback", data={"csrf": csrf, "version": "1"}) as resp:
+            assert "v4: changed 1: return-item; removed 1: gift-cards" in await resp.text()
+        async with http.get(f"{url}/kb/export/csv") as resp:
+            assert (await resp.text()).startswith("id,question,answer,alternatives,tags")
+        async with http.post(
+            f"{url}/kb/rollback", data={"csrf": "forged", "version": "3"}
+        ) as resp:
+            assert resp.status == 403
+    _, live = await knowledge.live()
+    assert live.entries == SMALL_KB.entries
+
+
+async def test_add_to_kb_prefilled_from_ticket_and_approved(console, stores: Stores) -> None:
+    url, knowledge, escalation = console
+    chat = 77
+    await stores.conversations.append(chat, Turn("customer", "Do you ship to Norway?"))
+    outcome = await escalation.escalate(
+        chat, "Ola", Escalation(EscalationReason.LOW_CONFIDENCE, "Do you ship to Norway?")
+    )
+    ticket = outcome.ticket.id
+    await escalation.console_reply(ticket, Actor(None, USER), "Yes, Norway takes 5–7 days.")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        await http.post(f"{url}/login", data={"username": USER, "password": PASSWORD})
+        async with http.get(f"{url}/tickets/{ticket}") as resp:
+            assert f"/kb/suggestions/new?ticket={ticket}" in await resp.text()
+        async with http.get(f"{url}/kb/suggestions/new?ticket={ticket}") as resp:
+            page = await resp.text()
+        assert 'value="Do you ship to Norway?"' in page and "Norway takes 5–7 days." in page
+        form = {
+            "csrf": csrf_of(page),
+            "ticket": ticket,
+            "question": "Do you ship to Norway?",
+            "answer": "Yes, Norway takes 5–7 days.",
+        }
+        async with http.post(f"{url}/kb/suggestions", data=form) as resp:
+            page = await resp.text()
+        assert "Suggestion #1 is pending." in page and 'data-suggestion="1"' in page
+        form = {
+            "csrf": csrf_of(page),
+            "question": "Do you ship to Norway?",
+            "answer": "",
+            "entry_id": "",
+        }
+        async with http.post(f"{url}/kb/suggestions/1/approve", data=form) as resp:
+            assert "→ do-you-ship-to-norway: v2: added 1" in await resp.text()
+        async with http.get(f"{url}/kb/gaps") as resp:
+            gaps = await resp.text()
+        assert "Do you ship to Norway?" in gaps and "unanswered 1" in gaps
+    _, live = await knowledge.live()
+    assert live["do-you-ship-to-norway"].answer == "Yes, Norway takes 5–7 days."

@@ -1,0 +1,237 @@
+"""Operators edit the knowledge base from Telegram: real dispatcher, fake Bot API, real Redis.
+
+Edits become new versions in Redis; the process's watcher reloads them, so the next customer question
+is answered from the new version without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest_asyncio
+
+from bot import texts
+from bot.app import Core
+from bot.services.answering import AnsweringService
+from bot.services.knowledge import KnowledgeService
+from bot.settings import Settings
+from bot.store import Stores
+from knowledge_base.watcher import KbWatcher
+from models.generator import VerbatimGenerator
+from retrieval import FaqRetriever
+from tests.conftest import SMALL_KB
+from tests.support.fake_bot_api import DEFAULT_TOKEN, FakeBotAPI
+from tests.support.handoff import AGENT_ID, AGENT_NAME, AGENTS_CHAT, RunningBot, running_bot
+
+OPERATOR, STRANGER, CUSTOMER = 900, 901, 4242
+
+
+@pytest_asyncio.fixture
+async def run(
+    stores: Stores, retriever: FaqRetriever, key_prefix: str
+) -> AsyncIterator[RunningBot]:
+    settings = Settings(
+        _env_file=None,
+        telegram={"token": DEFAULT_TOKEN},
+        redis={"prefix": key_prefix},
+        escalation={"agents_chat_id": AGENTS_CHAT, "agent_ids": [AGENT_ID]},
+        operators={"ids": [OPERATOR]},
+    )
+    executor = ThreadPoolExecutor(2)
+    answering = AnsweringService(
+        retriever, VerbatimGenerator(), stores, threshold=0.5, top_k=3, executor=executor
+    )
+    knowledge = KnowledgeService.build(
+        stores.redis, key_prefix, retriever.phrasing_vectors, executor=executor
+    )
+    await knowledge.store.seed(SMALL_KB)
+    core = Core(
+        settings,
+        stores,
+        SMALL_KB,
+        Path("small.yaml"),
+        retriever,
+        answering.generator,
+        answering,
+        executor,
+        knowledge=knowledge,
+    )
+    core.watcher = KbWatcher(
+        knowledge.store, retriever, interval=0.1, executor=executor, loaded_version=1
+    )
+    core.start_watcher()
+    async with FakeBotAPI() as api, running_bot(api, core) as running:
+        running.core = core
+        yield running
+    for task in core.tasks:
+        task.cancel()
+    executor.shutdown(wait=False)
+
+
+async def command(run: RunningBot, user: int, text: str) -> str:
+    """Send ``text`` from ``user`` in their private chat; the bot's first reply."""
+    start = len(run.api.calls)
+    await run.say(user, text, user_id=user)
+    reply = await run.api.wait_for("sendMessage", lambda p: p["chat_id"] == user, start=start)
+    return reply.params["text"]
+
+
+async def ask(run: RunningBot, text: str, chat: int = CUSTOMER) -> str:
+    return await command(run, chat, text)
+
+
+async def upload(run: RunningBot, user: int, name: str, content: bytes, caption=None) -> str:
+    api = run.api
+    update = api.media_update(user, "document", user_id=user, content=content, caption=caption)
+    update["message"]["document"]["file_name"] = name
+    start = len(api.calls)
+    api.push_update(update)
+    reply = await api.wait_for("sendMessage", lambda p: p["chat_id"] == user, start=start)
+    return reply.params["text"]
+
+
+async def test_unauthorised_operator_commands_are_refused(run: RunningBot) -> None:
+    kb = run.core.knowledge
+    for text in (
+        "/kb_add gift | Do you sell gift cards? | Yes.",
+        "/kb_delete return-item",
+        "/kb_rollback 1",
+        "/kb_history",
+    ):
+        assert await command(run, STRANGER, text) == texts.OPERATOR_ONLY
+    # A stranger's file is a customer's file, not an import.
+    reply = await upload(run, STRANGER, "kb.csv", b"id,question,answer\nx,Q?,A.\n")
+    assert reply == texts.NOT_TEXT
+    assert await kb.store.live_version() == 1
+
+
+async def test_edit_from_telegram_is_answered_at_once(run: RunningBot) -> None:
+    before = await ask(run, "how do I return an item?")
+    assert before.startswith("You can return any item within 30 days")
+    reply = await command(
+        run, OPERATOR, "/kb_edit return-item answer Returns are free for 60 days now."
+    )
+    assert reply == "✅ v2: changed 1: return-item"
+    deadline = asyncio.get_running_loop().time() + 5
+    chat = CUSTOMER + 1
+    while True:
+        answer = await ask(run, "how do I return an item?", chat=chat)
+        if answer == "Returns are free for 60 days now.":
+            break
+        assert asyncio.get_running_loop().time() < deadline, "the edit was not served within 5 s"
+        chat += 1  # a new customer each time: the same question thrice would go to a person
+        await asyncio.sleep(0.1)
+    assert run.core.watcher.last_reload["embedded"] == 0  # only the answer changed
+    reply = await command(
+        run, OPERATOR, "/kb_add gift-cards | Do you sell gift cards? | Yes, from €10."
+    )
+    assert reply.startswith("✅ v3: added 1: gift-cards")
+    reply = await command(run, OPERATOR, "/kb_phrasing_add gift-cards | voucher for a friend")
+    assert reply.startswith("✅ v4")
+    history = await command(run, OPERATOR, "/kb_history")
+    assert history.splitlines()[0].endswith("add a phrasing to gift-cards")
+    assert "(tg:900)" in history
+    diff = await command(run, OPERATOR, "/kb_diff 1 3")
+    assert "+ gift-cards: Do you sell gift cards?" in diff and "~ return-item:" in diff
+    rollback = await command(run, OPERATOR, "/kb_rollback 1")
+    assert rollback == "✅ v5: changed 1: return-item; removed 1: gift-cards"
+    _, live = await run.core.knowledge.live()
+    assert live.entries == SMALL_KB.entries
+    assert "no entry 'nope'" in await command(run, OPERATOR, "/kb_delete nope")
+
+
+async def test_upload_is_all_or_nothing(run: RunningBot) -> None:
+    broken = (
+        b"id,question,answer,alternatives,tags\n"
+        b"gift-cards,Do you sell gift cards?,Yes.,,\n"
+        b",Missing id?,Answer.,,\n"
+        b"store,,No question.,,\n"
+    )
+    reply = await upload(run, OPERATOR, "faq.csv", broken)
+    assert reply.startswith("❌ faq.csv refused (2 problem(s)); the knowledge base is unchanged")
+    assert "faq.csv:3: id: missing or empty" in reply
+    assert "faq.csv:4: question: missing or empty" in reply
+    assert await run.core.knowledge.store.live_version() == 1
+    good = (
+        "## Do you sell gift cards? {#gift-cards}\n\nYes, from €10 in every store.\n\n"
+        "Also asked as:\n- can I buy a voucher\n\n"
+        "## How long does the delivery take? {#delivery-copy}\n\nAbout a week.\n"
+    )
+    reply = await upload(run, OPERATOR, "more.md", good.encode())
+    assert reply.startswith("✅ Imported 2 entries → v2: added 2: gift-cards, delivery-copy")
+    assert "near-duplicate: delivery-time" in reply and "delivery-copy" in reply
+    deadline = asyncio.get_running_loop().time() + 5
+    chat = CUSTOMER + 100
+    # Each try from a new customer: one asked before the reload is handed to a person.
+    while await ask(run, "can I buy a voucher?", chat=chat) != "Yes, from €10 in every store.":
+        assert asyncio.get_running_loop().time() < deadline
+        chat += 1
+        await asyncio.sleep(0.1)
+
+
+async def test_agent_reply_offers_add_to_kb_and_operator_approves(run: RunningBot) -> None:
+    api = run.api
+    start = len(api.calls)
+    await run.say(CUSTOMER, "Do you have a physical store in Berlin?", first_name="Alice")
+    topic = await api.wait_for("createForumTopic", start=start)
+    thread = topic.result["message_thread_id"]
+    start = len(api.calls)
+    api.push_update(
+        api.text_update(
+            AGENTS_CHAT,
+            "Yes — our Berlin store is at Alexanderplatz 1, open 10–20.",
+            user_id=AGENT_ID,
+            first_name=AGENT_NAME,
+            message_thread_id=thread,
+        )
+    )
+    offer = await api.wait_for(
+        "sendMessage",
+        lambda p: (
+            p["chat_id"] == AGENTS_CHAT
+            and p.get("reply_markup") is not None
+            and "knowledge base" in p["text"]
+        ),
+        start=start,
+    )
+    button = offer.params["reply_markup"]["inline_keyboard"][0][0]
+    assert button["text"] == texts.BUTTON_ADD_TO_KB
+    start = len(api.calls)
+    api.push_update(
+        api.callback_update(
+            AGENTS_CHAT, AGENT_ID, button["callback_data"], offer.result["message_id"]
+        )
+    )
+    await api.wait_for("answerCallbackQuery", start=start)
+    pending = await run.core.knowledge.pending_suggestions()
+    assert [(s.question, s.answer) for s in pending] == [
+        (
+            "Do you have a physical store in Berlin?",
+            "Yes — our Berlin store is at Alexanderplatz 1, open 10–20.",
+        )
+    ]
+    listing = await command(run, OPERATOR, "/kb_suggestions")
+    assert "Alexanderplatz" in listing
+    card = api.calls_of("sendMessage")[-1]
+    approve = card.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    start = len(api.calls)
+    api.push_update(api.callback_update(STRANGER, STRANGER, approve, card.result["message_id"]))
+    refused = await api.wait_for("answerCallbackQuery", start=start)
+    assert refused.params["text"] == texts.OPERATOR_ONLY
+    start = len(api.calls)
+    api.push_update(api.callback_update(OPERATOR, OPERATOR, approve, card.result["message_id"]))
+    done = await api.wait_for("answerCallbackQuery", start=start)
+    assert done.params["text"].startswith("Added as do-you-have-a-physical-store-in-berlin")
+    await api.wait_for(
+        "sendMessage",
+        lambda p: p["chat_id"] == OPERATOR and "Suggestion #1" in p["text"],
+        start=start,
+    )
+    _, live = await run.core.knowledge.live()
+    assert live["do-you-have-a-physical-store-in-berlin"].answer.startswith("Yes — our Berlin")
+    # The escalated question also feeds the content-gap report.
+    gaps = await command(run, OPERATOR, "/kb_gaps")
+    assert "1× “Do you have a physical store in Berlin?”" in gaps

@@ -1,0 +1,168 @@
+"""The versioned knowledge base in the real Redis: edits, history, diff, rollback, concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from redis.asyncio import Redis
+
+from knowledge_base import FaqEntry
+from knowledge_base.store import KbEditError, KnowledgeBaseStore
+from knowledge_base.suggestions import SuggestionStore
+from tests.conftest import REDIS_URL, SMALL_KB
+
+
+@pytest.fixture
+async def kb_store(redis_client: Redis, key_prefix: str) -> KnowledgeBaseStore:
+    store = KnowledgeBaseStore(redis_client, key_prefix)
+    await store.seed(SMALL_KB)
+    return store
+
+
+async def test_seed_once_then_every_change_is_a_version(kb_store: KnowledgeBaseStore) -> None:
+    assert await kb_store.seed(SMALL_KB) is None  # already seeded: nothing happens
+    entry = FaqEntry("gift-cards", "Do you sell gift cards?", "Yes, from €10.", ("gift card?",))
+    added = await kb_store.add_entry(entry, "alice")
+    edited = await kb_store.update_entry("gift-cards", "bob", answer="Yes, from €5.")
+    phrased = await kb_store.add_phrasing("gift-cards", "voucher", "bob")
+    deleted = await kb_store.delete_entry("payment-methods", "carol")
+    assert [r.version.number for r in (added, edited, phrased, deleted)] == [2, 3, 4, 5]
+    history = await kb_store.history()
+    assert [(v.number, v.author) for v in history] == [
+        (5, "carol"),
+        (4, "bob"),
+        (3, "bob"),
+        (2, "alice"),
+        (1, "system"),
+    ]
+    assert history[0].removed == ("payment-methods",) and history[3].added == ("gift-cards",)
+    assert history[2].changed == ("gift-cards",) and history[0].at >= history[4].at
+    version, live = await kb_store.current()
+    assert version == 5 and "payment-methods" not in live
+    assert live["gift-cards"].alternatives == ("gift card?", "voucher")
+    # Nothing changed → no new version.
+    same = await kb_store.update_entry("gift-cards", "bob", answer="Yes, from €5.")
+    assert not same.changed and await kb_store.live_version() == 5
+
+
+async def test_bad_edits_are_refused_and_change_nothing(kb_store: KnowledgeBaseStore) -> None:
+    with pytest.raises(KbEditError, match="already exists"):
+        await kb_store.add_entry(SMALL_KB.entries[0], "alice")
+    with pytest.raises(KbEditError, match="no entry 'nope'"):
+        await kb_store.delete_entry("nope", "alice")
+    with pytest.raises(KbEditError, match="answer: missing or empty"):
+        await kb_store.update_entry("return-item", "alice", answer="  ")
+    with pytest.raises(KbEditError, match="no phrasing"):
+        await kb_store.remove_phrasing("return-item", "never said", "alice")
+    assert await kb_store.live_version() == 1
+
+
+async def test_diff_and_rollback(kb_store: KnowledgeBaseStore) -> None:
+    await kb_store.update_entry("return-item", "alice", answer="Returns take 14 days now.")
+    await kb_store.delete_entry("reset-password", "alice")
+    diff = await kb_store.diff(1, 3)
+    assert diff.changed_ids == ("return-item",) and diff.removed_ids == ("reset-password",)
+    assert diff.changed[0].fields == ("answer",)
+    assert any("Returns take 14 days now." in line for line in diff.lines())
+    back = await kb_store.rollback(1, "bob")
+    assert back.version.number == 4 and back.version.summary == "rollback to v1"
+    _, live = await kb_store.current()
+    assert live.entries == SMALL_KB.entries
+    assert (await kb_store.diff(1, 4)).empty
+    with pytest.raises(KbEditError, match="no version 9"):
+        await kb_store.rollback(9, "bob")
+
+
+async def test_import_merges_by_id_or_replaces(kb_store: KnowledgeBaseStore) -> None:
+    from knowledge_base import KnowledgeBase
+
+    changed = FaqEntry("return-item", "How do I return an item?", "New returns answer.")
+    new = FaqEntry("warranty", "How long is the warranty?", "Two years.")
+    upload = KnowledgeBase((changed, new), name="upload")
+    merged = await kb_store.import_kb(upload, "alice", replace=False)
+    assert merged.diff.added_ids == ("warranty",) and merged.diff.changed_ids == ("return-item",)
+    assert len(merged.kb) == len(SMALL_KB) + 1
+    again = await kb_store.import_kb(upload, "alice", replace=False)
+    assert not again.changed  # a re-upload makes no duplicates and no version
+    replaced = await kb_store.import_kb(upload, "alice", replace=True)
+    assert [e.id for e in replaced.kb] == ["return-item", "warranty"]
+
+
+async def test_concurrent_edits_from_two_operators_lose_nothing(
+    kb_store: KnowledgeBaseStore, key_prefix: str
+) -> None:
+    """Two operators (two connections) edit the same entry at once: every edit survives."""
+    other = Redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        second = KnowledgeBaseStore(other, key_prefix)
+
+        async def operator(store: KnowledgeBaseStore, name: str) -> None:
+            for i in range(8):
+                await store.add_phrasing("delivery-time", f"{name} phrasing {i}", name)
+
+        await asyncio.gather(operator(kb_store, "alice"), operator(second, "bob"))
+    finally:
+        await other.aclose()
+    version, live = await kb_store.current()
+    assert version == 1 + 16
+    alternatives = live["delivery-time"].alternatives
+    for name in ("alice", "bob"):
+        assert all(f"{name} phrasing {i}" in alternatives for i in range(8))
+    authors = [v.author for v in await kb_store.history(limit=16)]
+    assert authors.count("alice") == 8 and authors.count("bob") == 8
+
+
+async def test_suggestion_approved_once_becomes_an_entry(
+    kb_store: KnowledgeBaseStore, redis_client: Redis, key_prefix: str
+) -> None:
+    suggestions = SuggestionStore(redis_client, key_prefix)
+    first = await suggestions.create(
+        "Can I pick up my order in a store?",
+        "Yes, in any of our 12 stores.",
+        "agent Dana",
+        ticket_id="7",
+    )
+    assert [s.id for s in await suggestions.pending()] == [first.id]
+    results = await asyncio.gather(
+        suggestions.approve(first.id, kb_store, "alice"),
+        suggestions.approve(first.id, kb_store, "bob"),
+        return_exceptions=True,
+    )
+    ok = [r for r in results if not isinstance(r, Exception)]
+    assert len(ok) == 1 and "already" in str(next(r for r in results if isinstance(r, Exception)))
+    approved, result = ok[0]
+    assert approved.entry_id == "can-i-pick-up-my-order-in-a-store"
+    assert result.version.added == (approved.entry_id,)
+    assert await suggestions.pending() == []
+    second = await suggestions.create("collect in shop?", "Yes.", "agent Dana")
+    approved, result = await suggestions.approve(
+        second.id, kb_store, "alice", entry_id=approved.entry_id
+    )
+    _, live = await kb_store.current()
+    assert "collect in shop?" in live[approved.entry_id].alternatives
+    third = await suggestions.create("spam", "spam", "agent Dana")
+    assert (await suggestions.reject(third.id, "alice")).status == "rejected"
+
+
+async def test_old_versions_expire_and_large_ones_are_compressed(
+    redis_client: Redis, key_prefix: str
+) -> None:
+    from knowledge_base import KnowledgeBase
+
+    store = KnowledgeBaseStore(redis_client, key_prefix, keep_versions=3)
+    big = KnowledgeBase(
+        tuple(FaqEntry(f"e{i}", f"Question number {i}?", "An answer. " * 20) for i in range(300))
+    )
+    await store.seed(big)
+    raw = await redis_client.get(store.keys.snapshot(1))
+    assert raw.startswith("z:") and len(raw) < 64 * 1024
+    for i in range(4):
+        await store.update_entry("e0", "alice", answer=f"Answer {i}.")
+    assert await store.live_version() == 5
+    with pytest.raises(KbEditError, match="version 2 is no longer kept"):
+        await store.rollback(2, "alice")
+    assert len(await store.history(limit=10)) == 5  # the audit trail stays complete
+    fresh = KnowledgeBaseStore(redis_client, key_prefix)  # no cache: read from Redis
+    assert (await fresh.at_version(3))["e0"].answer == "Answer 1."
+    assert len(await fresh.at_version(5)) == 300

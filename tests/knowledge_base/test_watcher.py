@@ -1,0 +1,44 @@
+"""The watcher follows the live version: woken by the commit's notification, polling as a fallback."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from redis.asyncio import Redis
+
+from knowledge_base import KnowledgeBase
+from knowledge_base.store import KnowledgeBaseStore
+from knowledge_base.watcher import KbWatcher
+from tests.conftest import SMALL_KB
+
+
+class RecordingRetriever:
+    def __init__(self) -> None:
+        self.loaded: list[KnowledgeBase] = []
+
+    def load(self, kb: KnowledgeBase) -> dict[str, float]:
+        self.loaded.append(kb)
+        return {"embedded": 0.0}
+
+
+async def test_commit_notification_wakes_the_watcher(redis_client: Redis, key_prefix: str) -> None:
+    store = KnowledgeBaseStore(redis_client, key_prefix)
+    await store.seed(SMALL_KB)
+    retriever = RecordingRetriever()
+    seen: list[int] = []
+    watcher = KbWatcher(store, retriever, interval=30.0, on_loaded=lambda n, kb: seen.append(n))
+    task = asyncio.create_task(watcher.run())
+    try:
+        while watcher.loaded_version != 1:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)  # subscribed
+        started = time.perf_counter()
+        await store.update_entry("return-item", "alice", answer="Sixty days.")
+        while watcher.loaded_version != 2:
+            assert time.perf_counter() - started < 2, "not woken by the notification"
+            await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+    assert seen == [1, 2]
+    assert retriever.loaded[-1]["return-item"].answer == "Sixty days."
