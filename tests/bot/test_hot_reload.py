@@ -16,7 +16,6 @@ from tests.support.bot_processes import BotProcess, until_answered
 QUESTION = "how do I return an item?"
 
 
-@pytest.mark.slow  # two real processes load the model: about a minute on 2 CPUs
 @pytest.mark.timeout(400)
 async def test_edit_reaches_two_processes_within_5_seconds(
     redis_client: Redis, key_prefix: str, tmp_path: Path
