@@ -76,7 +76,7 @@ def unsupported_facts(reply: str, sources: Sequence[str]) -> list[str]:
     facts = extract_facts(reply)
     missing = [u for u in facts["urls"] if u not in lowered]
     missing += [e for e in facts["emails"] if e not in lowered]
-    missing += [n for n in facts["numbers"] if n not in numbers and n not in lowered]
+    missing += [n for n in facts["numbers"] if n not in numbers]
     missing += [w for w in facts["names"] if w.lower().replace("’", "'") not in words]
     return missing
 

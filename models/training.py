@@ -42,6 +42,7 @@ class GeneratorTrainingConfig:
     epochs: float = 1.0
     learning_rate: float = 4e-4
     lora_rank: int = 16  # 0 = full fine-tuning
+    lora_top_layers: int = 15  # adapt only the top layers: backward stops there (≈35% faster)
     grad_accumulation: int = 4
     target_words: int = 45
     handoff_share: float = 0.12
@@ -223,6 +224,7 @@ def train_generator(
     base_dir = base_model_dir(cache_dir)
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
     model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
+    n_layers = int(model.config.num_hidden_layers)
     if config.lora_rank > 0:
         from peft import LoraConfig, get_peft_model
 
@@ -231,6 +233,7 @@ def train_generator(
             lora_alpha=2 * config.lora_rank,
             lora_dropout=0.05,
             target_modules=list(LORA_TARGETS),
+            layers_to_transform=list(range(max(0, n_layers - config.lora_top_layers), n_layers)),
             task_type="CAUSAL_LM",
         )
         model = get_peft_model(model, lora)
@@ -243,12 +246,13 @@ def train_generator(
     planned_steps = max(1, planned_items // config.grad_accumulation)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
-    warmup = max(1, planned_steps // 10)
+    # The schedule spans the steps that fit in the time budget (re-estimated once steps are
+    # timed), so the learning rate has decayed when the budget ends training.
+    horizon = [planned_steps]
+    warmup = max(1, min(planned_steps // 10, 10))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
-        lambda s: min(
-            (s + 1) / warmup, max(0.05, (planned_steps - s) / max(1, planned_steps - warmup))
-        ),
+        lambda s: min((s + 1) / warmup, max(0.05, (horizon[0] - s) / max(1, horizon[0] - warmup))),
     )
     model.train()
     train_started = time.perf_counter()
@@ -269,6 +273,10 @@ def train_generator(
             scheduler.step()
             optimizer.zero_grad()
             steps += 1
+            if steps == 3:
+                per_step = (time.perf_counter() - train_started) / steps
+                horizon[0] = min(planned_steps, int(config.time_budget_s / per_step))
+                bar.total = horizon[0]
             bar.update(1)
             bar.set_postfix(loss=f"{running:.3f}")
     bar.close()
