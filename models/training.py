@@ -265,7 +265,7 @@ def train_generator(
         ids, labels = _tokenize(tokenizer, examples[index])
         out = model(input_ids=torch.tensor([ids]), labels=torch.tensor([labels]))
         (out.loss / config.grad_accumulation).backward()
-        value = float(out.loss)
+        value = float(out.loss.detach())
         running = value if running != running else 0.9 * running + 0.1 * value
         if n % config.grad_accumulation == 0:
             torch.nn.utils.clip_grad_norm_(params, 1.0)
