@@ -39,7 +39,9 @@ class Backend(Protocol):
 
     def load(self) -> None: ...
 
-    def stream(self, prompt: str, max_new_tokens: int) -> Iterator[str]: ...
+    def stream(
+        self, prompt: str, max_new_tokens: int, *, ignore_eos: bool = False
+    ) -> Iterator[str]: ...
 
 
 def llama_cpp_available() -> bool:
@@ -67,7 +69,10 @@ class LlamaCppBackend:
                 verbose=False,
             )
 
-    def stream(self, prompt: str, max_new_tokens: int) -> Iterator[str]:
+    def stream(
+        self, prompt: str, max_new_tokens: int, *, ignore_eos: bool = False
+    ) -> Iterator[str]:
+        """Greedy continuation; ``ignore_eos`` writes all ``max_new_tokens`` (benchmarks)."""
         self.load()
         chunks = self._llm.create_completion(
             prompt,
@@ -75,7 +80,8 @@ class LlamaCppBackend:
             temperature=0.0,
             top_k=1,
             repeat_penalty=1.0,
-            stop=["<|im_end|>", "<|im_start|>"],
+            stop=[] if ignore_eos else ["<|im_end|>", "<|im_start|>"],
+            logit_bias={self._llm.token_eos(): -1e9} if ignore_eos else None,
             stream=True,
         )
         for chunk in chunks:
@@ -108,7 +114,10 @@ class TorchBackend:
             )
         self._model = model
 
-    def stream(self, prompt: str, max_new_tokens: int) -> Iterator[str]:
+    def stream(
+        self, prompt: str, max_new_tokens: int, *, ignore_eos: bool = False
+    ) -> Iterator[str]:
+        """Greedy decoding with the KV cache; ``ignore_eos`` writes all tokens (benchmarks)."""
         import torch
 
         self.load()
@@ -122,7 +131,10 @@ class TorchBackend:
             for _ in range(max_new_tokens):
                 out = self._model(input_ids=ids, past_key_values=past, use_cache=True)
                 past = out.past_key_values
-                next_id = int(out.logits[0, -1].argmax())
+                logits = out.logits[0, -1]
+                if ignore_eos:
+                    logits[list(stop_ids)] = float("-inf")
+                next_id = int(logits.argmax())
                 if next_id in stop_ids:
                     break
                 generated.append(next_id)

@@ -36,7 +36,9 @@ class ScriptedBackend:
     def load(self) -> None:
         return None
 
-    def stream(self, prompt: str, max_new_tokens: int) -> Iterator[str]:
+    def stream(
+        self, prompt: str, max_new_tokens: int, *, ignore_eos: bool = False
+    ) -> Iterator[str]:
         self.prompts.append(prompt)
         words = self.reply.split(" ")
         for i, word in enumerate(words):
