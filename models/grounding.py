@@ -32,6 +32,7 @@ _NUMBER_WORDS = {
 }  # fmt: skip
 # Capitalised words that are not product names even mid-sentence.
 _COMMON_CAPS = frozenset({"i", "i'm", "i'll", "i've", "i'd", "ok", "okay"})
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
 _LEAK_MARKERS = ("<|im_", "help-centre entries", "customer message:", "earlier in this chat")
 
 
@@ -110,10 +111,17 @@ class GroundingGuard:
         self.min_similarity = min_similarity
 
     def similarity(self, reply: str, sources: Sequence[str]) -> float:
-        """Cosine similarity of the reply to its closest source (embeddings are normalised)."""
+        """Cosine similarity of the reply to its closest source or source sentence.
+
+        Sentences count too: a short reply that answers from one sentence of a long entry is
+        close to that sentence, not to the whole paragraph.
+        """
         if self.embedder is None or not sources:
             return 1.0
-        vectors = self.embedder.encode([reply, *sources], kind="passage")
+        pieces = list(sources)
+        for source in sources:
+            pieces += [p for p in _SENTENCE_SPLIT.split(source) if len(p.split()) >= 4]
+        vectors = self.embedder.encode([reply, *pieces], kind="passage")
         return float(np.max(vectors[1:] @ vectors[0]))
 
     def check_facts(self, reply: str, sources: Sequence[str]) -> Verdict:
