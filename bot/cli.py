@@ -201,6 +201,8 @@ def cmd_train_generator(args: argparse.Namespace) -> int:
         learning_rate=args.learning_rate,
         lora_rank=0 if args.full else args.lora_rank,
         time_budget_s=args.time_budget,
+        grad_accumulation=args.grad_accumulation,
+        handoff_share=args.handoff_share,
         max_examples=args.max_examples,
         heldout_loss_examples=args.heldout_loss_examples,
         export_gguf=not args.no_gguf,
@@ -325,10 +327,14 @@ def build_parser() -> argparse.ArgumentParser:
     tg.add_argument("--kb", required=True, type=Path, help="knowledge base (yaml, jsonl, csv)")
     tg.add_argument("--out", type=Path, default=Path("var/generator"), help="versions folder")
     tg.add_argument("--epochs", type=float, default=1.0)
-    tg.add_argument("--learning-rate", type=float, default=4e-4)
+    tg.add_argument("--learning-rate", type=float, default=8e-4)
     tg.add_argument("--lora-rank", type=int, default=16)
     tg.add_argument("--full", action="store_true", help="full fine-tuning instead of LoRA")
     tg.add_argument("--time-budget", type=float, default=900.0, help="seconds (default 900)")
+    tg.add_argument("--grad-accumulation", type=int, default=2, help="examples per step")
+    tg.add_argument(
+        "--handoff-share", type=float, default=0.06, help="share of 'sources miss' examples"
+    )
     tg.add_argument("--max-examples", type=int, help="train on at most this many examples")
     tg.add_argument("--heldout-loss-examples", type=int, default=16)
     tg.add_argument("--no-gguf", action="store_true", help="skip the GGUF export for llama.cpp")

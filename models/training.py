@@ -40,12 +40,12 @@ LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", 
 @dataclass(frozen=True, slots=True)
 class GeneratorTrainingConfig:
     epochs: float = 1.0
-    learning_rate: float = 4e-4
+    learning_rate: float = 8e-4
     lora_rank: int = 16  # 0 = full fine-tuning
     lora_top_layers: int = 15  # adapt only the top layers: backward stops there (≈35% faster)
-    grad_accumulation: int = 4
+    grad_accumulation: int = 2
     target_words: int = 45
-    handoff_share: float = 0.12
+    handoff_share: float = 0.06
     history_share: float = 0.25
     holdout_per_entry: int = 1
     heldout_loss_examples: int = 16
