@@ -32,8 +32,10 @@ def evaluate(queries: Path, *extra: str) -> dict:
     proc = subprocess.run(
         [sys.executable, "-m", "bot.cli", "eval-generator", "--kb", str(bundled_path()),
          "--queries", str(queries), "--json", *extra],
-        capture_output=True, text=True, env=env, check=True,
+        capture_output=True, text=True, env=env,
     )  # fmt: skip
+    if proc.returncode != 0:
+        sys.exit(f"eval-generator failed:\n{proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
