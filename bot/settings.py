@@ -109,6 +109,26 @@ class RetrievalSettings(BaseModel):
     workers: int = Field(2, ge=1, le=16)
 
 
+class GeneratorBackend(StrEnum):
+    AUTO = "auto"
+    LLAMA_CPP = "llama_cpp"
+    TORCH = "torch"
+    TORCH_INT8 = "torch_int8"
+
+
+class GeneratorSettings(BaseModel):
+    """Generated replies (``supportbot train-generator``); without a model, verbatim FAQ answers."""
+
+    model_path: Path | None = Path("var/generator")
+    backend: GeneratorBackend = GeneratorBackend.AUTO
+    max_new_tokens: int = Field(96, ge=8, le=512)
+    timeout_s: float = Field(15.0, gt=0)
+    min_similarity: float = Field(0.5, ge=0.0, le=1.0)
+    queue_size: int = Field(8, ge=0, le=1000)
+    stream_interval_s: float = Field(1.0, ge=0.2)
+    threads: int = Field(2, ge=1, le=64)
+
+
 class EscalationSettings(BaseModel):
     agents_chat_id: int | None = None
     agent_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
@@ -201,6 +221,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    generator: GeneratorSettings = Field(default_factory=GeneratorSettings)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     kb: KnowledgeBaseSettings = Field(default_factory=KnowledgeBaseSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)

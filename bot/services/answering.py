@@ -8,15 +8,18 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from bot.services.generation import GenerationService
 from bot.services.sentiment import SentimentAnalyzer
 from bot.services.signals import same_question, wants_human
 from bot.store import AnswerRecord, Stores, Turn, new_id
-from models.generator import Generator
+from models.generator import Generator, HistoryTurn, TextCallback
+from retrieval.followup import contextual_query
 from retrieval.retriever import FaqRetriever, RetrievedFaq, SearchResult
 
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 1500
+HISTORY_TURNS = 6  # turns read back for follow-ups and the generator's prompt
 
 
 class EscalationReason(StrEnum):
@@ -64,23 +67,32 @@ class AnsweringService:
         top_k: int,
         executor: Executor | None = None,
         sentiment: SentimentAnalyzer | None = None,
+        generation_timeout_s: float = 20.0,
+        generation_queue: int = 8,
     ) -> None:
         self.retriever = retriever
         self.generator = generator
+        self.generation = GenerationService(
+            generator, timeout_s=generation_timeout_s, max_waiting=generation_queue
+        )
         self.stores = stores
         self.threshold = threshold
         self.top_k = top_k
         self.executor = executor
         self.sentiment = sentiment
 
-    async def answer(self, chat_id: int, text: str) -> Answer | Escalation:
+    async def answer(
+        self, chat_id: int, text: str, on_text: TextCallback | None = None
+    ) -> Answer | Escalation:
+        """``on_text`` receives a generated reply while it is written (from another thread)."""
         text = " ".join(text.split())
+        earlier = await self.stores.conversations.history(chat_id, limit=HISTORY_TURNS)
         await self.stores.conversations.append(chat_id, Turn("customer", text))
         if wants_human(text):
             return Escalation(EscalationReason.ASKED_FOR_HUMAN, text)
         if len(text) > MAX_QUESTION_CHARS:
             return Escalation(EscalationReason.LONG_MESSAGE, text)
-        result = await self._search(text)
+        result = await self._search(text, [t.text for t in earlier if t.role == "customer"])
         top = result.top
         reason = await self._handoff_signal(chat_id, text, top)
         if reason is None and (top is None or result.confidence < self.threshold):
@@ -93,8 +105,18 @@ class AnsweringService:
                 best_guess=top,
                 candidates=result.candidates,
             )
-        history = [t.text for t in await self.stores.conversations.history(chat_id, limit=6)]
-        reply = await self._run(self.generator.generate, text, result.candidates, history[:-1])
+        history: list[HistoryTurn] = [
+            (t.role, t.text) for t in earlier if t.role in ("customer", "bot")
+        ]
+        reply = await self.generation.reply(text, result.candidates, history, on_text)
+        if reply.source == "handoff":  # the model found no answer in the entries
+            return Escalation(
+                EscalationReason.LOW_CONFIDENCE,
+                text,
+                confidence=result.confidence,
+                best_guess=top,
+                candidates=result.candidates,
+            )
         answer = Answer(
             text=reply.text,
             answer_id=new_id(),
@@ -130,8 +152,15 @@ class AnsweringService:
             return EscalationReason.REPEATED_QUESTION
         return None
 
-    async def _search(self, text: str) -> SearchResult:
-        return await self._run(self.retriever.search, text, self.top_k)
+    async def _search(self, text: str, earlier_questions: list[str]) -> SearchResult:
+        """Search the message; a follow-up is also searched with the previous question."""
+        context = contextual_query(text, earlier_questions)
+        if context is None:
+            return await self._run(self.retriever.search, text, self.top_k)
+        plain, joined = await self._run(self.retriever.search_many, [text, context], self.top_k)
+        if joined.confidence >= self.threshold or joined.confidence > plain.confidence:
+            return joined
+        return plain
 
     async def _run(self, fn, *args):
         loop = asyncio.get_running_loop()

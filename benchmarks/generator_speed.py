@@ -1,0 +1,107 @@
+"""Latency of generated replies per serving path: torch fp32, torch int8 (dynamic), llama.cpp.
+
+Each path runs the same fine-tuned model on the same prompts (bundled knowledge base, real
+retrieval, the bot's prompt): time for a 60-token reply (end of sequence suppressed, prompt
+processing included), p50 / p90, and tokens per second. ONNX Runtime is not measured: it is not
+installed, and exporting a decoder with a KV cache needs optimum, which is not either.
+
+Usage: python benchmarks/generator_speed.py [--model var/generator] [--prompts 12] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from knowledge_base import bundled_path, load_knowledge_base
+from models.llm import LlamaCppBackend, TorchBackend, llama_cpp_available
+from models.prompting import build_messages, render_chatml
+from models.smollm import GGUF_NAME, resolve_generator_dir
+from retrieval import FaqRetriever, SentenceTransformerEmbedder
+
+TOKENS = 60
+
+
+def prompts(n: int) -> list[str]:
+    kb = load_knowledge_base(bundled_path())
+    embedder = SentenceTransformerEmbedder()
+    retriever = FaqRetriever(embedder, cache_dir=Path(".cache/supportbot"))
+    retriever.load(kb)
+    questions = [e.alternatives[0] if e.alternatives else e.question for e in kb.entries]
+    step = max(1, len(questions) // n)
+    out = []
+    for q in questions[::step][:n]:
+        entries = [c.entry for c in retriever.search(q, 3).candidates]
+        out.append(render_chatml(build_messages(q, entries)))
+    return out
+
+
+def measure(backend, texts: list[str]) -> dict[str, float]:
+    backend.load()
+    list(backend.stream(texts[0], 8, ignore_eos=True))  # warm-up
+    times, firsts = [], []
+    for prompt in texts:
+        started = time.perf_counter()
+        first = None
+        for _ in backend.stream(prompt, TOKENS, ignore_eos=True):
+            first = first or time.perf_counter() - started
+        times.append(time.perf_counter() - started)
+        firsts.append(first or 0.0)
+    times.sort()
+    return {
+        "p50_s": statistics.median(times),
+        "p90_s": times[int(0.9 * (len(times) - 1))],
+        "first_text_s": statistics.median(firsts),
+        "tokens_per_s": TOKENS / statistics.median(times),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", type=Path, default=Path("var/generator"))
+    parser.add_argument("--prompts", type=int, default=12)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--paths", default="llama_cpp,torch_int8,torch")
+    args = parser.parse_args()
+    model_dir = resolve_generator_dir(args.model)
+    if model_dir is None:
+        sys.exit(
+            f"no fine-tuned generator in {args.model}: run `supportbot train-generator` first"
+        )
+    texts = prompts(args.prompts)
+    backends = {
+        "torch": lambda: TorchBackend(model_dir, threads=args.threads),
+        "torch_int8": lambda: TorchBackend(model_dir, int8=True, threads=args.threads),
+        "llama_cpp": lambda: LlamaCppBackend(model_dir / GGUF_NAME, threads=args.threads),
+    }
+    print(
+        f"{model_dir.name}: {TOKENS}-token replies, {len(texts)} prompts, {args.threads} threads"
+    )
+    print(f"{'path':<26}{'p50':>8}{'p90':>8}{'first text':>12}{'tok/s':>8}")
+    for name in args.paths.split(","):
+        if name == "llama_cpp" and not llama_cpp_available():
+            print(f"{'llama.cpp (Q8_0 GGUF)':<26}  not installed (make install-llama-cpp)")
+            continue
+        try:
+            r = measure(backends[name](), texts)
+        except Exception as exc:  # a path that cannot run here is reported, not fatal
+            print(f"{name:<26}  failed: {exc.__class__.__name__}: {exc}")
+            continue
+        label = {"llama_cpp": "llama.cpp (Q8_0 GGUF)", "torch": "torch fp32",
+                 "torch_int8": "torch int8 dynamic"}[name]  # fmt: skip
+        print(
+            f"{label:<26}{r['p50_s'] * 1000:>6.0f}ms{r['p90_s'] * 1000:>6.0f}ms"
+            f"{r['first_text_s'] * 1000:>10.0f}ms{r['tokens_per_s']:>8.1f}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
