@@ -197,10 +197,28 @@ async def build_core(settings: Settings, *, require_redis: bool) -> Core:
         retriever_for_model=lambda path: _make_retriever(settings, path),
         on_swap=on_swap,
         loaded_version=version,
+        generator_for_model=lambda path: _load_generator(settings, path, retriever.embedder),
+        on_generator_swap=lambda fresh: _swap_generator(core, fresh),
     )
     core.watcher.model = model
     core.start_watcher()
     return core
+
+
+def _load_generator(settings: Settings, path: str, embedder: Embedder) -> Generator:
+    """A retrained generator version, loaded and warmed up (runs in a worker thread)."""
+    generator = build_generator(
+        settings.generator.model_copy(update={"model_path": Path(path)}), embedder
+    )
+    if isinstance(generator, VerbatimGenerator):
+        raise ConfigurationError(f"{path}: not a generator model folder")
+    generator.warm_up()
+    return generator
+
+
+def _swap_generator(core: Core, fresh: Generator) -> None:
+    """Later replies use ``fresh``; a reply already being generated finishes on the old model."""
+    core.generator = core.answering.generator = core.answering.generation.generator = fresh
 
 
 def _make_retriever(settings: Settings, model: str | None) -> FaqRetriever:

@@ -9,6 +9,7 @@ import secrets
 import signal
 import socket
 import time
+from pathlib import Path
 from urllib.parse import urlparse
 
 from aiogram import Bot, Dispatcher
@@ -22,6 +23,7 @@ from bot.services.escalation import SlaMonitor
 from bot.settings import Mode, Settings
 from bot.store import Stores
 from knowledge_base.retrain import Retrainer
+from models.generator import VerbatimGenerator
 from retrieval.training import TrainingConfig
 
 HEARTBEAT_SECONDS = 15
@@ -79,8 +81,31 @@ def _start_retrainer(core, settings: Settings) -> None:
         settings.kb.models_dir,
         schedule_hours=settings.kb.retrain_hours,
         config=TrainingConfig(time_budget_s=settings.kb.retrain_budget_seconds),
+        train_generator=_generator_trainer(core, settings),
     )
     core.tasks.append(asyncio.create_task(retrainer.run(), name="kb-retrainer"))
+
+
+def _generator_trainer(core, settings: Settings):
+    """Retrains the reply generator too, but only where the bot replies with a fine-tuned one."""
+    if isinstance(core.generator, VerbatimGenerator) or settings.generator.model_path is None:
+        return None
+
+    def train(kb) -> Path:
+        from models.training import GeneratorTrainingConfig, train_generator
+
+        config = GeneratorTrainingConfig(time_budget_s=settings.kb.retrain_budget_seconds)
+        report = train_generator(
+            kb,
+            settings.generator.model_path,
+            core.retriever.embedder,
+            config,
+            cache_dir=settings.retrieval.cache_dir,
+            progress=False,
+        )
+        return report.model_dir
+
+    return train
 
 
 async def _heartbeat(stores: Stores) -> None:

@@ -3,7 +3,9 @@
 Requests are a key in Redis (from the CLI, Telegram or the console). One bot process at a time (a
 Redis lock) trains in a worker thread with ``retrieval.training.train_retriever``; when the new model
 is saved its folder is published in Redis and every process's watcher swaps it in, the old model
-answering until then. (The product's generator is verbatim, so there is no generator to retrain.)
+answering until then. When the bot replies with a fine-tuned generator, it is retrained after the
+retriever the same way: its new version is published and every process loads it next to the old one,
+which keeps replying until the swap.
 """
 
 from __future__ import annotations
@@ -40,9 +42,12 @@ async def retrain_status(store: KnowledgeBaseStore) -> dict[str, Any]:
     }
 
 
-async def publish_model(store: KnowledgeBaseStore, path: str, version: int) -> None:
+async def publish_model(
+    store: KnowledgeBaseStore, path: str, version: int, *, generator: bool = False
+) -> None:
     model = {"path": path, "kb_version": version, "at": time.time()}
-    await store.redis.set(store.keys.model(), json.dumps(model))
+    key = store.keys.generator_model() if generator else store.keys.model()
+    await store.redis.set(key, json.dumps(model))
 
 
 class Retrainer:
@@ -57,6 +62,7 @@ class Retrainer:
         train: Callable[..., Any] | None = None,
         config: Any = None,
         poll_seconds: float = 5.0,
+        train_generator: Callable[[Any], Any] | None = None,
     ) -> None:
         self.store = store
         self.out_root = Path(out_root)
@@ -64,6 +70,8 @@ class Retrainer:
         self.train = train
         self.config = config
         self.poll_seconds = poll_seconds
+        # Called with the live KnowledgeBase; returns the new generator version's folder.
+        self.train_generator = train_generator
 
     async def due(self) -> str | None:
         """Why training should start now, or None."""
@@ -101,6 +109,11 @@ class Retrainer:
             report = await asyncio.to_thread(train, kb, self.out_root, self.config, progress=False)
             await publish_model(self.store, str(report.model_dir), version)
             log.info("retrained retriever %s published", report.model_dir)
+            if self.train_generator is not None:
+                log.info("retraining the reply generator on v%d", version)
+                generator_dir = await asyncio.to_thread(self.train_generator, kb)
+                await publish_model(self.store, str(generator_dir), version, generator=True)
+                log.info("retrained generator %s published", generator_dir)
             return Path(report.model_dir)
         finally:
             await self.store.redis.delete(lock)

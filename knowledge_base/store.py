@@ -66,6 +66,9 @@ class KbKeys:
     def model(self) -> str:
         return f"{self.base}:model"
 
+    def generator_model(self) -> str:
+        return f"{self.base}:generator-model"
+
     def retrain_request(self) -> str:
         return f"{self.base}:retrain:request"
 

@@ -39,6 +39,8 @@ class KbWatcher:
         retriever_for_model: Callable[[str], Any] | None = None,
         on_swap: Callable[[Any], None] | None = None,
         loaded_version: int = 0,
+        generator_for_model: Callable[[str], Any] | None = None,
+        on_generator_swap: Callable[[Any], None] | None = None,
     ) -> None:
         self.store = store
         self.retriever = retriever
@@ -49,6 +51,9 @@ class KbWatcher:
         self.on_swap = on_swap
         self.loaded_version = loaded_version
         self.model: str | None = None
+        self.generator_for_model = generator_for_model
+        self.on_generator_swap = on_generator_swap
+        self.generator_model: str | None = None
         self.last_reload: dict[str, float] = {}
 
     async def _run(self, fn, *args):
@@ -56,8 +61,8 @@ class KbWatcher:
 
     async def sync(self) -> bool:
         """Load the live version (and model) if it is not the one served; True if anything changed."""
-        raw_version, raw_model = await self.store.redis.mget(
-            self.store.keys.version(), self.store.keys.model()
+        raw_version, raw_model, raw_generator = await self.store.redis.mget(
+            self.store.keys.version(), self.store.keys.model(), self.store.keys.generator_model()
         )
         changed = False
         number = int(raw_version or 0)
@@ -87,6 +92,27 @@ class KbWatcher:
                 self.model = model
                 log.error(
                     "retrained model %s not loaded (%s); the current one keeps serving", model, exc
+                )
+        generator = json.loads(raw_generator)["path"] if raw_generator else None
+        if (
+            generator
+            and generator != self.generator_model
+            and self.generator_for_model is not None
+        ):
+            # Recorded first: a model that fails to load is not retried on every poll.
+            self.generator_model = generator
+            try:
+                started = time.perf_counter()
+                fresh = await self._run(self.generator_for_model, generator)
+                if self.on_generator_swap is not None:
+                    self.on_generator_swap(fresh)
+                log.info("generator %s serving (%.1fs)", generator, time.perf_counter() - started)
+                changed = True
+            except Exception as exc:
+                log.error(
+                    "retrained generator %s not loaded (%s); the current one keeps replying",
+                    generator,
+                    exc,
                 )
         return changed
 

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 from redis.asyncio import Redis
 
-from knowledge_base.retrain import Retrainer, request_retrain, retrain_status
+from knowledge_base.retrain import Retrainer, publish_model, request_retrain, retrain_status
 from knowledge_base.store import KnowledgeBaseStore
 from knowledge_base.watcher import KbWatcher
 from retrieval import FaqRetriever, SentenceTransformerEmbedder
@@ -65,3 +65,68 @@ async def test_requested_retrain_is_swapped_in_when_ready(
     assert await syncing
     assert swapped and watcher.retriever is swapped[0] and watcher.model == str(model_dir)
     assert swapped[0].search("when will my parcel arrive").top.id == "delivery-time"
+
+
+async def test_generator_is_retrained_after_the_retriever_and_swapped_in(
+    redis_client: Redis, key_prefix: str, embedder: SentenceTransformerEmbedder, tmp_path: Path
+) -> None:
+    store = KnowledgeBaseStore(redis_client, key_prefix)
+    await store.seed(SMALL_KB)
+    order: list[str] = []
+
+    def fake_train(kb, out_root, config, progress=False):
+        order.append("retriever")
+        folder = Path(out_root) / "retriever-v2"
+        folder.mkdir(parents=True)
+        return SimpleNamespace(model_dir=folder)
+
+    def fake_train_generator(kb) -> Path:
+        order.append("generator")
+        return tmp_path / "generator" / "generator-v2"
+
+    retrainer = Retrainer(
+        store, tmp_path / "models", train=fake_train, train_generator=fake_train_generator
+    )
+    await request_retrain(store, "ops-alice")
+    await retrainer.run_once()
+    assert order == ["retriever", "generator"]
+
+    retriever = FaqRetriever(embedder)
+    retriever.load(SMALL_KB)
+    loaded: list[str] = []
+    serving: list[object] = []
+    watcher = KbWatcher(
+        store,
+        retriever,
+        loaded_version=1,
+        generator_for_model=lambda path: loaded.append(path) or f"model at {path}",
+        on_generator_swap=serving.append,
+    )
+    assert await watcher.sync()
+    assert loaded == [str(tmp_path / "generator" / "generator-v2")]
+    assert serving == [f"model at {loaded[0]}"]
+    assert not await watcher.sync()  # the same version is not loaded twice
+
+
+async def test_a_generator_that_fails_to_load_leaves_the_old_one_replying(
+    redis_client: Redis, key_prefix: str, embedder: SentenceTransformerEmbedder, tmp_path: Path
+) -> None:
+    store = KnowledgeBaseStore(redis_client, key_prefix)
+    await store.seed(SMALL_KB)
+    await publish_model(store, str(tmp_path / "broken"), 1, generator=True)
+    retriever = FaqRetriever(embedder)
+    retriever.load(SMALL_KB)
+    serving: list[object] = []
+
+    def broken(path: str):
+        raise OSError(f"{path}: no model files")
+
+    watcher = KbWatcher(
+        store,
+        retriever,
+        loaded_version=1,
+        generator_for_model=broken,
+        on_generator_swap=serving.append,
+    )
+    assert not await watcher.sync()
+    assert serving == [] and watcher.generator_model == str(tmp_path / "broken")
