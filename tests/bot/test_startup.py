@@ -209,3 +209,16 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_a_published_generator_folder_without_a_model_is_refused(tmp_path: Path, embedder) -> None:
+    """Hot swap of a retrained generator: a folder that holds no model raises, so the watcher
+    keeps the generator that is replying now."""
+    from bot.app import _load_generator
+    from bot.errors import ConfigurationError
+    from bot.settings import Settings
+
+    settings = Settings(generator={"model_path": tmp_path / "unused"})
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigurationError, match="not a generator model folder"):
+        _load_generator(settings, str(tmp_path / "empty"), embedder)
