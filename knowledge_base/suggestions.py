@@ -98,8 +98,11 @@ class SuggestionStore:
 
     async def pending(self, limit: int = 50) -> list[Suggestion]:
         ids = await self.redis.zrange(self.keys.suggestions_pending(), 0, limit - 1)
-        found = [await self.get(i) for i in ids]
-        return [s for s in found if s is not None]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for suggestion_id in ids:
+                pipe.hgetall(self.keys.suggestion(suggestion_id))
+            found = await pipe.execute()
+        return [Suggestion.from_hash(data) for data in found if data]
 
     async def _claim(self, suggestion_id: str, status: str) -> Suggestion:
         """Move a pending suggestion to ``status``; KbEditError when it is not pending any more."""

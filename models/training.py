@@ -28,7 +28,7 @@ import numpy as np
 from knowledge_base.model import FaqEntry, KnowledgeBase
 from models.prompting import HANDOFF_REPLY, MAX_SOURCES, HistoryTurn, build_messages, render_chatml
 from models.smollm import GGUF_NAME, MARKER, base_gguf_path, base_model_dir, export_gguf
-from retrieval.embedder import Embedder
+from retrieval.embedder import Embedder, mark_latest
 from retrieval.retriever import FaqRetriever
 
 log = logging.getLogger(__name__)
@@ -318,10 +318,7 @@ def train_generator(
         "config": asdict(config),
     }
     (out_dir / MARKER).write_text(json.dumps(meta, indent=1), encoding="utf-8")
-    latest = Path(out_root) / "LATEST"
-    tmp = latest.with_suffix(".tmp")
-    tmp.write_text(version, encoding="utf-8")
-    tmp.replace(latest)
+    mark_latest(Path(out_root), version)
     log.info(
         "generator %s trained: %d/%d steps in %.0fs, held-out loss %.3f → %.3f",
         version, steps, planned_steps, train_seconds, loss_before, loss_after,

@@ -43,6 +43,14 @@ def resolve_model_dir(path: str | Path) -> Path:
     return path
 
 
+def mark_latest(versions_dir: Path, version: str) -> None:
+    """Point ``versions_dir/LATEST`` at ``version`` atomically (readers see the old or the new)."""
+    latest = Path(versions_dir) / "LATEST"
+    tmp = latest.with_suffix(".tmp")
+    tmp.write_text(version, encoding="utf-8")
+    tmp.replace(latest)
+
+
 def _offline() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

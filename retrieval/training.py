@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from knowledge_base.model import KnowledgeBase
-from retrieval.embedder import default_minilm_path, resolve_model_dir
+from retrieval.embedder import default_minilm_path, mark_latest, resolve_model_dir
 
 log = logging.getLogger(__name__)
 
@@ -175,9 +175,6 @@ def train_retriever(
         "config": asdict(config),
     }
     (out_dir / MARKER).write_text(json.dumps(meta, indent=1), encoding="utf-8")
-    latest = Path(out_root) / "LATEST"
-    tmp = latest.with_suffix(".tmp")
-    tmp.write_text(version, encoding="utf-8")
-    tmp.replace(latest)
+    mark_latest(Path(out_root), version)
     log.info("retriever %s trained: %d/%d steps in %.0fs", version, steps, planned, seconds)
     return TrainingReport(out_dir, steps, planned, len(anchors), seconds, stopped, loss_value)
