@@ -1,4 +1,4 @@
-"""Training data for the generator, and (slow) a real fine-tuning run on a tiny knowledge base."""
+"""Training data for the generator, and a real fine-tuning run on a tiny knowledge base."""
 
 from __future__ import annotations
 
@@ -56,7 +56,6 @@ def test_examples_answer_from_the_sources_or_hand_off(
             assert len(example.target.split()) <= max(config.target_words, 40)
 
 
-@pytest.mark.slow
 def test_tiny_training_run_saves_a_model_the_bot_loads(
     small_kb: KnowledgeBase, embedder: SentenceTransformerEmbedder, tmp_path: Path
 ) -> None:
