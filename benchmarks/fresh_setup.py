@@ -40,7 +40,8 @@ def main() -> None:
             raise SystemExit(f"make test failed ({proc.returncode}):\n{proc.stdout[-3000:]}")
         summary = proc.stdout.strip().splitlines()[-1]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM__", "REDIS__"))}
-        run_s, proc = timed(["make", "run"], repo, input="/quit\n", env=env, timeout=900)
+        # The chat's answer to "/quit" is fed by the shell, as a person would pipe it.
+        run_s, proc = timed(["bash", "-c", "echo /quit | make run"], repo, env=env, timeout=900)
         if proc.returncode != 0 or "ready in" not in proc.stdout:
             raise SystemExit(f"make run failed ({proc.returncode}):\n{proc.stdout[-3000:]}")
         print("fresh clone, README set-up commands")
