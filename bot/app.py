@@ -106,7 +106,12 @@ def build_generator(settings: GeneratorSettings, embedder: Embedder) -> Generato
     from models.grounding import GroundingGuard
     from models.llm import SmolLMGenerator, make_backend
 
-    backend = make_backend(model_dir, str(settings.backend), threads=settings.threads)
+    backend = make_backend(
+        model_dir,
+        str(settings.backend),
+        threads=settings.threads,
+        lookup_tokens=settings.prompt_lookup,
+    )
     generator = SmolLMGenerator(
         backend,
         GroundingGuard(embedder, settings.min_similarity),
@@ -223,7 +228,12 @@ def _swap_generator(core: Core, fresh: Generator) -> None:
 
 def _make_retriever(settings: Settings, model: str | None) -> FaqRetriever:
     return FaqRetriever(
-        make_embedder(settings.retrieval.embedder, model or settings.retrieval.model_path),
+        make_embedder(
+            settings.retrieval.embedder,
+            model or settings.retrieval.model_path,
+            runtime=settings.retrieval.runtime,
+            cache_dir=settings.retrieval.cache_dir,
+        ),
         cache_dir=settings.retrieval.cache_dir,
     )
 

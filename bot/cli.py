@@ -135,7 +135,12 @@ def cmd_warm_up(args: argparse.Namespace) -> int:
     setup_logging(settings)
     kb = load_knowledge_base(settings.kb.path or bundled_path())
     retriever = FaqRetriever(
-        make_embedder(settings.retrieval.embedder, settings.retrieval.model_path),
+        make_embedder(
+            settings.retrieval.embedder,
+            settings.retrieval.model_path,
+            runtime=settings.retrieval.runtime,
+            cache_dir=settings.retrieval.cache_dir,
+        ),
         cache_dir=settings.retrieval.cache_dir,
     )
     stats = retriever.load(kb)
@@ -174,7 +179,10 @@ def cmd_train_retriever(args: argparse.Namespace) -> int:
     kb, _ = load_with_training(args.kb, args.train)
     print(f"training on {len(kb)} entries, {kb.phrasing_count()} phrasings", flush=True)
     config = TrainingConfig(
-        epochs=args.epochs, batch_size=args.batch_size, time_budget_s=args.time_budget
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        time_budget_s=args.time_budget,
+        hard_negatives=not args.no_hard_negatives,
     )
     report = train_retriever(kb, args.out, config, base_model=args.base_model)
     budget = " (stopped by the time budget)" if report.stopped_by_budget else ""
@@ -319,6 +327,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--epochs", type=float, default=1.0)
     tr.add_argument("--batch-size", type=int, default=64)
     tr.add_argument("--time-budget", type=float, default=900.0, help="seconds (default 900)")
+    tr.add_argument(
+        "--no-hard-negatives",
+        action="store_true",
+        help="in-batch negatives only (skip mining confusable phrasings)",
+    )
     tr.set_defaults(func=cmd_train_retriever)
 
     tg = sub.add_parser(

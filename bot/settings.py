@@ -100,8 +100,17 @@ class EmbedderKind(StrEnum):
     E5 = "e5"
 
 
+class EmbedderRuntime(StrEnum):
+    """What encodes queries: ONNX Runtime when installed (``auto``), or torch."""
+
+    AUTO = "auto"
+    ONNX = "onnx"
+    TORCH = "torch"
+
+
 class RetrievalSettings(BaseModel):
     embedder: EmbedderKind = EmbedderKind.MINILM
+    runtime: EmbedderRuntime = EmbedderRuntime.AUTO
     threshold: float = Field(0.55, ge=0.0, le=1.0)
     top_k: int = Field(3, ge=1, le=20)
     model_path: Path | None = None
@@ -127,6 +136,8 @@ class GeneratorSettings(BaseModel):
     queue_size: int = Field(8, ge=0, le=1000)
     stream_interval_s: float = Field(1.0, ge=0.2)
     threads: int = Field(2, ge=1, le=64)
+    # llama.cpp: tokens drafted from the prompt per step (0 = off); see models.llm.LlamaCppBackend.
+    prompt_lookup: int = Field(0, ge=0, le=16)
 
 
 class EscalationSettings(BaseModel):

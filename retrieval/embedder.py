@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import time
+import warnings
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
 TextKind = Literal["query", "passage"]
+Runtime = Literal["auto", "onnx", "torch"]
+
+log = logging.getLogger(__name__)
+
+# Exported ONNX encoders, one file per model version (rebuilt on demand; safe to delete).
+DEFAULT_ONNX_DIR = Path(".cache/supportbot/onnx")
 
 
 @runtime_checkable
@@ -57,7 +66,13 @@ def _offline() -> None:
 
 
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model loaded from a local folder (the bundled MiniLM or a fine-tuned one)."""
+    """A sentence-transformers model loaded from a local folder (the bundled MiniLM or a fine-tuned one).
+
+    Queries are encoded with ONNX Runtime when it is installed (``runtime="auto"``): the model is
+    exported once per model version into ``onnx_dir`` and then serves a single query in a few
+    milliseconds, several times faster than torch eager mode on a small CPU. ``runtime="torch"``
+    keeps everything in torch; training always uses torch.
+    """
 
     def __init__(
         self,
@@ -66,45 +81,97 @@ class SentenceTransformerEmbedder:
         batch_size: int = 64,
         threads: int | None = None,
         max_seq_length: int = 64,
+        runtime: Runtime = "auto",
+        onnx_dir: str | Path | None = None,
     ) -> None:
+        if runtime not in ("auto", "onnx", "torch"):
+            raise ValueError(f"unknown runtime {runtime!r}; expected 'auto', 'onnx' or 'torch'")
         self.model_path = Path(model_path) if model_path else None
         self.batch_size = batch_size
         self.threads = threads
         self.max_seq_length = max_seq_length
+        self.runtime = runtime
+        self.onnx_dir = Path(onnx_dir) if onnx_dir else DEFAULT_ONNX_DIR
         self._model = None
+        self._onnx: OnnxSentenceEncoder | None = None
 
     @property
     def name(self) -> str:
-        path = resolve_model_dir(self.model_path) if self.model_path else default_minilm_path()
+        path = self._path()
         marker = path / "supportbot-model.json"
         version = marker.read_text(encoding="utf-8").strip() if marker.is_file() else str(path)
         digest = hashlib.sha1(f"{version}:{self.max_seq_length}".encode()).hexdigest()[:10]
         return f"st-{path.name}-{digest}"
 
     @property
+    def active_runtime(self) -> str:
+        """``onnx`` or ``torch``: what encodes texts once warmed up."""
+        self.warm_up()
+        return "onnx" if self._onnx is not None else "torch"
+
+    @property
     def dim(self) -> int:
         self.warm_up()
+        if self._onnx is not None:
+            return self._onnx.dim
         return int(self._model.get_embedding_dimension())
 
+    def _path(self) -> Path:
+        return resolve_model_dir(self.model_path) if self.model_path else default_minilm_path()
+
     def warm_up(self) -> None:
-        if self._model is not None:
+        if self._model is not None or self._onnx is not None:
             return
         _offline()
+        path = self._path()
+        if not path.is_dir():
+            raise FileNotFoundError(f"embedding model folder not found: {path}")
+        if self.runtime != "torch":
+            self._onnx = self._load_onnx(path)
+            if self._onnx is not None:
+                self._model = None  # the torch copy used for the export is not kept
+                return
+        if self._model is None:
+            self._model = self._load_torch(path)
+
+    def _load_torch(self, path: Path):
         import torch
         from sentence_transformers import SentenceTransformer
 
         if self.threads:
             torch.set_num_threads(self.threads)
-        path = resolve_model_dir(self.model_path) if self.model_path else default_minilm_path()
-        if not path.is_dir():
-            raise FileNotFoundError(f"embedding model folder not found: {path}")
-        self._model = SentenceTransformer(str(path), device="cpu")
-        self._model.max_seq_length = self.max_seq_length
+        model = SentenceTransformer(str(path), device="cpu")
+        model.max_seq_length = self.max_seq_length
+        return model
+
+    def _load_onnx(self, path: Path) -> OnnxSentenceEncoder | None:
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            if self.runtime == "onnx":
+                raise RuntimeError("runtime 'onnx' needs the onnxruntime package") from None
+            log.info("onnxruntime is not installed: queries are encoded with torch")
+            return None
+        target = self.onnx_dir / f"{self.name}.onnx"
+        try:
+            if not target.is_file():
+                self._model = self._load_torch(path)
+                export_onnx(self._model, target)
+            return OnnxSentenceEncoder(
+                target, path, max_seq_length=self.max_seq_length, threads=self.threads
+            )
+        except (OSError, RuntimeError, ValueError, ImportError) as exc:
+            if self.runtime == "onnx":
+                raise
+            log.warning("ONNX encoder unavailable (%s): queries are encoded with torch", exc)
+            return None
 
     def encode(self, texts: list[str], kind: TextKind = "query") -> np.ndarray:
         self.warm_up()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if self._onnx is not None:
+            return self._onnx.encode(texts, self.batch_size)
         vectors = self._model.encode(
             texts,
             batch_size=self.batch_size,
@@ -113,6 +180,114 @@ class SentenceTransformerEmbedder:
             show_progress_bar=len(texts) > 2000,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def export_onnx(model, target: Path) -> None:
+    """Export a mean-pooling sentence-transformers model (transformer + pooling + L2) to ``target``.
+
+    Written to a temporary file and renamed, so a process starting at the same time never reads a
+    half-written model.
+    """
+    import torch
+
+    transformer, pooling = model[0], model[1] if len(model) > 1 else None
+    mode = getattr(pooling, "pooling_mode", None)
+    if mode is None and hasattr(pooling, "get_pooling_mode_str"):  # sentence-transformers < 5
+        mode = pooling.get_pooling_mode_str()
+    if mode != "mean" or len(model) > 3:
+        raise ValueError(f"only mean-pooling models are exported to ONNX (this one: {mode})")
+    encoder = transformer.auto_model.eval()
+
+    class MeanPooled(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = encoder
+
+        def forward(self, input_ids, attention_mask):
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask)[0]
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, dim=-1)
+
+    sample = model.tokenizer(["a sample question"], return_tensors="pt")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    started = time.perf_counter()
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the exporter's notes on tracing, not actionable
+            torch.onnx.export(
+                MeanPooled().eval(),
+                (sample["input_ids"], sample["attention_mask"]),
+                str(tmp),
+                input_names=["input_ids", "attention_mask"],
+                output_names=["embedding"],
+                dynamic_axes={
+                    "input_ids": {0: "batch", 1: "tokens"},
+                    "attention_mask": {0: "batch", 1: "tokens"},
+                    "embedding": {0: "batch"},
+                },
+                opset_version=17,
+                dynamo=False,
+            )
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    log.info(
+        "embedding model exported to ONNX in %.1fs: %s", time.perf_counter() - started, target
+    )
+
+
+class OnnxSentenceEncoder:
+    """Tokenizer + an exported sentence encoder served by ONNX Runtime (CPU)."""
+
+    def __init__(
+        self, onnx_path: Path, model_dir: Path, *, max_seq_length: int, threads: int | None
+    ) -> None:
+        import onnxruntime as ort
+        from transformers import AutoTokenizer
+
+        self.max_seq_length = max_seq_length
+        self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or _default_threads()
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(
+            str(onnx_path), options, providers=["CPUExecutionProvider"]
+        )
+        self.dim = int(self.session.get_outputs()[0].shape[-1])
+
+    def _run(self, texts: list[str]) -> np.ndarray:
+        batch = self.tokenizer(
+            texts,
+            padding=True,
+            truncation=True,
+            max_length=self.max_seq_length,
+            return_tensors="np",
+        )
+        feeds = {
+            "input_ids": batch["input_ids"].astype(np.int64),
+            "attention_mask": batch["attention_mask"].astype(np.int64),
+        }
+        return self.session.run(None, feeds)[0]
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        if len(texts) == 1:
+            return np.ascontiguousarray(self._run(texts), dtype=np.float32)
+        # Similar lengths batched together: less padding to compute.
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), batch_size):
+            rows = order[start : start + batch_size]
+            out[rows] = self._run([texts[i] for i in rows])
+        return out
+
+
+def _default_threads() -> int:
+    """Like torch: OMP_NUM_THREADS when set (several processes sharing a box), else the cores."""
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else (os.cpu_count() or 1)
 
 
 class E5Embedder:
@@ -156,10 +331,17 @@ class E5Embedder:
         return np.ascontiguousarray(vectors)
 
 
-def make_embedder(kind: str, model_path: str | Path | None = None) -> Embedder:
+def make_embedder(
+    kind: str,
+    model_path: str | Path | None = None,
+    *,
+    runtime: Runtime = "auto",
+    cache_dir: str | Path | None = None,
+) -> Embedder:
     """The embedder named in settings: ``minilm`` (English, fine-tunable) or ``e5`` (multilingual)."""
     if kind == "e5":
         return E5Embedder()
     if kind == "minilm":
-        return SentenceTransformerEmbedder(model_path)
+        onnx_dir = Path(cache_dir) / "onnx" if cache_dir else None
+        return SentenceTransformerEmbedder(model_path, runtime=runtime, onnx_dir=onnx_dir)
     raise ValueError(f"unknown embedder {kind!r}; expected 'minilm' or 'e5'")
