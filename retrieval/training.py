@@ -3,8 +3,13 @@
 Contrastive training with in-batch negatives (the loss of sentence-transformers'
 MultipleNegativesRankingLoss, applied in both directions): each phrasing is pulled towards another
 phrasing of its entry and pushed away from every other entry in the batch. A batch never holds two
-pairs of the same entry, so no negative is secretly a positive. Training stops at its time budget
-and the model is saved as a new version folder; ``LATEST`` names the newest one.
+pairs of the same entry, so no negative is secretly a positive.
+
+Hard negatives: before training, each phrasing's most similar phrasing *of another entry* is mined
+with the starting model (the confusable entries an operator would mix up too) and added to the
+phrasing's row of the loss, so the model learns exactly the distinctions it got wrong. Columns that
+belong to the anchor's own entry are masked out. Training stops at its time budget (mining
+included) and the model is saved as a new version folder; ``LATEST`` names the newest one.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import random
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import numpy as np
 
 from knowledge_base.model import KnowledgeBase
 from retrieval.embedder import default_minilm_path, mark_latest, resolve_model_dir
@@ -34,6 +41,7 @@ class TrainingConfig:
     time_budget_s: float = 900.0
     seed: int = 0
     threads: int | None = None
+    hard_negatives: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +96,19 @@ def distinct_label_batches(labels: list[int], size: int, rng: random.Random) -> 
     return batches
 
 
+def mine_hard_negatives(vectors: np.ndarray, labels: list[int], k: int = 16) -> list[int | None]:
+    """For each phrasing, the row of the most similar phrasing that belongs to another entry."""
+    import faiss
+
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(vectors)
+    _, rows = index.search(vectors, min(k, len(labels)))
+    out: list[int | None] = []
+    for i, neighbours in enumerate(rows):
+        out.append(next((int(r) for r in neighbours if r >= 0 and labels[r] != labels[i]), None))
+    return out
+
+
 def train_retriever(
     kb: KnowledgeBase,
     out_root: Path,
@@ -119,6 +140,19 @@ def train_retriever(
     while len(batches) < planned:
         batches += distinct_label_batches(labels, config.batch_size, rng)
     batches = batches[:planned]
+    started = time.perf_counter()
+    negatives: list[int | None] = [None] * len(anchors)
+    if config.hard_negatives:
+        with torch.no_grad():
+            vectors = model.encode(
+                anchors,
+                batch_size=128,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=progress,
+            )
+        negatives = mine_hard_negatives(np.ascontiguousarray(vectors, dtype=np.float32), labels)
+        log.info("hard negatives mined in %.0fs", time.perf_counter() - started)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=0.01)
     warmup = max(1, planned // 10)
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -126,7 +160,6 @@ def train_retriever(
         lambda s: min((s + 1) / warmup, max(0.0, (planned - s) / max(1, planned - warmup))),
     )
     model.train()
-    started = time.perf_counter()
     loss_value = float("nan")
     steps = 0
     stopped = False
@@ -140,12 +173,21 @@ def train_retriever(
         for i in batch:
             pool = [p for p in pools[labels[i]] if p != anchors[i]] or pools[labels[i]]
             positives.append(rng.choice(pool))
-        features = model.tokenize(anchor_texts + positives)
-        embeddings = F.normalize(model(features)["sentence_embedding"], dim=-1)
-        a, p = embeddings[: len(batch)], embeddings[len(batch) :]
-        logits = config.scale * a @ p.T
-        target = torch.arange(len(batch))
-        loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+        hard = [(i, negatives[i]) for i in batch if negatives[i] is not None]
+        texts = anchor_texts + positives + [anchors[n] for _, n in hard]
+        embeddings = F.normalize(model(model.tokenize(texts))["sentence_embedding"], dim=-1)
+        size = len(batch)
+        a, p, n = embeddings[:size], embeddings[size : 2 * size], embeddings[2 * size :]
+        target = torch.arange(size)
+        backward = F.cross_entropy(config.scale * p @ a.T, target)
+        logits = config.scale * a @ torch.cat([p, n]).T
+        if hard:
+            # A hard negative mined for one anchor may be a phrasing of another anchor's entry.
+            batch_labels = torch.tensor([labels[i] for i in batch])
+            hard_labels = torch.tensor([labels[neg] for _, neg in hard])
+            same = batch_labels[:, None] == hard_labels[None, :]
+            logits[:, size:] = logits[:, size:].masked_fill(same, float("-inf"))
+        loss = (F.cross_entropy(logits, target) + backward) / 2
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
@@ -167,6 +209,7 @@ def train_retriever(
         "knowledge_base": kb.content_hash(),
         "entries": len(kb),
         "pairs": len(anchors),
+        "hard_negatives": sum(n is not None for n in negatives),
         "steps": steps,
         "planned_steps": planned,
         "seconds": round(seconds, 1),

@@ -6,6 +6,8 @@ import json
 import random
 from pathlib import Path
 
+import numpy as np
+
 from knowledge_base import FaqEntry, KnowledgeBase
 from retrieval import FaqRetriever, SentenceTransformerEmbedder
 from retrieval.embedder import resolve_model_dir
@@ -40,3 +42,16 @@ def test_time_budget_stops_training(small_kb: KnowledgeBase, tmp_path: Path) -> 
     report = train_retriever(small_kb, tmp_path, config, progress=False)
     assert report.stopped_by_budget and report.steps == 0
     assert report.model_dir.is_dir()
+
+
+def test_hard_negatives_come_from_other_entries() -> None:
+    from retrieval.training import mine_hard_negatives
+
+    # Rows 0,1 belong to entry 0; row 2 (entry 1) is close to row 0; row 3 (entry 2) is far.
+    vectors = np.array([[1, 0], [0.9, 0.44], [0.95, 0.31], [-1, 0]], dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    labels = [0, 0, 1, 2]
+    negatives = mine_hard_negatives(vectors, labels)
+    assert negatives[0] == 2 and negatives[1] == 2  # the nearest other-entry phrasing
+    assert negatives[2] in (0, 1) and labels[negatives[3]] != 2
+    assert mine_hard_negatives(vectors[:2], [0, 0]) == [None, None]
