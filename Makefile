@@ -8,15 +8,15 @@ STAMP   = $(VENV)/.installed
 
 .PHONY: run test install install-llama-cpp lint bench clean
 
-$(STAMP): pyproject.toml scripts/install.sh
+$(STAMP): pyproject.toml scripts/install.sh scripts/install-llama-cpp.sh
 	PYTHON=$(PYTHON) VENV=$(VENV) bash scripts/install.sh
 	touch $(STAMP)
 
 install: $(STAMP)
 
-# Compile llama-cpp-python (minutes on a small CPU) for the fastest generated replies.
+# (Re)build llama-cpp-python for this CPU; `make install` already does it once.
 install-llama-cpp: $(STAMP)
-	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install "llama-cpp-python>=0.3"
+	bash scripts/install-llama-cpp.sh $(BIN)/python
 
 run: $(STAMP)
 	$(BIN)/supportbot start

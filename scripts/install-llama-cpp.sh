@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Compile llama-cpp-python (no wheel for this platform on PyPI) for the fastest generated replies.
+# Only the library is built — no tests, examples, tools, server or multimodal part — which takes
+# about 8 minutes on 2 cores the first time; pip keeps the built wheel in its cache, so later
+# installs on the same machine take seconds.
+#   LLAMA_CPU=native    (default) tuned for this machine's CPU (AVX-512 where present)
+#   LLAMA_CPU=portable  any x86-64 CPU with AVX2/FMA (images that run on other hosts)
+# Usage: scripts/install-llama-cpp.sh PYTHON
+set -euo pipefail
+PY=${1:-python3}
+common="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF"
+common="$common -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF -DLLAVA_BUILD=OFF"
+if [ "${LLAMA_CPU:-native}" = portable ]; then
+  cpu="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+else
+  cpu="-DGGML_NATIVE=ON"
+fi
+CMAKE_ARGS="$common $cpu" CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
+  "$PY" -m pip install -q "llama-cpp-python>=0.3.9,<0.4"
+"$PY" -c 'import llama_cpp; print("llama.cpp serving ready:", llama_cpp.__version__)'
