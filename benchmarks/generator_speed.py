@@ -3,9 +3,8 @@
 Each path runs the same fine-tuned model on the same prompts (bundled knowledge base, real
 retrieval, the bot's prompt): time for a 60-token reply (end of sequence suppressed, prompt
 processing included), p50 / p90, and tokens per second; then the model's own replies (stopping
-where it ends them), p50 and their median length. llama.cpp runs with flash attention, and once
-more with prompt-lookup drafting (``GENERATOR__PROMPT_LOOKUP``). The decoder is not measured on
-ONNX Runtime: exporting it with a KV cache needs optimum, which is not installed.
+where it ends them), p50 and their median length. llama.cpp runs with flash attention. The decoder
+is not measured on ONNX Runtime: exporting it with a KV cache needs optimum, which is not installed.
 
 Usage: python benchmarks/generator_speed.py [--model var/generator] [--prompts 12] [--threads 2]
 """
@@ -77,8 +76,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=Path("var/generator"))
     parser.add_argument("--prompts", type=int, default=12)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--paths", default="llama_cpp,llama_cpp_lookup,torch_int8,torch")
-    parser.add_argument("--lookup", type=int, default=8, help="tokens drafted by prompt lookup")
+    parser.add_argument("--paths", default="llama_cpp,torch_int8,torch")
     args = parser.parse_args()
     model_dir = resolve_generator_dir(args.model)
     if model_dir is None:
@@ -90,13 +88,9 @@ def main() -> None:
         "torch": lambda: TorchBackend(model_dir, threads=args.threads),
         "torch_int8": lambda: TorchBackend(model_dir, int8=True, threads=args.threads),
         "llama_cpp": lambda: LlamaCppBackend(model_dir / GGUF_NAME, threads=args.threads),
-        "llama_cpp_lookup": lambda: LlamaCppBackend(
-            model_dir / GGUF_NAME, threads=args.threads, lookup_tokens=args.lookup
-        ),
     }
     labels = {
         "llama_cpp": "llama.cpp Q8_0",
-        "llama_cpp_lookup": f"llama.cpp Q8_0 + lookup {args.lookup}",
         "torch": "torch fp32",
         "torch_int8": "torch int8 dynamic",
     }

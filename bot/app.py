@@ -106,12 +106,7 @@ def build_generator(settings: GeneratorSettings, embedder: Embedder) -> Generato
     from models.grounding import GroundingGuard
     from models.llm import SmolLMGenerator, make_backend
 
-    backend = make_backend(
-        model_dir,
-        str(settings.backend),
-        threads=settings.threads,
-        lookup_tokens=settings.prompt_lookup,
-    )
+    backend = make_backend(model_dir, str(settings.backend), threads=settings.threads)
     generator = SmolLMGenerator(
         backend,
         GroundingGuard(embedder, settings.min_similarity),

@@ -136,8 +136,6 @@ class GeneratorSettings(BaseModel):
     queue_size: int = Field(8, ge=0, le=1000)
     stream_interval_s: float = Field(1.0, ge=0.2)
     threads: int = Field(2, ge=1, le=64)
-    # llama.cpp: tokens drafted from the prompt per step (0 = off); see models.llm.LlamaCppBackend.
-    prompt_lookup: int = Field(0, ge=0, le=16)
 
 
 class EscalationSettings(BaseModel):

@@ -53,8 +53,7 @@ class LlamaCppBackend:
 
     Flash attention is on (about 20 % faster replies on 2 cores). The rules at the head of every
     prompt stay in llama.cpp's KV cache between replies, so only the sources and the question are
-    processed anew. ``lookup_tokens`` > 0 drafts that many tokens by prompt lookup (replies often
-    copy the FAQ's words) and verifies them in one batch; greedy output stays the model's own.
+    processed anew.
     """
 
     name = "llama_cpp"
@@ -66,28 +65,21 @@ class LlamaCppBackend:
         threads: int = 2,
         n_ctx: int = 2048,
         flash_attn: bool = True,
-        lookup_tokens: int = 0,
     ) -> None:
         self.gguf_path, self.threads, self.n_ctx = Path(gguf_path), threads, n_ctx
-        self.flash_attn, self.lookup_tokens = flash_attn, lookup_tokens
+        self.flash_attn = flash_attn
         self._llm = None
 
     def load(self) -> None:
         if self._llm is None:
             from llama_cpp import Llama
 
-            draft = None
-            if self.lookup_tokens > 0:
-                from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
-
-                draft = LlamaPromptLookupDecoding(num_pred_tokens=self.lookup_tokens)
             self._llm = Llama(
                 model_path=str(self.gguf_path),
                 n_ctx=self.n_ctx,
                 n_threads=self.threads,
                 n_threads_batch=self.threads,
                 flash_attn=self.flash_attn,
-                draft_model=draft,
                 verbose=False,
             )
 
@@ -167,9 +159,7 @@ class TorchBackend:
                     shown = text
 
 
-def make_backend(
-    model_dir: Path, kind: str = "auto", *, threads: int = 2, lookup_tokens: int = 0
-) -> Backend:
+def make_backend(model_dir: Path, kind: str = "auto", *, threads: int = 2) -> Backend:
     """The fastest available backend for a fine-tuned model folder, or the one asked for."""
     if kind not in BACKENDS:
         raise ValueError(f"unknown backend {kind!r}; expected one of {', '.join(BACKENDS)}")
@@ -177,7 +167,7 @@ def make_backend(
     if kind == "llama_cpp" or (kind == "auto" and gguf.is_file() and llama_cpp_available()):
         if not gguf.is_file():
             raise FileNotFoundError(f"{gguf}: no GGUF export in this model folder")
-        return LlamaCppBackend(gguf, threads=threads, lookup_tokens=lookup_tokens)
+        return LlamaCppBackend(gguf, threads=threads)
     return TorchBackend(model_dir, int8=kind == "torch_int8", threads=threads)
 
 
