@@ -7,8 +7,6 @@ import json
 import random
 from pathlib import Path
 
-import pytest
-
 from bot.app import build_generator
 from bot.settings import GeneratorSettings
 from knowledge_base import KnowledgeBase
