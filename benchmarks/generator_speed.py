@@ -23,14 +23,19 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from knowledge_base import bundled_path, load_knowledge_base
 from models.llm import LlamaCppBackend, TorchBackend, llama_cpp_available
-from models.prompting import build_messages, render_chatml
+from models.prompting import MAX_SOURCES, build_messages, render_chatml, select_sources
 from models.smollm import GGUF_NAME, resolve_generator_dir
 from retrieval import FaqRetriever, SentenceTransformerEmbedder
 
 TOKENS = 60
 
 
-def prompts(n: int) -> list[str]:
+def prompts(n: int, layout: str = "served") -> list[str]:
+    """Prompts for ``n`` questions of the bundled knowledge base, real retrieval.
+
+    ``served``: the sources the bot gives the model (``select_sources``: the top entry alone when it
+    clearly wins, else two). ``two``: always two sources — the longest prompts the bot sends.
+    """
     kb = load_knowledge_base(bundled_path())
     embedder = SentenceTransformerEmbedder()
     retriever = FaqRetriever(embedder, cache_dir=Path(".cache/supportbot"))
@@ -39,7 +44,11 @@ def prompts(n: int) -> list[str]:
     step = max(1, len(questions) // n)
     out = []
     for q in questions[::step][:n]:
-        entries = [c.entry for c in retriever.search(q, 3).candidates]
+        candidates = retriever.search(q, 3).candidates
+        if layout == "served":
+            entries = select_sources(candidates)
+        else:
+            entries = [c.entry for c in candidates[:MAX_SOURCES]]
         out.append(render_chatml(build_messages(q, entries)))
     return out
 
@@ -76,7 +85,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=Path("var/generator"))
     parser.add_argument("--prompts", type=int, default=12)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--paths", default="llama_cpp,torch_int8,torch")
+    parser.add_argument("--paths", default="llama_cpp,llama_cpp_two,torch_int8,torch")
     args = parser.parse_args()
     model_dir = resolve_generator_dir(args.model)
     if model_dir is None:
@@ -84,18 +93,24 @@ def main() -> None:
             f"no fine-tuned generator in {args.model}: run `supportbot train-generator` first"
         )
     texts = prompts(args.prompts)
+    two = prompts(args.prompts, "two")
     backends = {
         "torch": lambda: TorchBackend(model_dir, threads=args.threads),
         "torch_int8": lambda: TorchBackend(model_dir, int8=True, threads=args.threads),
         "llama_cpp": lambda: LlamaCppBackend(model_dir / GGUF_NAME, threads=args.threads),
+        "llama_cpp_two": lambda: LlamaCppBackend(model_dir / GGUF_NAME, threads=args.threads),
     }
     labels = {
         "llama_cpp": "llama.cpp Q8_0",
+        "llama_cpp_two": "llama.cpp Q8_0, two sources",
         "torch": "torch fp32",
         "torch_int8": "torch int8 dynamic",
     }
     print(
-        f"{model_dir.name}: {TOKENS}-token replies, {len(texts)} prompts, {args.threads} threads"
+        f"{model_dir.name}: {TOKENS}-token replies, {len(texts)} prompts, {args.threads} threads;"
+        f" served prompts hold {sum(t.count('[2] Q:') == 0 for t in texts)} single-source,"
+        f" median {statistics.median(len(t) for t in texts):.0f} characters"
+        f" (two sources: {statistics.median(len(t) for t in two):.0f})"
     )
     print(
         f"{'path':<30}{'p50':>8}{'p90':>8}{'first text':>12}{'tok/s':>8}"
@@ -106,7 +121,7 @@ def main() -> None:
             print(f"{labels[name]:<30}  not installed (make install-llama-cpp)")
             continue
         try:
-            r = measure(backends[name](), texts)
+            r = measure(backends[name](), two if name.endswith("_two") else texts)
         except Exception as exc:  # a path that cannot run here is reported, not fatal
             print(f"{name:<26}  failed: {exc.__class__.__name__}: {exc}")
             continue

@@ -21,7 +21,7 @@ from knowledge_base.loaders import LabelledQuery
 from knowledge_base.model import KnowledgeBase
 from models.generator import Generator
 from models.grounding import GroundingGuard
-from models.prompting import MAX_SOURCES
+from models.prompting import select_sources
 from retrieval.embedder import Embedder
 from retrieval.retriever import FaqRetriever
 
@@ -121,9 +121,7 @@ def evaluate_generator(
             continue
         reply = generator.generate(query.text, result.candidates)
         latency = (time.perf_counter() - started) * 1000
-        sources = [
-            f"{c.entry.question}\n{c.entry.answer}" for c in result.candidates[:MAX_SOURCES]
-        ]
+        sources = [f"{e.question}\n{e.answer}" for e in select_sources(result.candidates)]
         gold = kb[query.faq_id].answer
         report.rows.append(
             GeneratorEvalRow(

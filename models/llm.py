@@ -20,10 +20,10 @@ from models.generator import GeneratedReply, HistoryTurn, TextCallback, verbatim
 from models.grounding import GroundingGuard
 from models.prompting import (
     HANDOFF_REPLY,
-    MAX_SOURCES,
     build_messages,
     is_handoff,
     render_chatml,
+    select_sources,
 )
 from models.smollm import GGUF_NAME
 from retrieval.retriever import RetrievedFaq
@@ -215,7 +215,7 @@ class SmolLMGenerator:
     ) -> GeneratedReply:
         if not candidates:
             raise ValueError("no candidate entries to answer from")
-        entries = [c.entry for c in candidates[:MAX_SOURCES]]
+        entries = select_sources(candidates)
         sources = [f"{e.question}\n{e.answer}" for e in entries]
         prompt = render_chatml(build_messages(question, entries, history))
         text, shown = "", ""

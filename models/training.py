@@ -26,7 +26,14 @@ from pathlib import Path
 import numpy as np
 
 from knowledge_base.model import FaqEntry, KnowledgeBase
-from models.prompting import HANDOFF_REPLY, MAX_SOURCES, HistoryTurn, build_messages, render_chatml
+from models.prompting import (
+    HANDOFF_REPLY,
+    MAX_SOURCES,
+    HistoryTurn,
+    build_messages,
+    render_chatml,
+    select_sources,
+)
 from models.smollm import GGUF_NAME, MARKER, base_gguf_path, base_model_dir, export_gguf
 from retrieval.embedder import Embedder, mark_latest
 from retrieval.retriever import FaqRetriever
@@ -145,15 +152,17 @@ def build_examples(
         others = [c.entry for c in result.candidates if c.entry.id != entry.id]
         roll = rng.random()
         if roll < config.handoff_share and len(others) >= MAX_SOURCES:
-            sources = others[:MAX_SOURCES]
+            # Both prompt layouts (one source, two) teach the handoff.
+            sources = others[: 1 + (roll < config.handoff_share / 2)]
             examples.append(
                 Example(build_messages(text, sources), HANDOFF_REPLY, entry.id, "handoff")
             )
             continue
-        # The retriever's order, with the entry put last in place of the weakest when it missed.
-        sources = [c.entry for c in result.candidates][:MAX_SOURCES]
+        # What serving would give the model (select_sources); when the retriever missed, its best
+        # entry and this one.
+        sources = select_sources(result.candidates)
         if entry not in sources:
-            sources = [*sources[: MAX_SOURCES - 1], entry]
+            sources = [c.entry for c in result.candidates[: MAX_SOURCES - 1]] + [entry]
         history: list[HistoryTurn] = []
         kind = "answer"
         if roll > 1 - config.history_share:

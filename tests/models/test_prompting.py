@@ -7,11 +7,14 @@ from models.prompting import (
     HANDOFF_REPLY,
     MAX_HISTORY_TURNS,
     MAX_SOURCES,
+    SINGLE_SOURCE_MARGIN,
     SYSTEM_PROMPT,
     build_messages,
     is_handoff,
     render_chatml,
+    select_sources,
 )
+from retrieval.retriever import RetrievedFaq
 
 ENTRIES = [
     FaqEntry("a", "How long does delivery take?", "Standard delivery takes 3–5 business days."),
@@ -57,3 +60,17 @@ def test_handoff_reply_is_recognised() -> None:
     assert is_handoff(HANDOFF_REPLY)
     assert is_handoff("  " + HANDOFF_REPLY.upper())
     assert not is_handoff("Standard delivery takes 3–5 business days.")
+
+
+def test_a_clear_match_is_the_only_source() -> None:
+    def ranked(*scores: float) -> list[RetrievedFaq]:
+        return [RetrievedFaq(e, s, e.question) for e, s in zip(ENTRIES, scores, strict=False)]
+
+    clear = ranked(0.9, 0.9 - SINGLE_SOURCE_MARGIN - 0.01, 0.3)
+    close = ranked(0.7, 0.68, 0.6)
+    assert select_sources(clear) == [ENTRIES[0]]
+    assert select_sources(close) == ENTRIES[:MAX_SOURCES]
+    assert select_sources(ranked(0.5)) == [ENTRIES[0]]
+    assert select_sources([]) == []
+    one = render_chatml(build_messages("delivery time?", select_sources(clear)))
+    assert "[1] Q: How long does delivery take?" in one and "[2]" not in one
