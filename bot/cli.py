@@ -182,7 +182,7 @@ def cmd_train_retriever(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         batch_size=args.batch_size,
         time_budget_s=args.time_budget,
-        hard_negatives=not args.no_hard_negatives,
+        hard_negatives=args.hard_negatives,
     )
     report = train_retriever(kb, args.out, config, base_model=args.base_model)
     budget = " (stopped by the time budget)" if report.stopped_by_budget else ""
@@ -328,9 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--batch-size", type=int, default=64)
     tr.add_argument("--time-budget", type=float, default=900.0, help="seconds (default 900)")
     tr.add_argument(
-        "--no-hard-negatives",
+        "--hard-negatives",
         action="store_true",
-        help="in-batch negatives only (skip mining confusable phrasings)",
+        help="also train on the nearest phrasing of another entry, mined before training",
     )
     tr.set_defaults(func=cmd_train_retriever)
 

@@ -5,11 +5,13 @@ MultipleNegativesRankingLoss, applied in both directions): each phrasing is pull
 phrasing of its entry and pushed away from every other entry in the batch. A batch never holds two
 pairs of the same entry, so no negative is secretly a positive.
 
-Hard negatives: before training, each phrasing's most similar phrasing *of another entry* is mined
-with the starting model (the confusable entries an operator would mix up too) and added to the
-phrasing's row of the loss, so the model learns exactly the distinctions it got wrong. Columns that
-belong to the anchor's own entry are masked out. Training stops at its time budget (mining
-included) and the model is saved as a new version folder; ``LATEST`` names the newest one.
+Hard negatives (``hard_negatives=True``): before training, each phrasing's most similar phrasing
+*of another entry* is mined with the starting model (the confusable entries) and added to the
+phrasing's row of the loss; columns that belong to the anchor's own entry are masked out. Off by
+default: on BANKING77 (77 entries, so a batch of 64 already holds most confusable entries) one
+epoch scored 94.28 % with them against 94.78 % without, and took 556 s instead of 338 s. Training
+stops at its time budget (mining included) and the model is saved as a new version folder;
+``LATEST`` names the newest one.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class TrainingConfig:
     time_budget_s: float = 900.0
     seed: int = 0
     threads: int | None = None
-    hard_negatives: bool = True
+    hard_negatives: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,12 +25,15 @@ def test_training_saves_a_version_the_retriever_serves(small_kb: KnowledgeBase, 
     kb = KnowledgeBase(
         entries=(*small_kb.entries, FaqEntry("gift", "Do you sell gift cards?", "Yes, online.")),
     )
-    config = TrainingConfig(epochs=2, batch_size=4, time_budget_s=120, threads=2)
+    config = TrainingConfig(
+        epochs=2, batch_size=4, time_budget_s=120, threads=2, hard_negatives=True
+    )
     report = train_retriever(kb, tmp_path / "models", config, progress=False)
     assert report.steps == report.planned_steps > 0 and not report.stopped_by_budget
     assert resolve_model_dir(tmp_path / "models") == report.model_dir
     meta = json.loads((report.model_dir / "supportbot-model.json").read_text())
     assert meta["knowledge_base"] == kb.content_hash() and meta["steps"] == report.steps
+    assert 0 < meta["hard_negatives"] <= kb.phrasing_count()
     retriever = FaqRetriever(SentenceTransformerEmbedder(tmp_path / "models"))
     retriever.load(kb)
     assert retriever.search("I'd like to send my purchase back").top.id == "return-item"
