@@ -15,6 +15,7 @@ if [ "${LLAMA_CPU:-native}" = portable ]; then
 else
   cpu="-DGGML_NATIVE=ON"
 fi
+echo "llama-cpp-python: building for ${LLAMA_CPU:-native} CPU (about 9 minutes on 2 cores the first time)"
 CMAKE_ARGS="$common $cpu" CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
   "$PY" -m pip install -q "llama-cpp-python>=0.3.9,<0.4"
 "$PY" -c 'import llama_cpp; print("llama.cpp serving ready:", llama_cpp.__version__)'
