@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compile llama-cpp-python (no wheel for this platform on PyPI) for the fastest generated replies.
 # Only the library is built — no tests, examples, tools, server or multimodal part — which takes
-# about 8 minutes on 2 cores the first time; pip keeps the built wheel in its cache, so later
+# about 9 minutes on 2 cores the first time; pip keeps the built wheel in its cache, so later
 # installs on the same machine take seconds.
 #   LLAMA_CPU=native    (default) tuned for this machine's CPU (AVX-512 where present)
 #   LLAMA_CPU=portable  any x86-64 CPU with AVX2/FMA (images that run on other hosts)
