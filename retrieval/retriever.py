@@ -310,7 +310,14 @@ class FaqRetriever:
         started = time.perf_counter()
         query = self.embedder.encode([text], kind="query")
         embedded = time.perf_counter()
-        result = self.search_vectors([text], query, k)[0]
+        # One query gains nothing from FAISS's OpenMP team and pays for waking it (3.2 ms against
+        # 0.8 ms on 15,000 phrasings, 2 cores); the setting is per calling thread and restored.
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            result = self.search_vectors([text], query, k)[0]
+        finally:
+            faiss.omp_set_num_threads(threads)
         done = time.perf_counter()
         result.timings_ms.update(
             embed=(embedded - started) * 1000, search=(done - embedded) * 1000
