@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -80,8 +79,12 @@ class Core:
     async def close(self) -> None:
         for task in self.tasks:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self.tasks:
+            # Bounded: a background task that does not finish its cancellation must not keep the
+            # process from exiting (seen with the terminal chat's /quit).
+            _, pending = await asyncio.wait(self.tasks, timeout=5)
+            for task in pending:
+                log.warning("background task %s did not stop in 5 s; leaving it", task.get_name())
         await self.stores.close()
         self.answering.generation.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
