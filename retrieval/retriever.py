@@ -310,8 +310,8 @@ class FaqRetriever:
         started = time.perf_counter()
         query = self.embedder.encode([text], kind="query")
         embedded = time.perf_counter()
-        # One query gains nothing from FAISS's OpenMP team and pays for waking it (3.2 ms against
-        # 0.8 ms on 15,000 phrasings, 2 cores); the setting is per calling thread and restored.
+        # One query gains nothing from FAISS's OpenMP team and pays for waking it (several times
+        # the search itself on 2 cores); the setting is per calling thread and restored.
         threads = faiss.omp_get_max_threads()
         faiss.omp_set_num_threads(1)
         try:
