@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compile llama-cpp-python (no wheel for this platform on PyPI) for the fastest generated replies.
 # Only the library is built — no tests, examples, tools, server or multimodal part — which takes
-# about 9 minutes on 2 cores the first time; pip keeps the built wheel in its cache, so later
+# minutes the first time (a fresh `bash .ci/run`, this build included, took 10 min on 2 cores); pip keeps the built wheel in its cache, so later
 # installs on the same machine take seconds.
 #   LLAMA_CPU=native    (default) tuned for this machine's CPU (AVX-512 where present)
 #   LLAMA_CPU=portable  any x86-64 CPU with AVX2/FMA (images that run on other hosts)
@@ -15,7 +15,7 @@ if [ "${LLAMA_CPU:-native}" = portable ]; then
 else
   cpu="-DGGML_NATIVE=ON"
 fi
-echo "llama-cpp-python: building for ${LLAMA_CPU:-native} CPU (about 9 minutes on 2 cores the first time)"
+echo "llama-cpp-python: building for ${LLAMA_CPU:-native} CPU (several minutes the first time)"
 CMAKE_ARGS="$common $cpu" CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
   "$PY" -m pip install -q "llama-cpp-python>=0.3.9,<0.4"
 "$PY" -c 'import llama_cpp; print("llama.cpp serving ready:", llama_cpp.__version__)'
