@@ -255,16 +255,7 @@ class FaqRetriever:
 
     def phrasing_vectors(self, texts: list[str]) -> np.ndarray:
         """Passage vectors for ``texts``, reusing the served index's vectors (quality checks)."""
-        snap = self._snapshot
-        known = {text: row for row, text in enumerate(snap.phrasings)} if snap else {}
-        missing = [t for t in dict.fromkeys(texts) if t not in known]
-        fresh = self.embedder.encode(missing, kind="passage") if missing else None
-        fresh_row = {text: row for row, text in enumerate(missing)}
-        dim = fresh.shape[1] if fresh is not None else snap.vectors.shape[1]
-        out = np.empty((len(texts), dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            out[row] = fresh[fresh_row[text]] if text in fresh_row else snap.vectors[known[text]]
-        return out
+        return self._embed(texts, self._snapshot)[0]
 
     def _cache_folder(self, kb: KnowledgeBase) -> Path | None:
         if self.cache_dir is None:
