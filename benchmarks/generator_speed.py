@@ -30,11 +30,11 @@ from retrieval import FaqRetriever, SentenceTransformerEmbedder
 TOKENS = 60
 
 
-def prompts(n: int, layout: str = "served") -> list[str]:
-    """Prompts for ``n`` questions of the bundled knowledge base, real retrieval.
+def prompts(n: int) -> tuple[list[str], list[str]]:
+    """Prompts for ``n`` questions of the bundled knowledge base, real retrieval, in two layouts.
 
-    ``served``: the sources the bot gives the model (``select_sources``: the top entry alone when it
-    clearly wins, else two). ``two``: always two sources — the longest prompts the bot sends.
+    First as served: the sources the bot gives the model (``select_sources``: the top entry alone
+    when it clearly wins, else two). Then always two sources — the longest prompts the bot sends.
     """
     kb = load_knowledge_base(bundled_path())
     embedder = SentenceTransformerEmbedder()
@@ -42,15 +42,13 @@ def prompts(n: int, layout: str = "served") -> list[str]:
     retriever.load(kb)
     questions = [e.alternatives[0] if e.alternatives else e.question for e in kb.entries]
     step = max(1, len(questions) // n)
-    out = []
+    served, two = [], []
     for q in questions[::step][:n]:
         candidates = retriever.search(q, 3).candidates
-        if layout == "served":
-            entries = select_sources(candidates)
-        else:
-            entries = [c.entry for c in candidates[:MAX_SOURCES]]
-        out.append(render_chatml(build_messages(q, entries)))
-    return out
+        served.append(render_chatml(build_messages(q, select_sources(candidates))))
+        two_entries = [c.entry for c in candidates[:MAX_SOURCES]]
+        two.append(render_chatml(build_messages(q, two_entries)))
+    return served, two
 
 
 def measure(backend, texts: list[str]) -> dict[str, float]:
@@ -92,8 +90,7 @@ def main() -> None:
         sys.exit(
             f"no fine-tuned generator in {args.model}: run `supportbot train-generator` first"
         )
-    texts = prompts(args.prompts)
-    two = prompts(args.prompts, "two")
+    texts, two = prompts(args.prompts)
     backends = {
         "torch": lambda: TorchBackend(model_dir, threads=args.threads),
         "torch_int8": lambda: TorchBackend(model_dir, int8=True, threads=args.threads),
