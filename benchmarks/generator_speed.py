@@ -3,15 +3,18 @@
 Each path runs the same fine-tuned model on the same prompts (bundled knowledge base, real
 retrieval, the bot's prompt): time for a 60-token reply (end of sequence suppressed, prompt
 processing included), p50 / p90, and tokens per second; then the model's own replies (stopping
-where it ends them), p50 and their median length. llama.cpp runs with flash attention. The decoder
-is not measured on ONNX Runtime: exporting it with a KV cache needs optimum, which is not installed.
+where it ends them), p50 and their median length. llama.cpp runs with flash attention. ONNX
+Runtime is measured by benchmarks/generator_onnx.py (it needs an environment of its own) on the
+prompts this script writes with --dump-prompts.
 
 Usage: python benchmarks/generator_speed.py [--model var/generator] [--prompts 12] [--threads 2]
+       python benchmarks/generator_speed.py --dump-prompts var/bench-prompts.json
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -84,7 +87,14 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=12)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--paths", default="llama_cpp,llama_cpp_two,torch_int8,torch")
+    parser.add_argument("--dump-prompts", type=Path, help="write the prompts as JSON and stop")
     args = parser.parse_args()
+    if args.dump_prompts:
+        texts, two = prompts(args.prompts)
+        args.dump_prompts.parent.mkdir(parents=True, exist_ok=True)
+        args.dump_prompts.write_text(json.dumps({"served": texts, "two": two}), encoding="utf-8")
+        print(f"{len(texts)} prompts in each layout written to {args.dump_prompts}")
+        return
     model_dir = resolve_generator_dir(args.model)
     if model_dir is None:
         sys.exit(

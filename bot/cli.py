@@ -176,15 +176,22 @@ def cmd_train_retriever(args: argparse.Namespace) -> int:
     from retrieval.training import TrainingConfig, train_retriever
 
     setup_logging(None, "INFO")
-    kb, _ = load_with_training(args.kb, args.train)
-    print(f"training on {len(kb)} entries, {kb.phrasing_count()} phrasings", flush=True)
+    kb, out_of_scope = load_with_training(args.kb, args.train)
+    unanswerable = f", {len(out_of_scope)} out-of-scope questions as negatives"
+    print(
+        f"training on {len(kb)} entries, {kb.phrasing_count()} phrasings"
+        f"{unanswerable if out_of_scope else ''}",
+        flush=True,
+    )
     config = TrainingConfig(
         epochs=args.epochs,
         batch_size=args.batch_size,
         time_budget_s=args.time_budget,
         hard_negatives=args.hard_negatives,
     )
-    report = train_retriever(kb, args.out, config, base_model=args.base_model)
+    report = train_retriever(
+        kb, args.out, config, base_model=args.base_model, out_of_scope=out_of_scope
+    )
     budget = " (stopped by the time budget)" if report.stopped_by_budget else ""
     print(
         f"saved {report.model_dir}: {report.steps}/{report.planned_steps} steps in "

@@ -78,6 +78,9 @@ class _Snapshot:
     sizes: np.ndarray  # phrasings per entry
     lexical: LexicalIndex | None
     calibrator: Calibrator
+    # Known out-of-scope questions and their (query) vectors; empty when none were given.
+    oos_texts: tuple[str, ...] = ()
+    oos_vectors: np.ndarray | None = None
 
 
 class FaqRetriever:
@@ -125,10 +128,12 @@ class FaqRetriever:
                     phrasings.append(text)
                     owners.append(position)
             stats = {"phrasings": float(len(phrasings)), "embedded": 0.0}
+            oos_texts = tuple(dict.fromkeys(t for t in out_of_scope if t.strip()))
             if (
                 previous is not None
                 and previous.phrasings == tuple(phrasings)
                 and previous.entry_ids == tuple(e.id for e in kb.entries)
+                and previous.oos_texts == oos_texts
             ):
                 # Only answers or tags changed: same index, same confidence; swap the entries.
                 self._snapshot = replace(previous, kb=kb)
@@ -159,16 +164,18 @@ class FaqRetriever:
                 sizes=sizes,
                 lexical=lexical,
                 calibrator=Calibrator(),
+                oos_texts=oos_texts,
+                oos_vectors=self._oos_vectors(oos_texts, previous),
             )
             if self.scoring.calibrate and phrasings:
-                if self._small_change(previous, phrasings, out_of_scope):
+                if self._small_change(previous, phrasings, oos_texts):
                     # A handful of phrasings changed: the confidence model still fits; keep it
                     # instead of re-fitting on every operator edit (hot reload stays fast).
                     snapshot = replace(snapshot, calibrator=previous.calibrator)
                     stats["calibration_reused"] = 1.0
                 else:
                     calibrated = time.perf_counter()
-                    self._calibrate(snapshot, out_of_scope)
+                    self._calibrate(snapshot)
                     stats["calibration_seconds"] = time.perf_counter() - calibrated
             self._snapshot = snapshot
             stats["seconds"] = time.perf_counter() - started
@@ -181,24 +188,33 @@ class FaqRetriever:
             )
             return stats
 
+    def _oos_vectors(
+        self, texts: tuple[str, ...], previous: _Snapshot | None
+    ) -> np.ndarray | None:
+        if not texts:
+            return None
+        if previous is not None and previous.oos_texts == texts:
+            return previous.oos_vectors
+        return self.embedder.encode(list(texts), kind="query")
+
     @staticmethod
     def _small_change(
-        previous: _Snapshot | None, phrasings: list[str], out_of_scope: Sequence[str]
+        previous: _Snapshot | None, phrasings: list[str], oos_texts: tuple[str, ...]
     ) -> bool:
-        if previous is None or out_of_scope or not previous.calibrator.fitted:
+        if previous is None or not previous.calibrator.fitted or previous.oos_texts != oos_texts:
             return False
         before, after = set(previous.phrasings), set(phrasings)
         changed = len(before ^ after)
         return changed <= max(SMALL_CHANGE_PHRASINGS, SMALL_CHANGE_SHARE * len(after))
 
-    def _calibrate(self, snap: _Snapshot, out_of_scope: Sequence[str]) -> None:
+    def _calibrate(self, snap: _Snapshot) -> None:
         """Fit the confidence on held-out phrasings searched against the rest of the knowledge base."""
         mask = held_out_split(snap.phrasing_entry, snap.sizes, 0.2)
         held = np.flatnonzero(mask)
         if len(held) > self.scoring.max_calibration_queries:
             rng = np.random.default_rng(1)
             held = np.sort(rng.choice(held, self.scoring.max_calibration_queries, replace=False))
-        if len(held) == 0 and not out_of_scope:
+        if len(held) == 0 and not snap.oos_texts:
             return
         keep = np.flatnonzero(~mask)
         rest = _Snapshot(
@@ -217,6 +233,8 @@ class FaqRetriever:
                 else None
             ),
             calibrator=Calibrator(),
+            oos_texts=snap.oos_texts,
+            oos_vectors=snap.oos_vectors,
         )
         texts = [snap.phrasings[i] for i in held]
         x, y = [], []
@@ -224,16 +242,20 @@ class FaqRetriever:
         for row, (ranked, feat) in zip(held, ranking, strict=True):
             x.append(feat)
             y.append(1 if ranked and ranked[0][0] == snap.phrasing_entry[row] else 0)
-        if out_of_scope:
-            queries = self.embedder.encode(list(out_of_scope), kind="query")
-            for _, feat in self._rank(snap, list(out_of_scope), queries, 2):
+        if snap.oos_texts:
+            # Each known out-of-scope question is compared with the others, not with itself.
+            oos = snap.oos_vectors
+            others = oos @ oos.T
+            np.fill_diagonal(others, -1.0)
+            nearest = others.max(axis=1) if len(oos) > 1 else np.zeros(len(oos))
+            for _, feat in self._rank(snap, list(snap.oos_texts), oos, 2, oos_top=nearest):
                 x.append(feat)
                 y.append(0)
         snap.calibrator.fit(np.asarray(x, dtype=np.float64), np.asarray(y))
         log.info(
             "confidence calibrated on %d held-out phrasings and %d out-of-scope questions",
             len(held),
-            len(out_of_scope),
+            len(snap.oos_texts),
         )
 
     def _embed(self, phrasings: list[str], previous: _Snapshot | None) -> tuple[np.ndarray, int]:
@@ -334,16 +356,31 @@ class FaqRetriever:
         return results
 
     def _rank(
-        self, snap: _Snapshot, texts: Sequence[str], queries: np.ndarray, k: int
+        self,
+        snap: _Snapshot,
+        texts: Sequence[str],
+        queries: np.ndarray,
+        k: int,
+        oos_top: np.ndarray | None = None,
     ) -> list[tuple[list[tuple[int, float, int]], list[float]]]:
-        """Per query: the ``k`` best (entry position, score, best phrasing row) and the features."""
+        """Per query: the ``k`` best (entry position, score, best phrasing row) and the features.
+
+        ``oos_top`` overrides each query's similarity to the nearest known out-of-scope question.
+        """
         if snap.index.ntotal == 0:
             return [([], features(0.0, 0.0, 0.0, False)) for _ in texts]
         cfg = self.scoring
         n = min(cfg.neighbours, snap.index.ntotal)
-        sims, rows = snap.index.search(np.ascontiguousarray(queries, dtype=np.float32), n)
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        sims, rows = snap.index.search(queries, n)
+        if oos_top is None:
+            oos_top = (
+                (queries @ snap.oos_vectors.T).max(axis=1)
+                if snap.oos_vectors is not None
+                else np.zeros(len(queries), dtype=np.float32)
+            )
         out = []
-        for text, row_sims, row_ids in zip(texts, sims, rows, strict=True):
+        for text, row_sims, row_ids, nearest_oos in zip(texts, sims, rows, oos_top, strict=True):
             dense = entry_scores(row_sims, row_ids, snap.phrasing_entry, cfg.top_m, snap.sizes)
             lexical = snap.lexical.scores(text) if snap.lexical is not None else None
             scored = []
@@ -358,5 +395,5 @@ class FaqRetriever:
             if lexical is not None and scored:
                 lexical_top = float(lexical[scored[0][0]])
                 agree = bool(lexical.max() > 0 and int(lexical.argmax()) == scored[0][0])
-            out.append((scored[:k], features(top, second, lexical_top, agree)))
+            out.append((scored[:k], features(top, second, lexical_top, agree, float(nearest_oos))))
         return out

@@ -5,8 +5,10 @@
 * A lexical score (BM25 over the phrasings, via ``bm25s``) adds exact-word evidence — product names,
   error codes — with a small weight.
 * The confidence is a probability that the first entry is the right one: a logistic regression over
-  (score, margin to the second entry, lexical agreement), fitted on held-out phrasings of the knowledge
-  base itself (and on known out-of-scope questions when an operator provides them).
+  (score, margin to the second entry, lexical agreement, closeness to known out-of-scope questions),
+  fitted on held-out phrasings of the knowledge base itself and on known out-of-scope questions when
+  an operator provides them. A question closer to a known out-of-scope question than to any phrasing
+  is most likely out of scope too.
 """
 
 from __future__ import annotations
@@ -86,8 +88,11 @@ def entry_scores(
     return out
 
 
-def features(top: float, second: float, lexical_top: float, agree: bool) -> list[float]:
-    return [top, top - second, lexical_top, 1.0 if agree else 0.0]
+def features(
+    top: float, second: float, lexical_top: float, agree: bool, oos_top: float = 0.0
+) -> list[float]:
+    """``oos_top``: the similarity of the nearest known out-of-scope question (0 when none)."""
+    return [top, top - second, lexical_top, 1.0 if agree else 0.0, oos_top, top - oos_top]
 
 
 class Calibrator:

@@ -47,7 +47,8 @@ def test_confidence_is_calibrated_on_held_out_phrasings(
 ) -> None:
     kb = load_knowledge_base(bundled_path())
     retriever = FaqRetriever(embedder, cache_dir=tmp_path)
-    stats = retriever.load(kb, out_of_scope=["who won the football match", "write me a poem"])
+    unanswerable = ["who won the football match", "write me a poem"]
+    stats = retriever.load(kb, out_of_scope=unanswerable)
     assert "calibration_seconds" in stats
     snap_calibrator = retriever._snapshot.calibrator
     assert snap_calibrator.fitted and snap_calibrator.samples > 90
@@ -56,7 +57,9 @@ def test_confidence_is_calibrated_on_held_out_phrasings(
     assert 0.0 <= outside.confidence < inside.confidence <= 1.0
     # An operator adds one phrasing: it alone is embedded and the calibration is kept.
     first = kb.entries[0]
-    stats = retriever.load(kb.with_extra_phrasings({first.id: ["a brand new way to ask"]}))
+    stats = retriever.load(
+        kb.with_extra_phrasings({first.id: ["a brand new way to ask"]}), out_of_scope=unanswerable
+    )
     assert stats["embedded"] == 1 and stats["calibration_reused"] == 1
     assert retriever._snapshot.calibrator is snap_calibrator
     assert retriever.search("a brand new way to ask").top.id == first.id
@@ -120,3 +123,29 @@ def test_reload_embeds_only_new_phrasings_and_reuses_the_index_for_answers(
     stats = retriever.load(phrased)
     assert stats["embedded"] == 1
     assert retriever.search("refund my order please").top.id == ret.id
+
+
+def test_known_out_of_scope_questions_lower_the_confidence_of_similar_ones(
+    embedder: SentenceTransformerEmbedder, tmp_path: Path
+) -> None:
+    kb = load_knowledge_base(bundled_path())
+    unanswerable = [
+        "can you recommend a good pizza place nearby",
+        "what's a good restaurant for dinner tonight",
+        "where can I get sushi around here",
+        "book me a table at an italian restaurant",
+        "who won the football match yesterday",
+        "what's the weather going to be tomorrow",
+        "tell me a joke",
+        "write me a poem about the sea",
+    ]
+    plain = FaqRetriever(embedder, cache_dir=tmp_path)
+    plain.load(kb)
+    taught = FaqRetriever(embedder, cache_dir=tmp_path)
+    taught.load(kb, out_of_scope=unanswerable)
+    question = "any good burger restaurants near me?"
+    assert taught.search(question).confidence < plain.search(question).confidence
+    # An answerable question keeps its entry and a high confidence.
+    answerable = taught.search("my parcel still hasn't arrived, where is it?")
+    assert answerable.top.id == plain.search("my parcel still hasn't arrived, where is it?").top.id
+    assert answerable.confidence > 0.5

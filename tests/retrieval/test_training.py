@@ -28,16 +28,27 @@ def test_training_saves_a_version_the_retriever_serves(small_kb: KnowledgeBase, 
     config = TrainingConfig(
         epochs=2, batch_size=4, time_budget_s=120, threads=2, hard_negatives=True
     )
-    report = train_retriever(kb, tmp_path / "models", config, progress=False)
+    unanswerable = ["who won the football match", "write me a poem", "will it rain tomorrow"]
+    report = train_retriever(
+        kb, tmp_path / "models", config, out_of_scope=unanswerable, progress=False
+    )
     assert report.steps == report.planned_steps > 0 and not report.stopped_by_budget
     assert resolve_model_dir(tmp_path / "models") == report.model_dir
     meta = json.loads((report.model_dir / "supportbot-model.json").read_text())
     assert meta["knowledge_base"] == kb.content_hash() and meta["steps"] == report.steps
     assert 0 < meta["hard_negatives"] <= kb.phrasing_count()
+    assert meta["out_of_scope"] == len(unanswerable)
     retriever = FaqRetriever(SentenceTransformerEmbedder(tmp_path / "models"))
     retriever.load(kb)
     assert retriever.search("I'd like to send my purchase back").top.id == "return-item"
     assert retriever.embedder.name.startswith("st-retriever-")
+
+    # The out-of-scope questions (negatives only) moved away from every phrasing.
+    def nearest(embedder: SentenceTransformerEmbedder) -> float:
+        phrasings = embedder.encode([p for e in kb.entries for p in e.phrasings], kind="passage")
+        return float((embedder.encode(unanswerable, kind="query") @ phrasings.T).max(1).mean())
+
+    assert nearest(retriever.embedder) < nearest(SentenceTransformerEmbedder())
 
 
 def test_time_budget_stops_training(small_kb: KnowledgeBase, tmp_path: Path) -> None:
