@@ -1,8 +1,9 @@
 """The grounding guard: a generated reply may only state facts that its sources state.
 
 Checked before a reply is shown: every number (amounts, dates, times, durations), e-mail address,
-URL and product name in the reply must occur in the retrieved entries; the reply must stay
-semantically close to them; and it must not echo the prompt. A reply that fails is replaced by the
+URL and product name in the reply must occur in the retrieved entries; a reply that opens with
+"yes" or "no" must not contradict the entries' own yes or no; the reply must stay semantically
+close to them; and it must not echo the prompt. A reply that fails is replaced by the
 verbatim FAQ answer. The same checks score faithfulness in ``supportbot eval-generator``.
 """
 
@@ -34,6 +35,12 @@ _NUMBER_WORDS = {
 _COMMON_CAPS = frozenset({"i", "i'm", "i'll", "i've", "i'd", "ok", "okay"})
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
 _LEAK_MARKERS = ("<|im_", "help-centre entries", "customer message:", "earlier in this chat")
+_YES = re.compile(r"^\W*(?:yes|yeah|yep|sure|of course|absolutely|certainly|definitely)\b", re.I)
+_NO = re.compile(
+    r"^\W*(?:no\b(?!\s+(?:problem|worries|need)\b)|nope\b|unfortunately\b|sorry,?\s+(?:we|you)\s+"
+    r"(?:can(?:no|['’])t|cannot|don['’]t|do not|won['’]t)\b)",
+    re.I,
+)
 
 
 def _trim_url(url: str) -> str:
@@ -80,6 +87,28 @@ def unsupported_facts(reply: str, sources: Sequence[str]) -> list[str]:
     missing += [n for n in facts["numbers"] if n not in numbers]
     missing += [w for w in facts["names"] if w.lower().replace("’", "'") not in words]
     return missing
+
+
+def polarity(text: str) -> int:
+    """+1 when a text opens with a yes, -1 with a no, 0 when it opens with neither."""
+    if _YES.search(text):
+        return 1
+    if _NO.search(text):
+        return -1
+    return 0
+
+
+def contradicts_sources(reply: str, sources: Sequence[str]) -> bool:
+    """The reply opens with a yes (no) where every source that answers yes or no says no (yes).
+
+    A source is "question\nanswer"; its answer's opening word is what counts.
+    """
+    said = polarity(reply)
+    if not said:
+        return False
+    stated = [polarity(s.split("\n", 1)[-1]) for s in sources]
+    stated = [p for p in stated if p]
+    return bool(stated) and all(p == -said for p in stated)
 
 
 def looks_like_leak(reply: str) -> bool:
@@ -131,6 +160,8 @@ class GroundingGuard:
         missing = unsupported_facts(reply, sources)
         if missing:
             return Verdict(False, tuple(missing), reason="unsupported facts")
+        if contradicts_sources(reply, sources):
+            return Verdict(False, reason="contradicts the source's yes or no")
         return Verdict(True)
 
     def check(self, reply: str, sources: Sequence[str]) -> Verdict:

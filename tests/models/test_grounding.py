@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from models.grounding import GroundingGuard, extract_facts, looks_like_leak, unsupported_facts
+from models.grounding import (
+    GroundingGuard,
+    contradicts_sources,
+    extract_facts,
+    looks_like_leak,
+    polarity,
+    unsupported_facts,
+)
 from models.prompting import SYSTEM_PROMPT
 from retrieval import SentenceTransformerEmbedder
 
@@ -42,6 +49,26 @@ def test_invented_price_date_link_email_and_product_are_caught() -> None:
     }
     for reply, fact in cases.items():
         assert fact in unsupported_facts(reply, SOURCES), reply
+
+
+def test_a_reply_that_flips_the_sources_yes_or_no_is_caught() -> None:
+    express = "Do you offer express delivery?\nYes — express delivery takes 1–2 business days."
+    abroad = "Do you ship from abroad?\nNo — every order ships from a warehouse in its own region."
+    assert polarity("Yes, you can.") == 1 and polarity("No, sorry.") == -1
+    assert (
+        polarity("Unfortunately we can't.") == -1 and polarity("No problem! It takes 2 days.") == 0
+    )
+    assert polarity("Sorry, we don't ship there.") == -1 and polarity("Express takes 2 days.") == 0
+    assert contradicts_sources("No, we don't offer express delivery.", [express])
+    assert contradicts_sources("Yes, some orders ship from abroad.", [abroad])
+    assert contradicts_sources("Unfortunately, there is no express option.", [express])
+    assert not contradicts_sources("Yes, express takes 1–2 business days.", [express])
+    assert not contradicts_sources("Express takes 1–2 business days.", [express])
+    assert not contradicts_sources("No, everything ships from its region.", [abroad])
+    # Two sources that disagree: either answer may be right.
+    assert not contradicts_sources("No, not from abroad.", [express, abroad])
+    verdict = GroundingGuard(None).check("No, there is no express delivery.", [express])
+    assert not verdict.ok and "yes or no" in verdict.reason
 
 
 def test_prompt_leak_is_detected() -> None:
