@@ -17,6 +17,17 @@ from knowledge_base.loaders import KnowledgeBaseError
 log = logging.getLogger("supportbot")
 
 
+def _share(text: str) -> float:
+    """An argparse type: a share between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text}")
+    return value
+
+
 def _settings():
     from bot.settings import load_settings
 
@@ -382,6 +393,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--dev", type=Path, help="JSONL to choose the escalation threshold on")
     ev.add_argument("--model", type=Path, help="a fine-tuned embedding model folder")
     ev.add_argument("--threshold", type=float, help="escalation threshold (default: from dev)")
+    ev.add_argument(
+        "--oos-recall",
+        type=_share,
+        help="choose the threshold on dev to escalate at least this share of its out-of-scope"
+        " queries (default 0.9); 0: balance accuracy and recall instead",
+    )
     ev.add_argument("--json", action="store_true", help="last line: one JSON object of metrics")
     ev.add_argument("--cache-dir", type=Path, default=Path(".cache/supportbot"))
     ev.add_argument("--latency-queries", type=int, default=200)

@@ -9,6 +9,7 @@ from pathlib import Path
 from knowledge_base.loaders import load_queries, load_with_training
 from retrieval import FaqRetriever, SentenceTransformerEmbedder
 from retrieval.evaluation import (
+    DEFAULT_OOS_RECALL,
     EvalReport,
     choose_threshold,
     evaluate,
@@ -40,8 +41,16 @@ def run_eval(args: argparse.Namespace) -> EvalReport:
     if threshold is None and args.dev:
         dev = load_queries(args.dev)
         if any(q.faq_id is None for q in dev):
-            threshold = choose_threshold(search_all(retriever, [q.text for q in dev]), dev)
-            _say(f"threshold chosen on dev ({len(dev)} queries): {threshold:.4f}")
+            target = DEFAULT_OOS_RECALL if args.oos_recall is None else args.oos_recall or None
+            threshold = choose_threshold(
+                search_all(retriever, [q.text for q in dev]), dev, min_oos_recall=target
+            )
+            rule = (
+                f"escalates ≥ {target:.0%} of its out-of-scope queries"
+                if target
+                else "balances in-scope accuracy and out-of-scope recall"
+            )
+            _say(f"threshold chosen on dev ({len(dev)} queries; {rule}): {threshold:.4f}")
         else:
             _say("dev has no out-of-scope rows: threshold not tuned")
     results = search_all(retriever, [q.text for q in queries])

@@ -102,13 +102,21 @@ def auroc(scores_pos: np.ndarray, scores_neg: np.ndarray) -> float:
     return float((pos_ranks - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def choose_threshold(
-    results: Sequence[SearchResult], queries: Sequence[LabelledQuery]
-) -> float | None:
-    """The confidence threshold that best balances in-scope accuracy and out-of-scope recall.
+DEFAULT_OOS_RECALL = 0.9
 
-    Maximises the mean of (in-scope queries answered correctly above the threshold) and
-    (out-of-scope queries below it); None when there are no out-of-scope queries.
+
+def choose_threshold(
+    results: Sequence[SearchResult],
+    queries: Sequence[LabelledQuery],
+    min_oos_recall: float | None = DEFAULT_OOS_RECALL,
+) -> float | None:
+    """The confidence threshold below which the bot escalates, chosen on labelled queries.
+
+    With ``min_oos_recall``: the threshold that escalates at least that share of the out-of-scope
+    queries and, among those, answers the most in-scope queries correctly (the operating point an
+    operator asks for: "hand over at least 90 % of what we cannot answer"). Without it: the one
+    that maximises the mean of (in-scope queries answered correctly above the threshold) and
+    (out-of-scope queries below it). None when there are no out-of-scope queries.
     """
     conf = np.array([r.confidence for r in results])
     oos = np.array([q.faq_id is None for q in queries])
@@ -117,11 +125,18 @@ def choose_threshold(
     correct = np.array(
         [r.top is not None and r.top.id == q.faq_id for r, q in zip(results, queries, strict=True)]
     )
-    candidates = np.unique(np.concatenate([conf, [0.0, 1.0]]))
+    candidates = np.unique(np.concatenate([conf, [0.0, 1.0, np.nextafter(conf.max(), 2.0)]]))
     best, best_value = 0.0, -1.0
     for t in candidates:
         answered = conf >= t
-        value = (correct & answered)[~oos].mean() + (~answered)[oos].mean()
+        in_scope = (correct & answered)[~oos].mean()
+        recall = (~answered)[oos].mean()
+        if min_oos_recall is None:
+            value = in_scope + recall
+        elif recall >= min_oos_recall - 1e-12:
+            value = in_scope
+        else:
+            continue
         if value > best_value + 1e-12:
             best, best_value = float(t), value
     return best

@@ -152,6 +152,17 @@ def test_eval_command_prints_table_and_json(tmp_path: Path) -> None:
     assert metrics["oos_recall"] == 1.0
 
 
+def test_eval_refuses_an_out_of_scope_recall_outside_0_to_1(
+    capsys: pytest.CaptureFixture,
+) -> None:
+    from bot.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["eval", "--kb", "kb.yaml", "--queries", "q.jsonl", "--oos-recall", "90"])
+    assert stop.value.code == 2
+    assert "--oos-recall: expected a number from 0 to 1, got 90" in capsys.readouterr().err
+
+
 async def test_webhook_checks_the_secret_token(
     tmp_path: Path, key_prefix: str, redis_client
 ) -> None:

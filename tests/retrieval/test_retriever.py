@@ -149,3 +149,30 @@ def test_known_out_of_scope_questions_lower_the_confidence_of_similar_ones(
     answerable = taught.search("my parcel still hasn't arrived, where is it?")
     assert answerable.top.id == plain.search("my parcel still hasn't arrived, where is it?").top.id
     assert answerable.confidence > 0.5
+
+
+def test_threshold_meets_the_out_of_scope_recall_asked_for() -> None:
+    from knowledge_base.loaders import LabelledQuery
+    from retrieval.evaluation import choose_threshold
+    from retrieval.retriever import RetrievedFaq, SearchResult
+
+    entry = FaqEntry("a", "question", "answer")
+
+    def result(confidence: float) -> SearchResult:
+        return SearchResult("q", (RetrievedFaq(entry, confidence, "question"),), confidence)
+
+    # In scope (all answered right): 0.9, 0.8, 0.7, 0.35; out of scope: 0.1, 0.2, 0.3, 0.4, 0.6.
+    # A query is escalated when its confidence is below the threshold.
+    conf = [0.9, 0.8, 0.7, 0.35, 0.1, 0.2, 0.3, 0.4, 0.6]
+    gold = ["a"] * 4 + [None] * 5
+    results = [result(c) for c in conf]
+    queries = [LabelledQuery("q", g) for g in gold]
+    # 3 of 5 (60 %) escalated at 0.35 keeps every in-scope answer.
+    assert choose_threshold(results, queries, min_oos_recall=0.6) == 0.35
+    # 4 of 5 needs a threshold above 0.4, which escalates the in-scope 0.35 too; 0.6 is the lowest.
+    assert choose_threshold(results, queries, min_oos_recall=0.8) == 0.6
+    # All 5 need a threshold above 0.6.
+    assert choose_threshold(results, queries, min_oos_recall=1.0) == 0.7
+    # Balanced: 3/4 answered + 5/5 escalated at 0.7 beats 4/4 + 3/5 at 0.35.
+    assert choose_threshold(results, queries, min_oos_recall=None) == 0.7
+    assert choose_threshold(results[:4], queries[:4]) is None
