@@ -29,6 +29,7 @@ from bot.services.sentiment import SentimentAnalyzer
 from bot.settings import GeneratorSettings, Settings
 from bot.store import Stores, connect_redis, in_process_redis
 from knowledge_base import KnowledgeBase, bundled_path, load_knowledge_base
+from knowledge_base.loaders import KnowledgeBaseError, load_out_of_scope
 from knowledge_base.watcher import KbWatcher
 from models.generator import Generator, VerbatimGenerator
 from retrieval import FaqRetriever
@@ -224,6 +225,18 @@ def _swap_generator(core: Core, fresh: Generator) -> None:
     core.generator = core.answering.generator = core.answering.generation.generator = fresh
 
 
+def _out_of_scope(settings: Settings) -> list[str]:
+    path = settings.retrieval.out_of_scope_path
+    if path is None:
+        return []
+    try:
+        return load_out_of_scope(path)
+    except KnowledgeBaseError as exc:
+        raise ConfigurationError(
+            "RETRIEVAL__OUT_OF_SCOPE_PATH: " + "; ".join(exc.problems)
+        ) from None
+
+
 def _make_retriever(settings: Settings, model: str | None) -> FaqRetriever:
     return FaqRetriever(
         make_embedder(
@@ -233,6 +246,7 @@ def _make_retriever(settings: Settings, model: str | None) -> FaqRetriever:
             cache_dir=settings.retrieval.cache_dir,
         ),
         cache_dir=settings.retrieval.cache_dir,
+        out_of_scope=_out_of_scope(settings),
     )
 
 

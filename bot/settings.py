@@ -116,6 +116,8 @@ class RetrievalSettings(BaseModel):
     model_path: Path | None = None
     cache_dir: Path = Path(".cache/supportbot")
     workers: int = Field(2, ge=1, le=16)
+    # Questions the bot should hand to a person (one per line, or JSONL {"text"}).
+    out_of_scope_path: Path | None = None
 
 
 class GeneratorBackend(StrEnum):

@@ -296,6 +296,28 @@ def load_queries(path: str | Path) -> list[LabelledQuery]:
     return queries
 
 
+def load_out_of_scope(path: str | Path) -> list[str]:
+    """Questions the bot should hand to a person rather than answer.
+
+    A text file with one question per line (``#`` starts a comment line), or JSONL rows
+    ``{"text": ...}`` whose ``faq_id`` is null or absent (rows with an entry id are refused: they
+    are answerable, not out of scope).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise KnowledgeBaseError([f"{path}: file not found"])
+    if path.suffix.lower() == ".jsonl":
+        rows = load_queries(path)
+        answerable = [q.text for q in rows if q.faq_id is not None]
+        if answerable:
+            raise KnowledgeBaseError(
+                [f"{path}: faq_id: out-of-scope rows must have none (e.g. {answerable[0]!r})"]
+            )
+        return list(dict.fromkeys(q.text for q in rows))
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return list(dict.fromkeys(s for s in (x.strip() for x in lines) if s and s[0] != "#"))
+
+
 def load_with_training(
     kb_path: str | Path, train_path: str | Path | None
 ) -> tuple[KnowledgeBase, list[str]]:

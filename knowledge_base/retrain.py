@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +63,10 @@ class Retrainer:
         config: Any = None,
         poll_seconds: float = 5.0,
         train_generator: Callable[[Any], Any] | None = None,
+        out_of_scope: Sequence[str] = (),
     ) -> None:
         self.store = store
+        self.out_of_scope = tuple(out_of_scope)  # negatives for the retriever
         self.out_root = Path(out_root)
         self.schedule_hours = schedule_hours
         self.train = train
@@ -106,7 +108,14 @@ class Retrainer:
             train = self.train
             if train is None:
                 from retrieval.training import train_retriever as train
-            report = await asyncio.to_thread(train, kb, self.out_root, self.config, progress=False)
+            report = await asyncio.to_thread(
+                train,
+                kb,
+                self.out_root,
+                self.config,
+                out_of_scope=self.out_of_scope,
+                progress=False,
+            )
             await publish_model(self.store, str(report.model_dir), version)
             log.info("retrained retriever %s published", report.model_dir)
             if self.train_generator is not None:

@@ -92,8 +92,10 @@ class FaqRetriever:
         *,
         cache_dir: Path | None = None,
         scoring: ScoringConfig | None = None,
+        out_of_scope: Sequence[str] = (),
     ) -> None:
         self.embedder = embedder
+        self.out_of_scope = tuple(out_of_scope)
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.scoring = scoring or ScoringConfig()
         self._snapshot: _Snapshot | None = None
@@ -112,12 +114,16 @@ class FaqRetriever:
     def ready(self) -> bool:
         return self._snapshot is not None
 
-    def load(self, kb: KnowledgeBase, out_of_scope: Sequence[str] = ()) -> dict[str, float]:
+    def load(
+        self, kb: KnowledgeBase, out_of_scope: Sequence[str] | None = None
+    ) -> dict[str, float]:
         """Build (or reuse from cache) the index for ``kb`` and swap it in; returns what it cost.
 
-        ``out_of_scope`` are questions known not to be answered by any entry; they teach the
-        confidence what an unanswerable question looks like.
+        ``out_of_scope`` (default: the retriever's own) are questions known not to be answered by
+        any entry; they teach the confidence what an unanswerable question looks like.
         """
+        if out_of_scope is None:
+            out_of_scope = self.out_of_scope
         with self._load_lock:
             started = time.perf_counter()
             previous = self._snapshot

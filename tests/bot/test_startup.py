@@ -80,6 +80,31 @@ def test_terminal_chat_answers_from_the_bundled_kb(tmp_path: Path) -> None:
     assert "ticket #1, reason: asked_for_human" in proc.stdout
 
 
+def test_terminal_chat_hands_over_known_out_of_scope_questions(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM__", "REDIS__"))}
+    env["RETRIEVAL__CACHE_DIR"] = str(tmp_path / "cache")
+    chat = [sys.executable, "-m", "bot.cli", "chat"]
+    run = dict(cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    question = "where can I eat near your store\n"
+    # Without the list, the physical-store entry answers it.
+    proc = subprocess.run(chat, input=question, env=env, **run)
+    assert proc.returncode == 0, proc.stderr
+    assert "bot> " in proc.stdout and "ticket #" not in proc.stdout
+    oos = tmp_path / "out-of-scope.txt"
+    env["RETRIEVAL__OUT_OF_SCOPE_PATH"] = str(oos)
+    proc = subprocess.run(chat, input=question, env=env, **run)
+    assert proc.returncode == 2
+    assert f"supportbot: RETRIEVAL__OUT_OF_SCOPE_PATH: {oos}: file not found" in proc.stderr
+    oos.write_text(
+        "can you recommend a restaurant nearby\nwhat's a good place for dinner tonight\n"
+        "where can I get sushi around here\nwho won the football match\n",
+        encoding="utf-8",
+    )
+    proc = subprocess.run(chat, input=question, env=env, **run)
+    assert proc.returncode == 0, proc.stderr
+    assert "ticket #1, reason: low_confidence" in proc.stdout
+
+
 def test_eval_command_prints_table_and_json(tmp_path: Path) -> None:
     kb = tmp_path / "kb.jsonl"
     kb.write_text(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from knowledge_base import KnowledgeBaseError, bundled_path, load_knowledge_base
-from knowledge_base.loaders import load_queries
+from knowledge_base.loaders import load_out_of_scope, load_queries
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -139,3 +139,21 @@ def test_queries_file(tmp_path: Path) -> None:
     bad = write(tmp_path, "bad.jsonl", '{"faq_id": "a"}\n')
     with pytest.raises(KnowledgeBaseError, match=r"bad\.jsonl:1: text: missing or empty"):
         load_queries(bad)
+
+
+def test_out_of_scope_questions_file(tmp_path: Path) -> None:
+    text = write(
+        tmp_path,
+        "oos.txt",
+        "# not ours\nwho won the match\n\nwrite me a poem\nwho won the match\n",
+    )
+    assert load_out_of_scope(text) == ["who won the match", "write me a poem"]
+    rows = write(
+        tmp_path, "oos.jsonl", '{"text": "tell me a joke", "faq_id": null}\n{"text": "a poem"}\n'
+    )
+    assert load_out_of_scope(rows) == ["tell me a joke", "a poem"]
+    answerable = write(tmp_path, "bad.jsonl", '{"text": "where is my parcel", "faq_id": "x"}\n')
+    with pytest.raises(KnowledgeBaseError, match="out-of-scope rows must have none"):
+        load_out_of_scope(answerable)
+    with pytest.raises(KnowledgeBaseError, match="file not found"):
+        load_out_of_scope(tmp_path / "missing.txt")

@@ -23,19 +23,24 @@ async def test_requested_retrain_is_swapped_in_when_ready(
     store = KnowledgeBaseStore(redis_client, key_prefix)
     await store.seed(SMALL_KB)
     trained: list[int] = []
+    negatives: list[tuple[str, ...]] = []
 
-    def fake_train(kb, out_root, config, progress=False):
+    def fake_train(kb, out_root, config, out_of_scope=(), progress=False):
         trained.append(len(kb))
+        negatives.append(tuple(out_of_scope))
         folder = Path(out_root) / "retriever-test"
         folder.mkdir(parents=True)
         return SimpleNamespace(model_dir=folder)
 
-    retrainer = Retrainer(store, tmp_path / "models", train=fake_train)
+    retrainer = Retrainer(
+        store, tmp_path / "models", train=fake_train, out_of_scope=["who won the match"]
+    )
     assert await retrainer.run_once() is None  # nothing requested, no schedule
     await request_retrain(store, "ops-alice")
     assert (await retrain_status(store))["requested"]["by"] == "ops-alice"
     model_dir = await retrainer.run_once()
     assert trained == [len(SMALL_KB)] and model_dir == tmp_path / "models" / "retriever-test"
+    assert negatives == [("who won the match",)]
     status = await retrain_status(store)
     assert status["model"]["path"] == str(model_dir) and not status["requested"]
 
@@ -74,7 +79,7 @@ async def test_generator_is_retrained_after_the_retriever_and_swapped_in(
     await store.seed(SMALL_KB)
     order: list[str] = []
 
-    def fake_train(kb, out_root, config, progress=False):
+    def fake_train(kb, out_root, config, out_of_scope=(), progress=False):
         order.append("retriever")
         folder = Path(out_root) / "retriever-v2"
         folder.mkdir(parents=True)
