@@ -158,9 +158,27 @@ async def edit_entry(
             tags=_lines(tags, ","),
         )
     except KnowledgeBaseError as exc:
-        return _redirect(
-            f"/kb/entries/{entry_id}", request, "Not saved: " + "; ".join(exc.problems)
+        version, kb = await _kb(request).live()
+        entry = kb.get(entry_id)
+        if entry is None:  # deleted meanwhile: nothing to show the draft against
+            return _redirect("/kb", request, "Not saved: " + "; ".join(exc.problems))
+        # The form comes back with what was typed, so nothing is lost while it is fixed.
+        draft = {
+            "question": question,
+            "answer": answer,
+            "alternatives": alternatives,
+            "tags": tags,
+        }
+        response = render(
+            request,
+            "kb_entry.html",
+            entry=entry,
+            version=version,
+            errors=exc.problems,
+            draft=draft,
         )
+        response.status_code = 422
+        return response
     return _redirect(f"/kb/entries/{entry_id}", request, describe_commit(result))
 
 

@@ -78,6 +78,13 @@ async def test_kb_pages_edit_import_history_rollback(console) -> None:
         }
         async with http.post(f"{url}/kb/entries/return-item", data=form) as resp:
             assert "v2: changed 1: return-item" in await resp.text()
+        # An invalid edit is refused with the form still holding what was typed.
+        typed = {**form, "answer": " ", "alternatives": "a new way to ask\nsend it back"}
+        async with http.post(f"{url}/kb/entries/return-item", data=typed) as resp:
+            assert resp.status == 422
+            text = await resp.text()
+        assert "answer: missing or empty" in text
+        assert "a new way to ask\nsend it back</textarea>" in text and "v2" in text
         form = {"csrf": csrf, "entry_id": "bad id", "question": "Q?", "answer": ""}
         async with http.post(f"{url}/kb/entries", data=form) as resp:
             assert resp.status == 422
