@@ -480,8 +480,14 @@ class TicketRepository:
     async def list_open(self) -> list[Ticket]:
         """Active tickets (open or claimed), the longest-waiting first."""
         ids = await self.redis.zrange(self.keys.open_tickets(), 0, -1)
-        tickets = [await self.get(i) for i in ids]
-        return [t for t in tickets if t is not None and t.is_active]
+        if not ids:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:  # one round trip for all
+            for ticket_id in ids:
+                pipe.hgetall(self.keys.ticket(ticket_id))
+            rows = await pipe.execute()
+        tickets = [Ticket.from_hash(data) for data in rows if data]
+        return [t for t in tickets if t.is_active]
 
     async def append_turn(self, ticket_id: str, turn: Turn) -> None:
         await self.redis.rpush(self.keys.ticket_transcript(ticket_id), _turn_json(turn))
