@@ -82,7 +82,7 @@ class Core:
             task.cancel()
         if self.tasks:
             # Bounded: a background task that does not finish its cancellation must not keep the
-            # process from exiting (seen with the terminal chat's /quit).
+            # process from exiting (a library that swallows the cancellation; see the watcher).
             _, pending = await asyncio.wait(self.tasks, timeout=5)
             for task in pending:
                 log.warning("background task %s did not stop in 5 s; leaving it", task.get_name())

@@ -143,8 +143,11 @@ class KbWatcher:
                     log.exception(
                         "knowledge base reload failed; still serving v%d", self.loaded_version
                     )
+                _stop_if_cancelled()
+                # asyncio.timeout, not wait_for (see _stop_if_cancelled).
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), self.interval)
+                    async with asyncio.timeout(self.interval):
+                        await wake.wait()
         finally:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -160,6 +163,7 @@ class KbWatcher:
                         message = await pubsub.get_message(
                             ignore_subscribe_messages=True, timeout=1.0
                         )
+                        _stop_if_cancelled()
                         if message is not None:
                             wake.set()
             except asyncio.CancelledError:
@@ -169,3 +173,15 @@ class KbWatcher:
                     "knowledge base notifications interrupted (%s); polling meanwhile", exc
                 )
                 await asyncio.sleep(self.interval * 4)
+
+
+def _stop_if_cancelled() -> None:
+    """Raise the cancellation of this task if an awaited library call swallowed it.
+
+    On Python 3.11, ``asyncio.wait_for`` returns normally when a cancellation arrives just as the
+    awaited result does, and the in-process store of the terminal chat (fakeredis) answers through
+    it: the cancelled task then kept running and never stopped.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

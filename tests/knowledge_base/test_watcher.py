@@ -42,3 +42,24 @@ async def test_commit_notification_wakes_the_watcher(redis_client: Redis, key_pr
         task.cancel()
     assert seen == [1, 2]
     assert retriever.loaded[-1]["return-item"].answer == "Sixty days."
+
+
+async def test_watcher_on_the_in_process_store_stops_when_cancelled() -> None:
+    # The terminal chat's store answers through asyncio.wait_for, which on Python 3.11 can swallow
+    # a cancellation; the watcher used to keep running after /quit.
+    from bot.store import in_process_redis
+
+    redis = in_process_redis()
+    store = KnowledgeBaseStore(redis, "chat")
+    await store.seed(SMALL_KB)
+    for attempt in range(40):
+        watcher = KbWatcher(store, RecordingRetriever(), interval=0.001)
+        task = asyncio.create_task(watcher.run())
+        while watcher.loaded_version != 1:
+            await asyncio.sleep(0)
+        for _ in range(attempt):  # cancel at a different point of the loop each time
+            await asyncio.sleep(0)
+        task.cancel()
+        done, _ = await asyncio.wait([task], timeout=3)
+        assert task in done and task.cancelled(), f"attempt {attempt}"
+    await redis.aclose()
