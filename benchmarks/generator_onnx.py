@@ -34,6 +34,23 @@ def model_folder(path: Path) -> Path:
     return path
 
 
+def staged(model_dir: Path, out: Path) -> Path:
+    """The model folder as transformers 4.x reads it.
+
+    transformers 5 names its tokenizer class ``TokenizersBackend``, unknown to 4.x; the same
+    ``tokenizer.json`` loads as ``PreTrainedTokenizerFast``. Weights are linked, not copied.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json"):
+        target = out / name
+        if not target.exists():
+            target.symlink_to((model_dir / name).resolve())
+    config = json.loads((model_dir / "tokenizer_config.json").read_text(encoding="utf-8"))
+    config["tokenizer_class"] = "PreTrainedTokenizerFast"
+    (out / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
+    return out
+
+
 def export(model_dir: Path, out: Path) -> tuple[Path, Path, float]:
     """fp32 and int8 ONNX exports of the model (reused when present), and the seconds it took."""
     from optimum.onnxruntime import ORTModelForCausalLM, ORTQuantizer
@@ -64,7 +81,7 @@ def measure(folder: Path, tokenizer, prompts: list[str], threads: int) -> dict[s
     )
 
     def generate(prompt: str, tokens: int) -> str:
-        inputs = tokenizer(prompt, return_tensors="pt")
+        inputs = tokenizer(prompt, return_tensors="pt", return_token_type_ids=False)
         out = model.generate(
             **inputs, max_new_tokens=tokens, min_new_tokens=tokens, do_sample=False
         )
@@ -102,8 +119,9 @@ def main() -> None:
         prompts = json.loads(args.prompts.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         sys.exit(f"{args.prompts}: cannot read the prompts ({exc})")
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    fp32, int8, seconds = export(model_dir, args.out / model_dir.name)
+    source = staged(model_dir, args.out / model_dir.name / "source")
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    fp32, int8, seconds = export(source, args.out / model_dir.name)
     print(f"{model_dir.name}: exported to ONNX in {seconds:.0f}s (0 when cached)")
     print(f"{'path':<34}{'p50':>8}{'p90':>8}{'tok/s':>8}")
     for label, folder, layout in (
