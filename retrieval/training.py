@@ -14,8 +14,10 @@ epoch scored 94.28 % with them against 94.78 % without, and took 556 s instead o
 Known out-of-scope questions (``out_of_scope``, e.g. the ``faq_id: null`` rows of a training file)
 join every batch as negatives only: each anchor is pushed away from a handful of them, which
 separates answerable questions from unanswerable ones in the embedding space and so sharpens
-escalation. Training
-stops at its time budget (mining included) and the model is saved as a new version folder;
+escalation (CLINC150 dev, 100 known out-of-scope questions: in-scope accuracy at 90 % out-of-scope
+recall 95.02 % → 95.76 %, AUROC 0.973 → 0.982; accuracy@1 97.03 % → 96.59 %).
+
+Training stops at its time budget (mining included) and the model is saved as a new version folder;
 ``LATEST`` names the newest one.
 """
 
