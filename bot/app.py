@@ -29,7 +29,7 @@ from bot.services.sentiment import SentimentAnalyzer
 from bot.settings import GeneratorSettings, Settings
 from bot.store import Stores, connect_redis, in_process_redis
 from knowledge_base import KnowledgeBase, bundled_path, load_knowledge_base
-from knowledge_base.loaders import KnowledgeBaseError, load_out_of_scope
+from knowledge_base.loaders import KnowledgeBaseError, OutOfScopeFile, load_out_of_scope
 from knowledge_base.watcher import KbWatcher
 from models.generator import Generator, VerbatimGenerator
 from retrieval import FaqRetriever
@@ -203,6 +203,11 @@ async def build_core(settings: Settings, *, require_redis: bool) -> Core:
         loaded_version=version,
         generator_for_model=lambda path: _load_generator(settings, path, retriever.embedder),
         on_generator_swap=lambda fresh: _swap_generator(core, fresh),
+        out_of_scope=(
+            OutOfScopeFile(settings.retrieval.out_of_scope_path).changed
+            if settings.retrieval.out_of_scope_path
+            else None
+        ),
     )
     core.watcher.model = model
     core.start_watcher()

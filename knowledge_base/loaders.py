@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from typing import Any
 import yaml
 
 from knowledge_base.model import FaqEntry, KnowledgeBase
+
+log = logging.getLogger(__name__)
 
 MAX_ANSWER_CHARS = 4000
 MAX_PHRASING_CHARS = 500
@@ -316,6 +319,37 @@ def load_out_of_scope(path: str | Path) -> list[str]:
         return list(dict.fromkeys(q.text for q in rows))
     lines = path.read_text(encoding="utf-8").splitlines()
     return list(dict.fromkeys(s for s in (x.strip() for x in lines) if s and s[0] != "#"))
+
+
+class OutOfScopeFile:
+    """An out-of-scope questions file followed by every bot process (hot reload)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._seen: tuple[int, int] | None = None
+
+    def changed(self) -> list[str] | None:
+        """The questions if the file changed since the last call (the first call reads it).
+
+        None when it did not change — or when it cannot be read now: the questions already served
+        stay, and the problem is logged once per change of the file.
+        """
+        try:
+            stat = self.path.stat()
+            seen = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            seen = (-1, -1)
+        if seen == self._seen:
+            return None
+        self._seen = seen
+        try:
+            return load_out_of_scope(self.path)
+        except KnowledgeBaseError as exc:
+            log.warning(
+                "out-of-scope questions not reloaded (%s); the previous ones stay",
+                "; ".join(exc.problems),
+            )
+            return None
 
 
 def load_with_training(

@@ -41,6 +41,7 @@ class KbWatcher:
         loaded_version: int = 0,
         generator_for_model: Callable[[str], Any] | None = None,
         on_generator_swap: Callable[[Any], None] | None = None,
+        out_of_scope: Callable[[], list[str] | None] | None = None,
     ) -> None:
         self.store = store
         self.retriever = retriever
@@ -55,6 +56,8 @@ class KbWatcher:
         self.on_generator_swap = on_generator_swap
         self.generator_model: str | None = None
         self.last_reload: dict[str, float] = {}
+        # Returns the operator's out-of-scope questions when they changed (else None).
+        self.out_of_scope = out_of_scope
 
     async def _run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
@@ -81,6 +84,17 @@ class KbWatcher:
             )
             if self.on_loaded is not None:
                 self.on_loaded(number, kb)
+            changed = True
+        questions = self.out_of_scope() if self.out_of_scope is not None else None
+        if questions is not None and tuple(questions) != tuple(self.retriever.out_of_scope):
+            started = time.perf_counter()
+            await self._run(self.retriever.load, self.retriever.knowledge_base, questions)
+            self.retriever.out_of_scope = tuple(questions)  # later loads keep them
+            log.info(
+                "%d out-of-scope questions served (%.2fs)",
+                len(questions),
+                time.perf_counter() - started,
+            )
             changed = True
         model = json.loads(raw_model)["path"] if raw_model else None
         if model and model != self.model and self.retriever_for_model is not None:

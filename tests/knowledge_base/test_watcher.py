@@ -63,3 +63,41 @@ async def test_watcher_on_the_in_process_store_stops_when_cancelled() -> None:
         done, _ = await asyncio.wait([task], timeout=3)
         assert task in done and task.cancelled(), f"attempt {attempt}"
     await redis.aclose()
+
+
+async def test_out_of_scope_file_changes_are_served_and_a_bad_one_keeps_the_old(
+    redis_client: Redis, key_prefix: str, tmp_path
+) -> None:
+    from knowledge_base.loaders import OutOfScopeFile
+
+    class Retriever(RecordingRetriever):
+        out_of_scope: tuple[str, ...] = ("who won the match",)
+        knowledge_base = SMALL_KB
+
+        def load(self, kb, out_of_scope=None):
+            self.loaded.append((kb, out_of_scope))
+            return {}
+
+    store = KnowledgeBaseStore(redis_client, key_prefix)
+    await store.seed(SMALL_KB)
+    path = tmp_path / "out-of-scope.txt"
+    path.write_text("who won the match\n", encoding="utf-8")
+    retriever = Retriever()
+    watcher = KbWatcher(
+        store, retriever, loaded_version=1, out_of_scope=OutOfScopeFile(path).changed
+    )
+    assert not await watcher.sync() and retriever.loaded == []  # the list it already serves
+    path.write_text("who won the match\nwrite me a poem\n", encoding="utf-8")
+    assert await watcher.sync()
+    assert retriever.loaded == [(SMALL_KB, ["who won the match", "write me a poem"])]
+    assert retriever.out_of_scope == ("who won the match", "write me a poem")
+    assert not await watcher.sync()  # unchanged file: not read again
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "where is my parcel", "faq_id": "delivery-time"}\n', encoding="utf-8")
+    watcher.out_of_scope = OutOfScopeFile(bad).changed
+    assert not await watcher.sync()
+    path.unlink()
+    watcher.out_of_scope = OutOfScopeFile(path).changed
+    assert not await watcher.sync()
+    assert retriever.out_of_scope == ("who won the match", "write me a poem")
+    assert len(retriever.loaded) == 1
