@@ -5,7 +5,9 @@ version number (one GET) every ``interval`` seconds. A new version is loaded wit
 ``FaqRetriever.load`` in a worker thread: only phrasings it has not embedded before are embedded
 (an answer-only change keeps the index), and the new index replaces the old one in one assignment, so questions keep being answered
 from the previous version until the new one is complete. A retrained model named in Redis is loaded
-into a second retriever in the background and swapped in when ready.
+into a second retriever in the background and swapped in when ready. The operator's out-of-scope
+questions file (when configured) is checked on the same polls; a changed list is loaded into the
+served retriever, which refits its confidence.
 """
 
 from __future__ import annotations
