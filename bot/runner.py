@@ -82,7 +82,7 @@ def _start_retrainer(core, settings: Settings) -> None:
         schedule_hours=settings.kb.retrain_hours,
         config=TrainingConfig(time_budget_s=settings.kb.retrain_budget_seconds),
         train_generator=_generator_trainer(core, settings),
-        out_of_scope=core.retriever.out_of_scope,
+        out_of_scope=lambda: core.retriever.out_of_scope,  # the list served now
     )
     core.tasks.append(asyncio.create_task(retrainer.run(), name="kb-retrainer"))
 

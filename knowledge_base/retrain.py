@@ -63,10 +63,11 @@ class Retrainer:
         config: Any = None,
         poll_seconds: float = 5.0,
         train_generator: Callable[[Any], Any] | None = None,
-        out_of_scope: Sequence[str] = (),
+        out_of_scope: Callable[[], Sequence[str]] | None = None,
     ) -> None:
         self.store = store
-        self.out_of_scope = tuple(out_of_scope)  # negatives for the retriever
+        # The operator's out-of-scope questions as they are when training starts (negatives).
+        self.out_of_scope = out_of_scope
         self.out_root = Path(out_root)
         self.schedule_hours = schedule_hours
         self.train = train
@@ -113,7 +114,7 @@ class Retrainer:
                 kb,
                 self.out_root,
                 self.config,
-                out_of_scope=self.out_of_scope,
+                out_of_scope=tuple(self.out_of_scope()) if self.out_of_scope else (),
                 progress=False,
             )
             await publish_model(self.store, str(report.model_dir), version)

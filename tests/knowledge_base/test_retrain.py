@@ -33,7 +33,7 @@ async def test_requested_retrain_is_swapped_in_when_ready(
         return SimpleNamespace(model_dir=folder)
 
     retrainer = Retrainer(
-        store, tmp_path / "models", train=fake_train, out_of_scope=["who won the match"]
+        store, tmp_path / "models", train=fake_train, out_of_scope=lambda: ["who won the match"]
     )
     assert await retrainer.run_once() is None  # nothing requested, no schedule
     await request_retrain(store, "ops-alice")
