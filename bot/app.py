@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,7 @@ from bot.services.sentiment import SentimentAnalyzer
 from bot.settings import GeneratorSettings, Settings
 from bot.store import Stores, connect_redis, in_process_redis
 from knowledge_base import KnowledgeBase, bundled_path, load_knowledge_base
-from knowledge_base.loaders import KnowledgeBaseError, OutOfScopeFile, load_out_of_scope
+from knowledge_base.loaders import KnowledgeBaseError, OutOfScopeFile
 from knowledge_base.watcher import KbWatcher
 from models.generator import Generator, VerbatimGenerator
 from retrieval import FaqRetriever
@@ -159,7 +160,9 @@ async def build_core(settings: Settings, *, require_redis: bool) -> Core:
         await knowledge.store.seed(load_knowledge_base(kb_path))
         version, kb = await knowledge.live()
         model = await _retrained_model(knowledge, settings)
-        retriever = _make_retriever(settings, model)
+        path = settings.retrieval.out_of_scope_path
+        out_of_scope_file = OutOfScopeFile(path) if path else None
+        retriever = _make_retriever(settings, model, _out_of_scope(out_of_scope_file))
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(executor, retriever.warm_up)
         await loop.run_in_executor(executor, retriever.load, kb)
@@ -198,16 +201,16 @@ async def build_core(settings: Settings, *, require_redis: bool) -> Core:
         interval=settings.kb.reload_seconds,
         executor=executor,
         on_loaded=on_loaded,
-        retriever_for_model=lambda path: _make_retriever(settings, path),
+        # A retrained model serves the out-of-scope questions served now (the watcher follows
+        # the file; re-reading it here could refuse the model over a half-edited file).
+        retriever_for_model=lambda path: _make_retriever(
+            settings, path, core.retriever.out_of_scope
+        ),
         on_swap=on_swap,
         loaded_version=version,
         generator_for_model=lambda path: _load_generator(settings, path, retriever.embedder),
         on_generator_swap=lambda fresh: _swap_generator(core, fresh),
-        out_of_scope=(
-            OutOfScopeFile(settings.retrieval.out_of_scope_path).changed
-            if settings.retrieval.out_of_scope_path
-            else None
-        ),
+        out_of_scope=(out_of_scope_file.changed if out_of_scope_file is not None else None),
     )
     core.watcher.model = model
     core.start_watcher()
@@ -230,19 +233,21 @@ def _swap_generator(core: Core, fresh: Generator) -> None:
     core.generator = core.answering.generator = core.answering.generation.generator = fresh
 
 
-def _out_of_scope(settings: Settings) -> list[str]:
-    path = settings.retrieval.out_of_scope_path
-    if path is None:
+def _out_of_scope(source: OutOfScopeFile | None) -> list[str]:
+    """The out-of-scope questions at start; a file that cannot be used stops the start."""
+    if source is None:
         return []
     try:
-        return load_out_of_scope(path)
+        return source.load()
     except KnowledgeBaseError as exc:
         raise ConfigurationError(
             "RETRIEVAL__OUT_OF_SCOPE_PATH: " + "; ".join(exc.problems)
         ) from None
 
 
-def _make_retriever(settings: Settings, model: str | None) -> FaqRetriever:
+def _make_retriever(
+    settings: Settings, model: str | None, out_of_scope: Sequence[str]
+) -> FaqRetriever:
     return FaqRetriever(
         make_embedder(
             settings.retrieval.embedder,
@@ -251,7 +256,7 @@ def _make_retriever(settings: Settings, model: str | None) -> FaqRetriever:
             cache_dir=settings.retrieval.cache_dir,
         ),
         cache_dir=settings.retrieval.cache_dir,
-        out_of_scope=_out_of_scope(settings),
+        out_of_scope=out_of_scope,
     )
 
 

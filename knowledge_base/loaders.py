@@ -328,22 +328,28 @@ class OutOfScopeFile:
         self.path = Path(path)
         self._seen: tuple[int, int] | None = None
 
+    def _stat(self) -> tuple[int, int]:
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return (-1, -1)
+        return (stat.st_mtime_ns, stat.st_size)
+
+    def load(self) -> list[str]:
+        """Read the questions now (``KnowledgeBaseError`` if the file cannot be used)."""
+        self._seen = self._stat()
+        return load_out_of_scope(self.path)
+
     def changed(self) -> list[str] | None:
-        """The questions if the file changed since the last call (the first call reads it).
+        """The questions if the file changed since the last read (the first call reads it).
 
         None when it did not change — or when it cannot be read now: the questions already served
         stay, and the problem is logged once per change of the file.
         """
-        try:
-            stat = self.path.stat()
-            seen = (stat.st_mtime_ns, stat.st_size)
-        except OSError:
-            seen = (-1, -1)
-        if seen == self._seen:
+        if self._stat() == self._seen:
             return None
-        self._seen = seen
         try:
-            return load_out_of_scope(self.path)
+            return self.load()
         except KnowledgeBaseError as exc:
             log.warning(
                 "out-of-scope questions not reloaded (%s); the previous ones stay",

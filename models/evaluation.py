@@ -20,7 +20,7 @@ import numpy as np
 from knowledge_base.loaders import LabelledQuery
 from knowledge_base.model import KnowledgeBase
 from models.generator import Generator
-from models.grounding import GroundingGuard
+from models.grounding import GroundingGuard, source_texts
 from models.prompting import select_sources
 from retrieval.embedder import Embedder
 from retrieval.retriever import FaqRetriever
@@ -121,7 +121,7 @@ def evaluate_generator(
             continue
         reply = generator.generate(query.text, result.candidates)
         latency = (time.perf_counter() - started) * 1000
-        sources = [f"{e.question}\n{e.answer}" for e in select_sources(result.candidates)]
+        sources = source_texts(select_sources(result.candidates))
         gold = kb[query.faq_id].answer
         report.rows.append(
             GeneratorEvalRow(

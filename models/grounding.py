@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from knowledge_base.model import FaqEntry
 from models.prompting import HANDOFF_REPLY, SYSTEM_PROMPT
 from retrieval.embedder import Embedder
 
@@ -87,6 +88,11 @@ def unsupported_facts(reply: str, sources: Sequence[str]) -> list[str]:
     missing += [n for n in facts["numbers"] if n not in numbers]
     missing += [w for w in facts["names"] if w.lower().replace("’", "'") not in words]
     return missing
+
+
+def source_texts(entries: Sequence[FaqEntry]) -> list[str]:
+    """The guard's view of the entries a reply was written from: "question\nanswer" each."""
+    return [f"{e.question}\n{e.answer}" for e in entries]
 
 
 def polarity(text: str) -> int:

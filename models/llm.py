@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from models.generator import GeneratedReply, HistoryTurn, TextCallback, verbatim_reply
-from models.grounding import GroundingGuard
+from models.grounding import GroundingGuard, source_texts
 from models.prompting import (
     HANDOFF_REPLY,
     build_messages,
@@ -216,7 +216,7 @@ class SmolLMGenerator:
         if not candidates:
             raise ValueError("no candidate entries to answer from")
         entries = select_sources(candidates)
-        sources = [f"{e.question}\n{e.answer}" for e in entries]
+        sources = source_texts(entries)
         prompt = render_chatml(build_messages(question, entries, history))
         text, shown = "", ""
         if stop is not None and stop.is_set():  # timed out while waiting in the queue
