@@ -323,4 +323,5 @@ OPERATOR_COMMANDS = [
         command="kb_suggestions", description="Pending 'add to knowledge base' suggestions"
     ),
     BotCommand(command="kb_gaps", description="What customers ask that we don't answer"),
+    BotCommand(command="kb_oos", description="Questions we hand to a person, never answer"),
 ]

@@ -58,6 +58,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("id")
     p.add_argument("text")
 
+    p = ops.add_parser(
+        "out-of-scope", help="questions no entry answers: the bot hands them to a person"
+    )
+    p.add_argument("action", nargs="?", choices=["list", "add", "remove"], default="list")
+    p.add_argument("text", nargs="?", help="the question (for add / remove)")
+
     p = ops.add_parser("history", help="the latest versions: who, when, what")
     p.add_argument("-n", type=int, default=20)
 
@@ -195,6 +201,20 @@ async def _dispatch(service, args: argparse.Namespace, author: str) -> int:
     elif command == "phrasing":
         change = service.add_phrasing if args.action == "add" else service.remove_phrasing
         _print_commit(await change(args.id, args.text, author))
+    elif command == "out-of-scope":
+        if args.action == "list":
+            version, kb = await service.live()
+            print(f"v{version}: {len(kb.out_of_scope)} out-of-scope questions")
+            for text in kb.out_of_scope:
+                print(text)
+        elif not args.text:
+            print(f"supportbot: kb out-of-scope {args.action} needs the question", file=sys.stderr)
+            return 2
+        else:
+            change = (
+                service.add_out_of_scope if args.action == "add" else service.remove_out_of_scope
+            )
+            _print_commit(await change(args.text, author))
     elif command == "history":
         for version in await service.history(args.n):
             print(describe_version(version))

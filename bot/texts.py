@@ -181,6 +181,8 @@ KB_HELP = (
     "/kb_edit ID question|answer|tags = text — change one field\n"
     "/kb_delete ID — remove an entry\n"
     "/kb_phrasing_add ID | text, /kb_phrasing_remove ID | text\n"
+    "/kb_oos — questions no entry answers (handed to a person); "
+    "/kb_oos_add text, /kb_oos_remove text\n"
     "/kb_history, /kb_diff A B, /kb_rollback N\n"
     "/kb_check — near-duplicates and misplaced phrasings\n"
     "/kb_gaps — what customers ask that the knowledge base does not answer\n"

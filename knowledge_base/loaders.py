@@ -76,9 +76,10 @@ def load_knowledge_base(path: str | Path) -> KnowledgeBase:
 def parse_knowledge_base(text: str, suffix: str, source: str = "<input>") -> KnowledgeBase:
     """Validate knowledge-base text of the given format (``.yaml``, ``.jsonl``, ``.csv``, ``.md``)."""
     problems: list[str] = []
+    out_of_scope: list[str] = []
     suffix = suffix.lower()
     if suffix in (".yaml", ".yml"):
-        rows = _yaml_rows(text, source, problems)
+        rows = _yaml_rows(text, source, problems, out_of_scope)
     elif suffix == ".jsonl":
         rows = _jsonl_rows(text, source, problems)
     elif suffix == ".csv":
@@ -94,7 +95,9 @@ def parse_knowledge_base(text: str, suffix: str, source: str = "<input>") -> Kno
         problems.append(f"{source}:1: entries: the knowledge base has no entries")
     if problems:
         raise KnowledgeBaseError(sorted(problems, key=lambda p: _line_of(p, source)))
-    return KnowledgeBase(entries=tuple(entries), name=Path(source).stem)
+    return KnowledgeBase(
+        entries=tuple(entries), name=Path(source).stem, out_of_scope=tuple(out_of_scope)
+    )
 
 
 def _line_of(problem: str, source: str) -> int:
@@ -112,7 +115,43 @@ def validate_entry(data: dict[str, Any], source: str = "entry") -> FaqEntry:
     return entries[0]
 
 
-def _yaml_rows(text: str, source: str, problems: list[str]) -> list[_Row]:
+def validate_out_of_scope(text: Any, source: str = "out_of_scope") -> str:
+    """One out-of-scope question (an edit or a line of a file), stripped, or KnowledgeBaseError."""
+    if not isinstance(text, str) or not text.strip():
+        raise KnowledgeBaseError([f"{source}: expected a non-empty question"])
+    text = " ".join(text.split())
+    if len(text) > MAX_PHRASING_CHARS:
+        raise KnowledgeBaseError(
+            [f"{source}: longer than {MAX_PHRASING_CHARS} characters ({len(text)})"]
+        )
+    return text
+
+
+def _yaml_out_of_scope(node, source: str, problems: list[str], out: list[str]) -> None:
+    """The optional top-level ``out_of_scope:`` list of a YAML knowledge base."""
+    if not isinstance(node, yaml.SequenceNode):
+        problems.append(
+            f"{source}:{node.start_mark.line + 1}: out_of_scope: expected a list of questions"
+        )
+        return
+    seen: dict[str, int] = {}
+    for item in node.value:
+        line = item.start_mark.line + 1
+        value = item.value if isinstance(item, yaml.ScalarNode) else None
+        try:
+            text = validate_out_of_scope(value, f"{source}:{line}: out_of_scope")
+        except KnowledgeBaseError as exc:
+            problems.extend(exc.problems)
+            continue
+        key = text.lower()
+        if key in seen:
+            problems.append(f"{source}:{line}: out_of_scope: {text!r} repeats line {seen[key]}")
+            continue
+        seen[key] = line
+        out.append(text)
+
+
+def _yaml_rows(text: str, source: str, problems: list[str], out_of_scope: list[str]) -> list[_Row]:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -129,6 +168,8 @@ def _yaml_rows(text: str, source: str, problems: list[str]) -> list[_Row]:
         for key, value in root.value:
             if key.value == "entries":
                 entries_node = value
+            elif key.value == "out_of_scope":
+                _yaml_out_of_scope(value, source, problems, out_of_scope)
         if entries_node is None:
             problems.append(f"{source}:1: entries: missing top-level 'entries' list")
             return []

@@ -8,6 +8,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 
+def text_key(text: str) -> str:
+    """What two phrasings must share to count as the same question (case and spacing ignored)."""
+    return " ".join(text.lower().split())
+
+
 @dataclass(frozen=True, slots=True)
 class FaqEntry:
     """One FAQ entry: a canonical question, alternative phrasings and the answer."""
@@ -24,7 +29,7 @@ class FaqEntry:
         seen: set[str] = set()
         out: list[str] = []
         for text in (self.question, *self.alternatives):
-            key = " ".join(text.lower().split())
+            key = text_key(text)
             if key and key not in seen:
                 seen.add(key)
                 out.append(text)
@@ -51,10 +56,15 @@ class FaqEntry:
 
 @dataclass(frozen=True)
 class KnowledgeBase:
-    """An ordered, id-unique collection of FAQ entries."""
+    """An ordered, id-unique collection of FAQ entries.
+
+    ``out_of_scope``: questions customers ask that no entry answers on purpose ("where can I eat
+    near your store"); retrieval learns from them what to hand to a person instead of answering.
+    """
 
     entries: tuple[FaqEntry, ...]
     name: str = "knowledge base"
+    out_of_scope: tuple[str, ...] = ()
     _by_id: dict[str, FaqEntry] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -99,4 +109,13 @@ class KnowledgeBase:
         entries = tuple(
             e.with_alternatives(extra[e.id]) if e.id in extra else e for e in self.entries
         )
-        return KnowledgeBase(entries=entries, name=self.name)
+        return self.with_entries(entries)
+
+    def with_entries(self, entries: Iterable[FaqEntry]) -> KnowledgeBase:
+        """A copy with other entries (same name and out-of-scope questions)."""
+        return KnowledgeBase(
+            entries=tuple(entries), name=self.name, out_of_scope=self.out_of_scope
+        )
+
+    def with_out_of_scope(self, questions: Iterable[str]) -> KnowledgeBase:
+        return KnowledgeBase(entries=self.entries, name=self.name, out_of_scope=tuple(questions))

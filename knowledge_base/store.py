@@ -1,7 +1,8 @@
 """The live knowledge base in Redis: every change is a new version with who, when and what.
 
 Layout (all under ``<prefix>:kb:``): ``version`` (the live version number), ``snapshot:<n>`` (the
-entries of version ``n`` as JSON), ``versions`` (hash: number → who / when / what). A change is
+entries of version ``n`` as JSON), ``versions`` (hash: number → who / when / what); a snapshot also holds the version's out-of-scope
+questions. A change is
 computed from the live version and committed with WATCH/MULTI on ``version``; when another operator
 committed in between, the change is recomputed on top of theirs, so no update is ever lost. Every
 commit is announced on the ``events`` channel; bot processes also poll ``version`` (see watcher.py).
@@ -20,8 +21,8 @@ from dataclasses import asdict, dataclass, field
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from knowledge_base.loaders import KnowledgeBaseError, validate_entry
-from knowledge_base.model import FaqEntry, KnowledgeBase
+from knowledge_base.loaders import KnowledgeBaseError, validate_entry, validate_out_of_scope
+from knowledge_base.model import FaqEntry, KnowledgeBase, text_key
 from knowledge_base.versions import KbDiff, diff_knowledge_bases
 
 log = logging.getLogger(__name__)
@@ -124,8 +125,16 @@ class CommitResult:
 
 
 def _dump(kb: KnowledgeBase) -> str:
-    """A version's entries as JSON; large ones zlib-compressed (``z:`` + base64) to spare Redis."""
-    text = json.dumps([e.to_dict() for e in kb.entries], ensure_ascii=False)
+    """A version as JSON; large ones zlib-compressed (``z:`` + base64) to spare Redis.
+
+    Without out-of-scope questions it is the list of entries (the layout of older versions), with
+    them ``{"entries": [...], "out_of_scope": [...]}``.
+    """
+    entries = [e.to_dict() for e in kb.entries]
+    data = (
+        {"entries": entries, "out_of_scope": list(kb.out_of_scope)} if kb.out_of_scope else entries
+    )
+    text = json.dumps(data, ensure_ascii=False)
     if len(text) < COMPRESS_FROM_CHARS:
         return text
     return "z:" + base64.b64encode(zlib.compress(text.encode("utf-8"), 6)).decode("ascii")
@@ -134,6 +143,9 @@ def _dump(kb: KnowledgeBase) -> str:
 def _load(raw: str, name: str) -> KnowledgeBase:
     if raw.startswith("z:"):
         raw = zlib.decompress(base64.b64decode(raw[2:])).decode("utf-8")
+    data = json.loads(raw)
+    if isinstance(data, list):
+        data = {"entries": data}
     entries = tuple(
         FaqEntry(
             id=d["id"],
@@ -142,9 +154,11 @@ def _load(raw: str, name: str) -> KnowledgeBase:
             alternatives=tuple(d.get("alternatives", ())),
             tags=tuple(d.get("tags", ())),
         )
-        for d in json.loads(raw)
+        for d in data["entries"]
     )
-    return KnowledgeBase(entries=entries, name=name)
+    return KnowledgeBase(
+        entries=entries, name=name, out_of_scope=tuple(data.get("out_of_scope", ()))
+    )
 
 
 Change = Callable[[KnowledgeBase], KnowledgeBase]
@@ -221,6 +235,7 @@ class KnowledgeBaseStore:
                     live = int(await pipe.get(version_key) or 0)
                     old = await self._read_in(pipe, live)
                     new = change(old)
+                    _check_out_of_scope(new)
                     difference = diff_knowledge_bases(old, new)
                     if difference.empty:
                         await pipe.unwatch()
@@ -248,7 +263,9 @@ class KnowledgeBaseStore:
                     await pipe.execute()
                 except WatchError:
                     continue
-                kb = KnowledgeBase(entries=new.entries, name=f"v{number}")
+                kb = KnowledgeBase(
+                    entries=new.entries, name=f"v{number}", out_of_scope=new.out_of_scope
+                )
                 self._cache = (number, kb)
                 log.info("knowledge base v%d by %s: %s", number, author, difference.summary())
                 return CommitResult(version, difference, kb)
@@ -274,14 +291,23 @@ class KnowledgeBaseStore:
         return await self.commit(first, author, f"initial knowledge base from {kb.name}")
 
     async def import_kb(self, kb: KnowledgeBase, author: str, *, replace: bool) -> CommitResult:
-        """Upsert every entry of ``kb`` by id (``replace``: also remove entries not in it)."""
+        """Upsert every entry of ``kb`` by id (``replace``: also remove entries not in it).
+
+        The file's out-of-scope questions join the stored ones; an import never removes one (most
+        formats cannot hold them), they are removed one by one.
+        """
 
         def merge(old: KnowledgeBase) -> KnowledgeBase:
+            known = {text_key(t) for t in old.out_of_scope}
+            questions = (
+                *old.out_of_scope,
+                *(t for t in kb.out_of_scope if text_key(t) not in known),
+            )
             if replace:
-                return kb
+                return kb.with_out_of_scope(questions)
             incoming = {e.id: e for e in kb.entries}
             kept = [incoming.pop(e.id, e) for e in old.entries]
-            return KnowledgeBase(entries=(*kept, *incoming.values()))
+            return old.with_entries((*kept, *incoming.values())).with_out_of_scope(questions)
 
         how = "replace" if replace else "merge"
         return await self.commit(merge, author, f"import {kb.name} ({how}, {len(kb)} entries)")
@@ -290,7 +316,7 @@ class KnowledgeBaseStore:
         def add(old: KnowledgeBase) -> KnowledgeBase:
             if entry.id in old:
                 raise KbEditError(f"id: an entry {entry.id!r} already exists")
-            return KnowledgeBase(entries=(*old.entries, entry))
+            return old.with_entries((*old.entries, entry))
 
         return await self.commit(add, author, f"add {entry.id}")
 
@@ -324,7 +350,7 @@ class KnowledgeBaseStore:
     async def delete_entry(self, entry_id: str, author: str) -> CommitResult:
         def delete(old: KnowledgeBase) -> KnowledgeBase:
             _existing(old, entry_id)
-            return KnowledgeBase(entries=tuple(e for e in old.entries if e.id != entry_id))
+            return old.with_entries(e for e in old.entries if e.id != entry_id)
 
         return await self.commit(delete, author, f"delete {entry_id}")
 
@@ -340,14 +366,39 @@ class KnowledgeBaseStore:
     async def remove_phrasing(self, entry_id: str, text: str, author: str) -> CommitResult:
         def remove(old: KnowledgeBase) -> KnowledgeBase:
             current = _existing(old, entry_id)
-            wanted = _norm(text)
-            kept = [a for a in current.alternatives if _norm(a) != wanted]
+            wanted = text_key(text)
+            kept = [a for a in current.alternatives if text_key(a) != wanted]
             if len(kept) == len(current.alternatives):
                 raise KbEditError(f"alternatives: {entry_id!r} has no phrasing {text!r}")
             data = current.to_dict() | {"alternatives": kept}
             return _replace(old, _validated(data))
 
         return await self.commit(remove, author, f"remove a phrasing from {entry_id}")
+
+    async def add_out_of_scope(self, text: str, author: str) -> CommitResult:
+        """Record a question that no entry answers (the bot hands it to a person)."""
+        try:
+            text = validate_out_of_scope(text)
+        except KnowledgeBaseError as exc:
+            raise KbEditError(exc.problems) from None
+
+        def add(old: KnowledgeBase) -> KnowledgeBase:
+            if not len(old):
+                raise KbEditError("no knowledge base is stored yet; import one first")
+            if any(text_key(t) == text_key(text) for t in old.out_of_scope):
+                raise KbEditError(f"out_of_scope: {text!r} is already listed")
+            return old.with_out_of_scope((*old.out_of_scope, text))
+
+        return await self.commit(add, author, f"out of scope: {_clip(text)}")
+
+    async def remove_out_of_scope(self, text: str, author: str) -> CommitResult:
+        def remove(old: KnowledgeBase) -> KnowledgeBase:
+            kept = tuple(t for t in old.out_of_scope if text_key(t) != text_key(text))
+            if len(kept) == len(old.out_of_scope):
+                raise KbEditError(f"out_of_scope: {text!r} is not listed")
+            return old.with_out_of_scope(kept)
+
+        return await self.commit(remove, author, f"no longer out of scope: {_clip(text)}")
 
     async def rollback(self, number: int, author: str) -> CommitResult:
         """A new version whose content is that of version ``number`` (history is never rewritten)."""
@@ -362,8 +413,22 @@ def _validated(data: dict) -> FaqEntry:
         raise KbEditError(exc.problems) from None
 
 
-def _norm(text: str) -> str:
-    return " ".join(text.lower().split())
+def _clip(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _check_out_of_scope(kb: KnowledgeBase) -> None:
+    """A question cannot be both answered by an entry and listed as out of scope."""
+    listed = {text_key(t): t for t in kb.out_of_scope}
+    clashes = [
+        f"out_of_scope: {listed[text_key(p)]!r} is also a phrasing of {e.id!r}; remove one of them"
+        for e in kb.entries
+        for p in e.phrasings
+        if text_key(p) in listed
+    ]
+    if clashes:
+        raise KbEditError(clashes)
 
 
 def _existing(kb: KnowledgeBase, entry_id: str) -> FaqEntry:
@@ -374,4 +439,4 @@ def _existing(kb: KnowledgeBase, entry_id: str) -> FaqEntry:
 
 
 def _replace(kb: KnowledgeBase, entry: FaqEntry) -> KnowledgeBase:
-    return KnowledgeBase(entries=tuple(entry if e.id == entry.id else e for e in kb.entries))
+    return kb.with_entries(entry if e.id == entry.id else e for e in kb.entries)

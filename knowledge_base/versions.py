@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from knowledge_base.model import FaqEntry, KnowledgeBase
+from knowledge_base.model import FaqEntry, KnowledgeBase, text_key
 
 FIELDS = ("question", "answer", "alternatives", "tags")
 
@@ -30,10 +30,18 @@ class KbDiff:
     added: tuple[FaqEntry, ...]
     removed: tuple[FaqEntry, ...]
     changed: tuple[EntryChange, ...]
+    out_of_scope_added: tuple[str, ...] = ()
+    out_of_scope_removed: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not (self.added or self.removed or self.changed)
+        return not (
+            self.added
+            or self.removed
+            or self.changed
+            or self.out_of_scope_added
+            or self.out_of_scope_removed
+        )
 
     @property
     def added_ids(self) -> tuple[str, ...]:
@@ -59,6 +67,11 @@ class KbDiff:
             if ids:
                 shown = ", ".join(ids[:5]) + (f" (+{len(ids) - 5})" if len(ids) > 5 else "")
                 parts.append(f"{label} {len(ids)}: {shown}")
+        for sign, texts in (("+", self.out_of_scope_added), ("-", self.out_of_scope_removed)):
+            if texts:
+                shown = ", ".join(f"“{_short(t, 60)}”" for t in texts[:3])
+                more = f" (+{len(texts) - 3})" if len(texts) > 3 else ""
+                parts.append(f"out of scope {sign}{len(texts)}: {shown}{more}")
         return "; ".join(parts)
 
     def lines(self, limit: int = 200) -> list[str]:
@@ -80,6 +93,8 @@ class KbDiff:
                         out.append(f"    {name}: reordered")
                 else:
                     out.append(f"    {name}: {_short(before)} → {_short(after)}")
+        out += [f"+ out of scope: {text}" for text in self.out_of_scope_added]
+        out += [f"- out of scope: {text}" for text in self.out_of_scope_removed]
         if len(out) > limit:
             out = [*out[:limit], f"… and {len(out) - limit} more lines"]
         return out
@@ -91,10 +106,19 @@ def _short(text: str, limit: int = 120) -> str:
 
 
 def diff_knowledge_bases(old: KnowledgeBase, new: KnowledgeBase) -> KbDiff:
-    """What changed from ``old`` to ``new`` (entries matched by id; order changes are ignored)."""
+    """What changed from ``old`` to ``new`` (entries matched by id, out-of-scope questions by text;
+    order changes are ignored)."""
     added = tuple(e for e in new.entries if e.id not in old)
     removed = tuple(e for e in old.entries if e.id not in new)
     changed = tuple(
         EntryChange(old[e.id], e) for e in new.entries if e.id in old and old[e.id] != e
     )
-    return KbDiff(added, removed, changed)
+    before = {text_key(t) for t in old.out_of_scope}
+    after = {text_key(t) for t in new.out_of_scope}
+    return KbDiff(
+        added,
+        removed,
+        changed,
+        out_of_scope_added=tuple(t for t in new.out_of_scope if text_key(t) not in before),
+        out_of_scope_removed=tuple(t for t in old.out_of_scope if text_key(t) not in after),
+    )

@@ -119,11 +119,13 @@ class FaqRetriever:
     ) -> dict[str, float]:
         """Build (or reuse from cache) the index for ``kb`` and swap it in; returns what it cost.
 
-        ``out_of_scope`` (default: the retriever's own) are questions known not to be answered by
-        any entry; they teach the confidence what an unanswerable question looks like.
+        ``out_of_scope`` (default: the retriever's own, e.g. from a settings file) are questions
+        known not to be answered by any entry, on top of the knowledge base's own
+        ``kb.out_of_scope``; they teach the confidence what an unanswerable question looks like.
         """
         if out_of_scope is None:
             out_of_scope = self.out_of_scope
+        out_of_scope = (*kb.out_of_scope, *out_of_scope)
         with self._load_lock:
             started = time.perf_counter()
             previous = self._snapshot

@@ -131,7 +131,8 @@ def train_retriever(
 ) -> TrainingReport:
     """Fine-tune the embedder on ``kb`` and save it as a new version under ``out_root``.
 
-    ``out_of_scope``: questions no entry answers; they are used as negatives only.
+    ``out_of_scope``: questions no entry answers, on top of ``kb.out_of_scope``; they are used as
+    negatives only.
     """
     import torch
     import torch.nn.functional as F
@@ -157,7 +158,7 @@ def train_retriever(
     batches = batches[:planned]
     started = time.perf_counter()
     negatives: list[int | None] = [None] * len(anchors)
-    unanswerable = list(dict.fromkeys(t for t in out_of_scope if t.strip()))
+    unanswerable = list(dict.fromkeys(t for t in (*kb.out_of_scope, *out_of_scope) if t.strip()))
     if config.hard_negatives:
         with torch.no_grad():
             vectors = model.encode(

@@ -1,4 +1,5 @@
-"""Knowledge-base pages of the console: entries, import, history / diff / rollback, suggestions, gaps.
+"""Knowledge-base pages of the console: entries, import, history / diff / rollback, suggestions, gaps,
+out-of-scope questions.
 
 Every change goes through ``KnowledgeService`` (a new version recorded with the console user's
 name); the running bot processes pick it up within seconds.
@@ -323,6 +324,42 @@ async def reject(request: Request, suggestion_id: str, user: Agent, csrf: Csrf =
 async def gaps_page(request: Request, user: Agent) -> Response:
     clusters = await _kb(request).gap_report()
     return render(request, "kb_gaps.html", clusters=clusters)
+
+
+@router.get("/out-of-scope", response_class=HTMLResponse)
+async def out_of_scope_page(request: Request, user: Agent) -> Response:
+    version, kb = await _kb(request).live()
+    return render(request, "kb_out_of_scope.html", version=version, questions=kb.out_of_scope)
+
+
+@router.post("/out-of-scope")
+async def add_out_of_scope(
+    request: Request,
+    user: Agent,
+    csrf: Csrf = "",
+    question: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "",
+) -> Response:
+    """Record a question no entry answers (from this page or from a content-gaps cluster)."""
+    check_csrf(request, csrf)
+    page = "/kb/gaps" if back == "gaps" else "/kb/out-of-scope"
+    try:
+        result = await _kb(request).add_out_of_scope(question, _who(user))
+    except KnowledgeBaseError as exc:
+        return _redirect(page, request, "Not added: " + "; ".join(exc.problems))
+    return _redirect(page, request, describe_commit(result))
+
+
+@router.post("/out-of-scope/remove")
+async def remove_out_of_scope(
+    request: Request, user: Agent, csrf: Csrf = "", question: Annotated[str, Form()] = ""
+) -> Response:
+    check_csrf(request, csrf)
+    try:
+        result = await _kb(request).remove_out_of_scope(question, _who(user))
+    except KnowledgeBaseError as exc:
+        return _redirect("/kb/out-of-scope", request, "Not removed: " + "; ".join(exc.problems))
+    return _redirect("/kb/out-of-scope", request, describe_commit(result))
 
 
 @router.get("/check", response_class=HTMLResponse)

@@ -38,6 +38,9 @@ KB_COMMANDS = (
     "kb_delete",
     "kb_phrasing_add",
     "kb_phrasing_remove",
+    "kb_oos",
+    "kb_oos_add",
+    "kb_oos_remove",
     "kb_history",
     "kb_diff",
     "kb_rollback",
@@ -84,6 +87,7 @@ def create_router() -> Router:
     router.message.register(cmd_edit, Command("kb_edit"))
     router.message.register(cmd_delete, Command("kb_delete"))
     router.message.register(cmd_phrasing, Command("kb_phrasing_add", "kb_phrasing_remove"))
+    router.message.register(cmd_out_of_scope, Command("kb_oos", "kb_oos_add", "kb_oos_remove"))
     router.message.register(cmd_history, Command("kb_history"))
     router.message.register(cmd_diff, Command("kb_diff"))
     router.message.register(cmd_rollback, Command("kb_rollback"))
@@ -221,6 +225,32 @@ async def cmd_phrasing(
         await message.answer("✅ " + describe_commit(result))
 
     await _guard(message, change)
+
+
+async def cmd_out_of_scope(
+    message: Message, command: CommandObject, knowledge: KnowledgeService
+) -> None:
+    """List, add or remove the questions no entry answers (the bot hands them to a person)."""
+    name = command.command.lower()
+    text = (command.args or "").strip()
+
+    async def run() -> None:
+        if name == "kb_oos":
+            version, kb = await knowledge.live()
+            listed = "\n".join(f"• {t}" for t in kb.out_of_scope) or "(none)"
+            await _say(message, f"v{version}: out-of-scope questions\n{listed}")
+            return
+        who = author(message.from_user)
+        if name == "kb_oos_add":
+            result = await knowledge.add_out_of_scope(text, who)
+        else:
+            result = await knowledge.remove_out_of_scope(text, who)
+        await message.answer("✅ " + describe_commit(result))
+
+    if name != "kb_oos" and not text:
+        await message.answer(f"Usage: /{command.command} question")
+        return
+    await _guard(message, run)
 
 
 async def cmd_history(

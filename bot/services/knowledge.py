@@ -191,6 +191,12 @@ class KnowledgeService:
     async def remove_phrasing(self, entry_id: str, text: str, author: str) -> CommitResult:
         return await self.store.remove_phrasing(entry_id, text, author)
 
+    async def add_out_of_scope(self, text: str, author: str) -> CommitResult:
+        return await self.store.add_out_of_scope(text, author)
+
+    async def remove_out_of_scope(self, text: str, author: str) -> CommitResult:
+        return await self.store.remove_out_of_scope(text, author)
+
     async def rollback(self, number: int, author: str) -> CommitResult:
         return await self.store.rollback(number, author)
 

@@ -34,10 +34,15 @@ def format_for_path(path: str | Path) -> str:
 
 
 def export_knowledge_base(kb: KnowledgeBase, fmt: str) -> str:
-    """The knowledge base as text in ``fmt`` (``yaml``, ``jsonl``, ``csv`` or ``md``)."""
+    """The knowledge base as text in ``fmt`` (``yaml``, ``jsonl``, ``csv`` or ``md``).
+
+    Only YAML holds the out-of-scope questions; the other formats hold the entries.
+    """
     entries = list(kb.entries)
     if fmt == "yaml":
-        data = {"entries": [e.to_dict() for e in entries]}
+        data: dict = {"entries": [e.to_dict() for e in entries]}
+        if kb.out_of_scope:
+            data["out_of_scope"] = list(kb.out_of_scope)
         return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000)
     if fmt == "jsonl":
         return "".join(json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in entries)

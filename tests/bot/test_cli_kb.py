@@ -83,3 +83,22 @@ def test_cli_import_is_all_or_nothing_and_export_round_trips(
     assert "v2: added 1: norway" in capsys.readouterr().out
     assert kb("import", str(md), "--no-check") == 0
     assert "Nothing changed" in capsys.readouterr().out  # a re-upload makes no duplicates
+
+
+def test_cli_out_of_scope_questions(kb_env: Path, capsys: pytest.CaptureFixture) -> None:
+    assert kb("out-of-scope") == 0
+    assert "v1: 0 out-of-scope questions" in capsys.readouterr().out
+    assert kb("out-of-scope", "add", "Do you sell cars?") == 0
+    assert "v2: out of scope +1: “Do you sell cars?”" in capsys.readouterr().out
+    assert kb("out-of-scope", "add") == 2
+    assert "needs the question" in capsys.readouterr().err
+    assert kb("out-of-scope", "add", "return policy") == 2
+    assert "is also a phrasing of 'return-item'" in capsys.readouterr().err
+    # The YAML export carries the list and imports back without a change.
+    assert kb("export", "kb.yaml") == 0
+    assert "out_of_scope:\n- Do you sell cars?" in (kb_env / "kb.yaml").read_text()
+    assert kb("import", "kb.yaml", "--no-check") == 0
+    assert "Nothing changed" in capsys.readouterr().out
+    assert kb("out-of-scope", "remove", "do you sell cars?") == 0
+    assert kb("out-of-scope", "list") == 0
+    assert "v3: 0 out-of-scope questions" in capsys.readouterr().out

@@ -159,3 +159,42 @@ async def test_add_to_kb_prefilled_from_ticket_and_approved(console, stores: Sto
         assert "Do you ship to Norway?" in gaps and "unanswered 1" in gaps
     _, live = await knowledge.live()
     assert live["do-you-ship-to-norway"].answer == "Yes, Norway takes 5–7 days."
+
+
+async def test_out_of_scope_questions_from_the_console(console) -> None:
+    url, knowledge, _ = console
+    for text in ("where can I eat near your store?", "any restaurants near the store?"):
+        await knowledge.record_gap(text, "low_confidence")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        await http.post(f"{url}/login", data={"username": USER, "password": PASSWORD})
+        async with http.get(f"{url}/kb/gaps") as resp:
+            page = await resp.text()
+        assert "mark out of scope" in page
+        label = re.search(r'name="question" value="([^"]+)"', page).group(1)
+        form = {"csrf": csrf_of(page), "question": label, "back": "gaps"}
+        async with http.post(f"{url}/kb/out-of-scope", data=form) as resp:
+            assert str(resp.url).endswith("/kb/gaps")  # back where the operator was
+            assert "v2: out of scope +1" in await resp.text()
+        async with http.get(f"{url}/kb/out-of-scope") as resp:
+            page = await resp.text()
+        assert f"<td>{label}</td>" in page and "(v2)" in page
+        csrf = csrf_of(page)
+        # Bad input is refused with the reason; nothing changes.
+        for question, problem in (
+            ("  ", "expected a non-empty question"),
+            ("return policy", "is also a phrasing of &#39;return-item&#39;"),
+            (label.upper(), "is already listed"),
+        ):
+            data = {"csrf": csrf, "question": question}
+            async with http.post(f"{url}/kb/out-of-scope", data=data) as resp:
+                text = await resp.text()
+            assert "Not added: " in text and problem in text
+        async with http.post(
+            f"{url}/kb/out-of-scope", data={"csrf": "forged", "question": "Do you sell cars?"}
+        ) as resp:
+            assert resp.status == 403
+        assert await knowledge.store.live_version() == 2
+        data = {"csrf": csrf, "question": label}
+        async with http.post(f"{url}/kb/out-of-scope/remove", data=data) as resp:
+            text = await resp.text()
+        assert "v3: out of scope -1" in text and "No out-of-scope questions yet." in text

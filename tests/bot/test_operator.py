@@ -143,6 +143,31 @@ async def test_edit_from_telegram_is_answered_at_once(run: RunningBot) -> None:
     assert "no entry 'nope'" in await command(run, OPERATOR, "/kb_delete nope")
 
 
+async def test_out_of_scope_questions_from_telegram_are_served(run: RunningBot) -> None:
+    assert await command(run, STRANGER, "/kb_oos_add Do you sell cars?") == texts.OPERATOR_ONLY
+    assert await command(run, OPERATOR, "/kb_oos") == "v1: out-of-scope questions\n(none)"
+    assert await command(run, OPERATOR, "/kb_oos_add") == "Usage: /kb_oos_add question"
+    reply = await command(run, OPERATOR, "/kb_oos_add return policy")
+    assert reply == (
+        "❌ out_of_scope: 'return policy' is also a phrasing of 'return-item'; remove one of them"
+    )
+    reply = await command(run, OPERATOR, "/kb_oos_add Where can I eat near your store?")
+    assert reply == "✅ v2: out of scope +1: “Where can I eat near your store?”"
+    deadline = asyncio.get_running_loop().time() + 5
+    while run.core.retriever._snapshot.oos_texts != ("Where can I eat near your store?",):
+        assert asyncio.get_running_loop().time() < deadline, "the list was not served within 5 s"
+        await asyncio.sleep(0.1)
+    listed = await command(run, OPERATOR, "/kb_oos")
+    assert listed == "v2: out-of-scope questions\n• Where can I eat near your store?"
+    assert "is not listed" in await command(run, OPERATOR, "/kb_oos_remove Do you sell cars?")
+    reply = await command(run, OPERATOR, "/kb_oos_remove where can i eat near your store?")
+    assert reply.startswith("✅ v3: out of scope -1")
+    history = await command(run, OPERATOR, "/kb_history")
+    assert history.splitlines()[0].endswith(
+        "no longer out of scope: where can i eat near your store?"
+    )
+
+
 async def test_upload_is_all_or_nothing(run: RunningBot) -> None:
     broken = (
         b"id,question,answer,alternatives,tags\n"

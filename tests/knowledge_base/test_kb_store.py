@@ -166,3 +166,52 @@ async def test_old_versions_expire_and_large_ones_are_compressed(
     fresh = KnowledgeBaseStore(redis_client, key_prefix)  # no cache: read from Redis
     assert (await fresh.at_version(3))["e0"].answer == "Answer 1."
     assert len(await fresh.at_version(5)) == 300
+
+
+async def test_out_of_scope_questions_are_versioned_with_the_entries(
+    kb_store: KnowledgeBaseStore, redis_client: Redis, key_prefix: str
+) -> None:
+    from knowledge_base import KnowledgeBase
+
+    added = await kb_store.add_out_of_scope("  Where can I eat near   your store? ", "alice")
+    assert added.version.number == 2 and added.kb.out_of_scope == (
+        "Where can I eat near your store?",
+    )
+    assert added.diff.out_of_scope_added == ("Where can I eat near your store?",)
+    assert "out of scope +1" in added.diff.summary()
+    await kb_store.add_out_of_scope("Do you sell cars?", "bob")
+    # Bad input is refused and changes nothing.
+    with pytest.raises(KbEditError, match="already listed"):
+        await kb_store.add_out_of_scope("where can i eat near your STORE?", "bob")
+    with pytest.raises(KbEditError, match="is also a phrasing of 'return-item'"):
+        await kb_store.add_out_of_scope("return policy", "bob")
+    with pytest.raises(KbEditError, match="expected a non-empty question"):
+        await kb_store.add_out_of_scope("   ", "bob")
+    with pytest.raises(KbEditError, match="longer than 500"):
+        await kb_store.add_out_of_scope("x" * 501, "bob")
+    with pytest.raises(KbEditError, match="is not listed"):
+        await kb_store.remove_out_of_scope("never listed", "bob")
+    # An entry edit that would answer a listed question is refused too.
+    with pytest.raises(KbEditError, match="'Do you sell cars\\?' is also a phrasing"):
+        await kb_store.add_phrasing("payment-methods", "do you sell cars?", "carol")
+    assert await kb_store.live_version() == 3
+    # Entry edits keep the list; a fresh reader (no cache) sees it from Redis.
+    await kb_store.update_entry("return-item", "carol", answer="Returns take 14 days now.")
+    fresh = KnowledgeBaseStore(redis_client, key_prefix)
+    _, live = await fresh.current()
+    assert live.out_of_scope == ("Where can I eat near your store?", "Do you sell cars?")
+    removed = await kb_store.remove_out_of_scope("DO YOU SELL CARS?", "alice")
+    assert removed.diff.out_of_scope_removed == ("Do you sell cars?",)
+    assert "- out of scope: Do you sell cars?" in removed.diff.lines()
+    # Rollback brings a version's list back; an import adds to the list, never drops from it.
+    back = await kb_store.rollback(3, "alice")
+    assert back.kb.out_of_scope == ("Where can I eat near your store?", "Do you sell cars?")
+    upload = KnowledgeBase(SMALL_KB.entries[:2], name="upload", out_of_scope=("Any jobs?",))
+    replaced = await kb_store.import_kb(upload, "bob", replace=True)
+    assert len(replaced.kb) == 2 and replaced.kb.out_of_scope == (
+        "Where can I eat near your store?",
+        "Do you sell cars?",
+        "Any jobs?",
+    )
+    # Versions stored before the list existed (a bare JSON list of entries) still load.
+    assert (await fresh.at_version(1)).out_of_scope == ()

@@ -157,3 +157,48 @@ def test_out_of_scope_questions_file(tmp_path: Path) -> None:
         load_out_of_scope(answerable)
     with pytest.raises(KnowledgeBaseError, match="file not found"):
         load_out_of_scope(tmp_path / "missing.txt")
+
+
+def test_yaml_out_of_scope_section_loads_and_exports(tmp_path: Path) -> None:
+    from knowledge_base.formats import export_knowledge_base
+
+    text = (
+        "entries:\n"
+        "  - id: returns\n"
+        "    question: How do I return an item?\n"
+        "    answer: Within 30 days.\n"
+        "out_of_scope:\n"
+        "  - Where can I eat near your store?\n"
+        "  - Do   you sell cars?\n"
+    )
+    kb = load_knowledge_base(write(tmp_path, "kb.yaml", text))
+    assert kb.out_of_scope == ("Where can I eat near your store?", "Do you sell cars?")
+    again = load_knowledge_base(write(tmp_path, "again.yaml", export_knowledge_base(kb, "yaml")))
+    assert again.entries == kb.entries and again.out_of_scope == kb.out_of_scope
+    # Formats without a place for the list export the entries only.
+    assert "cars" not in export_knowledge_base(kb, "jsonl")
+
+
+def test_bad_out_of_scope_section_is_refused_with_lines(tmp_path: Path) -> None:
+    text = (
+        "entries:\n"
+        "  - id: returns\n"
+        "    question: How do I return an item?\n"
+        "    answer: Within 30 days.\n"
+        "out_of_scope:\n"
+        "  - Do you sell cars?\n"
+        "  - ''\n"
+        "  - do you sell CARS?\n"
+        "  - [not, text]\n"
+    )
+    with pytest.raises(KnowledgeBaseError) as caught:
+        load_knowledge_base(write(tmp_path, "kb.yaml", text))
+    path = tmp_path / "kb.yaml"
+    assert caught.value.problems == [
+        f"{path}:7: out_of_scope: expected a non-empty question",
+        f"{path}:8: out_of_scope: 'do you sell CARS?' repeats line 6",
+        f"{path}:9: out_of_scope: expected a non-empty question",
+    ]
+    not_a_list = "entries:\n  - {id: a, question: 'q?', answer: a.}\nout_of_scope: cars\n"
+    with pytest.raises(KnowledgeBaseError, match=":3: out_of_scope: expected a list"):
+        load_knowledge_base(write(tmp_path, "kb2.yaml", not_a_list))

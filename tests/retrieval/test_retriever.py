@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from knowledge_base import FaqEntry, KnowledgeBase, bundled_path, load_knowledge_base
 from retrieval import FaqRetriever, SentenceTransformerEmbedder
 from retrieval.scoring import ScoringConfig
@@ -149,6 +151,11 @@ def test_known_out_of_scope_questions_lower_the_confidence_of_similar_ones(
     answerable = taught.search("my parcel still hasn't arrived, where is it?")
     assert answerable.top.id == plain.search("my parcel still hasn't arrived, where is it?").top.id
     assert answerable.confidence > 0.5
+    # The knowledge base's own list teaches the same (the operators' versioned list).
+    from_kb = FaqRetriever(embedder, cache_dir=tmp_path)
+    from_kb.load(kb.with_out_of_scope(unanswerable))
+    assert from_kb._snapshot.oos_texts == tuple(unanswerable)
+    assert from_kb.search(question).confidence == pytest.approx(taught.search(question).confidence)
 
 
 def test_threshold_meets_the_out_of_scope_recall_asked_for() -> None:
