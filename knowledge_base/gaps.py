@@ -2,7 +2,8 @@
 
 Escalations are logged in Redis as they happen; the report clusters them on their embeddings
 (agglomerative clustering, cosine distance) and shows each cluster's size and examples, largest
-first, so operators see what to write next.
+first, so operators see what to write next. A handled cluster (an entry written, marked out of scope,
+or dismissed) leaves the report: its questions are removed from the log.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 from redis.asyncio import Redis
 
+from knowledge_base.model import text_key
 from knowledge_base.store import KbKeys
 
 MAX_LOGGED = 5000
@@ -33,6 +35,7 @@ class GapCluster:
     count: int
     examples: tuple[str, ...]
     reasons: dict[str, int]
+    members: tuple[str, ...] = ()  # every distinct question of the cluster
 
     @property
     def label(self) -> str:
@@ -55,6 +58,18 @@ class GapLog:
     async def recent(self, limit: int | None = None) -> list[GapQuestion]:
         raw = await self.redis.lrange(self.key, 0, (limit or self.limit) - 1)
         return [GapQuestion(**json.loads(r)) for r in raw]
+
+    async def dismiss(self, texts: Iterable[str]) -> int:
+        """Remove every logged occurrence of these questions (case and spacing ignored)."""
+        wanted = {text_key(t) for t in texts}
+        raw = await self.redis.lrange(self.key, 0, -1)
+        doomed = {r for r in raw if text_key(json.loads(r)["text"]) in wanted}
+        if not doomed:
+            return 0
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for item in doomed:
+                pipe.lrem(self.key, 0, item)  # by value: questions logged meanwhile stay
+            return sum(await pipe.execute())
 
 
 def cluster_questions(
@@ -94,6 +109,7 @@ def cluster_questions(
             if len(shown) == examples:
                 break
         reasons = Counter(questions[i].reason for i in members)
-        clusters.append(GapCluster(len(members), tuple(shown), dict(reasons)))
+        distinct = tuple(dict.fromkeys(texts[i] for i in order))
+        clusters.append(GapCluster(len(members), tuple(shown), dict(reasons), distinct))
     clusters.sort(key=lambda c: (-c.count, c.label))
     return clusters

@@ -338,16 +338,32 @@ async def add_out_of_scope(
     user: Agent,
     csrf: Csrf = "",
     question: Annotated[str, Form()] = "",
-    back: Annotated[str, Form()] = "",
+    member: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    """Record a question no entry answers (from this page or from a content-gaps cluster)."""
+    """Record a question no entry answers (from this page, or for a content-gap cluster, whose
+    questions then leave the report)."""
     check_csrf(request, csrf)
-    page = "/kb/gaps" if back == "gaps" else "/kb/out-of-scope"
+    page = "/kb/gaps" if member else "/kb/out-of-scope"
     try:
         result = await _kb(request).add_out_of_scope(question, _who(user))
     except KnowledgeBaseError as exc:
         return _redirect(page, request, "Not added: " + "; ".join(exc.problems))
+    if member:
+        await _kb(request).dismiss_gap(member)
     return _redirect(page, request, describe_commit(result))
+
+
+@router.post("/gaps/dismiss")
+async def dismiss_gap(
+    request: Request,
+    user: Agent,
+    csrf: Csrf = "",
+    member: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """Take a content-gap cluster out of the report (handled, or not worth an entry)."""
+    check_csrf(request, csrf)
+    removed = await _kb(request).dismiss_gap(member or [])
+    return _redirect("/kb/gaps", request, f"Dismissed {removed} logged question(s).")
 
 
 @router.post("/out-of-scope/remove")

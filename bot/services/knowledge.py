@@ -208,6 +208,10 @@ class KnowledgeService:
         except Exception as exc:  # the report is best effort; never fail a customer's question
             log.warning("could not log an unanswered question: %s", exc)
 
+    async def dismiss_gap(self, questions: Iterable[str]) -> int:
+        """Take handled questions out of the content-gap report; how many logged ones went."""
+        return await self.gaps.dismiss(questions)
+
     async def suggest(
         self, question: str, answer: str, author: str, *, ticket_id: str = ""
     ) -> Suggestion:

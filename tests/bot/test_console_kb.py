@@ -171,10 +171,15 @@ async def test_out_of_scope_questions_from_the_console(console) -> None:
             page = await resp.text()
         assert "mark out of scope" in page
         label = re.search(r'name="question" value="([^"]+)"', page).group(1)
-        form = {"csrf": csrf_of(page), "question": label, "back": "gaps"}
+        members = re.findall(r'name="member" value="([^"]+)"', page)
+        assert len(members) == 4  # both questions, in both of the cluster's forms
+        form = [("csrf", csrf_of(page)), ("question", label)]
+        form += [("member", m) for m in members[:2]]
         async with http.post(f"{url}/kb/out-of-scope", data=form) as resp:
             assert str(resp.url).endswith("/kb/gaps")  # back where the operator was
-            assert "v2: out of scope +1" in await resp.text()
+            text = await resp.text()
+        # The cluster is handled: it leaves the report.
+        assert "v2: out of scope +1" in text and "No unanswered or escalated questions" in text
         async with http.get(f"{url}/kb/out-of-scope") as resp:
             page = await resp.text()
         assert f"<td>{label}</td>" in page and "(v2)" in page
@@ -198,3 +203,16 @@ async def test_out_of_scope_questions_from_the_console(console) -> None:
         async with http.post(f"{url}/kb/out-of-scope/remove", data=data) as resp:
             text = await resp.text()
         assert "v3: out of scope -1" in text and "No out-of-scope questions yet." in text
+        # Dismissing a cluster takes it out of the report without changing the knowledge base.
+        await knowledge.record_gap("do you sell cars?", "low_confidence")
+        await knowledge.record_gap("Do you sell  cars?", "human_requested")
+        async with http.get(f"{url}/kb/gaps") as resp:
+            page = await resp.text()
+        members = re.findall(r'action="/kb/gaps/dismiss".*?</form>', page, re.S)[0]
+        form = [("csrf", csrf)] + [
+            ("member", m) for m in re.findall(r'name="member" value="([^"]+)"', members)
+        ]
+        async with http.post(f"{url}/kb/gaps/dismiss", data=form) as resp:
+            text = await resp.text()
+        assert "Dismissed 2 logged question(s)." in text and "cars" not in text.split("</h1>")[1]
+        assert await knowledge.store.live_version() == 3

@@ -31,3 +31,13 @@ async def test_gap_report_clusters_questions(
     assert len(top.examples) == 3 and top.reasons == {"unanswered": 3, "repeated_question": 1}
     assert second.count == 2 and all("berlin" in e.lower() for e in second.examples)
     assert sum(c.count for c in clusters) == 7
+    assert sorted(top.members) == sorted(t for t, _ in asked if "gift" in t.lower())
+
+
+async def test_dismissed_questions_leave_the_log(redis_client: Redis, key_prefix: str) -> None:
+    log = GapLog(redis_client, key_prefix)
+    for text in ("Do you sell cars?", "do you sell  CARS?", "Is there a store in Berlin?"):
+        await log.record(text, "unanswered")
+    assert await log.dismiss(["do you sell cars?"]) == 2
+    assert [q.text for q in await log.recent()] == ["Is there a store in Berlin?"]
+    assert await log.dismiss(["never asked"]) == 0
