@@ -9,13 +9,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request, UploadFile, status
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    Form,
+    HTTPException,
+    Query,
+    Request,
+    UploadFile,
+    status,
+)
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from bot.console.auth import check_csrf, render, require_agent
 from bot.services.knowledge import KnowledgeService, describe_commit
 from knowledge_base.formats import EXPORT_FORMATS
 from knowledge_base.loaders import KnowledgeBaseError
+from knowledge_base.model import text_key
 
 router = APIRouter(prefix="/kb")
 Agent = Annotated[str, Depends(require_agent)]
@@ -83,10 +94,25 @@ async def export(request: Request, fmt: str, user: Agent) -> Response:
 
 @router.get("/entries/new", response_class=HTMLResponse)
 async def new_entry_page(
-    request: Request, user: Agent, question: str = "", answer: str = ""
+    request: Request,
+    user: Agent,
+    question: str = "",
+    answer: str = "",
+    member: Annotated[list[str] | None, Query()] = None,
 ) -> Response:
+    """The new-entry form; from a content-gap cluster (``member``) the customers' other wordings
+    are offered as phrasings, and the cluster leaves the report once the entry is added."""
+    members = member or []
+    alternatives = "\n".join(m for m in members if text_key(m) != text_key(question))
     return render(
-        request, "kb_entry.html", entry=None, question=question, answer=answer, errors=[]
+        request,
+        "kb_entry.html",
+        entry=None,
+        question=question,
+        answer=answer,
+        alternatives=alternatives,
+        members=members,
+        errors=[],
     )
 
 
@@ -100,6 +126,7 @@ async def add_entry(
     answer: Annotated[str, Form()] = "",
     alternatives: Annotated[str, Form()] = "",
     tags: Annotated[str, Form()] = "",
+    member: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     check_csrf(request, csrf)
     try:
@@ -121,10 +148,13 @@ async def add_entry(
             entry_id=entry_id,
             alternatives=alternatives,
             tags=tags,
+            members=member or [],
             errors=exc.problems,
         )
         response.status_code = 422
         return response
+    if member:
+        await _kb(request).dismiss_gap(member)
     return _redirect(f"/kb/entries/{entry_id.strip()}", request, describe_commit(result))
 
 

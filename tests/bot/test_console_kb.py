@@ -172,7 +172,7 @@ async def test_out_of_scope_questions_from_the_console(console) -> None:
         assert "mark out of scope" in page
         label = re.search(r'name="question" value="([^"]+)"', page).group(1)
         members = re.findall(r'name="member" value="([^"]+)"', page)
-        assert len(members) == 4  # both questions, in both of the cluster's forms
+        assert len(members) == 6  # both questions, in each of the cluster's three forms
         form = [("csrf", csrf_of(page)), ("question", label)]
         form += [("member", m) for m in members[:2]]
         async with http.post(f"{url}/kb/out-of-scope", data=form) as resp:
@@ -216,3 +216,41 @@ async def test_out_of_scope_questions_from_the_console(console) -> None:
             text = await resp.text()
         assert "Dismissed 2 logged question(s)." in text and "cars" not in text.split("</h1>")[1]
         assert await knowledge.store.live_version() == 3
+
+
+async def test_entry_written_from_a_content_gap_takes_the_customers_words(console) -> None:
+    url, knowledge, _ = console
+    asked = ("Do you deliver to Norway?", "can you ship to norway", "delivery to Norway possible?")
+    for text in asked:
+        await knowledge.record_gap(text, "low_confidence")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        await http.post(f"{url}/login", data={"username": USER, "password": PASSWORD})
+        async with http.get(f"{url}/kb/gaps") as resp:
+            page = await resp.text()
+        write = re.search(r'action="/kb/entries/new".*?</form>', page, re.S).group(0)
+        label = re.search(r'name="question" value="([^"]+)"', write).group(1)
+        members = re.findall(r'name="member" value="([^"]+)"', write)
+        assert sorted(members) == sorted(asked)
+        query = [("question", label)] + [("member", m) for m in members]
+        async with http.get(f"{url}/kb/entries/new", params=query) as resp:
+            form_page = await resp.text()
+        prefilled = re.search(r'id="alternatives">([^<]*)</textarea>', form_page).group(1)
+        assert sorted(prefilled.split("\n")) == sorted(m for m in asked if m != label)
+        form = [
+            ("csrf", csrf_of(form_page)),
+            ("entry_id", ""),  # forgotten: refused, the cluster stays
+            ("question", label),
+            ("answer", "Yes, in 4–6 days for €15."),
+            ("alternatives", prefilled),
+        ] + [("member", m) for m in members]
+        async with http.post(f"{url}/kb/entries", data=form) as resp:
+            assert resp.status == 422
+            again = await resp.text()
+        assert len(re.findall(r'name="member" value=', again)) == 3
+        assert len(await knowledge.gaps.recent()) == 3
+        form[1] = ("entry_id", "norway")
+        async with http.post(f"{url}/kb/entries", data=form) as resp:
+            assert "v2: added 1: norway" in await resp.text()
+    _, live = await knowledge.live()
+    assert set(live["norway"].phrasings) == set(asked)
+    assert await knowledge.gaps.recent() == []
