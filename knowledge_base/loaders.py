@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from knowledge_base.model import FaqEntry, KnowledgeBase
+from knowledge_base.model import FaqEntry, KnowledgeBase, text_key
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def _yaml_out_of_scope(node, source: str, problems: list[str], out: list[str]) -
         except KnowledgeBaseError as exc:
             problems.extend(exc.problems)
             continue
-        key = text.lower()
+        key = text_key(text)
         if key in seen:
             problems.append(f"{source}:{line}: out_of_scope: {text!r} repeats line {seen[key]}")
             continue

@@ -1,11 +1,11 @@
 """The live knowledge base in Redis: every change is a new version with who, when and what.
 
 Layout (all under ``<prefix>:kb:``): ``version`` (the live version number), ``snapshot:<n>`` (the
-entries of version ``n`` as JSON), ``versions`` (hash: number → who / when / what); a snapshot also holds the version's out-of-scope
-questions. A change is
-computed from the live version and committed with WATCH/MULTI on ``version``; when another operator
-committed in between, the change is recomputed on top of theirs, so no update is ever lost. Every
-commit is announced on the ``events`` channel; bot processes also poll ``version`` (see watcher.py).
+entries and out-of-scope questions of version ``n`` as JSON), ``versions`` (hash: number → who /
+when / what). A change is computed from the live version and committed with WATCH/MULTI on
+``version``; when another operator committed in between, the change is recomputed on top of theirs,
+so no update is ever lost. Every commit is announced on the ``events`` channel; bot processes also
+poll ``version`` (see watcher.py).
 """
 
 from __future__ import annotations

@@ -7,19 +7,10 @@ name); the running bot processes pick it up within seconds.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
-from fastapi import (
-    APIRouter,
-    Depends,
-    FastAPI,
-    Form,
-    HTTPException,
-    Query,
-    Request,
-    UploadFile,
-    status,
-)
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request, UploadFile, status
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from bot.console.auth import check_csrf, render, require_agent
@@ -31,6 +22,7 @@ from knowledge_base.model import text_key
 router = APIRouter(prefix="/kb")
 Agent = Annotated[str, Depends(require_agent)]
 Csrf = Annotated[str, Form()]
+GAP_PHRASINGS = 10  # a content-gap cluster's wordings offered as phrasings of a new entry
 
 
 def include_kb(app: FastAPI, knowledge: KnowledgeService) -> None:
@@ -51,6 +43,19 @@ def _who(user: str) -> str:
 def _redirect(path: str, request: Request, flash: str) -> RedirectResponse:
     request.session["flash"] = flash
     return RedirectResponse(path, status_code=status.HTTP_303_SEE_OTHER)
+
+
+def _members(raw: str) -> list[str]:
+    """A content-gap cluster's questions, sent as one JSON list (a cluster may hold hundreds)."""
+    if not raw:
+        return []
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError:
+        data = None
+    if not isinstance(data, list) or not all(isinstance(m, str) for m in data):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "members: expected a JSON list of texts")
+    return data
 
 
 def _lines(text: str, sep: str) -> list[str]:
@@ -94,24 +99,35 @@ async def export(request: Request, fmt: str, user: Agent) -> Response:
 
 @router.get("/entries/new", response_class=HTMLResponse)
 async def new_entry_page(
+    request: Request, user: Agent, question: str = "", answer: str = ""
+) -> Response:
+    return render(
+        request, "kb_entry.html", entry=None, question=question, answer=answer, errors=[]
+    )
+
+
+@router.post("/entries/draft", response_class=HTMLResponse)
+async def entry_from_gap(
     request: Request,
     user: Agent,
-    question: str = "",
-    answer: str = "",
-    member: Annotated[list[str] | None, Query()] = None,
+    csrf: Csrf = "",
+    question: Annotated[str, Form()] = "",
+    members: Annotated[str, Form()] = "",
 ) -> Response:
-    """The new-entry form; from a content-gap cluster (``member``) the customers' other wordings
-    are offered as phrasings, and the cluster leaves the report once the entry is added."""
-    members = member or []
-    alternatives = "\n".join(m for m in members if text_key(m) != text_key(question))
+    """The new-entry form for a content-gap cluster: the customers' other wordings (the most
+    typical ones) are offered as phrasings, and the cluster leaves the report once the entry is
+    added. A POST, as a large cluster's questions do not fit in a URL."""
+    check_csrf(request, csrf)
+    cluster = _members(members)
+    others = [m for m in cluster if text_key(m) != text_key(question)]
     return render(
         request,
         "kb_entry.html",
         entry=None,
         question=question,
-        answer=answer,
-        alternatives=alternatives,
-        members=members,
+        answer="",
+        alternatives="\n".join(others[:GAP_PHRASINGS]),
+        members=cluster,
         errors=[],
     )
 
@@ -126,9 +142,10 @@ async def add_entry(
     answer: Annotated[str, Form()] = "",
     alternatives: Annotated[str, Form()] = "",
     tags: Annotated[str, Form()] = "",
-    member: Annotated[list[str] | None, Form()] = None,
+    members: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf)
+    cluster = _members(members)
     try:
         result = await _kb(request).add_entry(
             entry_id.strip(),
@@ -148,13 +165,13 @@ async def add_entry(
             entry_id=entry_id,
             alternatives=alternatives,
             tags=tags,
-            members=member or [],
+            members=cluster,
             errors=exc.problems,
         )
         response.status_code = 422
         return response
-    if member:
-        await _kb(request).dismiss_gap(member)
+    if cluster:
+        await _kb(request).dismiss_gap(cluster)
     return _redirect(f"/kb/entries/{entry_id.strip()}", request, describe_commit(result))
 
 
@@ -368,18 +385,19 @@ async def add_out_of_scope(
     user: Agent,
     csrf: Csrf = "",
     question: Annotated[str, Form()] = "",
-    member: Annotated[list[str] | None, Form()] = None,
+    members: Annotated[str, Form()] = "",
 ) -> Response:
     """Record a question no entry answers (from this page, or for a content-gap cluster, whose
-    questions then leave the report)."""
+    questions, ``members``, then leave the report)."""
     check_csrf(request, csrf)
-    page = "/kb/gaps" if member else "/kb/out-of-scope"
+    cluster = _members(members)
+    page = "/kb/gaps" if cluster else "/kb/out-of-scope"
     try:
         result = await _kb(request).add_out_of_scope(question, _who(user))
     except KnowledgeBaseError as exc:
         return _redirect(page, request, "Not added: " + "; ".join(exc.problems))
-    if member:
-        await _kb(request).dismiss_gap(member)
+    if cluster:
+        await _kb(request).dismiss_gap(cluster)
     return _redirect(page, request, describe_commit(result))
 
 
@@ -388,11 +406,11 @@ async def dismiss_gap(
     request: Request,
     user: Agent,
     csrf: Csrf = "",
-    member: Annotated[list[str] | None, Form()] = None,
+    members: Annotated[str, Form()] = "",
 ) -> Response:
     """Take a content-gap cluster out of the report (handled, or not worth an entry)."""
     check_csrf(request, csrf)
-    removed = await _kb(request).dismiss_gap(member or [])
+    removed = await _kb(request).dismiss_gap(_members(members))
     return _redirect("/kb/gaps", request, f"Dismissed {removed} logged question(s).")
 
 

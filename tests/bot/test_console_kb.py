@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html as html_module
+import json
 import re
 from collections.abc import AsyncIterator
 
@@ -56,6 +58,12 @@ async def console(
 
 def csrf_of(html: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def members_of(html: str) -> list[str]:
+    """The questions of the first content-gap cluster in a form (one JSON field)."""
+    raw = re.search(r"name=\"members\" value='([^']+)'", html).group(1)
+    return json.loads(html_module.unescape(raw))
 
 
 async def test_kb_pages_edit_import_history_rollback(console) -> None:
@@ -171,10 +179,10 @@ async def test_out_of_scope_questions_from_the_console(console) -> None:
             page = await resp.text()
         assert "mark out of scope" in page
         label = re.search(r'name="question" value="([^"]+)"', page).group(1)
-        members = re.findall(r'name="member" value="([^"]+)"', page)
-        assert len(members) == 6  # both questions, in each of the cluster's three forms
-        form = [("csrf", csrf_of(page)), ("question", label)]
-        form += [("member", m) for m in members[:2]]
+        members = members_of(page)
+        asked = ["any restaurants near the store?", "where can I eat near your store?"]
+        assert sorted(members) == asked and label in asked
+        form = {"csrf": csrf_of(page), "question": label, "members": json.dumps(members)}
         async with http.post(f"{url}/kb/out-of-scope", data=form) as resp:
             assert str(resp.url).endswith("/kb/gaps")  # back where the operator was
             text = await resp.text()
@@ -208,10 +216,10 @@ async def test_out_of_scope_questions_from_the_console(console) -> None:
         await knowledge.record_gap("Do you sell  cars?", "human_requested")
         async with http.get(f"{url}/kb/gaps") as resp:
             page = await resp.text()
-        members = re.findall(r'action="/kb/gaps/dismiss".*?</form>', page, re.S)[0]
-        form = [("csrf", csrf)] + [
-            ("member", m) for m in re.findall(r'name="member" value="([^"]+)"', members)
-        ]
+        dismiss = re.findall(r'action="/kb/gaps/dismiss".*?</form>', page, re.S)[0]
+        form = {"csrf": csrf, "members": json.dumps(members_of(dismiss))}
+        async with http.post(f"{url}/kb/gaps/dismiss", data={**form, "members": "[1"}) as resp:
+            assert resp.status == 400  # a forged list is refused
         async with http.post(f"{url}/kb/gaps/dismiss", data=form) as resp:
             text = await resp.text()
         assert "Dismissed 2 logged question(s)." in text and "cars" not in text.split("</h1>")[1]
@@ -227,12 +235,12 @@ async def test_entry_written_from_a_content_gap_takes_the_customers_words(consol
         await http.post(f"{url}/login", data={"username": USER, "password": PASSWORD})
         async with http.get(f"{url}/kb/gaps") as resp:
             page = await resp.text()
-        write = re.search(r'action="/kb/entries/new".*?</form>', page, re.S).group(0)
+        write = re.search(r'action="/kb/entries/draft".*?</form>', page, re.S).group(0)
         label = re.search(r'name="question" value="([^"]+)"', write).group(1)
-        members = re.findall(r'name="member" value="([^"]+)"', write)
+        members = members_of(write)
         assert sorted(members) == sorted(asked)
-        query = [("question", label)] + [("member", m) for m in members]
-        async with http.get(f"{url}/kb/entries/new", params=query) as resp:
+        draft = {"csrf": csrf_of(page), "question": label, "members": json.dumps(members)}
+        async with http.post(f"{url}/kb/entries/draft", data=draft) as resp:
             form_page = await resp.text()
         prefilled = re.search(r'id="alternatives">([^<]*)</textarea>', form_page).group(1)
         assert sorted(prefilled.split("\n")) == sorted(m for m in asked if m != label)
@@ -242,11 +250,12 @@ async def test_entry_written_from_a_content_gap_takes_the_customers_words(consol
             ("question", label),
             ("answer", "Yes, in 4–6 days for €15."),
             ("alternatives", prefilled),
-        ] + [("member", m) for m in members]
+            ("members", json.dumps(members)),
+        ]
         async with http.post(f"{url}/kb/entries", data=form) as resp:
             assert resp.status == 422
             again = await resp.text()
-        assert len(re.findall(r'name="member" value=', again)) == 3
+        assert members_of(again) == members
         assert len(await knowledge.gaps.recent()) == 3
         form[1] = ("entry_id", "norway")
         async with http.post(f"{url}/kb/entries", data=form) as resp:
