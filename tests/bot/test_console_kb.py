@@ -220,6 +220,10 @@ async def test_out_of_scope_questions_from_the_console(console) -> None:
         form = {"csrf": csrf, "members": json.dumps(members_of(dismiss))}
         async with http.post(f"{url}/kb/gaps/dismiss", data={**form, "members": "[1"}) as resp:
             assert resp.status == 400  # a forged list is refused
+        many = {"csrf": csrf, "members": json.dumps([f"question {i}" for i in range(1500)])}
+        async with http.post(f"{url}/kb/gaps/dismiss", data=many) as resp:
+            assert resp.status == 200  # more questions than a form has fields
+            assert "Dismissed 0 logged question(s)." in await resp.text()
         async with http.post(f"{url}/kb/gaps/dismiss", data=form) as resp:
             text = await resp.text()
         assert "Dismissed 2 logged question(s)." in text and "cars" not in text.split("</h1>")[1]
