@@ -111,3 +111,24 @@ def kb_decision_keyboard(suggestion_id: str) -> InlineKeyboardMarkup:
     )
     builder.adjust(2)
     return builder.as_markup()
+
+
+class KbGapCallback(CallbackData, prefix="kbg"):
+    """An operator's decision on a content-gap cluster reported by /kb_gaps."""
+
+    action: str  # "oos" | "dismiss"
+    cluster_id: str
+
+
+def kb_gap_keyboard(cluster_id: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=texts.BUTTON_GAP_OUT_OF_SCOPE,
+        callback_data=KbGapCallback(action="oos", cluster_id=cluster_id),
+    )
+    builder.button(
+        text=texts.BUTTON_GAP_DISMISS,
+        callback_data=KbGapCallback(action="dismiss", cluster_id=cluster_id),
+    )
+    builder.adjust(2)
+    return builder.as_markup()

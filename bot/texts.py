@@ -173,6 +173,9 @@ AGENT_KB_OFFER = (
 )
 AGENT_KB_SUGGESTED = "Suggestion #{id} is waiting for an operator: “{question}”."
 AGENT_KB_NO_REPLY = "There is no agent reply in this ticket yet."
+BUTTON_GAP_OUT_OF_SCOPE = "🚫 Not ours: out of scope"
+BUTTON_GAP_DISMISS = "✓ Dismiss"
+KB_GAP_EXPIRED = "This report is out of date; send /kb_gaps again."
 OPERATOR_ONLY = "Only knowledge-base operators (OPERATORS__IDS) can do that — nothing was changed."
 KB_HELP = (
     "Knowledge base commands (operators):\n"

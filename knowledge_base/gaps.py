@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from knowledge_base.model import text_key
 from knowledge_base.store import KbKeys
 
 MAX_LOGGED = 5000
+HELD_SECONDS = 7 * 24 * 3600  # how long a reported cluster can still be acted on by its id
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,27 @@ class GapLog:
     async def recent(self, limit: int | None = None) -> list[GapQuestion]:
         raw = await self.redis.lrange(self.key, 0, (limit or self.limit) - 1)
         return [GapQuestion(**json.loads(r)) for r in raw]
+
+    async def hold(self, cluster: GapCluster) -> str:
+        """Keep a reported cluster under a short id, for a button pressed later (Telegram's
+        callback data holds 64 bytes, not the cluster's questions)."""
+        cluster_id = uuid.uuid4().hex[:12]
+        data = {"label": cluster.label, "members": list(cluster.members or cluster.examples)}
+        await self.redis.set(
+            f"{self.key}:held:{cluster_id}", json.dumps(data, ensure_ascii=False), ex=HELD_SECONDS
+        )
+        return cluster_id
+
+    async def held(self, cluster_id: str) -> tuple[str, list[str]] | None:
+        """A held cluster's label and questions (None once it expired or was acted on)."""
+        raw = await self.redis.get(f"{self.key}:held:{cluster_id}")
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        return data["label"], data["members"]
+
+    async def release(self, cluster_id: str) -> None:
+        await self.redis.delete(f"{self.key}:held:{cluster_id}")
 
     async def dismiss(self, texts: Iterable[str]) -> int:
         """Remove every logged occurrence of these questions (case and spacing ignored)."""

@@ -15,7 +15,12 @@ from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import BufferedInputFile, CallbackQuery, Message, TelegramObject, User
 
 from bot import texts
-from bot.keyboards import KbSuggestionCallback, kb_decision_keyboard
+from bot.keyboards import (
+    KbGapCallback,
+    KbSuggestionCallback,
+    kb_decision_keyboard,
+    kb_gap_keyboard,
+)
 from bot.services.knowledge import (
     ImportReport,
     KnowledgeService,
@@ -53,6 +58,8 @@ KB_COMMANDS = (
     "kb_retrain",
 )
 EDITABLE = ("question", "answer", "tags", "alternatives")
+GAPS_SHOWN = 10  # clusters sent by /kb_gaps, each with its buttons
+MAX_GAP_CHARS = 1000
 
 
 def _is_operator(user: User | None, settings: Settings) -> bool:
@@ -99,6 +106,7 @@ def create_router() -> Router:
     router.message.register(cmd_retrain, Command("kb_retrain"))
     router.message.register(handle_upload, F.document)
     router.callback_query.register(on_decision, KbSuggestionCallback.filter())
+    router.callback_query.register(on_gap_decision, KbGapCallback.filter())
     return router
 
 
@@ -314,11 +322,46 @@ async def cmd_gaps(message: Message, knowledge: KnowledgeService) -> None:
     if not clusters:
         await message.answer("No unanswered or escalated questions recorded yet.")
         return
-    lines = ["What customers ask that the knowledge base does not answer:"]
-    for c in clusters[:15]:
+    shown = clusters[:GAPS_SHOWN]
+    more = f" (the {len(shown)} largest of {len(clusters)})" if len(clusters) > len(shown) else ""
+    await message.answer(f"What customers ask that the knowledge base does not answer{more}:")
+    for c in shown:
         examples = "; ".join(f"“{e}”" for e in c.examples)
-        lines.append(f"• {c.count}× {examples}")
-    await _say(message, "\n".join(lines))
+        cluster_id = await knowledge.gaps.hold(c)
+        await message.answer(
+            f"{c.count}× {examples}"[:MAX_GAP_CHARS], reply_markup=kb_gap_keyboard(cluster_id)
+        )
+
+
+async def on_gap_decision(
+    query: CallbackQuery,
+    callback_data: KbGapCallback,
+    knowledge: KnowledgeService,
+    settings: Settings,
+) -> None:
+    """Not ours (the cluster's question becomes out of scope) or Dismiss: it leaves the report."""
+    if not _is_operator(query.from_user, settings):
+        await query.answer(texts.OPERATOR_ONLY, show_alert=True)
+        return
+    held = await knowledge.gaps.held(callback_data.cluster_id)
+    if held is None:
+        await query.answer(texts.KB_GAP_EXPIRED, show_alert=True)
+        return
+    label, members = held
+    note = ""
+    if callback_data.action == "oos":
+        try:
+            result = await knowledge.add_out_of_scope(label, author(query.from_user))
+        except KnowledgeBaseError as exc:
+            await query.answer("; ".join(exc.problems)[:190], show_alert=True)
+            return
+        note = describe_commit(result) + "; "
+    removed = await knowledge.dismiss_gap(members)
+    await knowledge.gaps.release(callback_data.cluster_id)
+    note += f"{removed} logged question(s) left the report."
+    await query.answer(note[:190])
+    if query.message is not None:
+        await query.message.answer(f"“{label}”: {note}")
 
 
 async def cmd_suggestions(message: Message, knowledge: KnowledgeService) -> None:

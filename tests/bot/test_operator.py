@@ -258,5 +258,58 @@ async def test_agent_reply_offers_add_to_kb_and_operator_approves(run: RunningBo
     _, live = await run.core.knowledge.live()
     assert live["do-you-have-a-physical-store-in-berlin"].answer.startswith("Yes — our Berlin")
     # The escalated question also feeds the content-gap report.
-    gaps = await command(run, OPERATOR, "/kb_gaps")
-    assert "1× “Do you have a physical store in Berlin?”" in gaps
+    cards = await gap_cards(run, 1)
+    assert [c.params["text"] for c in cards] == ["1× “Do you have a physical store in Berlin?”"]
+
+
+async def gap_cards(run: RunningBot, count: int) -> list:
+    """/kb_gaps from the operator: the messages after the header (one card per cluster)."""
+    api = run.api
+    start = len(api.calls)
+    header = await command(run, OPERATOR, "/kb_gaps")
+    assert header.startswith("What customers ask that the knowledge base does not answer")
+
+    def sent() -> list:
+        to_operator = [
+            c
+            for c in api.calls[start:]
+            if c.method == "sendMessage" and c.params["chat_id"] == OPERATOR
+        ]
+        return to_operator[1:]
+
+    deadline = asyncio.get_running_loop().time() + 5
+    while len(sent()) < count and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.1)  # and no more than that
+    return sent()
+
+
+async def test_gap_clusters_are_handled_from_telegram(run: RunningBot) -> None:
+    knowledge, api = run.core.knowledge, run.api
+    for text in ("where can I eat near your store?", "any restaurants near the store?"):
+        await knowledge.record_gap(text, "low_confidence")
+    await knowledge.record_gap("Do you sell cars?", "low_confidence")
+    cards = await gap_cards(run, 2)
+    assert len(cards) == 2 and cards[0].params["text"].startswith("2× ")
+    not_ours = cards[0].params["reply_markup"]["inline_keyboard"][0][0]
+    dismiss = cards[1].params["reply_markup"]["inline_keyboard"][0][1]
+    assert (not_ours["text"], dismiss["text"]) == (
+        texts.BUTTON_GAP_OUT_OF_SCOPE,
+        texts.BUTTON_GAP_DISMISS,
+    )
+
+    async def press(user: int, button: dict, card) -> str:
+        start = len(api.calls)
+        api.push_update(
+            api.callback_update(user, user, button["callback_data"], card.result["message_id"])
+        )
+        return (await api.wait_for("answerCallbackQuery", start=start)).params["text"]
+
+    assert await press(STRANGER, not_ours, cards[0]) == texts.OPERATOR_ONLY
+    note = await press(OPERATOR, not_ours, cards[0])
+    assert note.startswith("v2: out of scope +1") and "2 logged question(s) left" in note
+    _, live = await knowledge.live()
+    assert len(live.out_of_scope) == 1 and live.out_of_scope[0].endswith("store?")
+    assert await press(OPERATOR, not_ours, cards[0]) == texts.KB_GAP_EXPIRED  # pressed twice
+    assert await press(OPERATOR, dismiss, cards[1]) == "1 logged question(s) left the report."
+    assert await knowledge.gaps.recent() == [] and await knowledge.store.live_version() == 2
