@@ -37,7 +37,7 @@ class GapCluster:
     count: int
     examples: tuple[str, ...]
     reasons: dict[str, int]
-    members: tuple[str, ...] = ()  # every distinct question of the cluster
+    members: tuple[str, ...]  # every distinct question of the cluster
 
     @property
     def label(self) -> str:
@@ -65,7 +65,7 @@ class GapLog:
         """Keep a reported cluster under a short id, for a button pressed later (Telegram's
         callback data holds 64 bytes, not the cluster's questions)."""
         cluster_id = uuid.uuid4().hex[:12]
-        data = {"label": cluster.label, "members": list(cluster.members or cluster.examples)}
+        data = {"label": cluster.label, "members": list(cluster.members)}
         await self.redis.set(
             f"{self.key}:held:{cluster_id}", json.dumps(data, ensure_ascii=False), ex=HELD_SECONDS
         )

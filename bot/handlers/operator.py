@@ -126,6 +126,14 @@ def _pipe_args(command: CommandObject, count: int) -> list[str] | None:
     return parts if len(parts) >= count and all(parts[:count]) else None
 
 
+async def _operator_pressed(query: CallbackQuery, settings: Settings) -> bool:
+    """True when an operator pressed the button; anyone else is told so and nothing changes."""
+    if _is_operator(query.from_user, settings):
+        return True
+    await query.answer(texts.OPERATOR_ONLY, show_alert=True)
+    return False
+
+
 async def refuse(message: Message) -> None:
     log.info(
         "user %s (not an operator) tried %r", getattr(message.from_user, "id", None), message.text
@@ -340,8 +348,7 @@ async def on_gap_decision(
     settings: Settings,
 ) -> None:
     """Not ours (the cluster's question becomes out of scope) or Dismiss: it leaves the report."""
-    if not _is_operator(query.from_user, settings):
-        await query.answer(texts.OPERATOR_ONLY, show_alert=True)
+    if not await _operator_pressed(query, settings):
         return
     held = await knowledge.gaps.held(callback_data.cluster_id)
     if held is None:
@@ -412,8 +419,7 @@ async def on_decision(
     knowledge: KnowledgeService,
     settings: Settings,
 ) -> None:
-    if not _is_operator(query.from_user, settings):
-        await query.answer(texts.OPERATOR_ONLY, show_alert=True)
+    if not await _operator_pressed(query, settings):
         return
     who = author(query.from_user)
     try:
