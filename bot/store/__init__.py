@@ -1,0 +1,64 @@
+"""Conversation state in Redis, behind repositories with typed keys.
+
+Every key name is built by ``Keys`` (keys.py) from one prefix. Handlers and services call the
+repositories — conversations, answers, tickets — never Redis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from bot.store.answers import AnswerRecord, AnswerRepository, new_id
+from bot.store.connection import connect_redis, in_process_redis
+from bot.store.conversations import ConversationRepository, Turn, TurnRole
+from bot.store.keys import Keys
+from bot.store.tickets import ClaimResult, Ticket, TicketRepository, TicketStatus
+
+__all__ = [
+    "AnswerRecord",
+    "AnswerRepository",
+    "ClaimResult",
+    "ConversationRepository",
+    "Keys",
+    "Stores",
+    "Ticket",
+    "TicketRepository",
+    "TicketStatus",
+    "Turn",
+    "TurnRole",
+    "connect_redis",
+    "in_process_redis",
+    "new_id",
+]
+
+
+@dataclass
+class Stores:
+    """Every repository over one Redis connection."""
+
+    redis: Redis
+    keys: Keys
+    conversations: ConversationRepository
+    answers: AnswerRepository
+    tickets: TicketRepository
+
+    @classmethod
+    def build(
+        cls, redis: Redis, prefix: str, *, history_ttl_hours: float, history_max_turns: int
+    ) -> Stores:
+        keys = Keys(prefix)
+        ttl = int(history_ttl_hours * 3600)
+        return cls(
+            redis=redis,
+            keys=keys,
+            conversations=ConversationRepository(
+                redis, keys, ttl_seconds=ttl, max_turns=history_max_turns
+            ),
+            answers=AnswerRepository(redis, keys, ttl_seconds=max(ttl, 7 * 24 * 3600)),
+            tickets=TicketRepository(redis, keys),
+        )
+
+    async def close(self) -> None:
+        await self.redis.aclose()

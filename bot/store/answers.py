@@ -1,0 +1,81 @@
+"""Answers the bot sent, and the customers' 👍 / 👎 on them."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+
+from redis.asyncio import Redis
+
+from bot.store.keys import Keys
+
+
+def new_id() -> str:
+    return secrets.token_hex(6)
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRecord:
+    """What the bot answered, so feedback and handoff can refer to it later."""
+
+    answer_id: str
+    chat_id: int
+    question: str
+    entry_id: str | None
+    confidence: float
+    at: float = field(default_factory=time.time)
+
+
+class AnswerRepository:
+    """Answers the bot sent, and the customers' 👍 / 👎 on them."""
+
+    def __init__(self, redis: Redis, keys: Keys, *, ttl_seconds: int) -> None:
+        self.redis, self.keys, self.ttl = redis, keys, ttl_seconds
+
+    async def save(self, record: AnswerRecord) -> None:
+        await self.redis.set(
+            self.keys.answer(record.answer_id), json.dumps(asdict(record)), ex=self.ttl
+        )
+
+    async def get(self, answer_id: str) -> AnswerRecord | None:
+        raw = await self.redis.get(self.keys.answer(answer_id))
+        return AnswerRecord(**json.loads(raw)) if raw else None
+
+    async def record_feedback(self, answer_id: str, helpful: bool) -> AnswerRecord | None:
+        """Store the vote (a second vote replaces the first); None if the answer is unknown."""
+        record = await self.get(answer_id)
+        if record is None:
+            return None
+        vote = "up" if helpful else "down"
+        previous = await self.redis.getset(self.keys.feedback(answer_id), vote)
+        await self.redis.expire(self.keys.feedback(answer_id), self.ttl)
+        entry = record.entry_id or "(none)"
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if previous and previous != vote:
+                pipe.hincrby(self.keys.feedback_stats(), f"{entry}:{previous}", -1)
+            if previous != vote:
+                pipe.hincrby(self.keys.feedback_stats(), f"{entry}:{vote}", 1)
+            await pipe.execute()
+        return record
+
+    async def dislike_streak(self, chat_id: int, answer_id: str, helpful: bool) -> int:
+        """How many different answers in a row this customer has rated 👎 (a 👍 resets it)."""
+        key = self.keys.dislikes(chat_id)
+        if helpful:
+            await self.redis.delete(key)
+            return 0
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(key, answer_id)
+            pipe.expire(key, self.ttl)
+            pipe.scard(key)
+            results = await pipe.execute()
+        return int(results[-1])
+
+    async def reset_dislikes(self, chat_id: int) -> None:
+        await self.redis.delete(self.keys.dislikes(chat_id))
+
+    async def feedback_stats(self) -> dict[str, int]:
+        raw = await self.redis.hgetall(self.keys.feedback_stats())
+        return {k: int(v) for k, v in raw.items()}

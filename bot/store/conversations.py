@@ -1,0 +1,65 @@
+"""The recent turns of each conversation."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bot.store.keys import Keys
+
+
+class TurnRole(StrEnum):
+    """Who said a turn (stored as the plain string)."""
+
+    CUSTOMER = "customer"
+    BOT = "bot"
+    AGENT = "agent"
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One message in a conversation."""
+
+    role: TurnRole
+    text: str
+    at: float = field(default_factory=time.time)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Stored turns come back with the role as a plain string.
+        object.__setattr__(self, "role", TurnRole(self.role))
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str) -> Turn:
+        return cls(**json.loads(raw))
+
+
+class ConversationRepository:
+    """The recent turns of each chat, bounded in length and kept for a limited time."""
+
+    def __init__(self, redis: Redis, keys: Keys, *, ttl_seconds: int, max_turns: int) -> None:
+        self.redis, self.keys, self.ttl, self.max_turns = redis, keys, ttl_seconds, max_turns
+
+    async def append(self, chat_id: int, turn: Turn) -> None:
+        key = self.keys.history(chat_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, turn.to_json())
+            pipe.ltrim(key, -self.max_turns, -1)
+            pipe.expire(key, self.ttl)
+            await pipe.execute()
+
+    async def history(self, chat_id: int, limit: int | None = None) -> list[Turn]:
+        start = -limit if limit else 0
+        raw = await self.redis.lrange(self.keys.history(chat_id), start, -1)
+        return [Turn.from_json(item) for item in raw]
+
+    async def clear(self, chat_id: int) -> None:
+        await self.redis.delete(self.keys.history(chat_id))
