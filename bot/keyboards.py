@@ -7,6 +7,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import texts
+from bot.store import TicketStatus
 
 
 class FeedbackCallback(CallbackData, prefix="fb"):
@@ -45,15 +46,15 @@ class RatingCallback(CallbackData, prefix="rate"):
     score: int
 
 
-def ticket_keyboard(status: str, ticket_id: str) -> InlineKeyboardMarkup:
+def ticket_keyboard(status: TicketStatus, ticket_id: str) -> InlineKeyboardMarkup:
     """The buttons agents see on a ticket, for its status."""
     builder = InlineKeyboardBuilder()
-    if status == "open":
+    if status == TicketStatus.OPEN:
         builder.button(
             text=texts.BUTTON_CLAIM,
             callback_data=TicketCallback(action="claim", ticket_id=ticket_id),
         )
-    if status in ("open", "claimed"):
+    if status in (TicketStatus.OPEN, TicketStatus.CLAIMED):
         builder.button(
             text=texts.BUTTON_CLOSE,
             callback_data=TicketCallback(action="close", ticket_id=ticket_id),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.store import Ticket, Turn
+from bot.store import Ticket, Turn, TurnRole
 
 TELEGRAM_TEXT_LIMIT = 4096
 
@@ -157,7 +157,9 @@ def ticket_opening(ticket: Ticket, transcript: Sequence[Turn]) -> str:
 
 
 def render_turn(turn: Turn) -> str:
-    who = {"customer": "👤", "bot": "🤖", "agent": "🧑‍💼"}.get(turn.role, turn.role)
+    who = {TurnRole.CUSTOMER: "👤", TurnRole.BOT: "🤖", TurnRole.AGENT: "🧑‍💼"}.get(
+        turn.role, turn.role
+    )
     name = turn.meta.get("name")
     return f"{who} {name}: {turn.text}" if name else f"{who} {turn.text}"
 

@@ -17,7 +17,7 @@ from bot.keyboards import FeedbackCallback, HumanCallback, RatingCallback, answe
 from bot.services.answering import Answer, AnsweringService, Escalation, EscalationReason
 from bot.services.escalation import EscalationService
 from bot.settings import Settings
-from bot.store import Stores, Ticket, Turn
+from bot.store import Stores, Ticket, Turn, TurnRole
 from bot.streaming import ReplyStream
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,9 @@ async def on_feedback(
     )
     if streak >= 2:  # two different answers in a row did not help: get a person
         await stores.answers.reset_dislikes(record.chat_id)
-        await stores.conversations.append(record.chat_id, Turn("customer", "[👎 twice in a row]"))
+        await stores.conversations.append(
+            record.chat_id, Turn(TurnRole.CUSTOMER, "[👎 twice in a row]")
+        )
         result = Escalation(EscalationReason.REPEATED_DISLIKES, record.question)
         await hand_off(record.chat_id, _name(query.from_user), result, bot, escalation)
 
@@ -153,6 +155,8 @@ async def on_talk_to_human(
     record = await stores.answers.get(callback_data.answer_id)
     chat_id = query.message.chat.id if query.message else query.from_user.id
     question = record.question if record else "(customer pressed “Talk to a human”)"
-    await stores.conversations.append(chat_id, Turn("customer", "[pressed “Talk to a human”]"))
+    await stores.conversations.append(
+        chat_id, Turn(TurnRole.CUSTOMER, "[pressed “Talk to a human”]")
+    )
     result = Escalation(EscalationReason.ASKED_FOR_HUMAN, question)
     await hand_off(chat_id, _name(query.from_user), result, bot, escalation)

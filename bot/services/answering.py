@@ -11,7 +11,7 @@ from enum import StrEnum
 from bot.services.generation import GenerationService
 from bot.services.sentiment import SentimentAnalyzer
 from bot.services.signals import same_question, wants_human
-from bot.store import AnswerRecord, Stores, Turn, new_id
+from bot.store import AnswerRecord, Stores, Turn, TurnRole, new_id
 from models.generator import Generator, HistoryTurn, TextCallback
 from retrieval.followup import contextual_query
 from retrieval.retriever import FaqRetriever, RetrievedFaq, SearchResult
@@ -87,12 +87,12 @@ class AnsweringService:
         """``on_text`` receives a generated reply while it is written (from another thread)."""
         text = " ".join(text.split())
         earlier = await self.stores.conversations.history(chat_id, limit=HISTORY_TURNS)
-        await self.stores.conversations.append(chat_id, Turn("customer", text))
+        await self.stores.conversations.append(chat_id, Turn(TurnRole.CUSTOMER, text))
         if wants_human(text):
             return Escalation(EscalationReason.ASKED_FOR_HUMAN, text)
         if len(text) > MAX_QUESTION_CHARS:
             return Escalation(EscalationReason.LONG_MESSAGE, text)
-        result = await self._search(text, [t.text for t in earlier if t.role == "customer"])
+        result = await self._search(text, [t.text for t in earlier if t.role == TurnRole.CUSTOMER])
         top = result.top
         reason = await self._handoff_signal(chat_id, text, top)
         if reason is None and (top is None or result.confidence < self.threshold):
@@ -106,7 +106,7 @@ class AnsweringService:
                 candidates=result.candidates,
             )
         history: list[HistoryTurn] = [
-            (t.role, t.text) for t in earlier if t.role in ("customer", "bot")
+            (t.role, t.text) for t in earlier if t.role in (TurnRole.CUSTOMER, TurnRole.BOT)
         ]
         reply = await self.generation.reply(text, result.candidates, history, on_text)
         if reply.source == "handoff":  # the model found no answer in the entries
@@ -129,7 +129,7 @@ class AnsweringService:
             AnswerRecord(answer.answer_id, chat_id, text, top.id, result.confidence)
         )
         await self.stores.conversations.append(
-            chat_id, Turn("bot", answer.text, meta={"entry_id": top.id})
+            chat_id, Turn(TurnRole.BOT, answer.text, meta={"entry_id": top.id})
         )
         return answer
 
@@ -143,8 +143,8 @@ class AnsweringService:
         # Only what was said since the last ticket was closed counts.
         closed_at = [i for i, t in enumerate(history) if t.meta.get("ticket_closed")]
         history = history[closed_at[-1] + 1 :] if closed_at else history
-        asked = [t.text for t in history if t.role == "customer"]
-        answered = [t.meta.get("entry_id") for t in history if t.role == "bot"]
+        asked = [t.text for t in history if t.role == TurnRole.CUSTOMER]
+        answered = [t.meta.get("entry_id") for t in history if t.role == TurnRole.BOT]
         if same_question(asked[-3:], 3):
             return EscalationReason.REPEATED_QUESTION
         if top is not None and len(answered) >= 2 and answered[-2:] == [top.id, top.id]:

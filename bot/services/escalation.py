@@ -24,7 +24,7 @@ from bot.services.answering import Escalation, EscalationReason
 from bot.services.hours import BusinessHours
 from bot.services.signals import wants_human
 from bot.settings import EscalationSettings
-from bot.store import ClaimResult, Stores, Ticket, TicketStatus, Turn
+from bot.store import ClaimResult, Stores, Ticket, TicketStatus, Turn, TurnRole
 from knowledge_base.gaps import GapLog
 from knowledge_base.suggestions import Suggestion, SuggestionStore
 
@@ -110,7 +110,7 @@ class EscalationService:
             await self._to_agents(ticket, self._ensure_topic)
         else:
             note = f"[{texts.REASONS.get(escalation.reason.value, escalation.reason.value)}]"
-            await self.stores.tickets.append_turn(ticket.id, Turn("customer", note))
+            await self.stores.tickets.append_turn(ticket.id, Turn(TurnRole.CUSTOMER, note))
             await self._to_agents(ticket, lambda t: self.agents.post(t, f"👤 {note}"))
         return EscalationOutcome(ticket, is_new)
 
@@ -118,9 +118,9 @@ class EscalationService:
         """A customer with an active ticket wrote: keep it and show it to the agents."""
         text = message_text(message)
         await self.stores.tickets.append_turn(
-            ticket.id, Turn("customer", text, meta={"message_id": message.message_id})
+            ticket.id, Turn(TurnRole.CUSTOMER, text, meta={"message_id": message.message_id})
         )
-        await self.stores.conversations.append(ticket.chat_id, Turn("customer", text))
+        await self.stores.conversations.append(ticket.chat_id, Turn(TurnRole.CUSTOMER, text))
         if ticket.customer_blocked:
             await self.stores.tickets.update(ticket.id, customer_blocked=False)
             ticket.customer_blocked = False
@@ -156,7 +156,7 @@ class EscalationService:
         ticket = await self.stores.tickets.rate(ticket_id, score)
         if ticket is not None:
             await self.stores.tickets.append_turn(
-                ticket.id, Turn("customer", f"[rated {score}/5]")
+                ticket.id, Turn(TurnRole.CUSTOMER, f"[rated {score}/5]")
             )
             await self._to_agents(
                 ticket, lambda t: self.agents.post(t, texts.AGENT_RATING.format(score=score))
@@ -197,10 +197,10 @@ class EscalationService:
             return ticket, False
         await self.stores.conversations.append(
             ticket.chat_id,
-            Turn("bot", "[handed back to the bot]", meta={"ticket_closed": ticket.id}),
+            Turn(TurnRole.BOT, "[handed back to the bot]", meta={"ticket_closed": ticket.id}),
         )
         closing = texts.HANDOFF_CLOSED.format(ticket=ticket.id)
-        await self.stores.tickets.append_turn(ticket.id, Turn("bot", closing))
+        await self.stores.tickets.append_turn(ticket.id, Turn(TurnRole.BOT, closing))
         await self._to_customer(
             ticket,
             lambda: self.bot.send_message(
@@ -226,7 +226,7 @@ class EscalationService:
                 return existing, texts.AGENT_REOPEN_REFUSED.format(ticket=other.id)
             return existing, texts.AGENT_UNKNOWN_TICKET
         await self.stores.tickets.append_turn(
-            ticket.id, Turn("bot", f"[reopened by {actor.name}]")
+            ticket.id, Turn(TurnRole.BOT, f"[reopened by {actor.name}]")
         )
         await self._to_agents(
             ticket,
@@ -312,7 +312,9 @@ class EscalationService:
         if ticket is None:
             return None
         transcript = await self.stores.tickets.transcript(ticket_id)
-        replies = [i for i, t in enumerate(transcript) if t.role == "agent" and t.text.strip()]
+        replies = [
+            i for i, t in enumerate(transcript) if t.role == TurnRole.AGENT and t.text.strip()
+        ]
         if not replies:
             return None
         last = replies[-1]
@@ -320,7 +322,7 @@ class EscalationService:
         for turn in reversed(transcript[:last]):
             text = turn.text.strip()
             if (
-                turn.role == "customer"
+                turn.role == TurnRole.CUSTOMER
                 and text
                 and not text.startswith("[")
                 and not wants_human(text)
@@ -386,7 +388,9 @@ class EscalationService:
         await self.agents.show_status(ticket)
 
     async def _announce_claim(self, ticket: Ticket, actor: Actor) -> None:
-        await self.stores.tickets.append_turn(ticket.id, Turn("bot", f"[claimed by {actor.name}]"))
+        await self.stores.tickets.append_turn(
+            ticket.id, Turn(TurnRole.BOT, f"[claimed by {actor.name}]")
+        )
         await self._to_agents(
             ticket, lambda t: self.agents.post(t, texts.AGENT_CLAIMED.format(agent=actor.name))
         )
@@ -395,7 +399,7 @@ class EscalationService:
         await self._to_customer(ticket, lambda: self.bot.send_message(ticket.chat_id, joined))
 
     async def _record_agent_turn(self, ticket: Ticket, actor: Actor, text: str) -> None:
-        turn = Turn("agent", text, meta={"name": actor.name})
+        turn = Turn(TurnRole.AGENT, text, meta={"name": actor.name})
         await self.stores.tickets.append_turn(ticket.id, turn)
         await self.stores.conversations.append(ticket.chat_id, turn)
 
@@ -438,7 +442,7 @@ class EscalationService:
                 ticket.customer_blocked = True
                 await self.stores.tickets.update(ticket.id, customer_blocked=True)
                 await self.stores.tickets.append_turn(
-                    ticket.id, Turn("bot", "[customer has blocked the bot]")
+                    ticket.id, Turn(TurnRole.BOT, "[customer has blocked the bot]")
                 )
                 await self._to_agents(
                     ticket, lambda t: self.agents.post(t, texts.AGENT_CUSTOMER_BLOCKED)
