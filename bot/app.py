@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +30,7 @@ from bot.settings import GeneratorSettings, Settings
 from bot.store import Stores, connect_redis, in_process_redis
 from knowledge_base import KnowledgeBase, bundled_path, load_knowledge_base
 from knowledge_base.loaders import KnowledgeBaseError, OutOfScopeFile
+from knowledge_base.registry import ModelKind
 from knowledge_base.watcher import KbWatcher
 from models.generator import Generator, VerbatimGenerator
 from retrieval import FaqRetriever
@@ -264,8 +264,8 @@ async def _retrained_model(knowledge: KnowledgeService, settings: Settings) -> s
     """The retriever model most recently retrained from the live knowledge base, if it exists here."""
     if settings.retrieval.embedder != "minilm":
         return None
-    raw = await knowledge.store.redis.get(knowledge.store.keys.model())
-    path = json.loads(raw)["path"] if raw else None
+    published = await knowledge.store.models.current(ModelKind.RETRIEVER)
+    path = published.path if published else None
     if path and not Path(path).is_dir():
         log.warning("retrained model %s not found on this host; using the configured one", path)
         return None

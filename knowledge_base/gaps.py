@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from redis.asyncio import Redis
 
+from knowledge_base.keys import KbKeys
 from knowledge_base.model import text_key
-from knowledge_base.store import KbKeys
 
 MAX_LOGGED = 5000
 HELD_SECONDS = 7 * 24 * 3600  # how long a reported cluster can still be acted on by its id
@@ -48,7 +48,8 @@ class GapLog:
     """The most recent unanswered / escalated questions, newest first."""
 
     def __init__(self, redis: Redis, prefix: str, *, limit: int = MAX_LOGGED) -> None:
-        self.redis, self.key, self.limit = redis, KbKeys(prefix).gaps(), limit
+        self.redis, self.keys, self.limit = redis, KbKeys(prefix), limit
+        self.key = self.keys.gaps()
 
     async def record(self, text: str, reason: str) -> None:
         item = json.dumps({"text": text, "reason": reason, "at": time.time()}, ensure_ascii=False)
@@ -67,20 +68,22 @@ class GapLog:
         cluster_id = uuid.uuid4().hex[:12]
         data = {"label": cluster.label, "members": list(cluster.members)}
         await self.redis.set(
-            f"{self.key}:held:{cluster_id}", json.dumps(data, ensure_ascii=False), ex=HELD_SECONDS
+            self.keys.gap_cluster(cluster_id),
+            json.dumps(data, ensure_ascii=False),
+            ex=HELD_SECONDS,
         )
         return cluster_id
 
     async def held(self, cluster_id: str) -> tuple[str, list[str]] | None:
         """A held cluster's label and questions (None once it expired or was acted on)."""
-        raw = await self.redis.get(f"{self.key}:held:{cluster_id}")
+        raw = await self.redis.get(self.keys.gap_cluster(cluster_id))
         if raw is None:
             return None
         data = json.loads(raw)
         return data["label"], data["members"]
 
     async def release(self, cluster_id: str) -> None:
-        await self.redis.delete(f"{self.key}:held:{cluster_id}")
+        await self.redis.delete(self.keys.gap_cluster(cluster_id))
 
     async def dismiss(self, texts: Iterable[str]) -> int:
         """Remove every logged occurrence of these questions (case and spacing ignored)."""

@@ -2,10 +2,10 @@
 
 Requests are a key in Redis (from the CLI, Telegram or the console). One bot process at a time (a
 Redis lock) trains in a worker thread with ``retrieval.training.train_retriever``; when the new model
-is saved its folder is published in Redis and every process's watcher swaps it in, the old model
-answering until then. When the bot replies with a fine-tuned generator, it is retrained after the
-retriever the same way: its new version is published and every process loads it next to the old one,
-which keeps replying until the swap.
+is saved its folder is published in the model registry (registry.py) and every process's watcher
+swaps it in, the old model answering until then. When the bot replies with a fine-tuned generator,
+it is retrained after the retriever the same way: its new version is published and every process
+loads it next to the old one, which keeps replying until the swap.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from knowledge_base.registry import ModelKind
 from knowledge_base.store import KnowledgeBaseStore
 
 log = logging.getLogger(__name__)
@@ -32,22 +33,13 @@ async def request_retrain(store: KnowledgeBaseStore, author: str) -> None:
 
 async def retrain_status(store: KnowledgeBaseStore) -> dict[str, Any]:
     """The model being served (if retrained), a pending request, and whether training runs now."""
-    model, request, lock = await store.redis.mget(
-        store.keys.model(), store.keys.retrain_request(), store.keys.retrain_lock()
-    )
+    model = await store.models.current(ModelKind.RETRIEVER)
+    request, lock = await store.redis.mget(store.keys.retrain_request(), store.keys.retrain_lock())
     return {
-        "model": json.loads(model) if model else None,
+        "model": model.to_dict() if model else None,
         "requested": json.loads(request) if request else None,
         "training": bool(lock),
     }
-
-
-async def publish_model(
-    store: KnowledgeBaseStore, path: str, version: int, *, generator: bool = False
-) -> None:
-    model = {"path": path, "kb_version": version, "at": time.time()}
-    key = store.keys.generator_model() if generator else store.keys.model()
-    await store.redis.set(key, json.dumps(model))
 
 
 class Retrainer:
@@ -83,10 +75,10 @@ class Retrainer:
             return f"requested by {status['requested']['by']}"
         if self.schedule_hours <= 0:
             return None
-        model = status["model"]
+        model = await self.store.models.current(ModelKind.RETRIEVER)
         live = await self.store.live_version()
         if model is None or (
-            time.time() - model["at"] >= self.schedule_hours * 3600 and model["kb_version"] != live
+            time.time() - model.at >= self.schedule_hours * 3600 and model.kb_version != live
         ):
             return "schedule"
         return None
@@ -117,12 +109,16 @@ class Retrainer:
                 out_of_scope=tuple(self.out_of_scope()) if self.out_of_scope else (),
                 progress=False,
             )
-            await publish_model(self.store, str(report.model_dir), version)
+            await self.store.models.publish(
+                ModelKind.RETRIEVER, str(report.model_dir), kb_version=version
+            )
             log.info("retrained retriever %s published", report.model_dir)
             if self.train_generator is not None:
                 log.info("retraining the reply generator on v%d", version)
                 generator_dir = await asyncio.to_thread(self.train_generator, kb)
-                await publish_model(self.store, str(generator_dir), version, generator=True)
+                await self.store.models.publish(
+                    ModelKind.GENERATOR, str(generator_dir), kb_version=version
+                )
                 log.info("retrained generator %s published", generator_dir)
             return Path(report.model_dir)
         finally:

@@ -3,8 +3,9 @@
 Layout (all under ``<prefix>:kb:``): ``version`` (the live version number), ``snapshot:<n>`` (the
 entries and out-of-scope questions of version ``n`` as JSON), ``versions`` (hash: number → who /
 when / what). A change is computed from the live version and committed with WATCH/MULTI on
-``version``; when another operator committed in between, the change is recomputed on top of theirs,
-so no update is ever lost. Every commit is announced on the ``events`` channel; bot processes also
+``version`` (redis-py's ``transaction``); when another operator committed in between, the change is
+recomputed on top of theirs, so no update is ever lost. The models trained from it are published
+in ``models`` (registry.py). Every commit is announced on the ``events`` channel; bot processes also
 poll ``version`` (see watcher.py).
 """
 
@@ -19,62 +20,18 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from redis.asyncio import Redis
-from redis.exceptions import WatchError
+from redis.asyncio.client import Pipeline
 
+from knowledge_base.keys import KbKeys
 from knowledge_base.loaders import KnowledgeBaseError, validate_entry, validate_out_of_scope
 from knowledge_base.model import FaqEntry, KnowledgeBase, text_key
+from knowledge_base.registry import ModelRegistry
 from knowledge_base.versions import KbDiff, diff_knowledge_bases
 
 log = logging.getLogger(__name__)
 
 DEFAULT_KEEP_VERSIONS = 100
 COMPRESS_FROM_CHARS = 64 * 1024
-
-
-class KbKeys:
-    """The one place that names the knowledge base's Redis keys."""
-
-    def __init__(self, prefix: str) -> None:
-        self.base = f"{prefix.rstrip(':')}:kb"
-
-    def version(self) -> str:
-        return f"{self.base}:version"
-
-    def snapshot(self, number: int) -> str:
-        return f"{self.base}:snapshot:{number}"
-
-    def versions(self) -> str:
-        return f"{self.base}:versions"
-
-    def events(self) -> str:
-        return f"{self.base}:events"
-
-    def gaps(self) -> str:
-        return f"{self.base}:gaps"
-
-    def suggestion(self, suggestion_id: str) -> str:
-        return f"{self.base}:suggestion:{suggestion_id}"
-
-    def suggestion_seq(self) -> str:
-        return f"{self.base}:suggestion-seq"
-
-    def suggestions_pending(self) -> str:
-        return f"{self.base}:suggestions:pending"
-
-    def suggestion_offered(self, ticket_id: str) -> str:
-        return f"{self.base}:suggestion-offered:{ticket_id}"
-
-    def model(self) -> str:
-        return f"{self.base}:model"
-
-    def generator_model(self) -> str:
-        return f"{self.base}:generator-model"
-
-    def retrain_request(self) -> str:
-        return f"{self.base}:retrain:request"
-
-    def retrain_lock(self) -> str:
-        return f"{self.base}:retrain:lock"
 
 
 class KbEditError(KnowledgeBaseError):
@@ -173,6 +130,7 @@ class KnowledgeBaseStore:
         self.redis = redis
         self.keys = KbKeys(prefix)
         self.keep_versions = keep_versions
+        self.models = ModelRegistry(redis, self.keys)
         self._cache: tuple[int, KnowledgeBase] | None = None
 
     # ------------------------------------------------------------------ reading
@@ -228,49 +186,55 @@ class KnowledgeBaseStore:
         one, or raises KbEditError; it may run more than once when operators edit concurrently.
         """
         version_key = self.keys.version()
-        async with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(version_key)
-                    live = int(await pipe.get(version_key) or 0)
-                    old = await self._read_in(pipe, live)
-                    new = change(old)
-                    _check_out_of_scope(new)
-                    difference = diff_knowledge_bases(old, new)
-                    if difference.empty:
-                        await pipe.unwatch()
-                        return CommitResult(None, difference, old)
-                    if not len(new):
-                        raise KbEditError("the knowledge base would have no entries left")
-                    number = live + 1
-                    version = KbVersion(
-                        number=number,
-                        author=author,
-                        at=time.time(),
-                        summary=summary,
-                        added=difference.added_ids,
-                        changed=difference.changed_ids,
-                        removed=difference.removed_ids,
-                        entries=len(new),
-                    )
-                    pipe.multi()
-                    pipe.set(self.keys.snapshot(number), _dump(new))
-                    pipe.hset(self.keys.versions(), str(number), version.to_json())
-                    pipe.set(version_key, number)
-                    if number - self.keep_versions >= 1:
-                        pipe.delete(self.keys.snapshot(number - self.keep_versions))
-                    pipe.publish(self.keys.events(), version.to_json())
-                    await pipe.execute()
-                except WatchError:
-                    continue
-                kb = KnowledgeBase(
-                    entries=new.entries, name=f"v{number}", out_of_scope=new.out_of_scope
-                )
-                self._cache = (number, kb)
-                log.info("knowledge base v%d by %s: %s", number, author, difference.summary())
-                return CommitResult(version, difference, kb)
 
-    async def _read_in(self, pipe, live: int) -> KnowledgeBase:
+        async def commit_on_live(pipe: Pipeline) -> CommitResult:
+            live = int(await pipe.get(version_key) or 0)
+            old = await self._read_in(pipe, live)
+            new = change(old)
+            _check_out_of_scope(new)
+            difference = diff_knowledge_bases(old, new)
+            if difference.empty:
+                await pipe.unwatch()
+                return CommitResult(None, difference, old)
+            if not len(new):
+                raise KbEditError("the knowledge base would have no entries left")
+            number = live + 1
+            version = KbVersion(
+                number=number,
+                author=author,
+                at=time.time(),
+                summary=summary,
+                added=difference.added_ids,
+                changed=difference.changed_ids,
+                removed=difference.removed_ids,
+                entries=len(new),
+            )
+            pipe.multi()
+            pipe.set(self.keys.snapshot(number), _dump(new))
+            pipe.hset(self.keys.versions(), str(number), version.to_json())
+            pipe.set(version_key, number)
+            if number - self.keep_versions >= 1:
+                pipe.delete(self.keys.snapshot(number - self.keep_versions))
+            pipe.publish(self.keys.events(), version.to_json())
+            kb = KnowledgeBase(
+                entries=new.entries, name=f"v{number}", out_of_scope=new.out_of_scope
+            )
+            return CommitResult(version, difference, kb)
+
+        result = await self.redis.transaction(
+            commit_on_live, version_key, value_from_callable=True
+        )
+        if result.version is not None:
+            self._cache = (result.version.number, result.kb)
+            log.info(
+                "knowledge base v%d by %s: %s",
+                result.version.number,
+                author,
+                result.diff.summary(),
+            )
+        return result
+
+    async def _read_in(self, pipe: Pipeline, live: int) -> KnowledgeBase:
         if live == 0:
             return KnowledgeBase(entries=(), name="empty")
         if self._cache is not None and self._cache[0] == live:

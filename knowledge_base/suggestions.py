@@ -11,11 +11,12 @@ import time
 from dataclasses import asdict, dataclass
 
 from redis.asyncio import Redis
-from redis.exceptions import WatchError
+from redis.asyncio.client import Pipeline
 
 from knowledge_base.formats.markdown import slug
+from knowledge_base.keys import KbKeys
 from knowledge_base.loaders import validate_entry
-from knowledge_base.store import CommitResult, KbEditError, KbKeys, KnowledgeBaseStore
+from knowledge_base.store import CommitResult, KbEditError, KnowledgeBaseStore
 
 
 class SuggestionStatus:
@@ -107,24 +108,19 @@ class SuggestionStore:
     async def _claim(self, suggestion_id: str, status: str) -> Suggestion:
         """Move a pending suggestion to ``status``; KbEditError when it is not pending any more."""
         key = self.keys.suggestion(suggestion_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(key)
-                    data = await pipe.hgetall(key)
-                    if not data:
-                        raise KbEditError(f"no suggestion #{suggestion_id}")
-                    suggestion = Suggestion.from_hash(data)
-                    if suggestion.status != SuggestionStatus.PENDING:
-                        raise KbEditError(
-                            f"suggestion #{suggestion_id} is already {suggestion.status}"
-                        )
-                    pipe.multi()
-                    pipe.hset(key, "status", status)
-                    await pipe.execute()
-                    return suggestion
-                except WatchError:
-                    continue
+
+        async def claim_pending(pipe: Pipeline) -> Suggestion:
+            data = await pipe.hgetall(key)
+            if not data:
+                raise KbEditError(f"no suggestion #{suggestion_id}")
+            suggestion = Suggestion.from_hash(data)
+            if suggestion.status != SuggestionStatus.PENDING:
+                raise KbEditError(f"suggestion #{suggestion_id} is already {suggestion.status}")
+            pipe.multi()
+            pipe.hset(key, "status", status)
+            return suggestion
+
+        return await self.redis.transaction(claim_pending, key, value_from_callable=True)
 
     async def _finish(self, suggestion: Suggestion, **fields: str | int | float) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -66,11 +65,8 @@ class KbWatcher:
 
     async def sync(self) -> bool:
         """Load the live version (and model) if it is not the one served; True if anything changed."""
-        raw_version, raw_model, raw_generator = await self.store.redis.mget(
-            self.store.keys.version(), self.store.keys.model(), self.store.keys.generator_model()
-        )
+        number, published, published_generator = await self.store.models.snapshot()
         changed = False
-        number = int(raw_version or 0)
         if number and number != self.loaded_version:
             started = time.perf_counter()
             kb = await self.store.at_version(number)
@@ -98,7 +94,7 @@ class KbWatcher:
                 time.perf_counter() - started,
             )
             changed = True
-        model = json.loads(raw_model)["path"] if raw_model else None
+        model = published.path if published else None
         if model and model != self.model and self.retriever_for_model is not None:
             try:
                 await self._swap_model(model)
@@ -109,7 +105,7 @@ class KbWatcher:
                 log.error(
                     "retrained model %s not loaded (%s); the current one keeps serving", model, exc
                 )
-        generator = json.loads(raw_generator)["path"] if raw_generator else None
+        generator = published_generator.path if published_generator else None
         if (
             generator
             and generator != self.generator_model

@@ -10,7 +10,8 @@ from types import SimpleNamespace
 
 from redis.asyncio import Redis
 
-from knowledge_base.retrain import Retrainer, publish_model, request_retrain, retrain_status
+from knowledge_base.registry import ModelKind
+from knowledge_base.retrain import Retrainer, request_retrain, retrain_status
 from knowledge_base.store import KnowledgeBaseStore
 from knowledge_base.watcher import KbWatcher
 from retrieval import FaqRetriever, SentenceTransformerEmbedder
@@ -118,7 +119,7 @@ async def test_a_generator_that_fails_to_load_leaves_the_old_one_replying(
 ) -> None:
     store = KnowledgeBaseStore(redis_client, key_prefix)
     await store.seed(SMALL_KB)
-    await publish_model(store, str(tmp_path / "broken"), 1, generator=True)
+    await store.models.publish(ModelKind.GENERATOR, str(tmp_path / "broken"), kb_version=1)
     retriever = FaqRetriever(embedder)
     retriever.load(SMALL_KB)
     serving: list[object] = []
