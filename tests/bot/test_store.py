@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.store import AnswerRecord, Stores, Turn
+import pytest
+from redis.asyncio import Redis
+
+from bot.store import AnswerRecord, Stores, Ticket, TicketStatus, Turn, TurnRole, in_process_redis
+from tests.conftest import REDIS_URL
 
 
 async def test_history_is_bounded_and_expires(stores: Stores) -> None:
@@ -41,3 +45,63 @@ async def test_simultaneous_escalations_open_one_ticket(stores: Stores) -> None:
     assert await stores.tickets.list_open() == []
     reopened, is_new = await stores.tickets.open(42, "Dana", "low_confidence", "again")
     assert is_new and reopened.id != ticket.id
+
+
+async def test_an_open_rerun_after_a_concurrent_open_joins_that_ticket(
+    stores: Stores, key_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The open finds no ticket, another process opens one before it commits: the transaction is
+    rerun and joins that ticket instead of making a second."""
+    elsewhere = Redis.from_url(REDIS_URL, decode_responses=True)
+    other = Stores.build(elsewhere, key_prefix, history_ttl_hours=1, history_max_turns=20)
+    allocate = stores.redis.incr
+    raced: list[tuple[Ticket, bool]] = []
+
+    async def allocate_after_a_concurrent_open(name: str, *args, **kwargs) -> int:
+        if not raced:  # between this open's read of the pointer and its commit
+            raced.append(await other.tickets.open(42, "Dana", "asked_for_human", "elsewhere"))
+        return await allocate(name, *args, **kwargs)
+
+    monkeypatch.setattr(stores.redis, "incr", allocate_after_a_concurrent_open)
+    try:
+        ticket, is_new = await stores.tickets.open(42, "Dana", "low_confidence", "here")
+    finally:
+        await elsewhere.aclose()
+    [(theirs, theirs_new)] = raced
+    assert theirs_new and not is_new
+    assert ticket.id == theirs.id and ticket.question == "elsewhere"
+    assert [t.id for t in await stores.tickets.list_open()] == [theirs.id]
+    assert await stores.redis.get(stores.keys.open_ticket(42)) == theirs.id
+
+
+async def test_the_in_process_store_opens_one_ticket_too(key_prefix: str) -> None:
+    """The terminal chat's in-process Redis runs the same transactions."""
+    local = Stores.build(in_process_redis(), key_prefix, history_ttl_hours=1, history_max_turns=5)
+    try:
+        results = await asyncio.gather(
+            *(local.tickets.open(7, "Ana", "asked_for_human", f"q{i}") for i in range(5))
+        )
+        assert sum(is_new for _, is_new in results) == 1
+        ticket = results[0][0]
+        claims = await asyncio.gather(
+            *(local.tickets.claim(ticket.id, i, f"a{i}") for i in (1, 2))
+        )
+        assert [c.claimed for c in claims].count(True) == 1
+        assert await local.tickets.close(ticket) and not await local.tickets.close(ticket)
+        assert ticket.status is TicketStatus.CLOSED
+    finally:
+        await local.close()
+
+
+async def test_turns_and_tickets_stored_as_plain_strings_load_as_enums(stores: Stores) -> None:
+    """Data written before the enums existed (plain strings) reads back unchanged."""
+    await stores.redis.rpush(
+        stores.keys.history(9), '{"role": "agent", "text": "hi", "at": 1.0, "meta": {}}'
+    )
+    [turn] = await stores.conversations.history(9)
+    assert turn.role is TurnRole.AGENT
+    ticket, _ = await stores.tickets.open(9, "Eve", "asked_for_human", "help")
+    assert await stores.redis.hget(stores.keys.ticket(ticket.id), "status") == "open"
+    await stores.tickets.append_turn(ticket.id, Turn(TurnRole.CUSTOMER, "hello"))
+    [raw] = await stores.redis.lrange(stores.keys.ticket_transcript(ticket.id), 0, -1)
+    assert '"role": "customer"' in raw
