@@ -19,11 +19,6 @@ from redis.asyncio import Redis
 from knowledge_base.keys import KbKeys
 
 
-class ModelKind(StrEnum):
-    RETRIEVER = "retriever"
-    GENERATOR = "generator"
-
-
 @dataclass(frozen=True, slots=True)
 class PublishedModel:
     """A trained model's folder, the knowledge-base version it learnt from, and when it came."""
@@ -41,6 +36,11 @@ class PublishedModel:
     def from_json(cls, kind: ModelKind, raw: str) -> PublishedModel:
         data = json.loads(raw)
         return cls(kind, data["path"], int(data.get("kb_version", 0)), float(data.get("at", 0.0)))
+
+
+class ModelKind(StrEnum):
+    RETRIEVER = "retriever"
+    GENERATOR = "generator"
 
 
 class RegistrySnapshot(NamedTuple):

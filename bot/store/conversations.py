@@ -13,14 +13,6 @@ from redis.asyncio import Redis
 from bot.store.keys import Keys
 
 
-class TurnRole(StrEnum):
-    """Who said a turn (stored as the plain string)."""
-
-    CUSTOMER = "customer"
-    BOT = "bot"
-    AGENT = "agent"
-
-
 @dataclass(frozen=True, slots=True)
 class Turn:
     """One message in a conversation."""
@@ -40,6 +32,14 @@ class Turn:
     @classmethod
     def from_json(cls, raw: str) -> Turn:
         return cls(**json.loads(raw))
+
+
+class TurnRole(StrEnum):
+    """Who said a turn (stored as the plain string)."""
+
+    CUSTOMER = "customer"
+    BOT = "bot"
+    AGENT = "agent"
 
 
 class ConversationRepository:
