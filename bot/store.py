@@ -72,6 +72,9 @@ class Keys:
     def fsm_prefix(self) -> str:
         return f"{self.prefix}:fsm"
 
+    def events(self) -> str:
+        return f"{self.prefix}:events"
+
 
 async def connect_redis(url: str) -> Redis:
     """A client that has answered PING, or StoreUnavailableError saying where it tried."""
