@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
-import pytest_asyncio
 from redis.asyncio import Redis
 
 from bot.keyboards import FeedbackCallback
@@ -19,32 +17,13 @@ from bot.services.knowledge import KnowledgeService
 from bot.store import Keys, Stores, Turn
 from models.generator import VerbatimGenerator
 from retrieval import FaqRetriever
+from tests.bot.conftest import AGENTS_CHAT_ID, RunningBot
 from tests.conftest import SMALL_KB
-from tests.support.fake_bot_api import FakeBotAPI
-from tests.support.handoff import (
-    AGENT_ID,
-    AGENT_NAME,
-    AGENTS_CHAT,
-    CUSTOMER,
-    RunningBot,
-    handoff_settings,
-    make_core,
-    running_bot,
-)
 
+AGENT_ID, AGENT_NAME, CUSTOMER = 777, "Dana", 5002
 QUESTION = "How long does delivery take?"
 ASK_HUMAN = "I want to talk to a human"
 AGENT_REPLY = "Hi Alice, I'm Dana. Which order is it?"
-
-
-@pytest_asyncio.fixture
-async def run(stores: Stores, retriever, small_kb) -> AsyncIterator[RunningBot]:
-    core = make_core(handoff_settings(), stores, retriever, small_kb)
-    try:
-        async with FakeBotAPI() as api, running_bot(api, core) as running:
-            yield running
-    finally:
-        core.executor.shutdown(wait=False)
 
 
 async def recorded(stores: Stores, kind: EventKind, timeout: float = 5.0) -> list[DomainEvent]:
@@ -64,10 +43,12 @@ def without_time(event: DomainEvent) -> DomainEvent:
     return replace(event, at=0.0)
 
 
-async def test_a_conversation_is_recorded_as_events(run: RunningBot, stores: Stores) -> None:
-    api = run.api
-    await run.say(CUSTOMER, QUESTION, first_name="Alice")
-    answer = await run.reply_to_customer()
+async def test_a_conversation_is_recorded_as_events(
+    running_bot: RunningBot, stores: Stores
+) -> None:
+    api = running_bot.api
+    api.push_update(api.text_update(CUSTOMER, QUESTION, first_name="Alice"))
+    answer = await api.wait_for("sendMessage", lambda p: p["chat_id"] == CUSTOMER)
     answered = [e for e in await recorded(stores, EventKind.ANSWERED) if e.kind == "answered"]
     answer_id = answered[0].answer_id
     helpful = FeedbackCallback(answer_id=answer_id, helpful=True).pack()
@@ -75,7 +56,7 @@ async def test_a_conversation_is_recorded_as_events(run: RunningBot, stores: Sto
     await recorded(stores, EventKind.FEEDBACK)
 
     start = len(api.calls)
-    await run.say(CUSTOMER, ASK_HUMAN, first_name="Alice")
+    api.push_update(api.text_update(CUSTOMER, ASK_HUMAN, first_name="Alice"))
     thread = (await api.wait_for("createForumTopic", start=start)).result["message_thread_id"]
     opening = await api.wait_for(
         "sendMessage",
@@ -86,12 +67,12 @@ async def test_a_conversation_is_recorded_as_events(run: RunningBot, stores: Sto
     claim, close = (b["callback_data"] for b in buttons)
     opening_id = opening.result["message_id"]
     api.push_update(
-        api.callback_update(AGENTS_CHAT, AGENT_ID, claim, opening_id, first_name=AGENT_NAME)
+        api.callback_update(AGENTS_CHAT_ID, AGENT_ID, claim, opening_id, first_name=AGENT_NAME)
     )
     await recorded(stores, EventKind.TICKET_CLAIMED)
     api.push_update(
         api.text_update(
-            AGENTS_CHAT,
+            AGENTS_CHAT_ID,
             AGENT_REPLY,
             user_id=AGENT_ID,
             first_name=AGENT_NAME,
@@ -101,7 +82,7 @@ async def test_a_conversation_is_recorded_as_events(run: RunningBot, stores: Sto
     await recorded(stores, EventKind.TICKET_REPLIED)
     start = len(api.calls)
     api.push_update(
-        api.callback_update(AGENTS_CHAT, AGENT_ID, close, opening_id, first_name=AGENT_NAME)
+        api.callback_update(AGENTS_CHAT_ID, AGENT_ID, close, opening_id, first_name=AGENT_NAME)
     )
     closing = await api.wait_for("sendMessage", lambda p: p["chat_id"] == CUSTOMER, start=start)
     rate = closing.params["reply_markup"]["inline_keyboard"][0][3]["callback_data"]  # 4 of 5
@@ -115,24 +96,15 @@ async def test_a_conversation_is_recorded_as_events(run: RunningBot, stores: Sto
     def got(chat: int, kind: str) -> DomainEvent:
         return DomainEvent(received, chat_id=chat, message_kind=kind)
 
+    to_answer = {"chat_id": CUSTOMER, "answer_id": answer_id, "entry_id": entry}
+    by_agent = {"chat_id": CUSTOMER, "ticket_id": "1", "actor": AGENT_NAME}
     expected = [
         got(CUSTOMER, "text"),
         DomainEvent(
-            EventKind.ANSWERED,
-            chat_id=CUSTOMER,
-            answer_id=answer_id,
-            entry_id=entry,
-            confidence=answered[0].confidence,
-            source="faq",
+            EventKind.ANSWERED, **to_answer, confidence=answered[0].confidence, source="faq"
         ),
         got(CUSTOMER, "callback"),
-        DomainEvent(
-            EventKind.FEEDBACK,
-            chat_id=CUSTOMER,
-            answer_id=answer_id,
-            entry_id=entry,
-            helpful=True,
-        ),
+        DomainEvent(EventKind.FEEDBACK, **to_answer, helpful=True),
         got(CUSTOMER, "text"),
         DomainEvent(
             EventKind.ESCALATED,
@@ -141,12 +113,12 @@ async def test_a_conversation_is_recorded_as_events(run: RunningBot, stores: Sto
             reason="asked_for_human",
             is_new=True,
         ),
-        got(AGENTS_CHAT, "callback"),
-        DomainEvent(EventKind.TICKET_CLAIMED, chat_id=CUSTOMER, ticket_id="1", actor=AGENT_NAME),
-        got(AGENTS_CHAT, "text"),
-        DomainEvent(EventKind.TICKET_REPLIED, chat_id=CUSTOMER, ticket_id="1", actor=AGENT_NAME),
-        got(AGENTS_CHAT, "callback"),
-        DomainEvent(EventKind.TICKET_CLOSED, chat_id=CUSTOMER, ticket_id="1", actor=AGENT_NAME),
+        got(AGENTS_CHAT_ID, "callback"),
+        DomainEvent(EventKind.TICKET_CLAIMED, **by_agent),
+        got(AGENTS_CHAT_ID, "text"),
+        DomainEvent(EventKind.TICKET_REPLIED, **by_agent),
+        got(AGENTS_CHAT_ID, "callback"),
+        DomainEvent(EventKind.TICKET_CLOSED, **by_agent),
         got(CUSTOMER, "callback"),
         DomainEvent(EventKind.RATING, chat_id=CUSTOMER, ticket_id="1", score=4),
     ]
