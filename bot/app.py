@@ -300,6 +300,7 @@ def build_dispatcher(core: Core, bot: Bot) -> Dispatcher:
         core.stores.keys.prefix,
         lambda texts: core.answering.retriever.phrasing_vectors(texts),
         executor=core.executor,
+        events=events,
     )
     dp["escalation"] = build_escalation(core.settings, core.stores, bot, knowledge, events)
     setup_middlewares(dp, events)

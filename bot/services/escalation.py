@@ -71,7 +71,6 @@ class EscalationService:
     ) -> None:
         self.stores = stores
         self.agents = agents
-        self.bot = bot
         self.delivery = CustomerDelivery(bot) if bot is not None else None
         self.settings = settings or EscalationSettings()
         self.knowledge = knowledge
