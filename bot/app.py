@@ -21,9 +21,11 @@ from redis.asyncio import Redis
 
 from bot.errors import ConfigurationError
 from bot.handlers import get_routers
+from bot.middlewares import setup_middlewares
 from bot.services.agents_chat import TelegramAgentsChat
 from bot.services.answering import AnsweringService
 from bot.services.escalation import EscalationService
+from bot.services.events import EventRecorder, RedisEventLog
 from bot.services.knowledge import KnowledgeService
 from bot.services.sentiment import SentimentAnalyzer
 from bot.settings import GeneratorSettings, Settings
@@ -288,27 +290,38 @@ def build_dispatcher(core: Core, bot: Bot) -> Dispatcher:
     storage = RedisStorage(core.stores.redis, key_builder=key_builder)
     isolation = RedisEventIsolation(core.stores.redis, key_builder=key_builder)
     dp = Dispatcher(storage=storage, events_isolation=isolation)
+    events = RedisEventLog(core.stores.redis, core.stores.keys)
     dp["settings"] = core.settings
     dp["stores"] = core.stores
     dp["answering"] = core.answering
-    dp["escalation"] = build_escalation(core.settings, core.stores, bot)
     dp["product_name"] = core.product
-    dp["knowledge"] = core.knowledge or KnowledgeService.build(
+    dp["knowledge"] = knowledge = core.knowledge or KnowledgeService.build(
         core.stores.redis,
         core.stores.keys.prefix,
         lambda texts: core.answering.retriever.phrasing_vectors(texts),
         executor=core.executor,
+        events=events,
     )
+    dp["escalation"] = build_escalation(core.settings, core.stores, bot, knowledge, events)
+    setup_middlewares(dp, events)
     dp.include_routers(*get_routers())
     return dp
 
 
-def build_escalation(settings: Settings, stores: Stores, bot: Bot) -> EscalationService:
+def build_escalation(
+    settings: Settings,
+    stores: Stores,
+    bot: Bot,
+    knowledge: KnowledgeService | None = None,
+    events: EventRecorder | None = None,
+) -> EscalationService:
     """Human handoff through the agents' forum supergroup (if configured)."""
     agents = None
     if settings.escalation.agents_chat_id is not None:
         agents = TelegramAgentsChat(bot, settings.escalation.agents_chat_id, stores)
-    return EscalationService(stores, agents, bot, settings.escalation)
+    return EscalationService(
+        stores, agents, bot, settings.escalation, knowledge=knowledge, events=events
+    )
 
 
 BOT_COMMANDS = [

@@ -72,7 +72,9 @@ async def _chat(settings) -> int:
     started = time.perf_counter()
     print("Loading the knowledge base and models…", flush=True)
     core = await build_core(settings, require_redis=False)
-    escalation = EscalationService(core.stores, settings=settings.escalation)
+    escalation = EscalationService(
+        core.stores, settings=settings.escalation, knowledge=core.knowledge
+    )
     print(
         f"{core.product} support bot ready in {time.perf_counter() - started:.1f}s "
         f"({len(core.kb)} FAQ entries). Type your question; /quit to leave.\n",

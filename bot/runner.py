@@ -19,7 +19,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_applicati
 from aiohttp import web
 
 from bot.app import BOT_COMMANDS, OPERATOR_COMMANDS, build_bot, build_core, build_dispatcher
-from bot.services.escalation import SlaMonitor
+from bot.services.sla import SlaMonitor
 from bot.settings import Mode, Settings
 from bot.store import Stores
 from knowledge_base.retrain import Retrainer

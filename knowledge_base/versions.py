@@ -55,7 +55,8 @@ class KbDiff:
     def changed_ids(self) -> tuple[str, ...]:
         return tuple(c.id for c in self.changed)
 
-    def summary(self) -> str:
+    def summary(self, *, quote_texts: bool = True) -> str:
+        """One line: entry ids per change, and the out-of-scope texts (or only their count)."""
         if self.empty:
             return "no changes"
         parts = []
@@ -68,7 +69,9 @@ class KbDiff:
                 shown = ", ".join(ids[:5]) + (f" (+{len(ids) - 5})" if len(ids) > 5 else "")
                 parts.append(f"{label} {len(ids)}: {shown}")
         for sign, texts in (("+", self.out_of_scope_added), ("-", self.out_of_scope_removed)):
-            if texts:
+            if texts and not quote_texts:
+                parts.append(f"out of scope {sign}{len(texts)}")
+            elif texts:
                 shown = ", ".join(f"“{_short(t, 60)}”" for t in texts[:3])
                 more = f" (+{len(texts) - 3})" if len(texts) > 3 else ""
                 parts.append(f"out of scope {sign}{len(texts)}: {shown}{more}")

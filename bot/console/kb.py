@@ -304,7 +304,7 @@ async def suggestions_page(request: Request, user: Agent) -> Response:
 @router.get("/suggestions/new", response_class=HTMLResponse)
 async def new_suggestion_page(request: Request, user: Agent, ticket: str = "") -> Response:
     """The "add to knowledge base" form, prefilled from a ticket's customer words and agent reply."""
-    draft = await request.app.state.services.escalation.kb_draft(ticket) if ticket else None
+    draft = await _kb(request).kb_draft(ticket) if ticket else None
     question, answer = draft or ("", "")
     pending = await _kb(request).pending_suggestions()
     return render(

@@ -38,7 +38,9 @@ async def serve_console(settings: Settings, host: str | None = None, port: int |
         )
         await knowledge.store.seed(load_knowledge_base(settings.kb.path or bundled_path()))
         services = ConsoleServices(
-            stores, build_escalation(settings, stores, bot), extra={"knowledge": knowledge}
+            stores,
+            build_escalation(settings, stores, bot, knowledge),
+            extra={"knowledge": knowledge},
         )
         app = create_app(services, settings)
         config = uvicorn.Config(

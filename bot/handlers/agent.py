@@ -11,6 +11,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, User
 from bot import texts
 from bot.keyboards import KbSuggestCallback, TicketCallback
 from bot.services.escalation import Actor, EscalationService
+from bot.services.knowledge import KnowledgeService
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -83,14 +84,17 @@ async def on_ticket_button(
 
 
 async def on_add_to_kb(
-    query: CallbackQuery, callback_data: KbSuggestCallback, escalation: EscalationService
+    query: CallbackQuery,
+    callback_data: KbSuggestCallback,
+    escalation: EscalationService,
+    knowledge: KnowledgeService,
 ) -> None:
     """ "Add to knowledge base": a suggestion prefilled with the customer's words and the reply."""
     if not await escalation.is_agent(query.from_user.id):
         await query.answer(texts.AGENT_NOT_ALLOWED, show_alert=True)
         return
-    suggestion = await escalation.suggest_from_ticket(
-        callback_data.ticket_id, actor(query.from_user)
+    suggestion = await knowledge.suggest_from_ticket(
+        callback_data.ticket_id, actor(query.from_user).name
     )
     if suggestion is None:
         await query.answer(texts.AGENT_KB_NO_REPLY, show_alert=True)

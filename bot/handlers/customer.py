@@ -108,24 +108,16 @@ async def on_feedback(
     query: CallbackQuery,
     callback_data: FeedbackCallback,
     bot: Bot,
-    stores: Stores,
+    answering: AnsweringService,
     escalation: EscalationService,
 ) -> None:
-    record = await stores.answers.record_feedback(callback_data.answer_id, callback_data.helpful)
+    record, result = await answering.feedback(callback_data.answer_id, callback_data.helpful)
     if record is None:
         await query.answer(texts.FEEDBACK_EXPIRED)
         return
     thanks = texts.FEEDBACK_THANKS_UP if callback_data.helpful else texts.FEEDBACK_THANKS_DOWN
     await query.answer(thanks)
-    streak = await stores.answers.dislike_streak(
-        record.chat_id, record.answer_id, callback_data.helpful
-    )
-    if streak >= 2:  # two different answers in a row did not help: get a person
-        await stores.answers.reset_dislikes(record.chat_id)
-        await stores.conversations.append(
-            record.chat_id, Turn(TurnRole.CUSTOMER, "[👎 twice in a row]")
-        )
-        result = Escalation(EscalationReason.REPEATED_DISLIKES, record.question)
+    if result is not None:  # two different answers in a row did not help: get a person
         await hand_off(record.chat_id, _name(query.from_user), result, bot, escalation)
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from enum import StrEnum
 
+from bot.services.events import DomainEvent, EventKind, EventRecorder, RedisEventLog
 from bot.services.generation import GenerationService
 from bot.services.sentiment import SentimentAnalyzer
-from bot.services.signals import same_question, wants_human
+from bot.services.signals import EscalationReason, same_question, wants_human
 from bot.store import AnswerRecord, Stores, Turn, TurnRole, new_id
 from models.generator import Generator, HistoryTurn, TextCallback
 from retrieval.followup import contextual_query
@@ -20,15 +21,6 @@ log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 1500
 HISTORY_TURNS = 6  # turns read back for follow-ups and the generator's prompt
-
-
-class EscalationReason(StrEnum):
-    LOW_CONFIDENCE = "low_confidence"
-    ASKED_FOR_HUMAN = "asked_for_human"
-    LONG_MESSAGE = "long_message"
-    NEGATIVE_SENTIMENT = "negative_sentiment"
-    REPEATED_DISLIKES = "repeated_dislikes"
-    REPEATED_QUESTION = "repeated_question"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +37,18 @@ class Answer:
 
 @dataclass(frozen=True, slots=True)
 class Escalation:
-    """The case goes to a person; ``best_guess`` is what the bot would have said."""
+    """The case goes to a person; ``best_guess`` is what the bot would have said.
+
+    ``transcript`` is the conversation as stored, this message included, when the answer path
+    has already read it (the ticket keeps it); None when nobody has.
+    """
 
     reason: EscalationReason
     question: str
     confidence: float = 0.0
     best_guess: RetrievedFaq | None = None
     candidates: tuple[RetrievedFaq, ...] = field(default_factory=tuple)
+    transcript: tuple[Turn, ...] | None = None
 
 
 class AnsweringService:
@@ -69,6 +66,7 @@ class AnsweringService:
         sentiment: SentimentAnalyzer | None = None,
         generation_timeout_s: float = 20.0,
         generation_queue: int = 8,
+        events: EventRecorder | None = None,
     ) -> None:
         self.retriever = retriever
         self.generator = generator
@@ -80,21 +78,26 @@ class AnsweringService:
         self.top_k = top_k
         self.executor = executor
         self.sentiment = sentiment
+        self.events = events or RedisEventLog(stores.redis, stores.keys)
 
     async def answer(
         self, chat_id: int, text: str, on_text: TextCallback | None = None
     ) -> Answer | Escalation:
         """``on_text`` receives a generated reply while it is written (from another thread)."""
         text = " ".join(text.split())
-        earlier = await self.stores.conversations.history(chat_id, limit=HISTORY_TURNS)
-        await self.stores.conversations.append(chat_id, Turn(TurnRole.CUSTOMER, text))
+        before = await self.stores.conversations.history(chat_id)  # the one read per message
+        turn = Turn(TurnRole.CUSTOMER, text)
+        await self.stores.conversations.append(chat_id, turn)
+        # What the conversation now holds, without reading it back.
+        transcript = (*before, turn)[-self.stores.conversations.max_turns :]
+        earlier = before[-HISTORY_TURNS:]
         if wants_human(text):
-            return Escalation(EscalationReason.ASKED_FOR_HUMAN, text)
+            return Escalation(EscalationReason.ASKED_FOR_HUMAN, text, transcript=transcript)
         if len(text) > MAX_QUESTION_CHARS:
-            return Escalation(EscalationReason.LONG_MESSAGE, text)
+            return Escalation(EscalationReason.LONG_MESSAGE, text, transcript=transcript)
         result = await self._search(text, [t.text for t in earlier if t.role == TurnRole.CUSTOMER])
         top = result.top
-        reason = await self._handoff_signal(chat_id, text, top)
+        reason = self._handoff_signal(text, top, transcript)
         if reason is None and (top is None or result.confidence < self.threshold):
             reason = EscalationReason.LOW_CONFIDENCE
         if reason is not None:
@@ -104,6 +107,7 @@ class AnsweringService:
                 confidence=result.confidence,
                 best_guess=top,
                 candidates=result.candidates,
+                transcript=transcript,
             )
         history: list[HistoryTurn] = [
             (t.role, t.text) for t in earlier if t.role in (TurnRole.CUSTOMER, TurnRole.BOT)
@@ -116,6 +120,7 @@ class AnsweringService:
                 confidence=result.confidence,
                 best_guess=top,
                 candidates=result.candidates,
+                transcript=transcript,
             )
         answer = Answer(
             text=reply.text,
@@ -131,15 +136,49 @@ class AnsweringService:
         await self.stores.conversations.append(
             chat_id, Turn(TurnRole.BOT, answer.text, meta={"entry_id": top.id})
         )
+        await self.events.record(
+            DomainEvent(
+                EventKind.ANSWERED,
+                chat_id=chat_id,
+                answer_id=answer.answer_id,
+                entry_id=answer.entry_id,
+                confidence=answer.confidence,
+                source=answer.source,
+            )
+        )
         return answer
 
-    async def _handoff_signal(
-        self, chat_id: int, text: str, top: RetrievedFaq | None
+    async def feedback(
+        self, answer_id: str, helpful: bool
+    ) -> tuple[AnswerRecord | None, Escalation | None]:
+        """A 👍 / 👎 on an answer (None if it expired); two answers disliked in a row escalate."""
+        record = await self.stores.answers.record_feedback(answer_id, helpful)
+        if record is None:
+            return None, None
+        await self.events.record(
+            DomainEvent(
+                EventKind.FEEDBACK,
+                chat_id=record.chat_id,
+                answer_id=answer_id,
+                entry_id=record.entry_id,
+                helpful=helpful,
+            )
+        )
+        streak = await self.stores.answers.dislike_streak(record.chat_id, answer_id, helpful)
+        if streak < 2:
+            return record, None
+        await self.stores.answers.reset_dislikes(record.chat_id)
+        await self.stores.conversations.append(
+            record.chat_id, Turn(TurnRole.CUSTOMER, "[👎 twice in a row]")
+        )
+        return record, Escalation(EscalationReason.REPEATED_DISLIKES, record.question)
+
+    def _handoff_signal(
+        self, text: str, top: RetrievedFaq | None, history: Sequence[Turn]
     ) -> EscalationReason | None:
         """An angry customer, or one asking the same thing a third time, goes to a person."""
         if self.sentiment is not None and self.sentiment.is_strongly_negative(text):
             return EscalationReason.NEGATIVE_SENTIMENT
-        history = await self.stores.conversations.history(chat_id)
         # Only what was said since the last ticket was closed counts.
         closed_at = [i for i, t in enumerate(history) if t.meta.get("ticket_closed")]
         history = history[closed_at[-1] + 1 :] if closed_at else history

@@ -1,12 +1,12 @@
-"""Human handoff: tickets in Redis, one agents' forum topic per ticket, claim / close / rate, SLA.
+"""Human handoff: tickets in Redis, one agents' forum topic per ticket, claim / close / rate.
 
 Everything that must survive a restart lives in Redis (tickets, transcripts, thread → ticket);
-this service keeps only a short-lived cache of who is an agent.
+this service keeps only a short-lived cache of who is an agent. What agents teach the knowledge
+base is ``KnowledgeService``'s (injected); reminders of overdue tickets are ``sla.SlaMonitor``'s.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -14,24 +14,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import Message
 
 from bot import texts
 from bot.keyboards import kb_suggest_keyboard, rating_keyboard, ticket_keyboard
 from bot.services.agents_chat import TelegramAgentsChat
-from bot.services.answering import Escalation, EscalationReason
+from bot.services.answering import Escalation
+from bot.services.delivery import CustomerDelivery, Delivery
+from bot.services.events import DomainEvent, EventKind, EventRecorder, RedisEventLog
 from bot.services.hours import BusinessHours
-from bot.services.signals import wants_human
+from bot.services.knowledge import KnowledgeService
 from bot.settings import EscalationSettings
 from bot.store import ClaimResult, Stores, Ticket, TicketStatus, Turn, TurnRole
-from knowledge_base.gaps import GapLog
-from knowledge_base.suggestions import Suggestion, SuggestionStore
 
 log = logging.getLogger(__name__)
 
 MEMBERSHIP_CACHE_SECONDS = 60.0
-MAX_FLOOD_WAIT_SECONDS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +45,6 @@ class Actor:
 class EscalationOutcome:
     ticket: Ticket
     is_new: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """What happened to a message meant for the customer."""
-
-    delivered: bool
-    note: str = ""  # why not, for the agent
 
 
 def message_text(message: Message) -> str:
@@ -74,15 +65,18 @@ class EscalationService:
         agents: TelegramAgentsChat | None = None,
         bot: Bot | None = None,
         settings: EscalationSettings | None = None,
+        *,
+        knowledge: KnowledgeService | None = None,
+        events: EventRecorder | None = None,
     ) -> None:
         self.stores = stores
         self.agents = agents
-        self.bot = bot
+        self.delivery = CustomerDelivery(bot) if bot is not None else None
         self.settings = settings or EscalationSettings()
+        self.knowledge = knowledge
+        self.events = events or RedisEventLog(stores.redis, stores.keys)
         self.hours = BusinessHours.parse(self.settings.business_hours, self.settings.timezone)
         self._membership: dict[int, tuple[float, bool]] = {}
-        self.gaps = GapLog(stores.redis, stores.keys.prefix)
-        self.suggestions = SuggestionStore(stores.redis, stores.keys.prefix)
 
     # ------------------------------------------------------------- customers
 
@@ -93,7 +87,9 @@ class EscalationService:
         self, chat_id: int, customer_name: str, escalation: Escalation
     ) -> EscalationOutcome:
         """Open (or reuse) the customer's ticket and make sure agents see it in a topic."""
-        history = await self.stores.conversations.history(chat_id)
+        history = escalation.transcript
+        if history is None:  # not read on the way here (a button, not a message)
+            history = await self.stores.conversations.history(chat_id)
         guess = escalation.best_guess
         ticket, is_new = await self.stores.tickets.open(
             chat_id,
@@ -105,9 +101,19 @@ class EscalationService:
             transcript=history,
         )
         log.info("ticket %s (%s) for chat %s, new=%s", ticket.id, ticket.reason, chat_id, is_new)
-        await self._record_gap(escalation)
+        await self.events.record(
+            DomainEvent(
+                EventKind.ESCALATED,
+                chat_id=chat_id,
+                ticket_id=ticket.id,
+                reason=escalation.reason.value,
+                is_new=is_new,
+            )
+        )
+        if self.knowledge is not None:
+            await self.knowledge.record_escalation(escalation.question, escalation.reason)
         if is_new:
-            await self._to_agents(ticket, self._ensure_topic)
+            await self.ensure_topic(ticket)
         else:
             note = f"[{texts.REASONS.get(escalation.reason.value, escalation.reason.value)}]"
             await self.stores.tickets.append_turn(ticket.id, Turn(TurnRole.CUSTOMER, note))
@@ -155,6 +161,9 @@ class EscalationService:
             return None
         ticket = await self.stores.tickets.rate(ticket_id, score)
         if ticket is not None:
+            await self.events.record(
+                DomainEvent(EventKind.RATING, chat_id=chat_id, ticket_id=ticket.id, score=score)
+            )
             await self.stores.tickets.append_turn(
                 ticket.id, Turn(TurnRole.CUSTOMER, f"[rated {score}/5]")
             )
@@ -185,6 +194,7 @@ class EscalationService:
     async def claim(self, ticket_id: str, actor: Actor) -> ClaimResult:
         result = await self.stores.tickets.claim(ticket_id, actor.id, actor.name)
         if result.claimed and result.ticket is not None:
+            await self._ticket_event(EventKind.TICKET_CLAIMED, result.ticket, actor)
             await self._announce_claim(result.ticket, actor)
         return result
 
@@ -195,6 +205,7 @@ class EscalationService:
             return None, False
         if not await self.stores.tickets.close(ticket, actor.name):
             return ticket, False
+        await self._ticket_event(EventKind.TICKET_CLOSED, ticket, actor)
         await self.stores.conversations.append(
             ticket.chat_id,
             Turn(TurnRole.BOT, "[handed back to the bot]", meta={"ticket_closed": ticket.id}),
@@ -202,10 +213,7 @@ class EscalationService:
         closing = texts.HANDOFF_CLOSED.format(ticket=ticket.id)
         await self.stores.tickets.append_turn(ticket.id, Turn(TurnRole.BOT, closing))
         await self._to_customer(
-            ticket,
-            lambda: self.bot.send_message(
-                ticket.chat_id, closing, reply_markup=rating_keyboard(ticket.id)
-            ),
+            ticket, lambda d: d.send_text(ticket.chat_id, closing, rating_keyboard(ticket.id))
         )
         await self._to_agents(
             ticket, lambda t: self.agents.post(t, texts.AGENT_CLOSED.format(agent=actor.name))
@@ -225,6 +233,7 @@ class EscalationService:
             if other is not None:
                 return existing, texts.AGENT_REOPEN_REFUSED.format(ticket=other.id)
             return existing, texts.AGENT_UNKNOWN_TICKET
+        await self._ticket_event(EventKind.TICKET_REOPENED, ticket, actor)
         await self.stores.tickets.append_turn(
             ticket.id, Turn(TurnRole.BOT, f"[reopened by {actor.name}]")
         )
@@ -248,13 +257,12 @@ class EscalationService:
         if ticket.status == TicketStatus.OPEN:
             await self.claim(ticket.id, actor)  # the first reply claims an unclaimed ticket
         delivery = await self._to_customer(
-            ticket,
-            lambda: self.bot.copy_message(ticket.chat_id, message.chat.id, message.message_id),
+            ticket, lambda d: d.copy(ticket.chat_id, message.chat.id, message.message_id)
         )
         if delivery.delivered:
             await self._record_agent_turn(ticket, actor, message_text(message))
             if message.text:
-                await self.offer_kb_suggestion(ticket)
+                await self._offer_kb_suggestion(ticket)
         return delivery
 
     async def console_reply(self, ticket_id: str, actor: Actor, text: str) -> Delivery:
@@ -271,13 +279,7 @@ class EscalationService:
             return Delivery(False, texts.AGENT_CUSTOMER_BLOCKED)
         if ticket.status == TicketStatus.OPEN:
             await self.claim(ticket.id, actor)
-        parts = texts.split_message(text)
-
-        async def send() -> None:
-            for part in parts:
-                await self.bot.send_message(ticket.chat_id, part)
-
-        delivery = await self._to_customer(ticket, send)
+        delivery = await self._to_customer(ticket, lambda d: d.send_text(ticket.chat_id, text))
         if not delivery.delivered:
             return delivery
         await self._record_agent_turn(ticket, actor, text)
@@ -287,102 +289,30 @@ class EscalationService:
                 t, texts.AGENT_CONSOLE_REPLY.format(agent=actor.name, text=text)
             ),
         )
-        await self.offer_kb_suggestion(ticket)
+        await self._offer_kb_suggestion(ticket)
         return Delivery(True)
 
-    # ------------------------------------------------------------- learning loop
+    async def ensure_topic(self, ticket: Ticket) -> bool:
+        """The ticket's topic in the agents' chat, created if missing; False if that failed."""
+        return await self._to_agents(ticket, lambda t: self.agents.ensure_topic(t))
 
-    async def _record_gap(self, escalation: Escalation) -> None:
-        """Questions the bot could not answer feed the content-gap report (not "a human please")."""
-        if escalation.reason is EscalationReason.ASKED_FOR_HUMAN:
-            return
-        reason = (
-            "unanswered"
-            if escalation.reason is EscalationReason.LOW_CONFIDENCE
-            else escalation.reason.value
-        )
-        try:
-            await self.gaps.record(escalation.question, reason)
-        except Exception as exc:  # best effort: the ticket matters more than the report
-            log.warning("could not log the escalated question: %s", exc)
+    # ------------------------------------------------------------- internals
 
-    async def kb_draft(self, ticket_id: str) -> tuple[str, str] | None:
-        """("the customer's words", "the agent's latest reply") from a ticket, or None if no reply."""
-        ticket = await self.stores.tickets.get(ticket_id)
-        if ticket is None:
-            return None
-        transcript = await self.stores.tickets.transcript(ticket_id)
-        replies = [
-            i for i, t in enumerate(transcript) if t.role == TurnRole.AGENT and t.text.strip()
-        ]
-        if not replies:
-            return None
-        last = replies[-1]
-        question = ticket.question
-        for turn in reversed(transcript[:last]):
-            text = turn.text.strip()
-            if (
-                turn.role == TurnRole.CUSTOMER
-                and text
-                and not text.startswith("[")
-                and not wants_human(text)
-            ):
-                question = text
-                break
-        return question, transcript[last].text.strip()
-
-    async def offer_kb_suggestion(self, ticket: Ticket) -> None:
+    async def _offer_kb_suggestion(self, ticket: Ticket) -> None:
         """After the first agent reply in a ticket, offer "Add to knowledge base" in its topic."""
-        if self.agents is None or not await self.suggestions.offer_once(ticket.id):
+        if self.agents is None or self.knowledge is None:
+            return
+        if not await self.knowledge.offer_once(ticket.id):
             return
         await self._to_agents(
             ticket,
             lambda t: self.agents.post(t, texts.AGENT_KB_OFFER, kb_suggest_keyboard(t.id)),
         )
 
-    async def suggest_from_ticket(self, ticket_id: str, actor: Actor) -> Suggestion | None:
-        """A pending "add to knowledge base" suggestion prefilled from the ticket's last reply."""
-        draft = await self.kb_draft(ticket_id)
-        if draft is None:
-            return None
-        question, answer = draft
-        return await self.suggestions.create(question, answer, actor.name, ticket_id=ticket_id)
-
-    # ------------------------------------------------------------- SLA
-
-    async def remind_overdue(self, now: float | None = None) -> list[str]:
-        """Post one reminder per unclaimed ticket waiting longer than the SLA; heal missing topics."""
-        now = now or time.time()
-        reminded: list[str] = []
-        if self.agents is None:
-            return reminded
-        business_open = self.hours.is_open(datetime.fromtimestamp(now, UTC))
-        for ticket in await self.stores.tickets.list_open():
-            if not ticket.thread_id:
-                await self._to_agents(ticket, self._ensure_topic)  # e.g. Telegram was down
-            if ticket.status != TicketStatus.OPEN or not business_open:
-                continue
-            waited = ticket.waiting_seconds(now)
-            if waited < self.settings.sla_minutes * 60 or ticket.sla_reminded_at:
-                continue
-            if not await self.stores.tickets.mark_reminded(ticket.id):
-                continue
-            text = texts.AGENT_SLA_REMINDER.format(
-                ticket=ticket.id, customer=ticket.customer_name, minutes=int(waited // 60)
-            )
-            try:
-                await self.agents.post_general(text, ticket_keyboard(ticket.status, ticket.id))
-            except TelegramAPIError as exc:
-                log.error("SLA reminder for ticket %s not posted: %s", ticket.id, exc)
-                await self.stores.tickets.update(ticket.id, sla_reminded_at=None)
-                continue
-            reminded.append(ticket.id)
-        return reminded
-
-    # ------------------------------------------------------------- internals
-
-    async def _ensure_topic(self, ticket: Ticket) -> None:
-        await self.agents.ensure_topic(ticket)
+    async def _ticket_event(self, kind: EventKind, ticket: Ticket, actor: Actor) -> None:
+        await self.events.record(
+            DomainEvent(kind, chat_id=ticket.chat_id, ticket_id=ticket.id, actor=actor.name)
+        )
 
     async def agents_status(self, ticket: Ticket) -> None:
         await self.agents.show_status(ticket)
@@ -396,12 +326,14 @@ class EscalationService:
         )
         await self._to_agents(ticket, self.agents_status)
         joined = texts.HANDOFF_AGENT_JOINED.format(agent=actor.name.split(" (")[0].split()[0])
-        await self._to_customer(ticket, lambda: self.bot.send_message(ticket.chat_id, joined))
+        await self._to_customer(ticket, lambda d: d.send_text(ticket.chat_id, joined))
 
     async def _record_agent_turn(self, ticket: Ticket, actor: Actor, text: str) -> None:
+        """A reply that reached the customer: kept in the ticket and the conversation."""
         turn = Turn(TurnRole.AGENT, text, meta={"name": actor.name})
         await self.stores.tickets.append_turn(ticket.id, turn)
         await self.stores.conversations.append(ticket.chat_id, turn)
+        await self._ticket_event(EventKind.TICKET_REPLIED, ticket, actor)
 
     async def _to_agents(
         self, ticket: Ticket, action: Callable[[Ticket], Awaitable[object]]
@@ -420,55 +352,20 @@ class EscalationService:
         return True
 
     async def _to_customer(
-        self, ticket: Ticket, send: Callable[[], Awaitable[object]]
+        self, ticket: Ticket, send: Callable[[CustomerDelivery], Awaitable[Delivery]]
     ) -> Delivery:
-        """Send to the customer; if they blocked the bot, mark the ticket and tell agents.
-
-        A flood wait is honoured once (bounded); nothing is retried in a loop.
-        """
-        if self.bot is None:
+        """Send to the customer; if they blocked the bot, mark the ticket and tell agents."""
+        if self.delivery is None:
             return Delivery(False, "no bot configured")
-        try:
-            try:
-                await send()
-            except TelegramRetryAfter as exc:
-                if exc.retry_after > MAX_FLOOD_WAIT_SECONDS:
-                    raise
-                await asyncio.sleep(exc.retry_after)
-                await send()
-        except TelegramForbiddenError as exc:
-            log.warning("ticket %s: customer %s unreachable: %s", ticket.id, ticket.chat_id, exc)
-            if not ticket.customer_blocked:
-                ticket.customer_blocked = True
-                await self.stores.tickets.update(ticket.id, customer_blocked=True)
-                await self.stores.tickets.append_turn(
-                    ticket.id, Turn(TurnRole.BOT, "[customer has blocked the bot]")
-                )
-                await self._to_agents(
-                    ticket, lambda t: self.agents.post(t, texts.AGENT_CUSTOMER_BLOCKED)
-                )
-            return Delivery(False, texts.AGENT_CUSTOMER_BLOCKED)
-        except TelegramAPIError as exc:
-            log.error("ticket %s: message to customer failed: %s", ticket.id, exc)
-            return Delivery(False, texts.AGENT_NOT_DELIVERED.format(error=exc.message))
-        return Delivery(True)
-
-
-class SlaMonitor:
-    """Background task: every ``interval`` seconds, remind agents of overdue unclaimed tickets."""
-
-    def __init__(self, service: EscalationService, interval: float) -> None:
-        self.service = service
-        self.interval = interval
-
-    async def run(self) -> None:
-        while True:
-            try:
-                reminded = await self.service.remind_overdue()
-                if reminded:
-                    log.info("SLA reminders posted for tickets %s", ", ".join(reminded))
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("SLA check failed; trying again in %ss", self.interval)
-            await asyncio.sleep(self.interval)
+        delivery = await send(self.delivery)
+        if delivery.blocked and not ticket.customer_blocked:
+            log.warning("ticket %s: the customer has blocked the bot", ticket.id)
+            ticket.customer_blocked = True
+            await self.stores.tickets.update(ticket.id, customer_blocked=True)
+            await self.stores.tickets.append_turn(
+                ticket.id, Turn(TurnRole.BOT, "[customer has blocked the bot]")
+            )
+            await self._to_agents(
+                ticket, lambda t: self.agents.post(t, texts.AGENT_CUSTOMER_BLOCKED)
+            )
+        return delivery

@@ -1,8 +1,10 @@
 """Operators' work on the knowledge base, shared by the CLI, Telegram and the web console.
 
-Every change goes through ``KnowledgeBaseStore`` (a new version with who / when / what); the bot
-processes pick it up through their watcher. Imports are validated whole first (``file:line: field:
-problem`` for every problem) and then quality-checked; quality issues are reported, not refused.
+Every change goes through ``KnowledgeBaseStore`` (a new version with who / when / what, and a
+``kb_changed`` event); the bot processes pick it up through their watcher. Imports are validated
+whole first (``file:line: field: problem`` for every problem) and then quality-checked; quality
+issues are reported, not refused. The learning loop lives here too: escalated questions feed the
+content-gap report, and agents' replies in tickets become "add to knowledge base" suggestions.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from pathlib import Path
 import numpy as np
 from redis.asyncio import Redis
 
+from bot.services.events import DomainEvent, EventKind, EventRecorder, RedisEventLog
+from bot.services.signals import EscalationReason, wants_human
+from bot.store import Keys, TicketRepository, TurnRole
 from knowledge_base.formats import export_knowledge_base
 from knowledge_base.gaps import GapCluster, GapLog, cluster_questions
 from knowledge_base.loaders import KnowledgeBaseError, parse_knowledge_base, validate_entry
@@ -67,12 +72,16 @@ class KnowledgeService:
         gaps: GapLog,
         vectors: Vectors | None = None,
         *,
+        tickets: TicketRepository,
+        events: EventRecorder,
         executor: Executor | None = None,
     ) -> None:
         self.store = store
         self.suggestions = suggestions
         self.gaps = gaps
         self.vectors = vectors
+        self.tickets = tickets  # read only: agents' replies to learn from
+        self.events = events
         self.executor = executor
 
     @classmethod
@@ -84,12 +93,16 @@ class KnowledgeService:
         *,
         keep_versions: int = 100,
         executor: Executor | None = None,
+        events: EventRecorder | None = None,
     ) -> KnowledgeService:
+        keys = Keys(prefix)
         return cls(
             KnowledgeBaseStore(redis, prefix, keep_versions=keep_versions),
             SuggestionStore(redis, prefix),
             GapLog(redis, prefix),
             vectors,
+            tickets=TicketRepository(redis, keys),
+            events=events or RedisEventLog(redis, keys),
             executor=executor,
         )
 
@@ -138,7 +151,7 @@ class KnowledgeService:
         """Validate a whole file (KnowledgeBaseError lists every problem) and commit it."""
         suffix = Path(filename).suffix.lower()
         kb = parse_knowledge_base(text, suffix, filename)
-        result = await self.store.import_kb(kb, author, replace=replace)
+        result = await self._committed(await self.store.import_kb(kb, author, replace=replace))
         touched = [*result.diff.added_ids, *result.diff.changed_ids]
         issues = await self.check(result.kb, only_ids=touched) if touched else []
         return ImportReport(result, issues, len(kb))
@@ -177,28 +190,42 @@ class KnowledgeService:
             entry = validate_entry(data, entry_id or "entry")
         except KnowledgeBaseError as exc:
             raise KbEditError(exc.problems) from None
-        return await self.store.add_entry(entry, author)
+        return await self._committed(await self.store.add_entry(entry, author))
 
     async def edit_entry(self, entry_id: str, author: str, **fields) -> CommitResult:
-        return await self.store.update_entry(entry_id, author, **fields)
+        return await self._committed(await self.store.update_entry(entry_id, author, **fields))
 
     async def delete_entry(self, entry_id: str, author: str) -> CommitResult:
-        return await self.store.delete_entry(entry_id, author)
+        return await self._committed(await self.store.delete_entry(entry_id, author))
 
     async def add_phrasing(self, entry_id: str, text: str, author: str) -> CommitResult:
-        return await self.store.add_phrasing(entry_id, text, author)
+        return await self._committed(await self.store.add_phrasing(entry_id, text, author))
 
     async def remove_phrasing(self, entry_id: str, text: str, author: str) -> CommitResult:
-        return await self.store.remove_phrasing(entry_id, text, author)
+        return await self._committed(await self.store.remove_phrasing(entry_id, text, author))
 
     async def add_out_of_scope(self, text: str, author: str) -> CommitResult:
-        return await self.store.add_out_of_scope(text, author)
+        return await self._committed(await self.store.add_out_of_scope(text, author))
 
     async def remove_out_of_scope(self, text: str, author: str) -> CommitResult:
-        return await self.store.remove_out_of_scope(text, author)
+        return await self._committed(await self.store.remove_out_of_scope(text, author))
 
     async def rollback(self, number: int, author: str) -> CommitResult:
-        return await self.store.rollback(number, author)
+        return await self._committed(await self.store.rollback(number, author))
+
+    async def _committed(self, result: CommitResult) -> CommitResult:
+        """Record a new version as ``kb_changed`` (nothing when the change changed nothing)."""
+        if result.version is not None:
+            await self.events.record(
+                DomainEvent(
+                    EventKind.KB_CHANGED,
+                    version=result.version.number,
+                    actor=result.version.author,
+                    # Ids and counts only: an out-of-scope text may be a customer's words.
+                    summary=result.diff.summary(quote_texts=False),
+                )
+            )
+        return result
 
     # ------------------------------------------------------------------ learning loop
 
@@ -207,6 +234,51 @@ class KnowledgeService:
             await self.gaps.record(text, reason)
         except Exception as exc:  # the report is best effort; never fail a customer's question
             log.warning("could not log an unanswered question: %s", exc)
+
+    async def record_escalation(self, question: str, reason: EscalationReason) -> None:
+        """Questions the bot could not answer feed the content-gap report (not "a human please")."""
+        if reason is EscalationReason.ASKED_FOR_HUMAN:
+            return
+        await self.record_gap(
+            question, "unanswered" if reason is EscalationReason.LOW_CONFIDENCE else reason.value
+        )
+
+    async def offer_once(self, ticket_id: str) -> bool:
+        """True the first time only: "add to knowledge base" is offered once per ticket."""
+        return await self.suggestions.offer_once(ticket_id)
+
+    async def kb_draft(self, ticket_id: str) -> tuple[str, str] | None:
+        """("the customer's words", "the agent's latest reply") from a ticket, or None if no reply."""
+        ticket = await self.tickets.get(ticket_id)
+        if ticket is None:
+            return None
+        transcript = await self.tickets.transcript(ticket_id)
+        replies = [
+            i for i, t in enumerate(transcript) if t.role == TurnRole.AGENT and t.text.strip()
+        ]
+        if not replies:
+            return None
+        last = replies[-1]
+        question = ticket.question
+        for turn in reversed(transcript[:last]):
+            text = turn.text.strip()
+            if (
+                turn.role == TurnRole.CUSTOMER
+                and text
+                and not text.startswith("[")
+                and not wants_human(text)
+            ):
+                question = text
+                break
+        return question, transcript[last].text.strip()
+
+    async def suggest_from_ticket(self, ticket_id: str, author: str) -> Suggestion | None:
+        """A pending "add to knowledge base" suggestion prefilled from the ticket's last reply."""
+        draft = await self.kb_draft(ticket_id)
+        if draft is None:
+            return None
+        question, answer = draft
+        return await self.suggest(question, answer, author, ticket_id=ticket_id)
 
     async def dismiss_gap(self, questions: Iterable[str]) -> int:
         """Take handled questions out of the content-gap report; how many logged ones went."""
@@ -229,9 +301,10 @@ class KnowledgeService:
         question: str | None = None,
         answer: str | None = None,
     ) -> tuple[Suggestion, CommitResult]:
-        return await self.suggestions.approve(
+        suggestion, result = await self.suggestions.approve(
             suggestion_id, self.store, author, entry_id=entry_id, question=question, answer=answer
         )
+        return suggestion, await self._committed(result)
 
     async def reject(self, suggestion_id: str, author: str) -> Suggestion:
         return await self.suggestions.reject(suggestion_id, author)

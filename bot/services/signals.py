@@ -1,8 +1,20 @@
-"""What a customer's words say beyond the question: a request for a person."""
+"""What a customer's words say beyond the question (a request for a person), and the reasons a
+case goes to a person."""
 
 from __future__ import annotations
 
 import re
+from enum import StrEnum
+
+
+class EscalationReason(StrEnum):
+    LOW_CONFIDENCE = "low_confidence"
+    ASKED_FOR_HUMAN = "asked_for_human"
+    LONG_MESSAGE = "long_message"
+    NEGATIVE_SENTIMENT = "negative_sentiment"
+    REPEATED_DISLIKES = "repeated_dislikes"
+    REPEATED_QUESTION = "repeated_question"
+
 
 _HUMAN_PATTERNS = [
     r"\b(talk|speak|chat)\s+(to|with)\s+(a|an|some|the)?\s*(real\s+)?"

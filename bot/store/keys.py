@@ -53,3 +53,6 @@ class Keys:
 
     def fsm_prefix(self) -> str:
         return f"{self.prefix}:fsm"
+
+    def events(self) -> str:
+        return f"{self.prefix}:events"

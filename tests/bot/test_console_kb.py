@@ -36,7 +36,7 @@ async def console(
     await knowledge.store.seed(SMALL_KB)
     async with FakeBotAPI() as api:
         bot = api.make_bot()
-        escalation = build_escalation(settings, stores, bot)
+        escalation = build_escalation(settings, stores, bot, knowledge)
         app = create_app(
             ConsoleServices(stores, escalation, extra={"knowledge": knowledge}), settings
         )

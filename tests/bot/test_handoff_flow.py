@@ -377,7 +377,7 @@ async def test_sla_reminder_posted_once_per_ticket(api: FakeBotAPI, stores, retr
     core = make_core(handoff_settings(sla_minutes=0.01), stores, retriever, small_kb)
     try:
         async with running_bot(api, core) as run:
-            from bot.services.escalation import SlaMonitor
+            from bot.services.sla import SlaMonitor
 
             monitor = asyncio.create_task(SlaMonitor(run.escalation, 0.1).run())
             try:

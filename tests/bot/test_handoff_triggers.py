@@ -215,15 +215,17 @@ async def test_sla_reminders_wait_for_business_hours(stores: Stores) -> None:
         try:
             from bot.app import build_escalation
             from bot.services.answering import Escalation, EscalationReason
+            from bot.services.sla import SlaMonitor
 
             service = build_escalation(settings, stores, bot)
+            sla = SlaMonitor(service)
             await service.escalate(9, "Eve", Escalation(EscalationReason.ASKED_FOR_HUMAN, "hi"))
             ticket = await stores.tickets.current(9)
             saturday = datetime(2025, 6, 7, 12, 0, tzinfo=UTC).timestamp()
             monday = datetime(2025, 6, 9, 9, 0, tzinfo=UTC).timestamp()
             await stores.tickets.update(ticket.id, created_at=saturday - 3600)
-            assert await service.remind_overdue(now=saturday) == []
-            assert await service.remind_overdue(now=monday) == [ticket.id]
-            assert await service.remind_overdue(now=monday + 600) == []
+            assert await sla.remind_overdue(now=saturday) == []
+            assert await sla.remind_overdue(now=monday) == [ticket.id]
+            assert await sla.remind_overdue(now=monday + 600) == []
         finally:
             await bot.session.close()

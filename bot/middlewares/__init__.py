@@ -1,0 +1,19 @@
+"""Cross-cutting concerns that apply to every update, before any handler runs.
+
+Each concern is an aiogram middleware in its own module; ``setup_middlewares`` registers them on
+the dispatcher in the order they must run (the reply language, redaction before storage and
+throttling go here too when they come).
+"""
+
+from __future__ import annotations
+
+from aiogram import Dispatcher
+
+from bot.middlewares.events import ReceivedEventsMiddleware
+from bot.services.events import EventRecorder
+
+
+def setup_middlewares(dp: Dispatcher, events: EventRecorder) -> None:
+    received = ReceivedEventsMiddleware(events)
+    dp.message.outer_middleware(received)
+    dp.callback_query.outer_middleware(received)

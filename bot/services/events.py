@@ -1,0 +1,112 @@
+"""Domain events: what happened (answered, escalated, ticket closed, …), recorded once.
+
+Services call an ``EventRecorder``; production records into a capped Redis stream that
+analytics, metrics and audit read instead of re-deriving facts from scattered keys. An event
+holds ids, entry ids, numbers and reasons only — never what a customer wrote.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+from typing import Any, Protocol
+
+from redis.asyncio import Redis
+
+from bot.store import Keys
+
+log = logging.getLogger(__name__)
+
+MAX_EVENTS = 100_000  # the stream is trimmed (approximately) to about this many events
+
+
+class EventKind(StrEnum):
+    MESSAGE_RECEIVED = "message_received"
+    ANSWERED = "answered"
+    ESCALATED = "escalated"
+    TICKET_CLAIMED = "ticket_claimed"
+    TICKET_REPLIED = "ticket_replied"
+    TICKET_CLOSED = "ticket_closed"
+    TICKET_REOPENED = "ticket_reopened"
+    FEEDBACK = "feedback"
+    RATING = "rating"
+    KB_CHANGED = "kb_changed"
+
+
+@dataclass(frozen=True, slots=True)
+class DomainEvent:
+    """One thing that happened; unset fields do not apply to its kind."""
+
+    kind: EventKind
+    chat_id: int | None = None
+    ticket_id: str | None = None
+    answer_id: str | None = None
+    entry_id: str | None = None
+    confidence: float | None = None
+    source: str | None = None  # how an answer was made (verbatim, generated, …)
+    reason: str | None = None  # why a case went to a person
+    is_new: bool | None = None  # escalated: a new ticket rather than the one already open
+    actor: str | None = None  # the agent or operator who acted
+    helpful: bool | None = None
+    score: int | None = None
+    version: int | None = None  # kb_changed: the new knowledge-base version
+    summary: str | None = None  # kb_changed: entry ids and counts
+    message_kind: str | None = None  # message_received: text, photo, …, callback
+    at: float = field(default_factory=time.time)
+
+    def to_fields(self) -> dict[str, str]:
+        """The set fields as stream field values."""
+        out: dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            out[f.name] = ("1" if value else "0") if isinstance(value, bool) else str(value)
+        return out
+
+    @classmethod
+    def from_fields(cls, values: Mapping[str, str]) -> DomainEvent:
+        known = {f.name for f in fields(cls)}
+        parsed = {k: _PARSE.get(k, str)(v) for k, v in values.items() if k in known}
+        return cls(**parsed)
+
+
+_PARSE: dict[str, Callable[[str], Any]] = {
+    "kind": EventKind,
+    "chat_id": int,
+    "confidence": float,
+    "is_new": lambda v: v == "1",
+    "helpful": lambda v: v == "1",
+    "score": int,
+    "version": int,
+    "at": float,
+}
+
+
+class EventRecorder(Protocol):
+    """Where services report what happened; recording never fails the caller."""
+
+    async def record(self, event: DomainEvent) -> None: ...
+
+
+class RedisEventLog:
+    """Domain events in a capped Redis stream (``Keys.events``)."""
+
+    def __init__(self, redis: Redis, keys: Keys, *, max_events: int = MAX_EVENTS) -> None:
+        self.redis, self.key, self.max_events = redis, keys.events(), max_events
+
+    async def record(self, event: DomainEvent) -> None:
+        try:
+            await self.redis.xadd(
+                self.key, event.to_fields(), maxlen=self.max_events, approximate=True
+            )
+        except Exception as exc:  # the one place a lost event is handled: the caller goes on
+            log.warning("event %s not recorded: %s", event.kind, exc)
+
+    async def read(self, start: str = "-", count: int | None = None) -> list[DomainEvent]:
+        """Events in the order they were recorded, from stream id ``start`` on."""
+        entries = await self.redis.xrange(self.key, min=start, count=count)
+        return [DomainEvent.from_fields(values) for _, values in entries]
