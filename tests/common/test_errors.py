@@ -6,6 +6,7 @@ import pytest
 
 from bot.errors import ConfigurationError, SupportBotError, UserFacingError
 from bot.services.agents_chat import TopicUnavailableError
+from knowledge_base.formats import ExportError
 from knowledge_base.loaders import KnowledgeBaseError
 from knowledge_base.store import KbEditError
 from models.smollm import BaseModelMissingError
@@ -16,6 +17,7 @@ from models.smollm import BaseModelMissingError
     [
         (KnowledgeBaseError, (UserFacingError, ValueError)),
         (KbEditError, (KnowledgeBaseError, UserFacingError, ValueError)),
+        (ExportError, (UserFacingError, ValueError)),
         (BaseModelMissingError, (ConfigurationError, RuntimeError)),
         (TopicUnavailableError, (ConfigurationError,)),
     ],
