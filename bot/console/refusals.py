@@ -1,11 +1,14 @@
 """How the console answers a refused change: one exception handler for every route.
 
-A route that changes something first says where a refusal goes, then just calls the service and
-redirects::
+A route that changes something says where a refusal goes, then just calls the service and
+redirects; in its decorator when that is fixed, in its body when it depends on what was sent::
 
-    on_refusal(request, BackTo("/kb", "Not deleted: "))
-    result = await knowledge.delete_entry(entry_id, who)
-    return redirect_with_flash(request, "/kb", describe_commit(result))
+    @router.post("/entries/{entry_id}/delete", dependencies=[back_on_refusal("/kb", "Not deleted: ")])
+    async def delete_entry(request: Request, entry_id: str, kb: Knowledge, user: FormAgent):
+        result = await kb.delete_entry(entry_id, who(user))
+        return redirect_with_flash(request, "/kb", describe_commit(result))
+
+    on_refusal(request, FormAgain("kb_entry.html", {"question": question, ...}))  # in a body
 
 When the service raises a ``UserFacingError`` (``KnowledgeBaseError`` and ``KbEditError`` are
 ones), ``show_refusal``, registered once in ``create_app``, answers as the route declared:
@@ -18,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from fastapi import HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, params, status
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import Response
 
@@ -59,6 +62,16 @@ class FormAgain:
 def on_refusal(request: Request, refusal: Refusal) -> None:
     """Declare what this request shows if the change it asks for is refused."""
     request.state.refusal = refusal
+
+
+def back_on_refusal(page: str, prefix: str = "") -> params.Depends:
+    """A route dependency declaring ``BackTo(page, prefix)`` (for a route's ``dependencies``)."""
+    refusal = BackTo(page, prefix)
+
+    def declare(request: Request) -> None:
+        on_refusal(request, refusal)
+
+    return Depends(declare)
 
 
 async def show_refusal(request: Request, exc: Exception) -> Response:
