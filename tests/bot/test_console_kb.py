@@ -296,4 +296,9 @@ async def test_refused_changes_come_back_with_the_reason(console) -> None:
         async with http.post(reject, data={"csrf": csrf}) as resp:
             assert str(resp.url).endswith("/kb/suggestions")
             assert f"suggestion #{suggestion.id} is already rejected" in await resp.text()
-    assert await knowledge.store.live_version() == 1
+        assert await knowledge.store.live_version() == 1
+        # A refusal on a page that declared none: 400 with the reason.
+        await knowledge.add_phrasing("return-item", "send back | refund", "ops")
+        async with http.get(f"{url}/kb/export/csv") as resp:
+            assert resp.status == 400
+            assert "a phrasing contains '|'" in (await resp.json())["detail"]

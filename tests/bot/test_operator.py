@@ -337,4 +337,8 @@ async def test_a_fault_is_logged_and_the_operator_gets_the_apology(
     assert (
         await command(run, OPERATOR, "/kb_rollback 9") == "❌ no version 9 (the live version is 1)"
     )
+    await run.core.knowledge.add_phrasing("return-item", "send back | refund", "ops")
+    assert await command(run, OPERATOR, "/kb_export csv") == (
+        "❌ return-item: a phrasing contains '|', which CSV uses as separator"
+    )
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
