@@ -1,19 +1,20 @@
 """How the console answers a refused change: one exception handler for every route.
 
 A route that changes something says where a refusal goes, then just calls the service and
-redirects; in its decorator when that is fixed, in its body when it depends on what was sent::
+redirects. It says so in its decorator when the place is fixed, in its body when it depends on
+what was sent (a form shown again with what was typed)::
 
-    @router.post("/entries/{entry_id}/delete", dependencies=[back_on_refusal("/kb", "Not deleted: ")])
-    async def delete_entry(request: Request, entry_id: str, kb: Knowledge, user: FormAgent):
-        result = await kb.delete_entry(entry_id, who(user))
-        return redirect_with_flash(request, "/kb", describe_commit(result))
+    @router.post("/rollback", dependencies=[back_on_refusal("/kb/history", "Not rolled back: ")])
+    async def rollback(request: Request, kb: Knowledge, user: FormAgent, version: ...):
+        result = await kb.rollback(version, _who(user))
+        return redirect_with_flash(request, "/kb/history", describe_commit(result))
 
-    on_refusal(request, FormAgain("kb_entry.html", {"question": question, ...}))  # in a body
+    on_refusal(request, FormAgain("kb_import.html", {"filename": name, "report": None}))
 
-When the service raises a ``UserFacingError`` (``KnowledgeBaseError`` and ``KbEditError`` are
-ones), ``show_refusal``, registered once in ``create_app``, answers as the route declared:
-``BackTo`` (the problems become the flash on a page) or ``FormAgain`` (the form once more, 422,
-with what was typed and the problems). A route that declared nothing answers 400 with the problems.
+When the service raises a ``UserFacingError`` (a ``KnowledgeBaseError`` or ``KbEditError``, say),
+``show_refusal``, registered once in ``create_app``, answers as the route declared: ``BackTo``
+(the problems become the flash on a page, 303) or ``FormAgain`` (the form once more, 422, with
+what was typed and the problems). A route that declared nothing answers 400 with the problems.
 """
 
 from __future__ import annotations
