@@ -22,6 +22,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends build-essential
     && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY bot ./bot
+COPY common ./common
 COPY retrieval ./retrieval
 COPY models ./models
 COPY knowledge_base ./knowledge_base

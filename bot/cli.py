@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 from bot.errors import SupportBotError
-from knowledge_base.loaders import KnowledgeBaseError
 
 log = logging.getLogger("supportbot")
 
@@ -375,22 +374,29 @@ def build_parser() -> argparse.ArgumentParser:
     tg.add_argument("--cache-dir", type=Path, default=Path(".cache/supportbot"))
     tg.set_defaults(func=cmd_train_generator)
 
-    eg = sub.add_parser("eval-generator", help="evaluate generated replies on labelled queries")
-    eg.add_argument("--kb", required=True, type=Path, help="knowledge base (yaml, jsonl, csv)")
-    eg.add_argument("--queries", required=True, type=Path, help="JSONL {text, faq_id}")
+    # What both evaluations read, and how they report.
+    labelled = argparse.ArgumentParser(add_help=False)
+    labelled.add_argument(
+        "--kb", required=True, type=Path, help="knowledge base (yaml, jsonl, csv)"
+    )
+    labelled.add_argument("--queries", required=True, type=Path, help="JSONL {text, faq_id}")
+    labelled.add_argument(
+        "--json", action="store_true", help="last line: one JSON object of metrics"
+    )
+
+    eg = sub.add_parser(
+        "eval-generator", parents=[labelled], help="evaluate generated replies on labelled queries"
+    )
     eg.add_argument("--model", type=Path, help="generator folder (default GENERATOR__MODEL_PATH)")
     eg.add_argument("--backend", choices=["auto", "llama_cpp", "torch", "torch_int8"])
     eg.add_argument("--verbatim", action="store_true", help="score the verbatim FAQ baseline")
     eg.add_argument("--retriever-model", type=Path, help="a fine-tuned embedding model folder")
     eg.add_argument("--top-k", type=int, default=3)
     eg.add_argument("--show", type=int, default=0, help="print the first N replies")
-    eg.add_argument("--json", action="store_true", help="last line: one JSON object of metrics")
     eg.add_argument("--cache-dir", type=Path, default=Path(".cache/supportbot"))
     eg.set_defaults(func=cmd_eval_generator)
 
-    ev = sub.add_parser("eval", help="evaluate retrieval on labelled queries")
-    ev.add_argument("--kb", required=True, type=Path, help="knowledge base (yaml, jsonl, csv)")
-    ev.add_argument("--queries", required=True, type=Path, help="JSONL {text, faq_id}")
+    ev = sub.add_parser("eval", parents=[labelled], help="evaluate retrieval on labelled queries")
     ev.add_argument("--train", type=Path, help="JSONL whose texts become extra phrasings")
     ev.add_argument("--dev", type=Path, help="JSONL to choose the escalation threshold on")
     ev.add_argument("--model", type=Path, help="a fine-tuned embedding model folder")
@@ -401,7 +407,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="choose the threshold on dev to escalate at least this share of its out-of-scope"
         " queries (default 0.9); 0: balance accuracy and recall instead",
     )
-    ev.add_argument("--json", action="store_true", help="last line: one JSON object of metrics")
     ev.add_argument("--cache-dir", type=Path, default=Path(".cache/supportbot"))
     ev.add_argument("--latency-queries", type=int, default=200)
     ev.add_argument("--plot", type=Path, help="write the threshold trade-off curve as a PNG")
@@ -424,10 +429,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
-    except KnowledgeBaseError as exc:
-        print(f"supportbot: {exc}", file=sys.stderr)
-        return 2
-    except SupportBotError as exc:
+    except SupportBotError as exc:  # refused input, bad settings, Redis away: say what, exit 2
         print(f"supportbot: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

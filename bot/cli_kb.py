@@ -152,11 +152,7 @@ async def _dispatch(service, args: argparse.Namespace, author: str) -> int:
         for issue in report.issues:
             print(f"warning: {issue.describe()}")
     elif command == "export":
-        try:
-            fmt = args.format or format_for_path(args.file)
-        except ValueError as exc:
-            print(f"supportbot: {exc}", file=sys.stderr)
-            return 2
+        fmt = args.format or format_for_path(args.file)
         version = args.version or (await service.live())[0]
         args.file.write_text(await service.export(fmt, version), encoding="utf-8")
         print(f"wrote v{version} to {args.file} ({fmt})")

@@ -179,6 +179,11 @@ BUTTON_GAP_OUT_OF_SCOPE = "🚫 Not ours: out of scope"
 BUTTON_GAP_DISMISS = "✓ Dismiss"
 KB_GAP_EXPIRED = "This report is out of date; send /kb_gaps again."
 OPERATOR_ONLY = "Only knowledge-base operators (OPERATORS__IDS) can do that — nothing was changed."
+# A refused request (a UserFacingError) in reply to a command, and to a file sent for import.
+REFUSED = "❌ {problems}"
+FILE_REFUSED = (
+    "❌ {name} refused ({count} problem(s)); the knowledge base is unchanged:\n{problems}{more}"
+)
 KB_HELP = (
     "Knowledge base commands (operators):\n"
     "/kb_show ID — one entry\n"

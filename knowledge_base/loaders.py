@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from common.errors import UserFacingError
 from knowledge_base.model import FaqEntry, KnowledgeBase, text_key
 
 log = logging.getLogger(__name__)
@@ -28,14 +29,17 @@ _ID_RE = re.compile(r"^[^\s\x00-\x1f]{1,128}$")
 SUPPORTED_SUFFIXES = (".yaml", ".yml", ".jsonl", ".csv", ".md", ".markdown")
 
 
-class KnowledgeBaseError(ValueError):
-    """A knowledge-base file that cannot be used; ``problems`` lists every ``file:line: field: problem``."""
+class KnowledgeBaseError(UserFacingError, ValueError):
+    """A knowledge-base file that cannot be used; ``problems`` lists every ``file:line: field: problem``.
+
+    Shown to the operator who sent it; still a ``ValueError`` for callers that catch those.
+    """
 
     def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
         shown = "\n".join(problems[:50])
         more = f"\n… and {len(problems) - 50} more" if len(problems) > 50 else ""
-        super().__init__(f"knowledge base refused ({len(problems)} problem(s)):\n{shown}{more}")
+        message = f"knowledge base refused ({len(problems)} problem(s)):\n{shown}{more}"
+        super().__init__(message, problems)
 
 
 @dataclass(frozen=True, slots=True)

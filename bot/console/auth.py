@@ -1,12 +1,17 @@
-"""Console login: one username / password from settings, a signed session cookie, CSRF tokens."""
+"""Console login: one username / password from settings, a signed session cookie, CSRF tokens.
+
+Routes declare who may call them with ``Agent`` (a logged-in user: pages) or ``FormAgent`` (a
+logged-in user whose form carries this session's CSRF token: every POST that changes something).
+"""
 
 from __future__ import annotations
 
 import hmac
 import secrets
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -37,10 +42,18 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-def check_csrf(request: Request, token: str) -> None:
+Agent = Annotated[str, Depends(require_agent)]
+
+
+def require_form(request: Request, user: Agent, csrf: Annotated[str, Form()] = "") -> str:
+    """Dependency: the logged-in user of a form post whose CSRF token is this session's (403)."""
     expected = request.session.get("csrf", "")
-    if not expected or not hmac.compare_digest(expected, token):
+    if not expected or not hmac.compare_digest(expected, csrf):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "the form expired; reload the page")
+    return user
+
+
+FormAgent = Annotated[str, Depends(require_form)]
 
 
 def render(request: Request, name: str, **context: object) -> HTMLResponse:
@@ -49,6 +62,12 @@ def render(request: Request, name: str, **context: object) -> HTMLResponse:
     context["csrf"] = csrf_token(request)
     context["flash"] = request.session.pop("flash", None)
     return templates.TemplateResponse(request, name, context)
+
+
+def redirect_with_flash(request: Request, path: str, flash: str) -> RedirectResponse:
+    """See other ``path``, which shows ``flash`` once (what happened, or why not)."""
+    request.session["flash"] = flash
+    return RedirectResponse(path, status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.get("/login", response_class=HTMLResponse)

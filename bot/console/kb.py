@@ -2,26 +2,28 @@
 out-of-scope questions.
 
 Every change goes through ``KnowledgeService`` (a new version recorded with the console user's
-name); the running bot processes pick it up within seconds.
+name); the running bot processes pick it up within seconds. A change route declares where a
+refusal goes (``on_refusal``), calls the service and redirects; ``FormAgent`` checks the form's
+CSRF token and ``bot.console.refusals`` shows a refused change.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request, UploadFile, status
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
-from bot.console.auth import check_csrf, render, require_agent
+from bot.console.auth import Agent, FormAgent, redirect_with_flash, render
+from bot.console.refusals import BackTo, FormAgain, back_on_refusal, on_refusal
 from bot.services.knowledge import KnowledgeService, describe_commit
 from knowledge_base.formats import EXPORT_FORMATS
 from knowledge_base.loaders import KnowledgeBaseError
 from knowledge_base.model import text_key
 
 router = APIRouter(prefix="/kb")
-Agent = Annotated[str, Depends(require_agent)]
-Csrf = Annotated[str, Form()]
 GAP_PHRASINGS = 10  # a content-gap cluster's wordings offered as phrasings of a new entry
 
 
@@ -32,17 +34,15 @@ def include_kb(app: FastAPI, knowledge: KnowledgeService) -> None:
     app.include_router(router)
 
 
-def _kb(request: Request) -> KnowledgeService:
+def _knowledge(request: Request) -> KnowledgeService:
     return request.app.state.knowledge
+
+
+Knowledge = Annotated[KnowledgeService, Depends(_knowledge)]
 
 
 def _who(user: str) -> str:
     return f"{user} (console)"
-
-
-def _redirect(path: str, request: Request, flash: str) -> RedirectResponse:
-    request.session["flash"] = flash
-    return RedirectResponse(path, status_code=status.HTTP_303_SEE_OTHER)
 
 
 def _members(raw: str) -> list[str]:
@@ -63,12 +63,12 @@ def _lines(text: str, sep: str) -> list[str]:
 
 
 @router.get("", response_class=HTMLResponse)
-async def entries_page(request: Request, user: Agent, q: str = "") -> Response:
-    version, kb = await _kb(request).live()
+async def entries_page(request: Request, kb: Knowledge, user: Agent, q: str = "") -> Response:
+    version, live = await kb.live()
     needle = q.lower().strip()
     entries = [
         e
-        for e in kb
+        for e in live
         if not needle
         or needle in e.id.lower()
         or any(needle in p.lower() for p in e.phrasings)
@@ -80,17 +80,17 @@ async def entries_page(request: Request, user: Agent, q: str = "") -> Response:
         version=version,
         entries=entries,
         q=q,
-        total=len(kb),
+        total=len(live),
         formats=EXPORT_FORMATS,
     )
 
 
 @router.get("/export/{fmt}")
-async def export(request: Request, fmt: str, user: Agent) -> Response:
+async def export(request: Request, kb: Knowledge, fmt: str, user: Agent) -> Response:
     if fmt not in EXPORT_FORMATS:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown format {fmt!r}")
-    version, _ = await _kb(request).live()
-    text = await _kb(request).export(fmt, version)
+    version, _ = await kb.live()
+    text = await kb.export(fmt, version)
     return PlainTextResponse(
         text,
         headers={"Content-Disposition": f'attachment; filename="knowledge-base-v{version}.{fmt}"'},
@@ -109,15 +109,13 @@ async def new_entry_page(
 @router.post("/entries/draft", response_class=HTMLResponse)
 async def entry_from_gap(
     request: Request,
-    user: Agent,
-    csrf: Csrf = "",
+    user: FormAgent,
     question: Annotated[str, Form()] = "",
     members: Annotated[str, Form()] = "",
 ) -> Response:
     """The new-entry form for a content-gap cluster: the customers' other wordings (the most
     typical ones) are offered as phrasings, and the cluster leaves the report once the entry is
     added. A POST, as a large cluster's questions do not fit in a URL."""
-    check_csrf(request, csrf)
     cluster = _members(members)
     others = [m for m in cluster if text_key(m) != text_key(question)]
     return render(
@@ -135,8 +133,8 @@ async def entry_from_gap(
 @router.post("/entries")
 async def add_entry(
     request: Request,
-    user: Agent,
-    csrf: Csrf = "",
+    kb: Knowledge,
+    user: FormAgent,
     entry_id: Annotated[str, Form()] = "",
     question: Annotated[str, Form()] = "",
     answer: Annotated[str, Form()] = "",
@@ -144,41 +142,27 @@ async def add_entry(
     tags: Annotated[str, Form()] = "",
     members: Annotated[str, Form()] = "",
 ) -> Response:
-    check_csrf(request, csrf)
     cluster = _members(members)
-    try:
-        result = await _kb(request).add_entry(
-            entry_id.strip(),
-            question,
-            answer,
-            _who(user),
-            alternatives=_lines(alternatives, "\n"),
-            tags=_lines(tags, ","),
-        )
-    except KnowledgeBaseError as exc:
-        response = render(
-            request,
-            "kb_entry.html",
-            entry=None,
-            question=question,
-            answer=answer,
-            entry_id=entry_id,
-            alternatives=alternatives,
-            tags=tags,
-            members=cluster,
-            errors=exc.problems,
-        )
-        response.status_code = 422
-        return response
+    typed = {"entry_id": entry_id, "question": question, "answer": answer, "tags": tags}
+    context = {**typed, "entry": None, "alternatives": alternatives, "members": cluster}
+    on_refusal(request, FormAgain("kb_entry.html", context))
+    result = await kb.add_entry(
+        entry_id.strip(),
+        question,
+        answer,
+        _who(user),
+        alternatives=_lines(alternatives, "\n"),
+        tags=_lines(tags, ","),
+    )
     if cluster:
-        await _kb(request).dismiss_gap(cluster)
-    return _redirect(f"/kb/entries/{entry_id.strip()}", request, describe_commit(result))
+        await kb.dismiss_gap(cluster)
+    return redirect_with_flash(request, f"/kb/entries/{entry_id.strip()}", describe_commit(result))
 
 
 @router.get("/entries/{entry_id}", response_class=HTMLResponse)
-async def entry_page(request: Request, entry_id: str, user: Agent) -> Response:
-    version, kb = await _kb(request).live()
-    entry = kb.get(entry_id)
+async def entry_page(request: Request, kb: Knowledge, entry_id: str, user: Agent) -> Response:
+    version, live = await kb.live()
+    entry = live.get(entry_id)
     if entry is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no entry {entry_id!r} in v{version}")
     return render(request, "kb_entry.html", entry=entry, version=version, errors=[])
@@ -187,83 +171,69 @@ async def entry_page(request: Request, entry_id: str, user: Agent) -> Response:
 @router.post("/entries/{entry_id}")
 async def edit_entry(
     request: Request,
+    kb: Knowledge,
     entry_id: str,
-    user: Agent,
-    csrf: Csrf = "",
+    user: FormAgent,
     question: Annotated[str, Form()] = "",
     answer: Annotated[str, Form()] = "",
     alternatives: Annotated[str, Form()] = "",
     tags: Annotated[str, Form()] = "",
 ) -> Response:
-    check_csrf(request, csrf)
-    try:
-        result = await _kb(request).edit_entry(
-            entry_id,
-            _who(user),
-            question=question,
-            answer=answer,
-            alternatives=_lines(alternatives, "\n"),
-            tags=_lines(tags, ","),
-        )
-    except KnowledgeBaseError as exc:
-        version, kb = await _kb(request).live()
-        entry = kb.get(entry_id)
-        if entry is None:  # deleted meanwhile: nothing to show the draft against
-            return _redirect("/kb", request, "Not saved: " + "; ".join(exc.problems))
-        # The form comes back with what was typed, so nothing is lost while it is fixed.
-        draft = {
-            "question": question,
-            "answer": answer,
-            "alternatives": alternatives,
-            "tags": tags,
-        }
-        response = render(
-            request,
-            "kb_entry.html",
-            entry=entry,
-            version=version,
-            errors=exc.problems,
-            draft=draft,
-        )
-        response.status_code = 422
-        return response
-    return _redirect(f"/kb/entries/{entry_id}", request, describe_commit(result))
+    draft = {"question": question, "answer": answer, "alternatives": alternatives, "tags": tags}
+    on_refusal(request, EditAgain(entry_id, draft))
+    result = await kb.edit_entry(
+        entry_id,
+        _who(user),
+        question=question,
+        answer=answer,
+        alternatives=_lines(alternatives, "\n"),
+        tags=_lines(tags, ","),
+    )
+    return redirect_with_flash(request, f"/kb/entries/{entry_id}", describe_commit(result))
 
 
-@router.post("/entries/{entry_id}/delete")
-async def delete_entry(request: Request, entry_id: str, user: Agent, csrf: Csrf = "") -> Response:
-    check_csrf(request, csrf)
-    try:
-        result = await _kb(request).delete_entry(entry_id, _who(user))
-    except KnowledgeBaseError as exc:
-        return _redirect("/kb", request, "Not deleted: " + "; ".join(exc.problems))
-    return _redirect("/kb", request, describe_commit(result))
+@dataclass(frozen=True, slots=True)
+class EditAgain:
+    """A refused edit: the entry's form again with what was typed (so nothing is lost while it is
+    fixed), or back to the list when the entry is gone (nothing to show the draft against)."""
+
+    entry_id: str
+    draft: dict[str, str]
+
+    async def respond(self, request: Request, problems: list[str]) -> Response:
+        version, live = await _knowledge(request).live()
+        entry = live.get(self.entry_id)
+        if entry is None:
+            return await BackTo("/kb", "Not saved: ").respond(request, problems)
+        context = {"entry": entry, "version": version, "draft": self.draft}
+        return await FormAgain("kb_entry.html", context).respond(request, problems)
+
+
+@router.post("/entries/{entry_id}/delete", dependencies=[back_on_refusal("/kb", "Not deleted: ")])
+async def delete_entry(
+    request: Request, kb: Knowledge, entry_id: str, user: FormAgent
+) -> Response:
+    result = await kb.delete_entry(entry_id, _who(user))
+    return redirect_with_flash(request, "/kb", describe_commit(result))
 
 
 @router.post("/import", response_class=HTMLResponse)
 async def import_file(
     request: Request,
-    user: Agent,
+    kb: Knowledge,
+    user: FormAgent,
     file: UploadFile,
-    csrf: Csrf = "",
     replace: Annotated[str, Form()] = "",
 ) -> Response:
-    check_csrf(request, csrf)
     name = file.filename or "upload"
+    on_refusal(request, FormAgain("kb_import.html", {"filename": name, "report": None}))
     data = await file.read()
-    try:
-        report = await _kb(request).import_bytes(data, name, _who(user), replace=bool(replace))
-    except KnowledgeBaseError as exc:
-        response = render(
-            request, "kb_import.html", filename=name, problems=exc.problems, report=None
-        )
-        response.status_code = 422
-        return response
+    report = await kb.import_bytes(data, name, _who(user), replace=bool(replace))
     return render(
         request,
         "kb_import.html",
         filename=name,
-        problems=[],
+        errors=[],
         report=report,
         summary=describe_commit(report.result),
     )
@@ -271,42 +241,40 @@ async def import_file(
 
 @router.get("/history", response_class=HTMLResponse)
 async def history_page(
-    request: Request, user: Agent, a: int | None = None, b: int | None = None
+    request: Request, kb: Knowledge, user: Agent, a: int | None = None, b: int | None = None
 ) -> Response:
-    versions = await _kb(request).history(50)
+    versions = await kb.history(50)
     diff, error = None, None
     if a is not None and b is not None:
         try:
-            diff = await _kb(request).diff(a, b)
+            diff = await kb.diff(a, b)
         except KnowledgeBaseError as exc:
             error = "; ".join(exc.problems)
     return render(request, "kb_history.html", versions=versions, diff=diff, a=a, b=b, error=error)
 
 
-@router.post("/rollback")
+@router.post("/rollback", dependencies=[back_on_refusal("/kb/history", "Not rolled back: ")])
 async def rollback(
-    request: Request, user: Agent, csrf: Csrf = "", version: Annotated[int, Form()] = 0
+    request: Request, kb: Knowledge, user: FormAgent, version: Annotated[int, Form()] = 0
 ) -> Response:
-    check_csrf(request, csrf)
-    try:
-        result = await _kb(request).rollback(version, _who(user))
-    except KnowledgeBaseError as exc:
-        return _redirect("/kb/history", request, "Not rolled back: " + "; ".join(exc.problems))
-    return _redirect("/kb/history", request, describe_commit(result))
+    result = await kb.rollback(version, _who(user))
+    return redirect_with_flash(request, "/kb/history", describe_commit(result))
 
 
 @router.get("/suggestions", response_class=HTMLResponse)
-async def suggestions_page(request: Request, user: Agent) -> Response:
-    pending = await _kb(request).pending_suggestions()
+async def suggestions_page(request: Request, kb: Knowledge, user: Agent) -> Response:
+    pending = await kb.pending_suggestions()
     return render(request, "kb_suggestions.html", pending=pending, draft=None)
 
 
 @router.get("/suggestions/new", response_class=HTMLResponse)
-async def new_suggestion_page(request: Request, user: Agent, ticket: str = "") -> Response:
+async def new_suggestion_page(
+    request: Request, kb: Knowledge, user: Agent, ticket: str = ""
+) -> Response:
     """The "add to knowledge base" form, prefilled from a ticket's customer words and agent reply."""
     draft = await _kb(request).kb_draft(ticket) if ticket else None
     question, answer = draft or ("", "")
-    pending = await _kb(request).pending_suggestions()
+    pending = await kb.pending_suggestions()
     return render(
         request,
         "kb_suggestions.html",
@@ -315,129 +283,113 @@ async def new_suggestion_page(request: Request, user: Agent, ticket: str = "") -
     )
 
 
-@router.post("/suggestions")
+@router.post("/suggestions", dependencies=[back_on_refusal("/kb/suggestions")])
 async def create_suggestion(
     request: Request,
-    user: Agent,
-    csrf: Csrf = "",
+    kb: Knowledge,
+    user: FormAgent,
     question: Annotated[str, Form()] = "",
     answer: Annotated[str, Form()] = "",
     ticket: Annotated[str, Form()] = "",
 ) -> Response:
-    check_csrf(request, csrf)
-    try:
-        suggestion = await _kb(request).suggest(question, answer, _who(user), ticket_id=ticket)
-    except KnowledgeBaseError as exc:
-        return _redirect("/kb/suggestions", request, "; ".join(exc.problems))
-    return _redirect("/kb/suggestions", request, f"Suggestion #{suggestion.id} is pending.")
+    suggestion = await kb.suggest(question, answer, _who(user), ticket_id=ticket)
+    flash = f"Suggestion #{suggestion.id} is pending."
+    return redirect_with_flash(request, "/kb/suggestions", flash)
 
 
-@router.post("/suggestions/{suggestion_id}/approve")
+@router.post(
+    "/suggestions/{suggestion_id}/approve", dependencies=[back_on_refusal("/kb/suggestions")]
+)
 async def approve(
     request: Request,
+    kb: Knowledge,
     suggestion_id: str,
-    user: Agent,
-    csrf: Csrf = "",
+    user: FormAgent,
     question: Annotated[str, Form()] = "",
     answer: Annotated[str, Form()] = "",
     entry_id: Annotated[str, Form()] = "",
 ) -> Response:
-    check_csrf(request, csrf)
-    try:
-        suggestion, result = await _kb(request).approve(
-            suggestion_id,
-            _who(user),
-            entry_id=entry_id.strip() or None,
-            question=question or None,
-            answer=answer or None,
-        )
-    except KnowledgeBaseError as exc:
-        return _redirect("/kb/suggestions", request, "; ".join(exc.problems))
+    suggestion, result = await kb.approve(
+        suggestion_id,
+        _who(user),
+        entry_id=entry_id.strip() or None,
+        question=question or None,
+        answer=answer or None,
+    )
     flash = f"Suggestion #{suggestion.id} → {suggestion.entry_id}: {describe_commit(result)}"
-    return _redirect("/kb/suggestions", request, flash)
+    return redirect_with_flash(request, "/kb/suggestions", flash)
 
 
-@router.post("/suggestions/{suggestion_id}/reject")
-async def reject(request: Request, suggestion_id: str, user: Agent, csrf: Csrf = "") -> Response:
-    check_csrf(request, csrf)
-    try:
-        await _kb(request).reject(suggestion_id, _who(user))
-    except KnowledgeBaseError as exc:
-        return _redirect("/kb/suggestions", request, "; ".join(exc.problems))
-    return _redirect("/kb/suggestions", request, f"Suggestion #{suggestion_id} rejected.")
+@router.post(
+    "/suggestions/{suggestion_id}/reject", dependencies=[back_on_refusal("/kb/suggestions")]
+)
+async def reject(request: Request, kb: Knowledge, suggestion_id: str, user: FormAgent) -> Response:
+    await kb.reject(suggestion_id, _who(user))
+    flash = f"Suggestion #{suggestion_id} rejected."
+    return redirect_with_flash(request, "/kb/suggestions", flash)
 
 
 @router.get("/gaps", response_class=HTMLResponse)
-async def gaps_page(request: Request, user: Agent) -> Response:
-    clusters = await _kb(request).gap_report()
+async def gaps_page(request: Request, kb: Knowledge, user: Agent) -> Response:
+    clusters = await kb.gap_report()
     return render(request, "kb_gaps.html", clusters=clusters)
 
 
 @router.get("/out-of-scope", response_class=HTMLResponse)
-async def out_of_scope_page(request: Request, user: Agent) -> Response:
-    version, kb = await _kb(request).live()
-    return render(request, "kb_out_of_scope.html", version=version, questions=kb.out_of_scope)
+async def out_of_scope_page(request: Request, kb: Knowledge, user: Agent) -> Response:
+    version, live = await kb.live()
+    return render(request, "kb_out_of_scope.html", version=version, questions=live.out_of_scope)
 
 
 @router.post("/out-of-scope")
 async def add_out_of_scope(
     request: Request,
-    user: Agent,
-    csrf: Csrf = "",
+    kb: Knowledge,
+    user: FormAgent,
     question: Annotated[str, Form()] = "",
     members: Annotated[str, Form()] = "",
 ) -> Response:
     """Record a question no entry answers (from this page, or for a content-gap cluster, whose
     questions, ``members``, then leave the report)."""
-    check_csrf(request, csrf)
     cluster = _members(members)
     page = "/kb/gaps" if cluster else "/kb/out-of-scope"
-    try:
-        result = await _kb(request).add_out_of_scope(question, _who(user))
-    except KnowledgeBaseError as exc:
-        return _redirect(page, request, "Not added: " + "; ".join(exc.problems))
+    on_refusal(request, BackTo(page, "Not added: "))
+    result = await kb.add_out_of_scope(question, _who(user))
     if cluster:
-        await _kb(request).dismiss_gap(cluster)
-    return _redirect(page, request, describe_commit(result))
+        await kb.dismiss_gap(cluster)
+    return redirect_with_flash(request, page, describe_commit(result))
 
 
 @router.post("/gaps/dismiss")
 async def dismiss_gap(
-    request: Request,
-    user: Agent,
-    csrf: Csrf = "",
-    members: Annotated[str, Form()] = "",
+    request: Request, kb: Knowledge, user: FormAgent, members: Annotated[str, Form()] = ""
 ) -> Response:
     """Take a content-gap cluster out of the report (handled, or not worth an entry)."""
-    check_csrf(request, csrf)
-    removed = await _kb(request).dismiss_gap(_members(members))
-    return _redirect("/kb/gaps", request, f"Dismissed {removed} logged question(s).")
+    removed = await kb.dismiss_gap(_members(members))
+    return redirect_with_flash(request, "/kb/gaps", f"Dismissed {removed} logged question(s).")
 
 
-@router.post("/out-of-scope/remove")
+@router.post(
+    "/out-of-scope/remove", dependencies=[back_on_refusal("/kb/out-of-scope", "Not removed: ")]
+)
 async def remove_out_of_scope(
-    request: Request, user: Agent, csrf: Csrf = "", question: Annotated[str, Form()] = ""
+    request: Request, kb: Knowledge, user: FormAgent, question: Annotated[str, Form()] = ""
 ) -> Response:
-    check_csrf(request, csrf)
-    try:
-        result = await _kb(request).remove_out_of_scope(question, _who(user))
-    except KnowledgeBaseError as exc:
-        return _redirect("/kb/out-of-scope", request, "Not removed: " + "; ".join(exc.problems))
-    return _redirect("/kb/out-of-scope", request, describe_commit(result))
+    result = await kb.remove_out_of_scope(question, _who(user))
+    return redirect_with_flash(request, "/kb/out-of-scope", describe_commit(result))
 
 
 @router.get("/check", response_class=HTMLResponse)
-async def check_page(request: Request, user: Agent) -> Response:
-    issues = await _kb(request).check()
+async def check_page(request: Request, kb: Knowledge, user: Agent) -> Response:
+    issues = await kb.check()
     return render(request, "kb_check.html", issues=issues)
 
 
 @router.post("/retrain")
-async def retrain(request: Request, user: Agent, csrf: Csrf = "") -> Response:
-    check_csrf(request, csrf)
-    await _kb(request).request_retrain(_who(user))
-    return _redirect(
-        "/kb",
+async def retrain(request: Request, kb: Knowledge, user: FormAgent) -> Response:
+    await kb.request_retrain(_who(user))
+    return redirect_with_flash(
         request,
+        "/kb",
         "Retraining requested; the current model answers until the new one is ready.",
     )

@@ -5,16 +5,15 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bot import texts
-from bot.console.auth import check_csrf, render, require_agent
+from bot.console.auth import Agent, FormAgent, render
 from bot.services.escalation import Actor, EscalationService
 from bot.store import Ticket, Turn
 
 router = APIRouter()
-Agent = Annotated[str, Depends(require_agent)]
 
 
 def _escalation(request: Request) -> EscalationService:
@@ -86,25 +85,16 @@ async def ticket_page(request: Request, ticket_id: str, user: Agent) -> Response
 async def reply(
     request: Request,
     ticket_id: str,
-    user: Agent,
+    user: FormAgent,
     text: Annotated[str, Form()] = "",
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    check_csrf(request, csrf)
     delivery = await _escalation(request).console_reply(ticket_id, Actor(None, user), text)
     request.session["flash"] = "Sent to the customer." if delivery.delivered else delivery.note
     return _back(ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/{action}")
-async def act(
-    request: Request,
-    ticket_id: str,
-    action: str,
-    user: Agent,
-    csrf: Annotated[str, Form()] = "",
-) -> Response:
-    check_csrf(request, csrf)
+async def act(request: Request, ticket_id: str, action: str, user: FormAgent) -> Response:
     await _ticket_or_404(request, ticket_id)
     escalation, who = _escalation(request), Actor(None, user)
     if action == "claim":

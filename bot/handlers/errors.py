@@ -1,4 +1,10 @@
-"""Central error handling: one failing update is logged with context and never stops the bot."""
+"""Where an error from any handler becomes a message: the one place for the Telegram surface.
+
+A ``UserFacingError`` (a refused edit, an invalid knowledge-base file, …) is the answer to the
+person who caused it: an alert on the button they pressed, or a reply in their chat. Anything else
+is a fault: logged with the update's context, and the chat gets a short apology. Either way the
+update counts as handled and the bot keeps serving.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +12,57 @@ import logging
 
 from aiogram import Router
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import ErrorEvent
+from aiogram.filters import ExceptionTypeFilter
+from aiogram.types import ErrorEvent, Message
 
 from bot import texts
+from bot.errors import UserFacingError
 
 log = logging.getLogger(__name__)
+
+ALERT_CHARS = 190  # what Telegram shows of a callback query's alert
+PROBLEMS_SHOWN = 30  # problems listed in reply to a command
+FILE_PROBLEMS_SHOWN = 60  # problems listed for a refused file
 
 
 def create_router() -> Router:
     router = Router(name=__name__)
+    router.errors.register(on_refusal, ExceptionTypeFilter(UserFacingError))
     router.errors.register(on_error)
     return router
 
 
+def refusal_text(message: Message, problems: list[str]) -> str:
+    """The reply to a refused message; a refused file is named, with how many problems it has."""
+    if message.document is None:
+        return texts.REFUSED.format(problems="\n".join(problems[:PROBLEMS_SHOWN]))
+    hidden = len(problems) - FILE_PROBLEMS_SHOWN
+    return texts.FILE_REFUSED.format(
+        name=message.document.file_name or "upload",
+        count=len(problems),
+        problems="\n".join(problems[:FILE_PROBLEMS_SHOWN]),
+        more=f"\n… and {hidden} more" if hidden > 0 else "",
+    )
+
+
+async def on_refusal(event: ErrorEvent) -> bool:
+    """Tell the person who caused a UserFacingError what was wrong; nothing changed."""
+    update, problems = event.update, event.exception.problems
+    log.info("update %s refused: %s", update.update_id, "; ".join(problems)[:500])
+    try:
+        if update.callback_query is not None:
+            alert = "; ".join(problems)[:ALERT_CHARS]
+            await update.callback_query.answer(alert, show_alert=True)
+        elif update.message is not None:
+            for part in texts.split_message(refusal_text(update.message, problems)):
+                await update.message.answer(part)
+    except TelegramAPIError as exc:
+        log.warning("could not tell update %s's sender why: %s", update.update_id, exc)
+    return True
+
+
 async def on_error(event: ErrorEvent) -> bool:
+    """A fault: logged with the update and chat, and the chat (if any) gets the apology."""
     update = event.update
     chat_id = None
     if update.message:

@@ -1,8 +1,9 @@
 """Operators in a private chat with the bot: edit, import, export and version the knowledge base.
 
-Only ``OPERATORS__IDS`` may change anything; anyone else sending a ``/kb…`` command is refused (and
-a file from anyone else is just a customer's file). Handlers parse, call ``KnowledgeService`` and
-render; changes reach every bot process through the knowledge-base watcher.
+Only ``OPERATORS__IDS`` may change anything; anyone else sending a ``/kb…`` command or pressing an
+operator's button is refused (and a file from anyone else is just a customer's file). Handlers
+parse, call ``KnowledgeService`` and render; a refused change (a ``KnowledgeBaseError``) becomes
+the reply in the errors router. Changes reach every bot process through the knowledge-base watcher.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
-from aiogram.filters import Command, CommandObject, Filter
+from aiogram.filters import Command, CommandObject, Filter, or_f
 from aiogram.types import BufferedInputFile, CallbackQuery, Message, TelegramObject, User
 
 from bot import texts
@@ -29,7 +30,8 @@ from bot.services.knowledge import (
 )
 from bot.settings import Settings
 from knowledge_base.formats import EXPORT_FORMATS
-from knowledge_base.loaders import SUPPORTED_SUFFIXES, KnowledgeBaseError
+from knowledge_base.loaders import SUPPORTED_SUFFIXES
+from knowledge_base.store import CommitResult
 from knowledge_base.versions import KbDiff
 
 log = logging.getLogger(__name__)
@@ -105,6 +107,8 @@ def create_router() -> Router:
     router.message.register(cmd_export, Command("kb_export"))
     router.message.register(cmd_retrain, Command("kb_retrain"))
     router.message.register(handle_upload, F.document)
+    router.callback_query.filter(or_f(KbSuggestionCallback.filter(), KbGapCallback.filter()))
+    router.callback_query.register(refuse_button, ~IsOperator())
     router.callback_query.register(on_decision, KbSuggestionCallback.filter())
     router.callback_query.register(on_gap_decision, KbGapCallback.filter())
     return router
@@ -126,12 +130,9 @@ def _pipe_args(command: CommandObject, count: int) -> list[str] | None:
     return parts if len(parts) >= count and all(parts[:count]) else None
 
 
-async def _operator_pressed(query: CallbackQuery, settings: Settings) -> bool:
-    """True when an operator pressed the button; anyone else is told so and nothing changes."""
-    if _is_operator(query.from_user, settings):
-        return True
-    await query.answer(texts.OPERATOR_ONLY, show_alert=True)
-    return False
+async def _committed(message: Message, result: CommitResult) -> None:
+    """The reply to a change that went through: the new version and what it changed."""
+    await message.answer("✅ " + describe_commit(result))
 
 
 async def refuse(message: Message) -> None:
@@ -141,33 +142,27 @@ async def refuse(message: Message) -> None:
     await message.answer(texts.OPERATOR_ONLY)
 
 
+async def refuse_button(query: CallbackQuery) -> None:
+    """Someone who is not an operator pressed an operator's button: nothing changes."""
+    await query.answer(texts.OPERATOR_ONLY, show_alert=True)
+
+
 async def cmd_help(message: Message) -> None:
     await message.answer(texts.KB_HELP)
 
 
-async def _guard(message: Message, action) -> None:
-    """Run an edit; refusals (unknown id, invalid value, …) become the reply."""
-    try:
-        await action()
-    except KnowledgeBaseError as exc:
-        await _say(message, "❌ " + "\n".join(exc.problems[:30]))
-
-
 async def cmd_show(message: Message, command: CommandObject, knowledge: KnowledgeService) -> None:
-    async def show() -> None:
-        version, kb = await knowledge.live()
-        entry = kb.get((command.args or "").strip())
-        if entry is None:
-            await message.answer(f"No entry {command.args!r} in v{version}. Usage: /kb_show ID")
-            return
-        alts = "\n".join(f"  • {a}" for a in entry.alternatives) or "  (none)"
-        await _say(
-            message,
-            f"{entry.id} (v{version})\nQ: {entry.question}\nA: {entry.answer}\n"
-            f"Also asked as:\n{alts}\nTags: {', '.join(entry.tags) or '-'}",
-        )
-
-    await _guard(message, show)
+    version, kb = await knowledge.live()
+    entry = kb.get((command.args or "").strip())
+    if entry is None:
+        await message.answer(f"No entry {command.args!r} in v{version}. Usage: /kb_show ID")
+        return
+    alts = "\n".join(f"  • {a}" for a in entry.alternatives) or "  (none)"
+    await _say(
+        message,
+        f"{entry.id} (v{version})\nQ: {entry.question}\nA: {entry.answer}\n"
+        f"Also asked as:\n{alts}\nTags: {', '.join(entry.tags) or '-'}",
+    )
 
 
 async def cmd_add(message: Message, command: CommandObject, knowledge: KnowledgeService) -> None:
@@ -175,15 +170,11 @@ async def cmd_add(message: Message, command: CommandObject, knowledge: Knowledge
     if args is None:
         await message.answer("Usage: /kb_add ID | question | answer [| phrasing; phrasing]")
         return
-
-    async def add() -> None:
-        alternatives = [a.strip() for a in args[3].split(";")] if len(args) > 3 else []
-        result = await knowledge.add_entry(
-            args[0], args[1], args[2], author(message.from_user), alternatives=alternatives
-        )
-        await message.answer("✅ " + describe_commit(result))
-
-    await _guard(message, add)
+    alternatives = [a.strip() for a in args[3].split(";")] if len(args) > 3 else []
+    result = await knowledge.add_entry(
+        args[0], args[1], args[2], author(message.from_user), alternatives=alternatives
+    )
+    await _committed(message, result)
 
 
 async def cmd_edit(message: Message, command: CommandObject, knowledge: KnowledgeService) -> None:
@@ -200,12 +191,9 @@ async def cmd_edit(message: Message, command: CommandObject, knowledge: Knowledg
         fields[field] = [t.strip() for t in value.split(",") if t.strip()]
     elif field == "alternatives":
         fields[field] = [t.strip() for t in value.split(";") if t.strip()]
-
-    async def edit() -> None:
-        result = await knowledge.edit_entry(entry_id, author(message.from_user), **fields)
-        await message.answer("✅ " + describe_commit(result))
-
-    await _guard(message, edit)
+    await _committed(
+        message, await knowledge.edit_entry(entry_id, author(message.from_user), **fields)
+    )
 
 
 async def cmd_delete(
@@ -215,12 +203,7 @@ async def cmd_delete(
     if not entry_id:
         await message.answer("Usage: /kb_delete ID")
         return
-
-    async def delete() -> None:
-        result = await knowledge.delete_entry(entry_id, author(message.from_user))
-        await message.answer("✅ " + describe_commit(result))
-
-    await _guard(message, delete)
+    await _committed(message, await knowledge.delete_entry(entry_id, author(message.from_user)))
 
 
 async def cmd_phrasing(
@@ -230,17 +213,9 @@ async def cmd_phrasing(
     if args is None:
         await message.answer(f"Usage: /{command.command} ID | phrasing")
         return
-    remove = command.command.lower().endswith("remove")
-
-    async def change() -> None:
-        who = author(message.from_user)
-        if remove:
-            result = await knowledge.remove_phrasing(args[0], args[1], who)
-        else:
-            result = await knowledge.add_phrasing(args[0], args[1], who)
-        await message.answer("✅ " + describe_commit(result))
-
-    await _guard(message, change)
+    removing = command.command.lower().endswith("remove")
+    change = knowledge.remove_phrasing if removing else knowledge.add_phrasing
+    await _committed(message, await change(args[0], args[1], author(message.from_user)))
 
 
 async def cmd_out_of_scope(
@@ -249,24 +224,17 @@ async def cmd_out_of_scope(
     """List, add or remove the questions no entry answers (the bot hands them to a person)."""
     name = command.command.lower()
     text = (command.args or "").strip()
-
-    async def run() -> None:
-        if name == "kb_oos":
-            version, kb = await knowledge.live()
-            listed = "\n".join(f"• {t}" for t in kb.out_of_scope) or "(none)"
-            await _say(message, f"v{version}: out-of-scope questions\n{listed}")
-            return
-        who = author(message.from_user)
-        if name == "kb_oos_add":
-            result = await knowledge.add_out_of_scope(text, who)
-        else:
-            result = await knowledge.remove_out_of_scope(text, who)
-        await message.answer("✅ " + describe_commit(result))
-
-    if name != "kb_oos" and not text:
+    if name == "kb_oos":
+        version, kb = await knowledge.live()
+        listed = "\n".join(f"• {t}" for t in kb.out_of_scope) or "(none)"
+        await _say(message, f"v{version}: out-of-scope questions\n{listed}")
+        return
+    if not text:
         await message.answer(f"Usage: /{command.command} question")
         return
-    await _guard(message, run)
+    adding = name == "kb_oos_add"
+    change = knowledge.add_out_of_scope if adding else knowledge.remove_out_of_scope
+    await _committed(message, await change(text, author(message.from_user)))
 
 
 async def cmd_history(
@@ -292,11 +260,7 @@ async def cmd_diff(message: Message, command: CommandObject, knowledge: Knowledg
         await message.answer("Usage: /kb_diff A B (version numbers, see /kb_history)")
         return
     a, b = int(parts[0]), int(parts[1])
-
-    async def show() -> None:
-        await _say(message, _render_diff(a, b, await knowledge.diff(a, b)))
-
-    await _guard(message, show)
+    await _say(message, _render_diff(a, b, await knowledge.diff(a, b)))
 
 
 async def cmd_rollback(
@@ -306,23 +270,15 @@ async def cmd_rollback(
     if not arg.isdigit():
         await message.answer("Usage: /kb_rollback N (a version number, see /kb_history)")
         return
-
-    async def rollback() -> None:
-        result = await knowledge.rollback(int(arg), author(message.from_user))
-        await message.answer("✅ " + describe_commit(result))
-
-    await _guard(message, rollback)
+    await _committed(message, await knowledge.rollback(int(arg), author(message.from_user)))
 
 
 async def cmd_check(message: Message, knowledge: KnowledgeService) -> None:
-    async def check() -> None:
-        issues = await knowledge.check()
-        if not issues:
-            await message.answer("No near-duplicates or misplaced phrasings found.")
-            return
-        await _say(message, "\n".join(f"• {i.describe()}" for i in issues[:40]))
-
-    await _guard(message, check)
+    issues = await knowledge.check()
+    if not issues:
+        await message.answer("No near-duplicates or misplaced phrasings found.")
+        return
+    await _say(message, "\n".join(f"• {i.describe()}" for i in issues[:40]))
 
 
 async def cmd_gaps(message: Message, knowledge: KnowledgeService) -> None:
@@ -342,14 +298,9 @@ async def cmd_gaps(message: Message, knowledge: KnowledgeService) -> None:
 
 
 async def on_gap_decision(
-    query: CallbackQuery,
-    callback_data: KbGapCallback,
-    knowledge: KnowledgeService,
-    settings: Settings,
+    query: CallbackQuery, callback_data: KbGapCallback, knowledge: KnowledgeService
 ) -> None:
     """Not ours (the cluster's question becomes out of scope) or Dismiss: it leaves the report."""
-    if not await _operator_pressed(query, settings):
-        return
     held = await knowledge.gaps.held(callback_data.cluster_id)
     if held is None:
         await query.answer(texts.KB_GAP_EXPIRED, show_alert=True)
@@ -357,11 +308,7 @@ async def on_gap_decision(
     label, members = held
     note = ""
     if callback_data.action == "oos":
-        try:
-            result = await knowledge.add_out_of_scope(label, author(query.from_user))
-        except KnowledgeBaseError as exc:
-            await query.answer("; ".join(exc.problems)[:190], show_alert=True)
-            return
+        result = await knowledge.add_out_of_scope(label, author(query.from_user))
         note = describe_commit(result) + "; "
     removed = await knowledge.dismiss_gap(members)
     await knowledge.gaps.release(callback_data.cluster_id)
@@ -397,41 +344,28 @@ async def cmd_decide(
         )
         return
     who = author(message.from_user)
-
-    async def decide() -> None:
-        if command.command.lower().endswith("approve"):
-            entry_id = parts[1] if len(parts) > 1 else None
-            suggestion, result = await knowledge.approve(parts[0], who, entry_id=entry_id)
-            await message.answer(
-                f"✅ Suggestion #{suggestion.id} added to {suggestion.entry_id}: "
-                + describe_commit(result)
-            )
-        else:
-            suggestion = await knowledge.reject(parts[0], who)
-            await message.answer(f"Suggestion #{suggestion.id} rejected.")
-
-    await _guard(message, decide)
+    if command.command.lower().endswith("approve"):
+        entry_id = parts[1] if len(parts) > 1 else None
+        suggestion, result = await knowledge.approve(parts[0], who, entry_id=entry_id)
+        await message.answer(
+            f"✅ Suggestion #{suggestion.id} added to {suggestion.entry_id}: "
+            + describe_commit(result)
+        )
+    else:
+        suggestion = await knowledge.reject(parts[0], who)
+        await message.answer(f"Suggestion #{suggestion.id} rejected.")
 
 
 async def on_decision(
-    query: CallbackQuery,
-    callback_data: KbSuggestionCallback,
-    knowledge: KnowledgeService,
-    settings: Settings,
+    query: CallbackQuery, callback_data: KbSuggestionCallback, knowledge: KnowledgeService
 ) -> None:
-    if not await _operator_pressed(query, settings):
-        return
     who = author(query.from_user)
-    try:
-        if callback_data.action == "approve":
-            suggestion, result = await knowledge.approve(callback_data.suggestion_id, who)
-            note = f"Added as {suggestion.entry_id} ({describe_commit(result)})"
-        else:
-            await knowledge.reject(callback_data.suggestion_id, who)
-            note = "Rejected."
-    except KnowledgeBaseError as exc:
-        await query.answer("; ".join(exc.problems)[:190], show_alert=True)
-        return
+    if callback_data.action == "approve":
+        suggestion, result = await knowledge.approve(callback_data.suggestion_id, who)
+        note = f"Added as {suggestion.entry_id} ({describe_commit(result)})"
+    else:
+        await knowledge.reject(callback_data.suggestion_id, who)
+        note = "Rejected."
     await query.answer(note[:190])
     if query.message is not None:
         await query.message.answer(f"Suggestion #{callback_data.suggestion_id}: {note}")
@@ -445,16 +379,12 @@ async def cmd_export(
     if fmt not in EXPORT_FORMATS:
         await message.answer(f"Usage: /kb_export {'|'.join(EXPORT_FORMATS)}")
         return
-
-    async def export() -> None:
-        version, _ = await knowledge.live()
-        text = await knowledge.export(fmt, version)
-        await message.answer_document(
-            BufferedInputFile(text.encode("utf-8"), filename=f"knowledge-base-v{version}.{fmt}"),
-            caption=f"Knowledge base v{version}",
-        )
-
-    await _guard(message, export)
+    version, _ = await knowledge.live()
+    text = await knowledge.export(fmt, version)
+    await message.answer_document(
+        BufferedInputFile(text.encode("utf-8"), filename=f"knowledge-base-v{version}.{fmt}"),
+        caption=f"Knowledge base v{version}",
+    )
 
 
 async def cmd_retrain(message: Message, knowledge: KnowledgeService) -> None:
@@ -473,7 +403,8 @@ def render_import(report: ImportReport) -> str:
 
 
 async def handle_upload(message: Message, bot: Bot, knowledge: KnowledgeService) -> None:
-    """A knowledge-base file from an operator: imported whole, or refused with every problem."""
+    """A knowledge-base file from an operator: imported whole, or refused with every problem
+    (the errors router names the file in its reply)."""
     document = message.document
     name = document.file_name or "upload"
     if not name.lower().endswith(SUPPORTED_SUFFIXES):
@@ -483,20 +414,7 @@ async def handle_upload(message: Message, bot: Bot, knowledge: KnowledgeService)
         return
     replace = (message.caption or "").strip().lower() == "replace"
     data = await bot.download(document)
-
-    async def run_import() -> None:
-        report = await knowledge.import_bytes(
-            data.read(), name, author(message.from_user), replace=replace
-        )
-        await _say(message, render_import(report))
-
-    try:
-        await run_import()
-    except KnowledgeBaseError as exc:
-        shown = "\n".join(exc.problems[:60])
-        more = f"\n… and {len(exc.problems) - 60} more" if len(exc.problems) > 60 else ""
-        await _say(
-            message,
-            f"❌ {name} refused ({len(exc.problems)} problem(s)); the knowledge base is "
-            f"unchanged:\n{shown}{more}",
-        )
+    report = await knowledge.import_bytes(
+        data.read(), name, author(message.from_user), replace=replace
+    )
+    await _say(message, render_import(report))

@@ -12,6 +12,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import InlineKeyboardMarkup, Message, MessageId
 
 from bot import texts
+from bot.errors import ConfigurationError
 from bot.keyboards import ticket_keyboard
 from bot.store import Stores, Ticket
 
@@ -27,7 +28,7 @@ def topic_gone(error: TelegramBadRequest) -> bool:
     return any(marker in error.message.lower() for marker in _TOPIC_GONE)
 
 
-class TopicUnavailableError(TelegramAPIError):
+class TopicUnavailableError(ConfigurationError, TelegramAPIError):
     """The agents' chat refused to create a topic (not a forum, or no rights)."""
 
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
-from knowledge_base.formats.export import EXPORT_FORMATS, export_knowledge_base, format_for_path
+from knowledge_base.formats.export import (
+    EXPORT_FORMATS,
+    ExportError,
+    export_knowledge_base,
+    format_for_path,
+)
 
-__all__ = ["EXPORT_FORMATS", "export_knowledge_base", "format_for_path"]
+__all__ = ["EXPORT_FORMATS", "ExportError", "export_knowledge_base", "format_for_path"]

@@ -9,10 +9,17 @@ from pathlib import Path
 
 import yaml
 
+from common.errors import UserFacingError
 from knowledge_base.formats.markdown import to_markdown
 from knowledge_base.model import KnowledgeBase
 
 EXPORT_FORMATS = ("yaml", "jsonl", "csv", "md")
+
+
+class ExportError(UserFacingError, ValueError):
+    """A knowledge base that cannot be written in the asked format (the message says why)."""
+
+
 _SUFFIX_FORMAT = {
     ".yaml": "yaml",
     ".yml": "yaml",
@@ -24,10 +31,10 @@ _SUFFIX_FORMAT = {
 
 
 def format_for_path(path: str | Path) -> str:
-    """The export format a file name implies; ValueError naming the supported ones."""
+    """The export format a file name implies; ExportError naming the supported ones."""
     suffix = Path(path).suffix.lower()
     if suffix not in _SUFFIX_FORMAT:
-        raise ValueError(
+        raise ExportError(
             f"{path}: unknown format {suffix or '(none)'}; use .yaml, .jsonl, .csv or .md"
         )
     return _SUFFIX_FORMAT[suffix]
@@ -52,11 +59,11 @@ def export_knowledge_base(kb: KnowledgeBase, fmt: str) -> str:
         writer.writerow(["id", "question", "answer", "alternatives", "tags"])
         for e in entries:
             if any("|" in alt for alt in e.alternatives):
-                raise ValueError(f"{e.id}: a phrasing contains '|', which CSV uses as separator")
+                raise ExportError(f"{e.id}: a phrasing contains '|', which CSV uses as separator")
             writer.writerow(
                 [e.id, e.question, e.answer, "|".join(e.alternatives), ",".join(e.tags)]
             )
         return out.getvalue()
     if fmt in ("md", "markdown"):
         return to_markdown(entries, title=kb.name if kb.name != "knowledge base" else "")
-    raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")
+    raise ExportError(f"unknown format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")

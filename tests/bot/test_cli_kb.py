@@ -83,6 +83,10 @@ def test_cli_import_is_all_or_nothing_and_export_round_trips(
     assert "v2: added 1: norway" in capsys.readouterr().out
     assert kb("import", str(md), "--no-check") == 0
     assert "Nothing changed" in capsys.readouterr().out  # a re-upload makes no duplicates
+    assert kb("export", "out.txt") == 2
+    assert capsys.readouterr().err == (
+        "supportbot: out.txt: unknown format .txt; use .yaml, .jsonl, .csv or .md\n"
+    )
 
 
 def test_cli_out_of_scope_questions(kb_env: Path, capsys: pytest.CaptureFixture) -> None:

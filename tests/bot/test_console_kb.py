@@ -267,3 +267,38 @@ async def test_entry_written_from_a_content_gap_takes_the_customers_words(consol
     _, live = await knowledge.live()
     assert set(live["norway"].phrasings) == set(asked)
     assert await knowledge.gaps.recent() == []
+
+
+async def test_refused_changes_come_back_with_the_reason(console) -> None:
+    url, knowledge, _ = console
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        # Not logged in: the login page, before any CSRF check.
+        async with http.post(f"{url}/kb/entries/nope/delete", allow_redirects=False) as resp:
+            assert resp.status == 303 and resp.headers["Location"] == "/login"
+        await http.post(f"{url}/login", data={"username": USER, "password": PASSWORD})
+        async with http.get(f"{url}/kb") as resp:
+            csrf = csrf_of(await resp.text())
+        async with http.post(f"{url}/kb/entries/nope/delete", data={"csrf": csrf}) as resp:
+            assert str(resp.url).endswith("/kb")
+            assert "Not deleted: id: no entry &#39;nope&#39;" in await resp.text()
+        # An edit of an entry that is gone: back to the list, as there is no form to show.
+        form = {"csrf": csrf, "question": "Q?", "answer": "A."}
+        async with http.post(f"{url}/kb/entries/nope", data=form) as resp:
+            assert str(resp.url).endswith("/kb")
+            assert "Not saved: id: no entry &#39;nope&#39;" in await resp.text()
+        async with http.post(f"{url}/kb/rollback", data={"csrf": csrf, "version": "9"}) as resp:
+            assert str(resp.url).endswith("/kb/history")
+            assert "Not rolled back: no version 9 (the live version is 1)" in await resp.text()
+        suggestion = await knowledge.suggest("Do you sell cars?", "No.", "ops")
+        reject = f"{url}/kb/suggestions/{suggestion.id}/reject"
+        async with http.post(reject, data={"csrf": csrf}) as resp:
+            assert f"Suggestion #{suggestion.id} rejected." in await resp.text()
+        async with http.post(reject, data={"csrf": csrf}) as resp:
+            assert str(resp.url).endswith("/kb/suggestions")
+            assert f"suggestion #{suggestion.id} is already rejected" in await resp.text()
+        assert await knowledge.store.live_version() == 1
+        # A refusal on a page that declared none: 400 with the reason.
+        await knowledge.add_phrasing("return-item", "send back | refund", "ops")
+        async with http.get(f"{url}/kb/export/csv") as resp:
+            assert resp.status == 400
+            assert "a phrasing contains '|'" in (await resp.json())["detail"]

@@ -257,6 +257,13 @@ async def test_agent_reply_offers_add_to_kb_and_operator_approves(run: RunningBo
     )
     _, live = await run.core.knowledge.live()
     assert live["do-you-have-a-physical-store-in-berlin"].answer.startswith("Yes — our Berlin")
+    # Pressed again: the refusal is an alert on the button, and nothing changes.
+    start = len(api.calls)
+    api.push_update(api.callback_update(OPERATOR, OPERATOR, approve, card.result["message_id"]))
+    again = await api.wait_for("answerCallbackQuery", start=start)
+    assert again.params["text"] == "suggestion #1 is already approved"
+    assert again.params["show_alert"] is True
+    assert await run.core.knowledge.store.live_version() == 2
     # The escalated question also feeds the content-gap report.
     cards = await gap_cards(run, 1)
     assert [c.params["text"] for c in cards] == ["1× “Do you have a physical store in Berlin?”"]
@@ -313,3 +320,25 @@ async def test_gap_clusters_are_handled_from_telegram(run: RunningBot) -> None:
     assert await press(OPERATOR, not_ours, cards[0]) == texts.KB_GAP_EXPIRED  # pressed twice
     assert await press(OPERATOR, dismiss, cards[1]) == "1 logged question(s) left the report."
     assert await knowledge.gaps.recent() == [] and await knowledge.store.live_version() == 2
+
+
+async def test_a_fault_is_logged_and_the_operator_gets_the_apology(
+    run: RunningBot, monkeypatch, caplog
+) -> None:
+    async def broken_check(*args, **kwargs):
+        raise RuntimeError("embedder crashed")
+
+    monkeypatch.setattr(run.core.knowledge, "check", broken_check)
+    with caplog.at_level("ERROR", logger="bot.handlers.errors"):
+        assert await command(run, OPERATOR, "/kb_check") == texts.ERROR
+    assert any("embedder crashed" in r.getMessage() for r in caplog.records)
+    # A refusal is no fault: its reason is the reply, nothing is logged as an error.
+    caplog.clear()
+    assert (
+        await command(run, OPERATOR, "/kb_rollback 9") == "❌ no version 9 (the live version is 1)"
+    )
+    await run.core.knowledge.add_phrasing("return-item", "send back | refund", "ops")
+    assert await command(run, OPERATOR, "/kb_export csv") == (
+        "❌ return-item: a phrasing contains '|', which CSV uses as separator"
+    )
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
