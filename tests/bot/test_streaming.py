@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import threading
 import time
@@ -11,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.app import App, build_dispatcher, open_app
+from bot.app import App, open_app
 from bot.services.live import LiveModels
 from bot.settings import load_settings
 from bot.store import Stores
@@ -20,6 +19,7 @@ from models.prompting import HANDOFF_REPLY
 from retrieval import FaqRetriever
 from retrieval.retriever import RetrievedFaq
 from tests.support.fake_bot_api import DEFAULT_TOKEN, FakeBotAPI
+from tests.support.handoff import running_bot
 
 CUSTOMER = 6001
 OTHER = 6002
@@ -98,20 +98,11 @@ async def harness(
             generator={"stream_interval_s": INTERVAL, **generation_limits},
         )
         live = LiveModels(retriever, generator, kb=retriever.knowledge_base)
-        async with open_app(settings, stores=stores, live=live, watch=False) as app:
-            bot = api.make_bot()
-            dp = build_dispatcher(app, bot)
-            polling = asyncio.create_task(
-                dp.start_polling(
-                    bot, handle_signals=False, close_bot_session=False, polling_timeout=1
-                )
-            )
-            try:
-                yield Harness(api, app, generator)
-            finally:
-                await dp.stop_polling()
-                await asyncio.wait_for(polling, 10)
-                await bot.session.close()
+        async with (
+            open_app(settings, stores=stores, live=live, watch=False) as app,
+            running_bot(api, app),
+        ):
+            yield Harness(api, app, generator)
 
 
 def _to(chat_id: int):
