@@ -10,12 +10,14 @@ it when the reply starts), and a search finishes on the index snapshot it starte
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
-from knowledge_base.model import KnowledgeBase
-from models.generator import Generator
-from retrieval.retriever import FaqRetriever
+    from knowledge_base.model import KnowledgeBase
+    from models.generator import Generator
+    from retrieval.retriever import FaqRetriever
 
 
 class LiveModels:

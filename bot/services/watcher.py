@@ -20,14 +20,15 @@ import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import Executor
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from bot.services.live import LiveModels
-from knowledge_base.loaders import OutOfScopeFile
-from knowledge_base.store import KnowledgeBaseStore
-from models.generator import Generator
-from retrieval.embedder import Embedder
-from retrieval.retriever import FaqRetriever
+if TYPE_CHECKING:
+    from bot.services.live import LiveModels
+    from knowledge_base.loaders import OutOfScopeFile
+    from knowledge_base.store import KnowledgeBaseStore
+    from models.generator import Generator
+    from retrieval.embedder import Embedder
+    from retrieval.retriever import FaqRetriever
 
 log = logging.getLogger(__name__)
 
