@@ -34,8 +34,8 @@ from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.handoff import (
     AGENT_ID,
     AGENTS_CHAT,
+    handoff_app,
     handoff_settings,
-    make_core,
     running_bot,
 )
 
@@ -61,13 +61,16 @@ async def measure(n: int, redis_url: str) -> None:
         retriever = FaqRetriever(SentenceTransformerEmbedder(), cache_dir=Path(cache))
         retriever.warm_up()
         retriever.load(kb)
-        core = make_core(handoff_settings(), stores, retriever, kb)
         topic_ms: list[float] = []
         opening_ms: list[float] = []
         reply_ms: list[float] = []
         later_ms: list[float] = []
         try:
-            async with FakeBotAPI() as api, running_bot(api, core):
+            async with (
+                handoff_app(handoff_settings(), stores, retriever, kb) as app,
+                FakeBotAPI() as api,
+                running_bot(api, app),
+            ):
                 loop = asyncio.get_running_loop()
                 for i in range(n + 1):  # the first round warms up connections and is dropped
                     customer = 700_000 + i
@@ -131,7 +134,6 @@ async def measure(n: int, redis_url: str) -> None:
                         reply_ms.append((t4 - t3) * 1000)
                         later_ms.append((t6 - t5) * 1000)
         finally:
-            core.executor.shutdown(wait=False)
             async for key in redis.scan_iter(match=f"{prefix}*", count=500):
                 await redis.delete(key)
             await redis.aclose()

@@ -1,6 +1,6 @@
 """Hot-reload figures: edit → every bot process answering with it, and re-embedding a 1-entry change.
 
-1. Two headless bot processes (``tests/support/kb_process.py``: the product's Core with its
+1. Two headless bot processes (``tests/support/kb_process.py``: the product's App with its
    watcher, no Telegram) share one Redis. For each of ``--edits`` edits of an answer, the time from
    the commit until *both* processes answer the question with the new text (p50, max).
 2. A 10,000-entry knowledge base in Redis served by a retriever with its watcher: the time from a
@@ -33,9 +33,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from redis.asyncio import Redis  # noqa: E402
 
+from bot.services.live import LiveModels  # noqa: E402
+from bot.services.watcher import KbWatcher  # noqa: E402
 from knowledge_base import FaqEntry, KnowledgeBase, bundled_path, load_knowledge_base  # noqa: E402
 from knowledge_base.store import KnowledgeBaseStore  # noqa: E402
-from knowledge_base.watcher import KbWatcher  # noqa: E402
 
 
 async def edit_to_answer(redis_url: str, edits: int, torch_threads: int | None) -> dict:
@@ -120,6 +121,7 @@ def big_knowledge_base(n: int) -> KnowledgeBase:
 
 
 async def one_entry_change(redis_url: str, n: int) -> dict[str, float]:
+    from models.generator import VerbatimGenerator
     from retrieval import FaqRetriever, SentenceTransformerEmbedder
 
     prefix = f"bench-kb-{uuid.uuid4().hex[:8]}"
@@ -131,7 +133,7 @@ async def one_entry_change(redis_url: str, n: int) -> dict[str, float]:
         embedder = SentenceTransformerEmbedder()
         embedder.warm_up()
         retriever = FaqRetriever(embedder)
-        watcher = KbWatcher(store, retriever)
+        watcher = KbWatcher(store, LiveModels(retriever, VerbatimGenerator()))
         started = time.perf_counter()
         await watcher.sync()
         full = time.perf_counter() - started

@@ -1,42 +1,48 @@
-"""Assembling the product: settings → stores → models → services → dispatcher, and closing it all."""
+"""Assembling the product in one place: settings → stores → models → services, and closing it all.
+
+Every surface opens the same ``App`` with ``open_app``: the Telegram bot (``bot/runner.py``), the
+terminal chat and the ``kb`` commands (``bot/cli.py``, ``bot/cli_kb.py``), the agents' console
+(``bot/console/server.py``) and the tests' fixtures, which hand in their own small models.
+
+Importing this module imports neither aiogram nor the retrieval and generation stack: the ``kb``
+commands need neither, so those imports wait until a builder needs them.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from aiogram import Bot, Dispatcher
-from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.fsm.storage.base import DefaultKeyBuilder
-from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
-from aiogram.types import BotCommand
-from redis.asyncio import Redis
 
 from bot.errors import ConfigurationError
-from bot.handlers import get_routers
-from bot.middlewares import setup_middlewares
-from bot.services.agents_chat import TelegramAgentsChat
-from bot.services.answering import AnsweringService
-from bot.services.escalation import EscalationService
 from bot.services.events import EventRecorder, RedisEventLog
-from bot.services.knowledge import KnowledgeService
-from bot.services.sentiment import SentimentAnalyzer
+from bot.services.knowledge import KnowledgeService, LazyVectors
 from bot.settings import GeneratorSettings, Settings
 from bot.store import Stores, connect_redis, in_process_redis
-from knowledge_base import KnowledgeBase, bundled_path, load_knowledge_base
+from knowledge_base import bundled_path, load_knowledge_base
 from knowledge_base.loaders import KnowledgeBaseError, OutOfScopeFile
 from knowledge_base.registry import ModelKind
-from knowledge_base.watcher import KbWatcher
-from models.generator import Generator, VerbatimGenerator
-from retrieval import FaqRetriever
-from retrieval.embedder import Embedder, make_embedder
+
+if TYPE_CHECKING:
+    from aiogram import Bot, Dispatcher
+    from aiogram.types import BotCommand
+    from redis.asyncio import Redis
+
+    from bot.services.answering import AnsweringService
+    from bot.services.escalation import EscalationService
+    from bot.services.live import LiveModels
+    from bot.services.watcher import KbWatcher
+    from models.generator import Generator
+    from retrieval import FaqRetriever
+    from retrieval.embedder import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -54,31 +60,47 @@ def product_name(kb_path: Path) -> str:
     return "our"
 
 
+class Models(StrEnum):
+    """What a surface needs of the models."""
+
+    LIVE = "live"  # answer questions: load the retriever and generator, follow the live KB
+    LAZY = "lazy"  # operators' tools: an embedder loaded on first use, for quality checks only
+
+
 @dataclass
-class Core:
-    """Everything that answers questions, independent of Telegram."""
+class App:
+    """One assembled process: its store and knowledge service, and the models when it answers.
+
+    Built by ``build_app`` (or ``open_app``) for every surface; ``close`` stops its background
+    tasks and closes what the builder opened, in one place.
+    """
 
     settings: Settings
     stores: Stores
-    kb: KnowledgeBase
-    kb_path: Path
-    retriever: FaqRetriever
-    generator: Generator
-    answering: AnsweringService
+    knowledge: KnowledgeService
     executor: ThreadPoolExecutor
-    closers: list = field(default_factory=list)
-    knowledge: KnowledgeService | None = None
+    events: EventRecorder
+    live: LiveModels | None = None
+    answering: AnsweringService | None = None
     watcher: KbWatcher | None = None
+    bot: Bot | None = None
     tasks: list[asyncio.Task] = field(default_factory=list)
+    resources: AsyncExitStack = field(default_factory=AsyncExitStack, repr=False)
 
     @property
     def product(self) -> str:
-        return product_name(self.kb_path)
+        return product_name(self.settings.kb.path or bundled_path())
 
-    def start_watcher(self) -> None:
-        """Follow the live knowledge base in Redis (hot reload) until ``close``."""
-        if self.watcher is not None:
-            self.tasks.append(asyncio.create_task(self.watcher.run(), name="kb-watcher"))
+    def spawn(self, work: Coroutine[Any, Any, Any], name: str) -> asyncio.Task:
+        """Run ``work`` in the background until ``close``."""
+        task = asyncio.create_task(work, name=name)
+        self.tasks.append(task)
+        return task
+
+    def escalation(self, bot: Bot | None = None) -> EscalationService:
+        return build_escalation(
+            self.settings, self.stores, bot, knowledge=self.knowledge, events=self.events
+        )
 
     async def close(self) -> None:
         for task in self.tasks:
@@ -89,9 +111,186 @@ class Core:
             _, pending = await asyncio.wait(self.tasks, timeout=5)
             for task in pending:
                 log.warning("background task %s did not stop in 5 s; leaving it", task.get_name())
-        await self.stores.close()
-        self.answering.generation.close()
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        await self.resources.aclose()
+
+
+@asynccontextmanager
+async def open_app(settings: Settings, **options: Any) -> AsyncIterator[App]:
+    """``build_app`` for the length of an ``async with`` block, closed at its end."""
+    app = await build_app(settings, **options)
+    try:
+        yield app
+    finally:
+        await app.close()
+
+
+async def build_app(
+    settings: Settings,
+    *,
+    models: Models = Models.LIVE,
+    needs_redis: str | None = None,
+    telegram: bool = False,
+    seed: bool = True,
+    watch: bool = True,
+    live: LiveModels | None = None,
+    stores: Stores | None = None,
+) -> App:
+    """Open the store, load the knowledge base and the models; raise a clear error if one fails.
+
+    ``needs_redis`` says why this surface cannot run without ``REDIS__URL`` (None: an in-process
+    store will do). ``telegram`` builds the Bot from settings. ``seed`` puts the configured
+    knowledge base in Redis when none is stored yet; ``watch`` follows the live one (hot reload).
+    Tests hand in their own ``stores`` and already loaded ``live`` models; what is handed in is
+    not closed by ``App.close``.
+    """
+    if needs_redis and stores is None and not settings.redis.url:
+        raise ConfigurationError(
+            f"REDIS__URL: not set; {needs_redis} (e.g. REDIS__URL=redis://127.0.0.1:6379/0)"
+        )
+    resources = AsyncExitStack()
+    try:
+        bot = build_bot(settings) if telegram else None
+        if bot is not None:
+            resources.push_async_callback(bot.session.close)
+        if stores is None:
+            stores = await _open_stores(settings)
+            resources.push_async_callback(stores.close)
+        executor = ThreadPoolExecutor(settings.retrieval.workers, thread_name_prefix="answer")
+        resources.callback(executor.shutdown, wait=False, cancel_futures=True)
+        events = RedisEventLog(stores.redis, stores.keys)  # the one recorder of this process
+        knowledge = KnowledgeService.build(
+            stores.redis,
+            stores.keys.prefix,
+            keep_versions=settings.kb.keep_versions,
+            executor=executor,
+            events=events,
+        )
+        if seed:
+            # The file seeds Redis on the very first start; afterwards the live version wins.
+            first = live.kb if live is not None else None
+            if first is None:
+                first = load_knowledge_base(settings.kb.path or bundled_path())
+            await knowledge.store.seed(first)
+        app = App(settings, stores, knowledge, executor, events, bot=bot, resources=resources)
+        if models is Models.LAZY:
+            knowledge.vectors = LazyVectors(
+                settings.retrieval.embedder, settings.retrieval.model_path
+            )
+            return app
+        await _serve_questions(app, live, watch=watch)
+        return app
+    except BaseException:
+        await resources.aclose()
+        raise
+
+
+async def _serve_questions(app: App, live: LiveModels | None, *, watch: bool) -> None:
+    """Load (or take) the live models, and the answering service and watcher that use them."""
+    from bot.services.answering import AnsweringService
+    from bot.services.sentiment import SentimentAnalyzer
+    from bot.services.watcher import KbWatcher
+
+    settings = app.settings
+    loader = ModelLoader.from_settings(settings)
+    model = None
+    if live is None:
+        live, model = await loader.load(app.knowledge, app.executor)
+    app.knowledge.vectors = live.phrasing_vectors
+    sentiment = SentimentAnalyzer(settings.escalation.sentiment_threshold)
+    sentiment.warm_up()
+    app.live = live
+    app.answering = AnsweringService(
+        live,
+        app.stores,
+        threshold=settings.retrieval.threshold,
+        top_k=settings.retrieval.top_k,
+        executor=app.executor,
+        sentiment=sentiment,
+        generation_timeout_s=settings.generator.timeout_s,
+        generation_queue=settings.generator.queue_size,
+        events=app.events,
+    )
+    app.resources.callback(app.answering.generation.close)
+    if watch:
+        app.watcher = KbWatcher(
+            app.knowledge.store,
+            live,
+            loader,
+            interval=settings.kb.reload_seconds,
+            executor=app.executor,
+            model=model,
+        )
+        app.spawn(app.watcher.run(), "kb-watcher")
+
+
+async def _open_stores(settings: Settings) -> Stores:
+    redis: Redis
+    if settings.redis.url:
+        redis = await connect_redis(settings.redis.url)
+    else:
+        log.info("REDIS__URL not set: using an in-process store (nothing is kept after exit)")
+        redis = in_process_redis()
+    return Stores.build(
+        redis,
+        settings.redis.prefix,
+        history_ttl_hours=settings.redis.history_ttl_hours,
+        history_max_turns=settings.redis.history_max_turns,
+    )
+
+
+@dataclass
+class ModelLoader:
+    """Builds this process's models from settings: at start, and when a retrained one is published.
+
+    It is the watcher's ``ModelFactory``.
+    """
+
+    settings: Settings
+    out_of_scope: OutOfScopeFile | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ModelLoader:
+        path = settings.retrieval.out_of_scope_path
+        return cls(settings, OutOfScopeFile(path) if path else None)
+
+    async def load(
+        self, knowledge: KnowledgeService, executor: ThreadPoolExecutor
+    ) -> tuple[LiveModels, str | None]:
+        """The models serving the live knowledge base at start, and the retrained model used."""
+        from bot.services.live import LiveModels
+
+        version, kb = await knowledge.live()
+        model = await _retrained_model(knowledge, self.settings)
+        retriever = self.retriever(model, _out_of_scope(self.out_of_scope))
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(executor, retriever.warm_up)
+        await loop.run_in_executor(executor, retriever.load, kb)
+        generator = build_generator(self.settings.generator, retriever.embedder)
+        await loop.run_in_executor(executor, generator.warm_up)
+        log.info(
+            "knowledge base v%d: %d entries, %d phrasings", version, len(kb), kb.phrasing_count()
+        )
+        return LiveModels(retriever, generator, version=version, kb=kb), model
+
+    def retriever(self, model_path: str | None, out_of_scope: Sequence[str]) -> FaqRetriever:
+        """A retriever on ``model_path`` (default: the configured model), not loaded yet."""
+        from retrieval import FaqRetriever
+        from retrieval.embedder import make_embedder
+
+        retrieval = self.settings.retrieval
+        return FaqRetriever(
+            make_embedder(
+                retrieval.embedder,
+                model_path or retrieval.model_path,
+                runtime=retrieval.runtime,
+                cache_dir=retrieval.cache_dir,
+            ),
+            cache_dir=retrieval.cache_dir,
+            out_of_scope=out_of_scope,
+        )
+
+    def generator(self, model_path: str, embedder: Embedder) -> Generator:
+        return _load_generator(self.settings, model_path, embedder)
 
 
 def build_generator(settings: GeneratorSettings, embedder: Embedder) -> Generator:
@@ -99,6 +298,7 @@ def build_generator(settings: GeneratorSettings, embedder: Embedder) -> Generato
 
     The guard shares the retriever's embedder, so it costs no second model in memory.
     """
+    from models.generator import VerbatimGenerator
     from models.smollm import read_metadata, resolve_generator_dir
 
     model_dir = resolve_generator_dir(settings.model_path) if settings.model_path else None
@@ -130,97 +330,10 @@ def build_generator(settings: GeneratorSettings, embedder: Embedder) -> Generato
     return generator
 
 
-async def build_core(settings: Settings, *, require_redis: bool) -> Core:
-    """Open the store, load the knowledge base and the models; raise a clear error if one fails."""
-    redis: Redis
-    if settings.redis.url:
-        redis = await connect_redis(settings.redis.url)
-    elif require_redis:
-        raise ConfigurationError(
-            "REDIS__URL: not set; the Telegram bot keeps conversations and tickets in Redis "
-            "(e.g. REDIS__URL=redis://127.0.0.1:6379/0)"
-        )
-    else:
-        log.info("REDIS__URL not set: using an in-process store (nothing is kept after exit)")
-        redis = in_process_redis()
-    stores = Stores.build(
-        redis,
-        settings.redis.prefix,
-        history_ttl_hours=settings.redis.history_ttl_hours,
-        history_max_turns=settings.redis.history_max_turns,
-    )
-    try:
-        kb_path = settings.kb.path or bundled_path()
-        executor = ThreadPoolExecutor(settings.retrieval.workers, thread_name_prefix="answer")
-        knowledge = KnowledgeService.build(
-            redis,
-            settings.redis.prefix,
-            keep_versions=settings.kb.keep_versions,
-            executor=executor,
-        )
-        # The file seeds Redis on the very first start; afterwards the live version in Redis wins.
-        await knowledge.store.seed(load_knowledge_base(kb_path))
-        version, kb = await knowledge.live()
-        model = await _retrained_model(knowledge, settings)
-        path = settings.retrieval.out_of_scope_path
-        out_of_scope_file = OutOfScopeFile(path) if path else None
-        retriever = _make_retriever(settings, model, _out_of_scope(out_of_scope_file))
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(executor, retriever.warm_up)
-        await loop.run_in_executor(executor, retriever.load, kb)
-        sentiment = SentimentAnalyzer(settings.escalation.sentiment_threshold)
-        sentiment.warm_up()
-        generator = build_generator(settings.generator, retriever.embedder)
-        await loop.run_in_executor(executor, generator.warm_up)
-        answering = AnsweringService(
-            retriever,
-            generator,
-            stores,
-            threshold=settings.retrieval.threshold,
-            top_k=settings.retrieval.top_k,
-            executor=executor,
-            sentiment=sentiment,
-            generation_timeout_s=settings.generator.timeout_s,
-            generation_queue=settings.generator.queue_size,
-        )
-    except BaseException:
-        await stores.close()
-        raise
-    log.info("knowledge base v%d: %d entries, %d phrasings", version, len(kb), kb.phrasing_count())
-    core = Core(settings, stores, kb, kb_path, retriever, generator, answering, executor)
-    knowledge.vectors = lambda texts: answering.retriever.phrasing_vectors(texts)
-    core.knowledge = knowledge
-
-    def on_loaded(number: int, live: KnowledgeBase) -> None:
-        core.kb = live
-
-    def on_swap(fresh: FaqRetriever) -> None:
-        answering.retriever = core.retriever = fresh
-
-    core.watcher = KbWatcher(
-        knowledge.store,
-        retriever,
-        interval=settings.kb.reload_seconds,
-        executor=executor,
-        on_loaded=on_loaded,
-        # A retrained model serves the out-of-scope questions served now (the watcher follows
-        # the file; re-reading it here could refuse the model over a half-edited file).
-        retriever_for_model=lambda path: _make_retriever(
-            settings, path, core.retriever.out_of_scope
-        ),
-        on_swap=on_swap,
-        loaded_version=version,
-        generator_for_model=lambda path: _load_generator(settings, path, retriever.embedder),
-        on_generator_swap=lambda fresh: _swap_generator(core, fresh),
-        out_of_scope=(out_of_scope_file.changed if out_of_scope_file is not None else None),
-    )
-    core.watcher.model = model
-    core.start_watcher()
-    return core
-
-
 def _load_generator(settings: Settings, path: str, embedder: Embedder) -> Generator:
     """A retrained generator version, loaded and warmed up (runs in a worker thread)."""
+    from models.generator import VerbatimGenerator
+
     generator = build_generator(
         settings.generator.model_copy(update={"model_path": Path(path)}), embedder
     )
@@ -228,11 +341,6 @@ def _load_generator(settings: Settings, path: str, embedder: Embedder) -> Genera
         raise ConfigurationError(f"{path}: not a generator model folder")
     generator.warm_up()
     return generator
-
-
-def _swap_generator(core: Core, fresh: Generator) -> None:
-    """Later replies use ``fresh``; a reply already being generated finishes on the old model."""
-    core.generator = core.answering.generator = core.answering.generation.generator = fresh
 
 
 def _out_of_scope(source: OutOfScopeFile | None) -> list[str]:
@@ -245,21 +353,6 @@ def _out_of_scope(source: OutOfScopeFile | None) -> list[str]:
         raise ConfigurationError(
             "RETRIEVAL__OUT_OF_SCOPE_PATH: " + "; ".join(exc.problems)
         ) from None
-
-
-def _make_retriever(
-    settings: Settings, model: str | None, out_of_scope: Sequence[str]
-) -> FaqRetriever:
-    return FaqRetriever(
-        make_embedder(
-            settings.retrieval.embedder,
-            model or settings.retrieval.model_path,
-            runtime=settings.retrieval.runtime,
-            cache_dir=settings.retrieval.cache_dir,
-        ),
-        cache_dir=settings.retrieval.cache_dir,
-        out_of_scope=out_of_scope,
-    )
 
 
 async def _retrained_model(knowledge: KnowledgeService, settings: Settings) -> str | None:
@@ -275,6 +368,11 @@ async def _retrained_model(knowledge: KnowledgeService, settings: Settings) -> s
 
 
 def build_bot(settings: Settings) -> Bot:
+    from aiogram import Bot
+    from aiogram.client.default import DefaultBotProperties
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+
     if settings.telegram.token is None:
         raise ConfigurationError("TELEGRAM__TOKEN: not set; get a token from @BotFather")
     session = AiohttpSession(api=TelegramAPIServer.from_base(str(settings.telegram.api_base)))
@@ -285,25 +383,28 @@ def build_bot(settings: Settings) -> Bot:
     )
 
 
-def build_dispatcher(core: Core, bot: Bot) -> Dispatcher:
-    key_builder = DefaultKeyBuilder(prefix=core.stores.keys.fsm_prefix(), with_destiny=True)
-    storage = RedisStorage(core.stores.redis, key_builder=key_builder)
-    isolation = RedisEventIsolation(core.stores.redis, key_builder=key_builder)
+def build_dispatcher(app: App, bot: Bot) -> Dispatcher:
+    """The Telegram bot's dispatcher; needs an app opened with its models (``Models.LIVE``)."""
+    from aiogram import Dispatcher
+    from aiogram.fsm.storage.base import DefaultKeyBuilder
+    from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+
+    from bot.handlers import get_routers
+    from bot.middlewares import setup_middlewares
+
+    if app.answering is None:
+        raise RuntimeError("the dispatcher needs an app opened with its models")
+    key_builder = DefaultKeyBuilder(prefix=app.stores.keys.fsm_prefix(), with_destiny=True)
+    storage = RedisStorage(app.stores.redis, key_builder=key_builder)
+    isolation = RedisEventIsolation(app.stores.redis, key_builder=key_builder)
     dp = Dispatcher(storage=storage, events_isolation=isolation)
-    events = RedisEventLog(core.stores.redis, core.stores.keys)
-    dp["settings"] = core.settings
-    dp["stores"] = core.stores
-    dp["answering"] = core.answering
-    dp["product_name"] = core.product
-    dp["knowledge"] = knowledge = core.knowledge or KnowledgeService.build(
-        core.stores.redis,
-        core.stores.keys.prefix,
-        lambda texts: core.answering.retriever.phrasing_vectors(texts),
-        executor=core.executor,
-        events=events,
-    )
-    dp["escalation"] = build_escalation(core.settings, core.stores, bot, knowledge, events)
-    setup_middlewares(dp, events)
+    dp["settings"] = app.settings
+    dp["stores"] = app.stores
+    dp["answering"] = app.answering
+    dp["escalation"] = app.escalation(bot)
+    dp["product_name"] = app.product
+    dp["knowledge"] = app.knowledge
+    setup_middlewares(dp, app.events)
     dp.include_routers(*get_routers())
     return dp
 
@@ -311,30 +412,45 @@ def build_dispatcher(core: Core, bot: Bot) -> Dispatcher:
 def build_escalation(
     settings: Settings,
     stores: Stores,
-    bot: Bot,
+    bot: Bot | None,
+    *,
     knowledge: KnowledgeService | None = None,
     events: EventRecorder | None = None,
 ) -> EscalationService:
-    """Human handoff through the agents' forum supergroup (if configured)."""
+    """Human handoff through the agents' forum supergroup (if configured and there is a bot)."""
+    from bot.services.agents_chat import TelegramAgentsChat
+    from bot.services.escalation import EscalationService
+
     agents = None
-    if settings.escalation.agents_chat_id is not None:
+    if bot is not None and settings.escalation.agents_chat_id is not None:
         agents = TelegramAgentsChat(bot, settings.escalation.agents_chat_id, stores)
     return EscalationService(
         stores, agents, bot, settings.escalation, knowledge=knowledge, events=events
     )
 
 
-BOT_COMMANDS = [
-    BotCommand(command="start", description="Start / greeting"),
-    BotCommand(command="help", description="What the bot can do"),
-]
-
-OPERATOR_COMMANDS = [
-    BotCommand(command="kb_help", description="Knowledge base: all operator commands"),
-    BotCommand(command="kb_history", description="Knowledge base versions"),
-    BotCommand(
-        command="kb_suggestions", description="Pending 'add to knowledge base' suggestions"
+# The command menus: aiogram's BotCommand lists ``BOT_COMMANDS`` and ``OPERATOR_COMMANDS``, built
+# on first use (see ``__getattr__``) so that importing this module does not import aiogram.
+_MENUS = {
+    "BOT_COMMANDS": (
+        ("start", "Start / greeting"),
+        ("help", "What the bot can do"),
     ),
-    BotCommand(command="kb_gaps", description="What customers ask that we don't answer"),
-    BotCommand(command="kb_oos", description="Questions we hand to a person, never answer"),
-]
+    "OPERATOR_COMMANDS": (
+        ("kb_help", "Knowledge base: all operator commands"),
+        ("kb_history", "Knowledge base versions"),
+        ("kb_suggestions", "Pending 'add to knowledge base' suggestions"),
+        ("kb_gaps", "What customers ask that we don't answer"),
+        ("kb_oos", "Questions we hand to a person, never answer"),
+    ),
+}
+
+
+def __getattr__(name: str) -> list[BotCommand]:
+    if name not in _MENUS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from aiogram.types import BotCommand
+
+    menu = [BotCommand(command=command, description=text) for command, text in _MENUS[name]]
+    globals()[name] = menu
+    return menu

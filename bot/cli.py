@@ -64,48 +64,44 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 async def _chat(settings) -> int:
-    from bot.app import build_core
+    from bot.app import open_app
     from bot.services.answering import Answer
-    from bot.services.escalation import EscalationService
 
     started = time.perf_counter()
     print("Loading the knowledge base and models…", flush=True)
-    core = await build_core(settings, require_redis=False)
-    escalation = EscalationService(
-        core.stores, settings=settings.escalation, knowledge=core.knowledge
-    )
-    print(
-        f"{core.product} support bot ready in {time.perf_counter() - started:.1f}s "
-        f"({len(core.kb)} FAQ entries). Type your question; /quit to leave.\n",
-        flush=True,
-    )
-    chat_id = 1
-    try:
-        while True:
-            try:
-                line = await asyncio.to_thread(input, "you> ")
-            except EOFError:
-                break
-            text = line.strip()
-            if not text:
-                continue
-            if text in ("/quit", "/exit"):
-                break
-            result = await core.answering.answer(chat_id, text)
-            if isinstance(result, Answer):
-                print(
-                    f"bot> {result.text}\n     [{result.entry_id}, confidence {result.confidence:.2f}]\n"
-                )
-            else:
-                outcome = await escalation.escalate(chat_id, "terminal user", result)
-                print(
-                    f"bot> I'm handing this to a person from our support team "
-                    f"(ticket #{outcome.ticket.id}, reason: {result.reason.value}).\n"
-                )
-    except KeyboardInterrupt:
-        pass
-    finally:
-        await core.close()
+    async with open_app(settings) as app:
+        escalation = app.escalation()
+        print(
+            f"{app.product} support bot ready in {time.perf_counter() - started:.1f}s "
+            f"({len(app.live.kb)} FAQ entries). Type your question; /quit to leave.\n",
+            flush=True,
+        )
+        chat_id = 1
+        try:
+            while True:
+                try:
+                    line = await asyncio.to_thread(input, "you> ")
+                except EOFError:
+                    break
+                text = line.strip()
+                if not text:
+                    continue
+                if text in ("/quit", "/exit"):
+                    break
+                result = await app.answering.answer(chat_id, text)
+                if isinstance(result, Answer):
+                    print(
+                        f"bot> {result.text}\n"
+                        f"     [{result.entry_id}, confidence {result.confidence:.2f}]\n"
+                    )
+                else:
+                    outcome = await escalation.escalate(chat_id, "terminal user", result)
+                    print(
+                        f"bot> I'm handing this to a person from our support team "
+                        f"(ticket #{outcome.ticket.id}, reason: {result.reason.value}).\n"
+                    )
+        except KeyboardInterrupt:
+            pass
     print("Bye!")
     return 0
 

@@ -13,8 +13,6 @@ import socket
 import sys
 from pathlib import Path
 
-from bot.errors import ConfigurationError
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``kb`` and its subcommands to the ``supportbot`` parser."""
@@ -89,13 +87,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_kb(args: argparse.Namespace) -> int:
     from bot.settings import load_settings
 
-    settings = load_settings()
-    if not settings.redis.url:
-        raise ConfigurationError(
-            "REDIS__URL: not set; the live knowledge base is kept in Redis "
-            "(e.g. REDIS__URL=redis://127.0.0.1:6379/0)"
-        )
-    return asyncio.run(_run(settings, args))
+    return asyncio.run(_run(load_settings(), args))
 
 
 def _author(args: argparse.Namespace) -> str:
@@ -109,23 +101,16 @@ def _author(args: argparse.Namespace) -> str:
 
 
 async def _run(settings, args: argparse.Namespace) -> int:
-    from bot.services.knowledge import KnowledgeService, LazyVectors
-    from bot.store import connect_redis
-    from knowledge_base import bundled_path, load_knowledge_base
+    from bot.app import Models, open_app
 
-    redis = await connect_redis(settings.redis.url)
-    try:
-        service = KnowledgeService.build(
-            redis,
-            settings.redis.prefix,
-            LazyVectors(settings.retrieval.embedder, settings.retrieval.model_path),
-            keep_versions=settings.kb.keep_versions,
-        )
-        if args.kb_command != "import" or not args.replace:
-            await service.store.seed(load_knowledge_base(settings.kb.path or bundled_path()))
-        return await _dispatch(service, args, _author(args))
-    finally:
-        await redis.aclose()
+    async with open_app(
+        settings,
+        models=Models.LAZY,
+        needs_redis="the live knowledge base is kept in Redis",
+        # An import that replaces everything must not first seed the configured file.
+        seed=args.kb_command != "import" or not args.replace,
+    ) as app:
+        return await _dispatch(app.knowledge, args, _author(args))
 
 
 def _print_commit(result) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 import signal
@@ -18,7 +17,8 @@ from aiogram.types import BotCommandScopeChat
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
-from bot.app import BOT_COMMANDS, OPERATOR_COMMANDS, build_bot, build_core, build_dispatcher
+from bot.app import BOT_COMMANDS, OPERATOR_COMMANDS, App, build_app, build_dispatcher
+from bot.services.live import LiveModels
 from bot.services.sla import SlaMonitor
 from bot.settings import Mode, Settings
 from bot.store import Stores
@@ -27,21 +27,21 @@ from models.generator import VerbatimGenerator
 from retrieval.training import TrainingConfig
 
 HEARTBEAT_SECONDS = 15
+NEEDS_REDIS = "the Telegram bot keeps conversations and tickets in Redis"
 
 log = logging.getLogger(__name__)
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Start the bot with the configured mode and run until ``stop`` is set or a signal arrives."""
-    bot = build_bot(settings)
-    core = await build_core(settings, require_redis=True)
-    heartbeat = asyncio.create_task(_heartbeat(core.stores))
-    _start_retrainer(core, settings)
-    sla: asyncio.Task | None = None
+    app = await build_app(settings, needs_redis=NEEDS_REDIS, telegram=True)
     try:
-        dp = build_dispatcher(core, bot)
+        bot = app.bot
+        app.spawn(_heartbeat(app.stores), "heartbeat")
+        _start_retrainer(app)
+        dp = build_dispatcher(app, bot)
         monitor = SlaMonitor(dp["escalation"], settings.escalation.sla_check_seconds)
-        sla = asyncio.create_task(monitor.run(), name="sla-monitor")
+        app.spawn(monitor.run(), "sla-monitor")
         me = await bot.get_me()
         log.info("connected to Telegram as @%s (%s mode)", me.username, settings.telegram.mode)
         await bot.set_my_commands(BOT_COMMANDS)
@@ -51,13 +51,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         else:
             await _run_polling(dp, bot, stop)
     finally:
-        heartbeat.cancel()
-        if sla is not None:
-            sla.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sla
-        await bot.session.close()
-        await core.close()
+        await app.close()
         log.info("stopped")
 
 
@@ -72,24 +66,25 @@ async def _operator_commands(bot: Bot, settings: Settings) -> None:
             log.info("command menu for operator %s not set: %s", user_id, exc)
 
 
-def _start_retrainer(core, settings: Settings) -> None:
+def _start_retrainer(app: App) -> None:
     """Retrain the (fine-tunable MiniLM) retriever when asked or on schedule, off the event loop."""
-    if core.knowledge is None or settings.retrieval.embedder != "minilm":
+    settings = app.settings
+    if app.live is None or settings.retrieval.embedder != "minilm":
         return
     retrainer = Retrainer(
-        core.knowledge.store,
+        app.knowledge.store,
         settings.kb.models_dir,
         schedule_hours=settings.kb.retrain_hours,
         config=TrainingConfig(time_budget_s=settings.kb.retrain_budget_seconds),
-        train_generator=_generator_trainer(core, settings),
-        out_of_scope=lambda: core.retriever.out_of_scope,  # the list served now
+        train_generator=_generator_trainer(app.live, settings),
+        out_of_scope=app.live.out_of_scope,  # the list served when training starts
     )
-    core.tasks.append(asyncio.create_task(retrainer.run(), name="kb-retrainer"))
+    app.spawn(retrainer.run(), "kb-retrainer")
 
 
-def _generator_trainer(core, settings: Settings):
+def _generator_trainer(live: LiveModels, settings: Settings):
     """Retrains the reply generator too, but only where the bot replies with a fine-tuned one."""
-    if isinstance(core.generator, VerbatimGenerator) or settings.generator.model_path is None:
+    if isinstance(live.generator, VerbatimGenerator) or settings.generator.model_path is None:
         return None
 
     def train(kb) -> Path:
@@ -99,7 +94,7 @@ def _generator_trainer(core, settings: Settings):
         report = train_generator(
             kb,
             settings.generator.model_path,
-            core.retriever.embedder,
+            live.retriever.embedder,  # the retriever's model served when training starts
             config,
             cache_dir=settings.retrieval.cache_dir,
             progress=False,

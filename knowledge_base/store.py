@@ -6,7 +6,7 @@ when / what). A change is computed from the live version and committed with WATC
 ``version`` (redis-py's ``transaction``); when another operator committed in between, the change is
 recomputed on top of theirs, so no update is ever lost. The models trained from it are published
 in ``models`` (registry.py). Every commit is announced on the ``events`` channel; bot processes also
-poll ``version`` (see watcher.py).
+poll ``version`` (see bot/services/watcher.py).
 """
 
 from __future__ import annotations

@@ -272,7 +272,7 @@ async def new_suggestion_page(
     request: Request, kb: Knowledge, user: Agent, ticket: str = ""
 ) -> Response:
     """The "add to knowledge base" form, prefilled from a ticket's customer words and agent reply."""
-    draft = await _kb(request).kb_draft(ticket) if ticket else None
+    draft = await kb.kb_draft(ticket) if ticket else None
     question, answer = draft or ("", "")
     pending = await kb.pending_suggestions()
     return render(

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 
 from bot.services.events import DomainEvent, EventKind, EventRecorder, RedisEventLog
 from bot.services.generation import GenerationService
+from bot.services.live import LiveModels
 from bot.services.sentiment import SentimentAnalyzer
 from bot.services.signals import EscalationReason, same_question, wants_human
 from bot.store import AnswerRecord, Stores, Turn, TurnRole, new_id
-from models.generator import Generator, HistoryTurn, TextCallback
+from models.generator import HistoryTurn, TextCallback
 from retrieval.followup import contextual_query
-from retrieval.retriever import FaqRetriever, RetrievedFaq, SearchResult
+from retrieval.retriever import RetrievedFaq, SearchResult
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,7 @@ class AnsweringService:
 
     def __init__(
         self,
-        retriever: FaqRetriever,
-        generator: Generator,
+        live: LiveModels,
         stores: Stores,
         *,
         threshold: float,
@@ -68,10 +68,9 @@ class AnsweringService:
         generation_queue: int = 8,
         events: EventRecorder | None = None,
     ) -> None:
-        self.retriever = retriever
-        self.generator = generator
+        self.live = live
         self.generation = GenerationService(
-            generator, timeout_s=generation_timeout_s, max_waiting=generation_queue
+            live, timeout_s=generation_timeout_s, max_waiting=generation_queue
         )
         self.stores = stores
         self.threshold = threshold
@@ -194,9 +193,10 @@ class AnsweringService:
     async def _search(self, text: str, earlier_questions: list[str]) -> SearchResult:
         """Search the message; a follow-up is also searched with the previous question."""
         context = contextual_query(text, earlier_questions)
+        retriever = self.live.retriever
         if context is None:
-            return await self._run(self.retriever.search, text, self.top_k)
-        plain, joined = await self._run(self.retriever.search_many, [text, context], self.top_k)
+            return await self._run(retriever.search, text, self.top_k)
+        plain, joined = await self._run(retriever.search_many, [text, context], self.top_k)
         if joined.confidence >= self.threshold or joined.confidence > plain.confidence:
             return joined
         return plain

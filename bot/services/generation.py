@@ -15,17 +15,18 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from models.generator import GeneratedReply, Generator, HistoryTurn, TextCallback, verbatim_reply
+from bot.services.live import LiveModels
+from models.generator import GeneratedReply, HistoryTurn, TextCallback, verbatim_reply
 from retrieval.retriever import RetrievedFaq
 
 log = logging.getLogger(__name__)
 
 
 class GenerationService:
-    """Runs ``generator`` on its own thread behind a bounded queue."""
+    """Runs the live generator on its own thread behind a bounded queue."""
 
-    def __init__(self, generator: Generator, *, timeout_s: float = 20.0, max_waiting: int = 8):
-        self.generator = generator
+    def __init__(self, live: LiveModels, *, timeout_s: float = 20.0, max_waiting: int = 8):
+        self.live = live
         self.timeout_s = timeout_s
         self.max_waiting = max_waiting
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="generate")
@@ -47,8 +48,9 @@ class GenerationService:
             log.warning("generator busy (%d waiting): verbatim answer", self._pending)
             return verbatim_reply(candidates, "busy")
         stop = threading.Event()
+        # Bound now: a generator swapped in meanwhile serves the next reply, not this one.
         call = functools.partial(
-            self.generator.generate, question, candidates, history, on_text=on_text, stop=stop
+            self.live.generator.generate, question, candidates, history, on_text=on_text, stop=stop
         )
         self._pending += 1
         future = asyncio.get_running_loop().run_in_executor(self._executor, call)

@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from aiogram import Bot, Dispatcher
 
-from bot.app import Core, build_dispatcher
-from bot.services.answering import AnsweringService
+from bot.app import open_app
+from bot.services.live import LiveModels
 from bot.settings import load_settings
 from bot.store import Stores
 from models.generator import VerbatimGenerator
 from retrieval import FaqRetriever
+from tests.support import handoff
 from tests.support.fake_bot_api import DEFAULT_TOKEN, FakeBotAPI
+from tests.support.handoff import RunningBot
 
 AGENTS_CHAT_ID = -1001234567890
-
-
-@dataclass
-class RunningBot:
-    api: FakeBotAPI
-    bot: Bot
-    dp: Dispatcher
-    core: Core
 
 
 @pytest.fixture
@@ -46,29 +35,9 @@ async def running_bot(
         escalation={"agents_chat_id": AGENTS_CHAT_ID, "agent_ids": [777]},
         retrieval={"threshold": 0.5},
     )
-    executor = ThreadPoolExecutor(2)
-    answering = AnsweringService(
-        retriever, VerbatimGenerator(), stores, threshold=0.5, top_k=3, executor=executor
-    )
-    core = Core(
-        settings=settings,
-        stores=stores,
-        kb=retriever.knowledge_base,
-        kb_path=Path("small.yaml"),
-        retriever=retriever,
-        generator=answering.generator,
-        answering=answering,
-        executor=executor,
-    )
-    bot = fake_api.make_bot()
-    dp = build_dispatcher(core, bot)
-    polling = asyncio.create_task(
-        dp.start_polling(bot, handle_signals=False, close_bot_session=False, polling_timeout=1)
-    )
-    try:
-        yield RunningBot(fake_api, bot, dp, core)
-    finally:
-        await dp.stop_polling()
-        await asyncio.wait_for(polling, 10)
-        await bot.session.close()
-        executor.shutdown(wait=False)
+    live = LiveModels(retriever, VerbatimGenerator(), kb=retriever.knowledge_base)
+    async with (
+        open_app(settings, stores=stores, live=live, watch=False) as app,
+        handoff.running_bot(fake_api, app) as running,
+    ):
+        yield running

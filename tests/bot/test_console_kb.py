@@ -13,12 +13,14 @@ import aiohttp
 import pytest_asyncio
 import uvicorn
 
-from bot.app import build_escalation
+from bot.app import open_app
 from bot.console import ConsoleServices, create_app
 from bot.services.answering import Escalation, EscalationReason
 from bot.services.escalation import Actor
 from bot.services.knowledge import KnowledgeService
+from bot.services.live import LiveModels
 from bot.store import Stores, Turn
+from models.generator import VerbatimGenerator
 from retrieval import FaqRetriever
 from tests.conftest import SMALL_KB
 from tests.support.fake_bot_api import FakeBotAPI
@@ -32,11 +34,13 @@ async def console(
     stores: Stores, retriever: FaqRetriever, key_prefix: str
 ) -> AsyncIterator[tuple[str, KnowledgeService, object]]:
     settings = handoff_settings()
-    knowledge = KnowledgeService.build(stores.redis, key_prefix, retriever.phrasing_vectors)
-    await knowledge.store.seed(SMALL_KB)
-    async with FakeBotAPI() as api:
+    live = LiveModels(retriever, VerbatimGenerator(), kb=SMALL_KB)
+    async with (
+        open_app(settings, stores=stores, live=live, watch=False) as opened,
+        FakeBotAPI() as api,
+    ):
         bot = api.make_bot()
-        escalation = build_escalation(settings, stores, bot, knowledge)
+        knowledge, escalation = opened.knowledge, opened.escalation(bot)
         app = create_app(
             ConsoleServices(stores, escalation, extra={"knowledge": knowledge}), settings
         )

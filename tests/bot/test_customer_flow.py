@@ -34,7 +34,7 @@ async def test_question_gets_faq_answer_with_feedback_buttons(running_bot: Runni
     labels = [b["text"] for b in _buttons(reply)]
     assert labels == ["👍", "👎", "Talk to a human"]
     assert api.calls_of("sendChatAction"), "typing… was not shown"
-    history = await running_bot.core.stores.conversations.history(CUSTOMER)
+    history = await running_bot.app.stores.conversations.history(CUSTOMER)
     assert [t.role for t in history] == ["customer", "bot"]
 
 
@@ -48,7 +48,7 @@ async def test_feedback_is_recorded_in_redis(running_bot: RunningBot) -> None:
     )
     ack = await api.wait_for("answerCallbackQuery")
     assert "Thanks" in ack.params["text"]
-    stats = await running_bot.core.stores.answers.feedback_stats()
+    stats = await running_bot.app.stores.answers.feedback_stats()
     assert stats == {"reset-password:down": 1}
 
 
@@ -65,7 +65,7 @@ async def test_talk_to_human_button_opens_ticket_and_notifies_agents(
     assert "which payment options are there" in to_agents.params["text"]
     told = await api.wait_for("sendMessage", lambda p: p["chat_id"] == CUSTOMER, start=start)
     assert "support team" in told.params["text"]
-    ticket = await running_bot.core.stores.tickets.current(CUSTOMER)
+    ticket = await running_bot.app.stores.tickets.current(CUSTOMER)
     assert ticket is not None and ticket.reason == "asked_for_human"
 
 
@@ -73,7 +73,7 @@ async def test_asking_for_a_person_in_words_escalates(running_bot: RunningBot) -
     api = running_bot.api
     api.push_update(api.text_update(CUSTOMER, "I want to talk to a real person please"))
     await api.wait_for("sendMessage", lambda p: p["chat_id"] == AGENTS_CHAT_ID)
-    ticket = await running_bot.core.stores.tickets.current(CUSTOMER)
+    ticket = await running_bot.app.stores.tickets.current(CUSTOMER)
     assert ticket is not None and ticket.reason == "asked_for_human"
 
 
@@ -82,7 +82,7 @@ async def test_unrelated_question_escalates_with_low_confidence(running_bot: Run
     api.push_update(api.text_update(CUSTOMER, "what is the airspeed of an unladen swallow"))
     told = await api.wait_for("sendMessage", lambda p: p["chat_id"] == CUSTOMER)
     assert "not sure" in told.params["text"]
-    ticket = await running_bot.core.stores.tickets.current(CUSTOMER)
+    ticket = await running_bot.app.stores.tickets.current(CUSTOMER)
     assert ticket is not None and ticket.reason == "low_confidence"
 
 
@@ -104,7 +104,7 @@ async def test_huge_and_unicode_messages(running_bot: RunningBot) -> None:
     api.push_update(api.text_update(CUSTOMER + 1, huge))
     to_agents = await api.wait_for("sendMessage", lambda p: p["chat_id"] == AGENTS_CHAT_ID)
     assert len(to_agents.params["text"]) <= 4096
-    ticket = await running_bot.core.stores.tickets.current(CUSTOMER + 1)
+    ticket = await running_bot.app.stores.tickets.current(CUSTOMER + 1)
     assert ticket is not None and ticket.reason == "long_message"
 
 

@@ -14,6 +14,7 @@ from bot.services.answering import AnsweringService, Escalation
 from bot.services.escalation import EscalationService
 from bot.services.events import DomainEvent, EventKind, RedisEventLog
 from bot.services.knowledge import KnowledgeService
+from bot.services.live import LiveModels
 from bot.store import Keys, Stores, Turn
 from models.generator import VerbatimGenerator
 from retrieval import FaqRetriever
@@ -134,7 +135,9 @@ async def test_the_answer_path_reads_the_history_once(
     stores: Stores, retriever: FaqRetriever, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One read per message, and the ticket gets what reading the conversation again would."""
-    answering = AnsweringService(retriever, VerbatimGenerator(), stores, threshold=0.5, top_k=3)
+    answering = AnsweringService(
+        LiveModels(retriever, VerbatimGenerator()), stores, threshold=0.5, top_k=3
+    )
     escalation = EscalationService(stores)
     chat = 31
     for n in range(stores.conversations.max_turns):  # a full conversation: the oldest turn goes

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import pytest
 import pytest_asyncio
 
 from bot import texts
+from bot.app import App
 from bot.services.escalation import Actor
 from bot.store import Stores, TicketStatus
 from tests.support.fake_bot_api import FakeBotAPI
@@ -18,8 +18,8 @@ from tests.support.handoff import (
     AGENTS_CHAT,
     CUSTOMER,
     RunningBot,
+    handoff_app,
     handoff_settings,
-    make_core,
     running_bot,
 )
 
@@ -30,16 +30,15 @@ async def api() -> AsyncIterator[FakeBotAPI]:
         yield fake
 
 
-@pytest.fixture
-def core(stores: Stores, retriever, small_kb):
-    core = make_core(handoff_settings(), stores, retriever, small_kb)
-    yield core
-    core.executor.shutdown(wait=False)
+@pytest_asyncio.fixture
+async def app(stores: Stores, retriever, small_kb) -> AsyncIterator[App]:
+    async with handoff_app(handoff_settings(), stores, retriever, small_kb) as opened:
+        yield opened
 
 
 @pytest_asyncio.fixture
-async def run(api: FakeBotAPI, core) -> AsyncIterator[RunningBot]:
-    async with running_bot(api, core) as running:
+async def run(api: FakeBotAPI, app: App) -> AsyncIterator[RunningBot]:
+    async with running_bot(api, app) as running:
         yield running
 
 
@@ -288,9 +287,9 @@ async def test_non_agent_cannot_claim_close_or_reply(run: RunningBot, stores: St
 
 
 async def test_bot_restart_mid_ticket_continues_the_conversation(
-    api: FakeBotAPI, core, stores: Stores
+    api: FakeBotAPI, app: App, stores: Stores
 ) -> None:
-    async with running_bot(api, core) as first:
+    async with running_bot(api, app) as first:
         thread, opening = await escalate(first)
         api.push_update(
             api.callback_update(AGENTS_CHAT, AGENT_ID, "tk:claim:1", opening["message_id"])
@@ -298,7 +297,7 @@ async def test_bot_restart_mid_ticket_continues_the_conversation(
         await api.wait_for("answerCallbackQuery")
 
     # A new process: new Bot session, new dispatcher and services, the same Redis.
-    async with running_bot(api, core) as second:
+    async with running_bot(api, app) as second:
         start = len(api.calls)
         api.push_update(
             api.text_update(
@@ -374,29 +373,29 @@ async def test_customer_blocked_the_bot_marks_ticket_without_retry_loop(
 
 
 async def test_sla_reminder_posted_once_per_ticket(api: FakeBotAPI, stores, retriever, small_kb):
-    core = make_core(handoff_settings(sla_minutes=0.01), stores, retriever, small_kb)
-    try:
-        async with running_bot(api, core) as run:
-            from bot.services.sla import SlaMonitor
+    settings = handoff_settings(sla_minutes=0.01)
+    async with (
+        handoff_app(settings, stores, retriever, small_kb) as app,
+        running_bot(api, app) as run,
+    ):
+        from bot.services.sla import SlaMonitor
 
-            monitor = asyncio.create_task(SlaMonitor(run.escalation, 0.1).run())
-            try:
-                thread, _ = await escalate(run)
-                reminder = await api.wait_for(
-                    "sendMessage",
-                    lambda p: p["chat_id"] == AGENTS_CHAT and p["text"].startswith("⏰"),
-                    timeout=5,
-                )
-                assert "message_thread_id" not in reminder.params
-                assert "Ticket #1 — Alice" in reminder.params["text"]
-                await asyncio.sleep(1.0)
-                reminders = [t for t in api.sent_texts(AGENTS_CHAT) if t.startswith("⏰")]
-                assert len(reminders) == 1
-                assert thread
-            finally:
-                monitor.cancel()
-    finally:
-        core.executor.shutdown(wait=False)
+        monitor = asyncio.create_task(SlaMonitor(run.escalation, 0.1).run())
+        try:
+            thread, _ = await escalate(run)
+            reminder = await api.wait_for(
+                "sendMessage",
+                lambda p: p["chat_id"] == AGENTS_CHAT and p["text"].startswith("⏰"),
+                timeout=5,
+            )
+            assert "message_thread_id" not in reminder.params
+            assert "Ticket #1 — Alice" in reminder.params["text"]
+            await asyncio.sleep(1.0)
+            reminders = [t for t in api.sent_texts(AGENTS_CHAT) if t.startswith("⏰")]
+            assert len(reminders) == 1
+            assert thread
+        finally:
+            monitor.cancel()
 
 
 async def test_agent_reply_survives_flood_wait_and_reports_failures(

@@ -21,20 +21,20 @@ from tests.support.handoff import (
     AGENTS_CHAT,
     CUSTOMER,
     RunningBot,
+    handoff_app,
     handoff_settings,
-    make_core,
     running_bot,
 )
 
 
 @pytest_asyncio.fixture
 async def run(stores: Stores, retriever, small_kb) -> AsyncIterator[RunningBot]:
-    core = make_core(handoff_settings(), stores, retriever, small_kb)
-    try:
-        async with FakeBotAPI() as api, running_bot(api, core) as running:
-            yield running
-    finally:
-        core.executor.shutdown(wait=False)
+    async with (
+        handoff_app(handoff_settings(), stores, retriever, small_kb) as app,
+        FakeBotAPI() as api,
+        running_bot(api, app) as running,
+    ):
+        yield running
 
 
 async def reason_of_topic(run: RunningBot, start: int = 0) -> str:

@@ -8,18 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest_asyncio
 
 from bot import texts
-from bot.app import Core
-from bot.services.answering import AnsweringService
-from bot.services.knowledge import KnowledgeService
+from bot.app import open_app
+from bot.services.live import LiveModels
 from bot.settings import Settings
 from bot.store import Stores
-from knowledge_base.watcher import KbWatcher
 from models.generator import VerbatimGenerator
 from retrieval import FaqRetriever
 from tests.conftest import SMALL_KB
@@ -39,36 +35,17 @@ async def run(
         redis={"prefix": key_prefix},
         escalation={"agents_chat_id": AGENTS_CHAT, "agent_ids": [AGENT_ID]},
         operators={"ids": [OPERATOR]},
+        retrieval={"threshold": 0.5},
+        kb={"reload_seconds": 0.1},
     )
-    executor = ThreadPoolExecutor(2)
-    answering = AnsweringService(
-        retriever, VerbatimGenerator(), stores, threshold=0.5, top_k=3, executor=executor
-    )
-    knowledge = KnowledgeService.build(
-        stores.redis, key_prefix, retriever.phrasing_vectors, executor=executor
-    )
-    await knowledge.store.seed(SMALL_KB)
-    core = Core(
-        settings,
-        stores,
-        SMALL_KB,
-        Path("small.yaml"),
-        retriever,
-        answering.generator,
-        answering,
-        executor,
-        knowledge=knowledge,
-    )
-    core.watcher = KbWatcher(
-        knowledge.store, retriever, interval=0.1, executor=executor, loaded_version=1
-    )
-    core.start_watcher()
-    async with FakeBotAPI() as api, running_bot(api, core) as running:
-        running.core = core
+    # The store holds SMALL_KB as v1 (seeded from the models' knowledge base), served already.
+    live = LiveModels(retriever, VerbatimGenerator(), version=1, kb=SMALL_KB)
+    async with (
+        open_app(settings, stores=stores, live=live) as app,
+        FakeBotAPI() as api,
+        running_bot(api, app) as running,
+    ):
         yield running
-    for task in core.tasks:
-        task.cancel()
-    executor.shutdown(wait=False)
 
 
 async def command(run: RunningBot, user: int, text: str) -> str:
@@ -94,7 +71,7 @@ async def upload(run: RunningBot, user: int, name: str, content: bytes, caption=
 
 
 async def test_unauthorised_operator_commands_are_refused(run: RunningBot) -> None:
-    kb = run.core.knowledge
+    kb = run.app.knowledge
     for text in (
         "/kb_add gift | Do you sell gift cards? | Yes.",
         "/kb_delete return-item",
@@ -124,7 +101,7 @@ async def test_edit_from_telegram_is_answered_at_once(run: RunningBot) -> None:
         assert asyncio.get_running_loop().time() < deadline, "the edit was not served within 5 s"
         chat += 1  # a new customer each time: the same question thrice would go to a person
         await asyncio.sleep(0.1)
-    assert run.core.watcher.last_reload["embedded"] == 0  # only the answer changed
+    assert run.app.watcher.last_reload["embedded"] == 0  # only the answer changed
     reply = await command(
         run, OPERATOR, "/kb_add gift-cards | Do you sell gift cards? | Yes, from €10."
     )
@@ -138,7 +115,7 @@ async def test_edit_from_telegram_is_answered_at_once(run: RunningBot) -> None:
     assert "+ gift-cards: Do you sell gift cards?" in diff and "~ return-item:" in diff
     rollback = await command(run, OPERATOR, "/kb_rollback 1")
     assert rollback == "✅ v5: changed 1: return-item; removed 1: gift-cards"
-    _, live = await run.core.knowledge.live()
+    _, live = await run.app.knowledge.live()
     assert live.entries == SMALL_KB.entries
     assert "no entry 'nope'" in await command(run, OPERATOR, "/kb_delete nope")
 
@@ -154,7 +131,7 @@ async def test_out_of_scope_questions_from_telegram_are_served(run: RunningBot) 
     reply = await command(run, OPERATOR, "/kb_oos_add Where can I eat near your store?")
     assert reply == "✅ v2: out of scope +1: “Where can I eat near your store?”"
     deadline = asyncio.get_running_loop().time() + 5
-    while run.core.retriever._snapshot.oos_texts != ("Where can I eat near your store?",):
+    while run.app.live.retriever._snapshot.oos_texts != ("Where can I eat near your store?",):
         assert asyncio.get_running_loop().time() < deadline, "the list was not served within 5 s"
         await asyncio.sleep(0.1)
     listed = await command(run, OPERATOR, "/kb_oos")
@@ -179,7 +156,7 @@ async def test_upload_is_all_or_nothing(run: RunningBot) -> None:
     assert reply.startswith("❌ faq.csv refused (2 problem(s)); the knowledge base is unchanged")
     assert "faq.csv:3: id: missing or empty" in reply
     assert "faq.csv:4: question: missing or empty" in reply
-    assert await run.core.knowledge.store.live_version() == 1
+    assert await run.app.knowledge.store.live_version() == 1
     good = (
         "## Do you sell gift cards? {#gift-cards}\n\nYes, from €10 in every store.\n\n"
         "Also asked as:\n- can I buy a voucher\n\n"
@@ -231,7 +208,7 @@ async def test_agent_reply_offers_add_to_kb_and_operator_approves(run: RunningBo
         )
     )
     await api.wait_for("answerCallbackQuery", start=start)
-    pending = await run.core.knowledge.pending_suggestions()
+    pending = await run.app.knowledge.pending_suggestions()
     assert [(s.question, s.answer) for s in pending] == [
         (
             "Do you have a physical store in Berlin?",
@@ -255,7 +232,7 @@ async def test_agent_reply_offers_add_to_kb_and_operator_approves(run: RunningBo
         lambda p: p["chat_id"] == OPERATOR and "Suggestion #1" in p["text"],
         start=start,
     )
-    _, live = await run.core.knowledge.live()
+    _, live = await run.app.knowledge.live()
     assert live["do-you-have-a-physical-store-in-berlin"].answer.startswith("Yes — our Berlin")
     # Pressed again: the refusal is an alert on the button, and nothing changes.
     start = len(api.calls)
@@ -263,7 +240,7 @@ async def test_agent_reply_offers_add_to_kb_and_operator_approves(run: RunningBo
     again = await api.wait_for("answerCallbackQuery", start=start)
     assert again.params["text"] == "suggestion #1 is already approved"
     assert again.params["show_alert"] is True
-    assert await run.core.knowledge.store.live_version() == 2
+    assert await run.app.knowledge.store.live_version() == 2
     # The escalated question also feeds the content-gap report.
     cards = await gap_cards(run, 1)
     assert [c.params["text"] for c in cards] == ["1× “Do you have a physical store in Berlin?”"]
@@ -292,7 +269,7 @@ async def gap_cards(run: RunningBot, count: int) -> list:
 
 
 async def test_gap_clusters_are_handled_from_telegram(run: RunningBot) -> None:
-    knowledge, api = run.core.knowledge, run.api
+    knowledge, api = run.app.knowledge, run.api
     for text in ("where can I eat near your store?", "any restaurants near the store?"):
         await knowledge.record_gap(text, "low_confidence")
     await knowledge.record_gap("Do you sell cars?", "low_confidence")
@@ -328,7 +305,7 @@ async def test_a_fault_is_logged_and_the_operator_gets_the_apology(
     async def broken_check(*args, **kwargs):
         raise RuntimeError("embedder crashed")
 
-    monkeypatch.setattr(run.core.knowledge, "check", broken_check)
+    monkeypatch.setattr(run.app.knowledge, "check", broken_check)
     with caplog.at_level("ERROR", logger="bot.handlers.errors"):
         assert await command(run, OPERATOR, "/kb_check") == texts.ERROR
     assert any("embedder crashed" in r.getMessage() for r in caplog.records)
@@ -337,7 +314,7 @@ async def test_a_fault_is_logged_and_the_operator_gets_the_apology(
     assert (
         await command(run, OPERATOR, "/kb_rollback 9") == "❌ no version 9 (the live version is 1)"
     )
-    await run.core.knowledge.add_phrasing("return-item", "send back | refund", "ops")
+    await run.app.knowledge.add_phrasing("return-item", "send back | refund", "ops")
     assert await command(run, OPERATOR, "/kb_export csv") == (
         "❌ return-item: a phrasing contains '|', which CSV uses as separator"
     )

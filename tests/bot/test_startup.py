@@ -62,6 +62,20 @@ def test_cli_refuses_bad_settings(tmp_path: Path) -> None:
     assert "RETRIEVAL__THRESHOLD: Input should be a valid number" in proc.stderr
 
 
+def test_kb_commands_load_neither_telegram_nor_the_models() -> None:
+    # Importing the assembly point must stay cheap: `supportbot kb …` needs no aiogram, no FAISS
+    # and no torch (each costs seconds of start-up on a small box).
+    code = (
+        "import sys, bot.cli, bot.cli_kb, bot.app\n"
+        "print(sorted(m for m in ('aiogram', 'faiss', 'torch') if m in sys.modules))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
 def test_terminal_chat_answers_from_the_bundled_kb(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM__", "REDIS__"))}
     env["RETRIEVAL__CACHE_DIR"] = str(tmp_path / "cache")

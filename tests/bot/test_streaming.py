@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from bot.app import Core, build_dispatcher
-from bot.services.answering import AnsweringService
+from bot.app import App, open_app
+from bot.services.live import LiveModels
 from bot.settings import load_settings
 from bot.store import Stores
 from models.generator import GeneratedReply, verbatim_reply
@@ -22,6 +19,7 @@ from models.prompting import HANDOFF_REPLY
 from retrieval import FaqRetriever
 from retrieval.retriever import RetrievedFaq
 from tests.support.fake_bot_api import DEFAULT_TOKEN, FakeBotAPI
+from tests.support.handoff import running_bot
 
 CUSTOMER = 6001
 OTHER = 6002
@@ -70,7 +68,7 @@ class SlowGenerator:
 @dataclass
 class Harness:
     api: FakeBotAPI
-    core: Core
+    app: App
     generator: SlowGenerator
 
 
@@ -99,34 +97,12 @@ async def harness(
             retrieval={"threshold": 0.5},
             generator={"stream_interval_s": INTERVAL, **generation_limits},
         )
-        executor = ThreadPoolExecutor(2)
-        answering = AnsweringService(
-            retriever,
-            generator,
-            stores,
-            threshold=0.5,
-            top_k=3,
-            executor=executor,
-            generation_timeout_s=generation_limits["timeout_s"],
-            generation_queue=generation_limits["queue_size"],
-        )
-        core = Core(
-            settings, stores, retriever.knowledge_base, Path("small.yaml"), retriever,
-            generator, answering, executor,
-        )  # fmt: skip
-        bot = api.make_bot()
-        dp = build_dispatcher(core, bot)
-        polling = asyncio.create_task(
-            dp.start_polling(bot, handle_signals=False, close_bot_session=False, polling_timeout=1)
-        )
-        try:
-            yield Harness(api, core, generator)
-        finally:
-            await dp.stop_polling()
-            await asyncio.wait_for(polling, 10)
-            await bot.session.close()
-            answering.generation.close()
-            executor.shutdown(wait=False)
+        live = LiveModels(retriever, generator, kb=retriever.knowledge_base)
+        async with (
+            open_app(settings, stores=stores, live=live, watch=False) as app,
+            running_bot(api, app),
+        ):
+            yield Harness(api, app, generator)
 
 
 def _to(chat_id: int):
@@ -156,7 +132,7 @@ async def test_reply_is_streamed_by_editing_one_message(harness: Harness) -> Non
     assert 2 <= len(edits) <= elapsed / INTERVAL + 2 < len(REPLY.split())
     assert len([c for c in api.calls_of("sendMessage") if c.params["chat_id"] == CUSTOMER]) == 1
     assert api.calls_of("sendChatAction"), "typing… was not shown"
-    history = await harness.core.stores.conversations.history(CUSTOMER)
+    history = await harness.app.stores.conversations.history(CUSTOMER)
     assert [(t.role, t.text) for t in history][-1] == ("bot", REPLY)
 
 
@@ -212,6 +188,6 @@ async def test_model_handoff_opens_a_ticket(harness: Harness) -> None:
     api.push_update(api.text_update(CUSTOMER, "when will my parcel arrive?"))
     told = await api.wait_for("sendMessage", _to(CUSTOMER), timeout=10)
     assert "support team" in told.params["text"]
-    ticket = await harness.core.stores.tickets.current(CUSTOMER)
+    ticket = await harness.app.stores.tickets.current(CUSTOMER)
     assert ticket is not None and ticket.reason == "low_confidence"
     assert not api.calls_of("editMessageText")

@@ -10,12 +10,13 @@ from types import SimpleNamespace
 
 from redis.asyncio import Redis
 
+from bot.services.watcher import KbWatcher
 from knowledge_base.registry import ModelKind
 from knowledge_base.retrain import Retrainer, request_retrain, retrain_status
 from knowledge_base.store import KnowledgeBaseStore
-from knowledge_base.watcher import KbWatcher
 from retrieval import FaqRetriever, SentenceTransformerEmbedder
 from tests.conftest import SMALL_KB
+from tests.support.live import FakeModels, RecordingLive
 
 
 async def test_requested_retrain_is_swapped_in_when_ready(
@@ -53,23 +54,18 @@ async def test_requested_retrain_is_swapped_in_when_ready(
         def warm_up(self) -> None:
             gate.wait(10)
 
-    swapped: list[FaqRetriever] = []
-    watcher = KbWatcher(
-        store,
-        old,
-        executor=None,
-        retriever_for_model=lambda path: SlowToLoad(embedder),
-        on_swap=swapped.append,
-        loaded_version=1,
-    )
+    live = RecordingLive(old, version=1)
+    swapped: list[FaqRetriever] = live.retrievers
+    models = FakeModels(retriever=lambda path: SlowToLoad(embedder))
+    watcher = KbWatcher(store, live, models, executor=None)
     syncing = asyncio.create_task(watcher.sync())
     await asyncio.sleep(0.3)
     # The new model is still loading: the old retriever keeps answering.
-    assert not syncing.done() and watcher.retriever is old and not swapped
+    assert not syncing.done() and live.retriever is old and not swapped
     assert old.search("when will my parcel arrive").top.id == "delivery-time"
     gate.set()
     assert await syncing
-    assert swapped and watcher.retriever is swapped[0] and watcher.model == str(model_dir)
+    assert swapped and live.retriever is swapped[0] and watcher.model == str(model_dir)
     assert swapped[0].search("when will my parcel arrive").top.id == "delivery-time"
 
 
@@ -100,14 +96,10 @@ async def test_generator_is_retrained_after_the_retriever_and_swapped_in(
     retriever = FaqRetriever(embedder)
     retriever.load(SMALL_KB)
     loaded: list[str] = []
-    serving: list[object] = []
-    watcher = KbWatcher(
-        store,
-        retriever,
-        loaded_version=1,
-        generator_for_model=lambda path: loaded.append(path) or f"model at {path}",
-        on_generator_swap=serving.append,
-    )
+    live = RecordingLive(retriever, version=1)
+    serving: list[object] = live.generators
+    models = FakeModels(generator=lambda path: loaded.append(path) or f"model at {path}")
+    watcher = KbWatcher(store, live, models)
     assert await watcher.sync()
     assert loaded == [str(tmp_path / "generator" / "generator-v2")]
     assert serving == [f"model at {loaded[0]}"]
@@ -122,17 +114,12 @@ async def test_a_generator_that_fails_to_load_leaves_the_old_one_replying(
     await store.models.publish(ModelKind.GENERATOR, str(tmp_path / "broken"), kb_version=1)
     retriever = FaqRetriever(embedder)
     retriever.load(SMALL_KB)
-    serving: list[object] = []
+    live = RecordingLive(retriever, version=1)
+    serving: list[object] = live.generators
 
     def broken(path: str):
         raise OSError(f"{path}: no model files")
 
-    watcher = KbWatcher(
-        store,
-        retriever,
-        loaded_version=1,
-        generator_for_model=broken,
-        on_generator_swap=serving.append,
-    )
+    watcher = KbWatcher(store, live, FakeModels(generator=broken))
     assert not await watcher.sync()
     assert serving == [] and watcher.generator_model == str(tmp_path / "broken")

@@ -1,23 +1,21 @@
-"""A running bot for handoff tests and benchmarks: real Core + dispatcher polling a FakeBotAPI."""
+"""A running bot for handoff tests and benchmarks: the product's App + dispatcher polling a FakeBotAPI."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot, Dispatcher
 
-from bot.app import Core, build_dispatcher
-from bot.services.answering import AnsweringService
+from bot.app import App, build_dispatcher, open_app
 from bot.services.escalation import EscalationService
-from bot.services.sentiment import SentimentAnalyzer
+from bot.services.live import LiveModels
 from bot.settings import Settings
 from bot.store import Stores
-from knowledge_base import KnowledgeBase, bundled_path
+from knowledge_base import KnowledgeBase
 from models.generator import VerbatimGenerator
 from retrieval import FaqRetriever
 
@@ -45,23 +43,14 @@ def handoff_settings(**escalation: Any) -> Settings:
     )
 
 
-def make_core(
+@contextlib.asynccontextmanager
+async def handoff_app(
     settings: Settings, stores: Stores, retriever: FaqRetriever, kb: KnowledgeBase
-) -> Core:
-    """The product's Core over the test's Redis prefix and a small, already loaded retriever."""
-    executor = ThreadPoolExecutor(2, thread_name_prefix="test-answer")
-    answering = AnsweringService(
-        retriever,
-        VerbatimGenerator(),
-        stores,
-        threshold=settings.retrieval.threshold,
-        top_k=settings.retrieval.top_k,
-        executor=executor,
-        sentiment=SentimentAnalyzer(settings.escalation.sentiment_threshold),
-    )
-    return Core(
-        settings, stores, kb, bundled_path(), retriever, VerbatimGenerator(), answering, executor
-    )
+) -> AsyncIterator[App]:
+    """The product's App over the test's Redis prefix and a small, already loaded retriever."""
+    live = LiveModels(retriever, VerbatimGenerator(), kb=kb)
+    async with open_app(settings, stores=stores, live=live, watch=False) as app:
+        yield app
 
 
 @dataclass
@@ -69,6 +58,7 @@ class RunningBot:
     api: FakeBotAPI
     bot: Bot
     dp: Dispatcher
+    app: App
 
     @property
     def escalation(self) -> EscalationService:
@@ -84,10 +74,10 @@ class RunningBot:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(api: FakeBotAPI, core: Core) -> AsyncIterator[RunningBot]:
+async def running_bot(api: FakeBotAPI, app: App) -> AsyncIterator[RunningBot]:
     """Poll the fake server with the product's dispatcher until the block ends."""
     bot = api.make_bot()
-    dp = build_dispatcher(core, bot)
+    dp = build_dispatcher(app, bot)
     polling = asyncio.create_task(
         dp.start_polling(
             bot,
@@ -98,7 +88,7 @@ async def running_bot(api: FakeBotAPI, core: Core) -> AsyncIterator[RunningBot]:
         )
     )
     try:
-        yield RunningBot(api, bot, dp)
+        yield RunningBot(api, bot, dp, app)
     finally:
         with contextlib.suppress(RuntimeError):
             await asyncio.wait_for(dp.stop_polling(), timeout=5)

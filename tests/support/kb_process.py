@@ -1,6 +1,6 @@
-"""A headless bot process for hot-reload tests and benchmarks: the product's Core, no Telegram.
+"""A headless bot process for hot-reload tests and benchmarks: the product's App, no Telegram.
 
-``python -m tests.support.kb_process`` builds the Core exactly as ``supportbot run`` does (live
+``python -m tests.support.kb_process`` opens the App exactly as ``supportbot run`` does (live
 knowledge base from Redis, watcher running), prints ``{"ready": version}``, then answers each stdin
 line ``{"id", "q"}`` with ``{"id", "text", "entry_id", "version"}`` — one fresh chat per question.
 """
@@ -19,21 +19,21 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 async def main() -> None:
-    from bot.app import build_core
+    from bot.app import open_app
+    from bot.runner import NEEDS_REDIS
     from bot.services.answering import Answer
     from bot.settings import load_settings
 
-    core = await build_core(load_settings(), require_redis=True)
-    chats = itertools.count(10_000_000 + os.getpid() * 1000)
-    print(json.dumps({"ready": core.watcher.loaded_version}), flush=True)
-    loop = asyncio.get_running_loop()
-    try:
+    async with open_app(load_settings(), needs_redis=NEEDS_REDIS) as app:
+        chats = itertools.count(10_000_000 + os.getpid() * 1000)
+        print(json.dumps({"ready": app.live.version}), flush=True)
+        loop = asyncio.get_running_loop()
         while True:
             line = await loop.run_in_executor(None, sys.stdin.readline)
             if not line:
                 break
             request = json.loads(line)
-            result = await core.answering.answer(next(chats), request["q"])
+            result = await app.answering.answer(next(chats), request["q"])
             answered = isinstance(result, Answer)
             print(
                 json.dumps(
@@ -41,13 +41,11 @@ async def main() -> None:
                         "id": request.get("id"),
                         "text": result.text if answered else None,
                         "entry_id": result.entry_id if answered else None,
-                        "version": core.watcher.loaded_version,
+                        "version": app.live.version,
                     }
                 ),
                 flush=True,
             )
-    finally:
-        await core.close()
 
 
 if __name__ == "__main__":

@@ -7,10 +7,11 @@ import time
 
 from redis.asyncio import Redis
 
+from bot.services.watcher import KbWatcher
 from knowledge_base import KnowledgeBase
 from knowledge_base.store import KnowledgeBaseStore
-from knowledge_base.watcher import KbWatcher
 from tests.conftest import SMALL_KB
+from tests.support.live import FakeModels, RecordingLive
 
 
 class RecordingRetriever:
@@ -26,16 +27,17 @@ async def test_commit_notification_wakes_the_watcher(redis_client: Redis, key_pr
     store = KnowledgeBaseStore(redis_client, key_prefix)
     await store.seed(SMALL_KB)
     retriever = RecordingRetriever()
-    seen: list[int] = []
-    watcher = KbWatcher(store, retriever, interval=30.0, on_loaded=lambda n, kb: seen.append(n))
+    live = RecordingLive(retriever)
+    seen = live.served
+    watcher = KbWatcher(store, live, interval=30.0)
     task = asyncio.create_task(watcher.run())
     try:
-        while watcher.loaded_version != 1:
+        while live.version != 1:
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.2)  # subscribed
         started = time.perf_counter()
         await store.update_entry("return-item", "alice", answer="Sixty days.")
-        while watcher.loaded_version != 2:
+        while live.version != 2:
             assert time.perf_counter() - started < 2, "not woken by the notification"
             await asyncio.sleep(0.01)
     finally:
@@ -53,9 +55,9 @@ async def test_watcher_on_the_in_process_store_stops_when_cancelled() -> None:
     store = KnowledgeBaseStore(redis, "chat")
     await store.seed(SMALL_KB)
     for attempt in range(40):
-        watcher = KbWatcher(store, RecordingRetriever(), interval=0.001)
+        watcher = KbWatcher(store, RecordingLive(RecordingRetriever()), interval=0.001)
         task = asyncio.create_task(watcher.run())
-        while watcher.loaded_version != 1:
+        while watcher.live.version != 1:
             await asyncio.sleep(0)
         for _ in range(attempt):  # cancel at a different point of the loop each time
             await asyncio.sleep(0)
@@ -83,9 +85,8 @@ async def test_out_of_scope_file_changes_are_served_and_a_bad_one_keeps_the_old(
     path = tmp_path / "out-of-scope.txt"
     path.write_text("who won the match\n", encoding="utf-8")
     retriever = Retriever()
-    watcher = KbWatcher(
-        store, retriever, loaded_version=1, out_of_scope=OutOfScopeFile(path).changed
-    )
+    models = FakeModels(out_of_scope=OutOfScopeFile(path))
+    watcher = KbWatcher(store, RecordingLive(retriever, version=1), models)
     assert not await watcher.sync() and retriever.loaded == []  # the list it already serves
     path.write_text("who won the match\nwrite me a poem\n", encoding="utf-8")
     assert await watcher.sync()
@@ -94,10 +95,10 @@ async def test_out_of_scope_file_changes_are_served_and_a_bad_one_keeps_the_old(
     assert not await watcher.sync()  # unchanged file: not read again
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "where is my parcel", "faq_id": "delivery-time"}\n', encoding="utf-8")
-    watcher.out_of_scope = OutOfScopeFile(bad).changed
+    models.out_of_scope = OutOfScopeFile(bad)
     assert not await watcher.sync()
     path.unlink()
-    watcher.out_of_scope = OutOfScopeFile(path).changed
+    models.out_of_scope = OutOfScopeFile(path)
     assert not await watcher.sync()
     assert retriever.out_of_scope == ("who won the match", "write me a poem")
     assert len(retriever.loaded) == 1

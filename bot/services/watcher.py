@@ -1,11 +1,12 @@
-"""Hot reload in every bot process: follow the live knowledge-base version (and retrained model).
+"""Hot reload in every bot process: follow the live knowledge-base version (and retrained models).
 
 Each process is woken by the commit's notification (Redis pub/sub) and in any case polls the live
-version number (one GET) every ``interval`` seconds. A new version is loaded with
-``FaqRetriever.load`` in a worker thread: only phrasings it has not embedded before are embedded
-(an answer-only change keeps the index), and the new index replaces the old one in one assignment, so questions keep being answered
-from the previous version until the new one is complete. A retrained model named in Redis is loaded
-into a second retriever in the background and swapped in when ready. The operator's out-of-scope
+version number (one GET) every ``interval`` seconds. A new version is served with
+``LiveModels.serve`` in a worker thread: only phrasings the retriever has not embedded before are
+embedded (an answer-only change keeps the index), and the new index replaces the old one in one
+assignment, so questions keep being answered from the previous version until the new one is
+complete. A retrained retriever or generator published in Redis is built by the ``ModelFactory``
+next to the one serving and swapped into ``LiveModels`` when ready. The operator's out-of-scope
 questions file (when configured) is checked on the same polls; a changed list is loaded into the
 served retriever, which refits its confidence.
 """
@@ -16,88 +17,94 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from concurrent.futures import Executor
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
-from knowledge_base.model import KnowledgeBase
-from knowledge_base.store import KnowledgeBaseStore
+if TYPE_CHECKING:
+    from bot.services.live import LiveModels
+    from knowledge_base.loaders import OutOfScopeFile
+    from knowledge_base.store import KnowledgeBaseStore
+    from models.generator import Generator
+    from retrieval.embedder import Embedder
+    from retrieval.retriever import FaqRetriever
 
 log = logging.getLogger(__name__)
 
 
+class ModelFactory(Protocol):
+    """How the watcher builds what it swaps in: from settings in production, fakes in tests."""
+
+    out_of_scope: OutOfScopeFile | None  # the operator's questions file, followed on every poll
+
+    def retriever(self, model_path: str, out_of_scope: Sequence[str]) -> FaqRetriever:
+        """A retriever on ``model_path`` serving ``out_of_scope`` (not warmed up or loaded yet)."""
+        ...
+
+    def generator(self, model_path: str, embedder: Embedder) -> Generator:
+        """The generator in ``model_path``, loaded and warmed up (called in a worker thread)."""
+        ...
+
+
 class KbWatcher:
-    """Keeps a retriever on the live version; ``run`` is the background task of a bot process."""
+    """Keeps ``live`` on the live version; ``run`` is the background task of a bot process."""
 
     def __init__(
         self,
         store: KnowledgeBaseStore,
-        retriever: Any,
+        live: LiveModels,
+        factory: ModelFactory | None = None,
         *,
         interval: float = 0.25,
         executor: Executor | None = None,
-        on_loaded: Callable[[int, KnowledgeBase], None] | None = None,
-        retriever_for_model: Callable[[str], Any] | None = None,
-        on_swap: Callable[[Any], None] | None = None,
-        loaded_version: int = 0,
-        generator_for_model: Callable[[str], Any] | None = None,
-        on_generator_swap: Callable[[Any], None] | None = None,
-        out_of_scope: Callable[[], list[str] | None] | None = None,
+        model: str | None = None,
     ) -> None:
         self.store = store
-        self.retriever = retriever
+        self.live = live
+        self.factory = factory  # None: follow the knowledge base only
         self.interval = interval
         self.executor = executor
-        self.on_loaded = on_loaded
-        self.retriever_for_model = retriever_for_model
-        self.on_swap = on_swap
-        self.loaded_version = loaded_version
-        self.model: str | None = None
-        self.generator_for_model = generator_for_model
-        self.on_generator_swap = on_generator_swap
-        self.generator_model: str | None = None
+        self.model = model  # the published retriever model served (or last tried)
+        self.generator_model: str | None = None  # the same for the generator
         self.last_reload: dict[str, float] = {}
-        # Returns the operator's out-of-scope questions when they changed (else None).
-        self.out_of_scope = out_of_scope
 
     async def _run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     async def sync(self) -> bool:
-        """Load the live version (and model) if it is not the one served; True if anything changed."""
+        """Serve the live version (and models) if they are not the ones served; True if any changed."""
         number, published, published_generator = await self.store.models.snapshot()
         changed = False
-        if number and number != self.loaded_version:
+        if number and number != self.live.version:
             started = time.perf_counter()
             kb = await self.store.at_version(number)
-            stats = await self._run(self.retriever.load, kb)
-            self.loaded_version = number
+            stats = await self._run(self.live.serve, number, kb)
             self.last_reload = {"version": number, "seconds": time.perf_counter() - started}
-            self.last_reload.update(stats or {})
+            self.last_reload.update(stats)
             log.info(
                 "knowledge base v%d served (%d phrasings embedded, %.2fs)",
                 number,
-                int((stats or {}).get("embedded", 0)),
+                int(stats.get("embedded", 0)),
                 self.last_reload["seconds"],
             )
-            if self.on_loaded is not None:
-                self.on_loaded(number, kb)
             changed = True
-        questions = self.out_of_scope() if self.out_of_scope is not None else None
-        if questions is not None and tuple(questions) != tuple(self.retriever.out_of_scope):
+        source = self.factory.out_of_scope if self.factory is not None else None
+        questions = source.changed() if source is not None else None
+        if questions is not None and tuple(questions) != self.live.out_of_scope():
             started = time.perf_counter()
-            await self._run(self.retriever.load, self.retriever.knowledge_base, questions)
-            self.retriever.out_of_scope = tuple(questions)  # later loads keep them
+            await self._run(self.live.serve_out_of_scope, questions)
             log.info(
                 "%d out-of-scope questions served (%.2fs)",
                 len(questions),
                 time.perf_counter() - started,
             )
             changed = True
+        if self.factory is None:
+            return changed
         model = published.path if published else None
-        if model and model != self.model and self.retriever_for_model is not None:
+        if model and model != self.model:
             try:
-                await self._swap_model(model)
+                await self._swap_retriever(model)
                 changed = True
             except Exception as exc:
                 # Not retried every poll: the next published model gets its own chance.
@@ -106,19 +113,11 @@ class KbWatcher:
                     "retrained model %s not loaded (%s); the current one keeps serving", model, exc
                 )
         generator = published_generator.path if published_generator else None
-        if (
-            generator
-            and generator != self.generator_model
-            and self.generator_for_model is not None
-        ):
+        if generator and generator != self.generator_model:
             # Recorded first: a model that fails to load is not retried on every poll.
             self.generator_model = generator
             try:
-                started = time.perf_counter()
-                fresh = await self._run(self.generator_for_model, generator)
-                if self.on_generator_swap is not None:
-                    self.on_generator_swap(fresh)
-                log.info("generator %s serving (%.1fs)", generator, time.perf_counter() - started)
+                await self._swap_generator(generator)
                 changed = True
             except Exception as exc:
                 log.error(
@@ -128,17 +127,24 @@ class KbWatcher:
                 )
         return changed
 
-    async def _swap_model(self, model: str) -> None:
+    async def _swap_retriever(self, model: str) -> None:
         """Build a retriever on the new model while the old one keeps answering, then swap."""
         started = time.perf_counter()
-        fresh = self.retriever_for_model(model)
+        # A retrained model serves the out-of-scope questions served now (the watcher follows the
+        # file; re-reading it here could refuse the model over a half-edited file).
+        fresh = self.factory.retriever(model, self.live.out_of_scope())
         await self._run(fresh.warm_up)
-        number = self.loaded_version
-        await self._run(fresh.load, await self.store.at_version(number))
-        self.retriever, self.model = fresh, model
-        if self.on_swap is not None:
-            self.on_swap(fresh)
+        await self._run(fresh.load, await self.store.at_version(self.live.version))
+        self.live.swap_retriever(fresh)
+        self.model = model
         log.info("retriever model %s served (%.1fs)", model, time.perf_counter() - started)
+
+    async def _swap_generator(self, model: str) -> None:
+        """Load the new generator while the old one keeps replying, then swap."""
+        started = time.perf_counter()
+        fresh = await self._run(self.factory.generator, model, self.live.retriever.embedder)
+        self.live.swap_generator(fresh)
+        log.info("generator %s serving (%.1fs)", model, time.perf_counter() - started)
 
     async def run(self) -> None:
         """Sync on every change notification, and at least every ``interval`` seconds."""
@@ -153,7 +159,7 @@ class KbWatcher:
                     raise
                 except Exception:
                     log.exception(
-                        "knowledge base reload failed; still serving v%d", self.loaded_version
+                        "knowledge base reload failed; still serving v%d", self.live.version
                     )
                 _stop_if_cancelled()
                 # asyncio.timeout, not wait_for (see _stop_if_cancelled).
