@@ -1,0 +1,34 @@
+button-claim = 🙋 Claim
+button-close = ✅ Close
+button-reopen = ↩️ Reopen
+agent-not-allowed = Only support agents can do that — nothing was changed.
+agent-not-allowed-reply = ⛔ Only support agents can write to customers; your message was not sent.
+agent-unknown-ticket = This ticket no longer exists.
+agent-claimed = 🙋 Claimed by { $agent }.
+agent-claimed-toast = You've got ticket #{ $ticket }.
+agent-already-claimed = Already claimed by { $agent }.
+agent-ticket-closed-toast = Ticket #{ $ticket } is closed.
+agent-closed = ✅ Closed by { $agent }; the customer is back with the bot and was asked for a rating.
+agent-closed-toast = Ticket #{ $ticket } closed.
+agent-reopened = ↩️ Reopened by { $agent }.
+agent-reopen-refused = The customer already has another open ticket (#{ $ticket }).
+agent-reply-to-closed = This ticket is closed, so your message was not sent. Press “Reopen” to write to the customer.
+agent-customer-blocked = ⛔ The customer has blocked the bot, so messages can't be delivered. The ticket is marked “customer blocked”; it will clear if they write again.
+agent-not-delivered = ⚠️ Not delivered to the customer ({ $error }). Please try again.
+agent-topic-recreated = ♻️ The previous topic of this ticket was deleted or could not be found; here is the conversation so far.
+agent-rating = ⭐ The customer rated this conversation { $score }/5.
+agent-console-reply =
+    🧑‍💼 { $agent } (web console):
+    { $text }
+agent-sla-reminder = ⏰ Ticket #{ $ticket } — { $customer } has waited { $minutes } min and nobody has claimed it yet.
+button-add-to-kb = 📚 Add to knowledge base
+agent-kb-offer = 💡 Was this a question others will ask too? Suggest your reply for the knowledge base (operators approve it).
+agent-kb-suggested = Suggestion #{ $id } is waiting for an operator: “{ $question }”.
+agent-kb-no-reply = There is no agent reply in this ticket yet.
+reason-low-confidence = bot not confident
+reason-asked-for-human = customer asked for a person
+reason-long-message = long message
+reason-negative-sentiment = customer is upset
+reason-repeated-dislikes = two 👎 in a row
+reason-repeated-question = same question three times
+reason-console = opened from the console

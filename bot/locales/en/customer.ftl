@@ -1,0 +1,30 @@
+start =
+    Hi{ $name }! I'm the { $product } support assistant.
+    
+    Ask me anything about orders, delivery, returns, payments, your account or our products — in your own words. If I'm not sure, I'll pass you to a person from our support team.
+    
+    /help shows what I can do.
+help =
+    Just type your question, for example “Where is my order?” or “How do I return an item?”.
+    
+    • 👍 / 👎 under an answer tells us whether it helped.
+    • “Talk to a human” hands your question to our support team.
+    • /start shows the greeting again.
+not-text = Sorry, I can only read text messages. Please type your question — or tap “Talk to a human” if you'd like a person to look at it.
+empty = Please type your question in words, and I'll look it up.
+feedback-thanks-up = Thanks for the feedback! 🙌
+feedback-thanks-down = Thanks for telling us. Tap “Talk to a human” if you'd like a person to help.
+feedback-expired = This answer is too old to rate.
+handoff-new = I've passed your question to our support team (ticket #{ $ticket }). A person will reply here in this chat — you don't need to do anything else.
+handoff-existing = Your question is already with our support team (ticket #{ $ticket }); I've added this message to it. A person will reply here.
+low-confidence-prefix = I'm not sure I have the right answer to that, so I'm getting a person to help. 
+error = Sorry, something went wrong on our side. Please try again in a moment.
+button-helpful = 👍
+button-not-helpful = 👎
+button-human = Talk to a human
+wait-soon = A person usually replies within about { $minutes } minutes.
+wait-offline = Our team is offline right now; they're back { $when } ({ $tz }). Your message is saved, and a person will reply here then.
+handoff-agent-joined = 👋 { $agent } from our support team is looking at your question now.
+handoff-closed = Your conversation with our support team is closed (ticket #{ $ticket }) — I'm back to answer your questions. How did we do? Tap 1 (poor) to 5 (excellent).
+rating-thanks = Thank you for rating us { $score }/5!
+rating-already = This conversation was already rated — thank you!

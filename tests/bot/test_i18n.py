@@ -1,0 +1,73 @@
+"""The text catalog: Fluent files checked at load, a language falls back to the default per key."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.errors import ConfigurationError
+from bot.i18n import LOCALES_DIR, Catalog
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _write(folder: Path, locale: str, name: str, text: str) -> Path:
+    path = folder / locale / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_bundled_catalog_formats_placeholders() -> None:
+    catalog = Catalog.load()
+    assert catalog.default_locale == "en"
+    text = catalog.get("handoff-new", ticket=7)
+    assert "ticket #7" in text
+    assert catalog.texts().get("rating-thanks", score=5) == "Thank you for rating us 5/5!"
+
+
+def test_a_translation_falls_back_to_the_default_language_per_key(tmp_path: Path) -> None:
+    _write(tmp_path, "en", "main.ftl", "hello = Hello { $name }\nbye = Goodbye\n")
+    _write(tmp_path, "zh", "main.ftl", "hello = 你好 { $name }\n")
+    catalog = Catalog.load(tmp_path)
+    assert catalog.get("hello", "zh", name="Ann") == "你好 Ann"
+    assert catalog.get("bye", "zh") == "Goodbye"
+    assert catalog.get("hello", "fr", name="Ann") == "Hello Ann"  # unknown language → default
+
+
+def test_a_broken_file_stops_the_load_naming_file_and_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "en", "main.ftl", "ok = fine\n\nbroken = { $name\nother = x\n")
+    with pytest.raises(ConfigurationError) as caught:
+        Catalog.load(tmp_path)
+    assert str(caught.value).startswith(f"{path}:3: ")
+
+
+def test_a_key_defined_twice_is_refused(tmp_path: Path) -> None:
+    _write(tmp_path, "en", "a.ftl", "greeting = Hi\n")
+    path = _write(tmp_path, "en", "b.ftl", "\ngreeting = Hello\n")
+    with pytest.raises(
+        ConfigurationError,
+        match=rf"{re.escape(str(path))}:2: 'greeting' is defined twice \(also at a.ftl:1\)",
+    ):
+        Catalog.load(tmp_path)
+
+
+def test_missing_default_language_is_refused(tmp_path: Path) -> None:
+    _write(tmp_path, "zh", "main.ftl", "hello = 你好\n")
+    with pytest.raises(ConfigurationError, match="no texts for the default language 'en'"):
+        Catalog.load(tmp_path)
+
+
+def test_every_key_the_code_asks_for_exists() -> None:
+    """Keys are written as string literals at their call sites (``.get("key"``), so a typo
+    would only show when that text is sent; this finds them all up front."""
+    catalog = Catalog.load(LOCALES_DIR)
+    pattern = re.compile(r"""\b(?:texts|i18n|catalog)(?:\.get)?\(\s*["']([a-z][a-z0-9-]*)["']""")
+    used: set[str] = set()
+    for path in (ROOT / "bot").rglob("*.py"):
+        used.update(pattern.findall(path.read_text(encoding="utf-8")))
+    assert used, "no catalog lookups found"
+    missing = sorted(key for key in used if not catalog.has(key))
+    assert missing == []
