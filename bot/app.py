@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from bot.errors import ConfigurationError
+from bot.i18n import Catalog
 from bot.services.events import EventRecorder, RedisEventLog
 from bot.services.knowledge import KnowledgeService, LazyVectors
 from bot.settings import GeneratorSettings, Settings
@@ -80,6 +81,7 @@ class App:
     knowledge: KnowledgeService
     executor: ThreadPoolExecutor
     events: EventRecorder
+    catalog: Catalog
     live: LiveModels | None = None
     answering: AnsweringService | None = None
     watcher: KbWatcher | None = None
@@ -147,6 +149,7 @@ async def build_app(
         raise ConfigurationError(
             f"REDIS__URL: not set; {needs_redis} (e.g. REDIS__URL=redis://127.0.0.1:6379/0)"
         )
+    catalog = load_catalog(settings)  # a broken text file stops the start before anything opens
     resources = AsyncExitStack()
     try:
         bot = build_bot(settings) if telegram else None
@@ -171,7 +174,9 @@ async def build_app(
             if first is None:
                 first = load_knowledge_base(settings.kb.path or bundled_path())
             await knowledge.store.seed(first)
-        app = App(settings, stores, knowledge, executor, events, bot=bot, resources=resources)
+        app = App(
+            settings, stores, knowledge, executor, events, catalog, bot=bot, resources=resources
+        )
         if models is Models.LAZY:
             knowledge.vectors = LazyVectors(
                 settings.retrieval.embedder, settings.retrieval.model_path
@@ -182,6 +187,14 @@ async def build_app(
     except BaseException:
         await resources.aclose()
         raise
+
+
+def load_catalog(settings: Settings) -> Catalog:
+    """The text catalog from ``TEXTS__PATH`` (default: the bundled texts), checked whole."""
+    texts = settings.texts
+    if texts.path is None:
+        return Catalog.load(default_locale=texts.default_locale)
+    return Catalog.load(texts.path, default_locale=texts.default_locale)
 
 
 async def _serve_questions(app: App, live: LiveModels | None, *, watch: bool) -> None:
@@ -404,7 +417,7 @@ def build_dispatcher(app: App, bot: Bot) -> Dispatcher:
     dp["escalation"] = app.escalation(bot)
     dp["product_name"] = app.product
     dp["knowledge"] = app.knowledge
-    setup_middlewares(dp, app.events)
+    setup_middlewares(dp, app.events, app.catalog)
     dp.include_routers(*get_routers())
     return dp
 

@@ -1,9 +1,10 @@
 """Texts as a catalog with keys: Fluent files under ``bot/locales/<locale>/*.ftl``.
 
 Every text the product shows a person (customers, agents, operators, the command line) is a key in
-the catalog, never a string constant in a handler. The catalog is served by aiogram-i18n's
-``FluentRuntimeCore``; in handlers the ``I18nMiddleware`` (see ``bot/middlewares``) injects the
-customer's ``i18n`` context, elsewhere ``Catalog.texts(locale)`` gives the same ``get(key, **args)``.
+the catalog, never a string constant in a handler. Fluent's own runtime formats them;
+in handlers aiogram-i18n's ``I18nMiddleware`` (``bot/middlewares/locale.py``) injects the customer's
+``i18n`` context over this catalog, elsewhere ``Catalog.texts(locale)`` gives the same
+``get(key, **args)``. Loading it imports no aiogram, so the command line stays quick.
 A new language is a new folder of ``.ftl`` files: a key it lacks falls back to the default locale.
 
 The files are checked when the catalog loads: a syntax error, a repeated key, or a file that is not
@@ -16,11 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from aiogram_i18n.cores import FluentRuntimeCore
-from aiogram_i18n.exceptions import KeyNotFoundError
+from fluent.runtime import FluentBundle, FluentResource
 from fluent.syntax import FluentParser, ast
 
-from bot.errors import ConfigurationError
+from common.errors import ConfigurationError
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 DEFAULT_LOCALE = "en"
@@ -38,8 +38,9 @@ class TextSource(Protocol):
 class Catalog:
     """All locales' texts; ``get(key, locale, **args)`` formats one."""
 
-    def __init__(self, core: FluentRuntimeCore) -> None:
-        self.core = core
+    def __init__(self, bundles: dict[str, FluentBundle], default_locale: str) -> None:
+        self.bundles = bundles
+        self.default_locale = default_locale
 
     @classmethod
     def load(cls, path: Path = LOCALES_DIR, default_locale: str = DEFAULT_LOCALE) -> Catalog:
@@ -50,41 +51,40 @@ class Catalog:
             raise ConfigurationError(
                 f"{path}: no texts for the default language {default_locale!r} (found: {found})"
             )
-        core = FluentRuntimeCore(
-            path=path,
-            default_locale=default_locale,
-            use_td=False,
-            # A key missing in a translation falls back to the default language.
-            locales_map={locale: default_locale for locale in locales if locale != default_locale},
-        )
-        core.locales.update(core.find_locales())
-        return cls(core)
-
-    @property
-    def default_locale(self) -> str:
-        return str(self.core.default_locale)
+        bundles = {}
+        for locale, files in locales.items():
+            # No Unicode isolation marks around arguments: Telegram shows them as they are.
+            bundle = FluentBundle([locale], use_isolating=False)
+            for file in files:
+                bundle.add_resource(FluentResource(file.read_text(encoding="utf-8")))
+            bundles[locale] = bundle
+        return cls(bundles, default_locale)
 
     @property
     def locales(self) -> tuple[str, ...]:
-        return self.core.available_locales
+        return tuple(self.bundles)
 
     def get(self, key: str, locale: str | None = None, /, **kwargs: Any) -> str:
-        """The text of ``key`` in ``locale`` (else the default language)."""
-        return self.core.get(key, self._locale(locale), **kwargs)
+        """The text of ``key`` in ``locale``; a key the language lacks comes from the default."""
+        bundle = self.bundles.get(locale or self.default_locale)
+        if bundle is None or not bundle.has_message(key):
+            bundle = self.bundles[self.default_locale]
+        message = bundle.get_message(key)  # KeyError: the key is not in the catalog at all
+        if message.value is None:
+            raise KeyError(key)
+        text, errors = bundle.format_pattern(message.value, kwargs)
+        if errors:
+            raise ValueError(f"text {key!r}: {'; '.join(str(e) for e in errors)}")
+        return text
 
     def has(self, key: str, locale: str | None = None) -> bool:
-        try:
-            self.core.get_translator(self._locale(locale)).get_message(key)
-        except KeyError:
-            return False
-        return True
+        bundle = self.bundles.get(locale or self.default_locale)
+        return bundle is not None and bundle.has_message(key)
 
     def texts(self, locale: str | None = None) -> Texts:
         """The catalog bound to one language (agents', operators' and CLI texts, services)."""
-        return Texts(self, self._locale(locale))
-
-    def _locale(self, locale: str | None) -> str:
-        return locale if locale in self.core.locales else self.default_locale
+        locale = locale if locale in self.bundles else self.default_locale
+        return Texts(self, locale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +144,6 @@ __all__ = [
     "DEFAULT_LOCALE",
     "LOCALES_DIR",
     "Catalog",
-    "KeyNotFoundError",
     "TextSource",
     "Texts",
     "check_catalog",

@@ -218,6 +218,13 @@ class OperatorSettings(BaseModel):
             ) from None
 
 
+class TextsSettings(BaseModel):
+    """The text catalog: Fluent files, one folder per language (see ``bot/i18n.py``)."""
+
+    path: Path | None = None  # a folder like bot/locales (default: the bundled texts)
+    default_locale: str = Field("en", pattern=r"^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")
+
+
 class Settings(BaseSettings):
     """Everything the product can be configured with."""
 
@@ -237,6 +244,7 @@ class Settings(BaseSettings):
     kb: KnowledgeBaseSettings = Field(default_factory=KnowledgeBaseSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     operators: OperatorSettings = Field(default_factory=OperatorSettings)
+    texts: TextsSettings = Field(default_factory=TextsSettings)
     log_level: str = "INFO"
 
 

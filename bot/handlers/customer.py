@@ -13,6 +13,7 @@ from aiogram.types import CallbackQuery, Message, User
 from aiogram.utils.chat_action import ChatActionSender
 
 from bot import texts
+from bot.i18n import TextSource
 from bot.keyboards import FeedbackCallback, HumanCallback, RatingCallback, answer_keyboard
 from bot.services.answering import Answer, AnsweringService, Escalation, EscalationReason
 from bot.services.escalation import EscalationService
@@ -44,13 +45,13 @@ def _name(user: User | None) -> str:
     return user.full_name or (f"@{user.username}" if user.username else str(user.id))
 
 
-async def cmd_start(message: Message, product_name: str) -> None:
+async def cmd_start(message: Message, product_name: str, i18n: TextSource) -> None:
     name = f", {message.from_user.first_name}" if message.from_user else ""
-    await message.answer(texts.START.format(name=name, product=product_name))
+    await message.answer(i18n.get("start", name=name, product=product_name))
 
 
-async def cmd_help(message: Message) -> None:
-    await message.answer(texts.HELP)
+async def cmd_help(message: Message, i18n: TextSource) -> None:
+    await message.answer(i18n.get("help"))
 
 
 class InHandoff(Filter):

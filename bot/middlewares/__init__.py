@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from aiogram import Dispatcher
 
+from bot.i18n import Catalog
 from bot.middlewares.events import ReceivedEventsMiddleware
+from bot.middlewares.locale import setup_locale
 from bot.services.events import EventRecorder
 
 
-def setup_middlewares(dp: Dispatcher, events: EventRecorder) -> None:
+def setup_middlewares(dp: Dispatcher, events: EventRecorder, catalog: Catalog) -> None:
+    setup_locale(dp, catalog)
     received = ReceivedEventsMiddleware(events)
     dp.message.outer_middleware(received)
     dp.callback_query.outer_middleware(received)
