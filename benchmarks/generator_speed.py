@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from common.paths import CACHE_DIR
 from knowledge_base import bundled_path, load_knowledge_base
 from models.llm import LlamaCppBackend, TorchBackend, llama_cpp_available
 from models.prompting import MAX_SOURCES, build_messages, render_chatml, select_sources
@@ -41,7 +42,7 @@ def prompts(n: int) -> tuple[list[str], list[str]]:
     """
     kb = load_knowledge_base(bundled_path())
     embedder = SentenceTransformerEmbedder()
-    retriever = FaqRetriever(embedder, cache_dir=Path(".cache/supportbot"))
+    retriever = FaqRetriever(embedder, cache_dir=CACHE_DIR)
     retriever.load(kb)
     questions = [e.alternatives[0] if e.alternatives else e.question for e in kb.entries]
     step = max(1, len(questions) // n)

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from bot.errors import SupportBotError
+from common.paths import CACHE_DIR, GENERATOR_MODELS_DIR, RETRIEVER_MODELS_DIR
 
 log = logging.getLogger("supportbot")
 
@@ -337,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument(
         "--train", type=Path, help="JSONL {text, faq_id}: more phrasings to learn from"
     )
-    tr.add_argument("--out", type=Path, default=Path("models/retriever"), help="versions folder")
+    tr.add_argument("--out", type=Path, default=RETRIEVER_MODELS_DIR, help="versions folder")
     tr.add_argument("--base-model", type=Path, help="start from this model (default MiniLM)")
     tr.add_argument("--epochs", type=float, default=1.0)
     tr.add_argument("--batch-size", type=int, default=64)
@@ -353,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
         "train-generator", help="fine-tune the reply generator (SmolLM2) on a knowledge base"
     )
     tg.add_argument("--kb", required=True, type=Path, help="knowledge base (yaml, jsonl, csv)")
-    tg.add_argument("--out", type=Path, default=Path("var/generator"), help="versions folder")
+    tg.add_argument("--out", type=Path, default=GENERATOR_MODELS_DIR, help="versions folder")
     tg.add_argument("--epochs", type=float, default=1.0)
     tg.add_argument("--learning-rate", type=float, default=8e-4)
     tg.add_argument("--lora-rank", type=int, default=16)
@@ -367,7 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     tg.add_argument("--heldout-loss-examples", type=int, default=16)
     tg.add_argument("--no-gguf", action="store_true", help="skip the GGUF export for llama.cpp")
     tg.add_argument("--retriever-model", type=Path, help="fine-tuned embedder for the sources")
-    tg.add_argument("--cache-dir", type=Path, default=Path(".cache/supportbot"))
+    tg.add_argument("--cache-dir", type=Path, default=CACHE_DIR)
     tg.set_defaults(func=cmd_train_generator)
 
     # What both evaluations read, and how they report.
@@ -389,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     eg.add_argument("--retriever-model", type=Path, help="a fine-tuned embedding model folder")
     eg.add_argument("--top-k", type=int, default=3)
     eg.add_argument("--show", type=int, default=0, help="print the first N replies")
-    eg.add_argument("--cache-dir", type=Path, default=Path(".cache/supportbot"))
+    eg.add_argument("--cache-dir", type=Path, default=CACHE_DIR)
     eg.set_defaults(func=cmd_eval_generator)
 
     ev = sub.add_parser("eval", parents=[labelled], help="evaluate retrieval on labelled queries")
@@ -403,7 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="choose the threshold on dev to escalate at least this share of its out-of-scope"
         " queries (default 0.9); 0: balance accuracy and recall instead",
     )
-    ev.add_argument("--cache-dir", type=Path, default=Path(".cache/supportbot"))
+    ev.add_argument("--cache-dir", type=Path, default=CACHE_DIR)
     ev.add_argument("--latency-queries", type=int, default=200)
     ev.add_argument("--plot", type=Path, help="write the threshold trade-off curve as a PNG")
     ev.set_defaults(func=cmd_eval)

@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigurationError
+from common.paths import CACHE_DIR, GENERATOR_MODELS_DIR, RETRIEVER_MODELS_DIR
 
 OFFICIAL_API_BASE = "https://api.telegram.org"
 
@@ -114,7 +115,7 @@ class RetrievalSettings(BaseModel):
     threshold: float = Field(0.55, ge=0.0, le=1.0)
     top_k: int = Field(3, ge=1, le=20)
     model_path: Path | None = None
-    cache_dir: Path = Path(".cache/supportbot")
+    cache_dir: Path = CACHE_DIR
     workers: int = Field(2, ge=1, le=16)
     # Questions the bot should hand to a person (one per line, or JSONL {"text"}).
     out_of_scope_path: Path | None = None
@@ -130,7 +131,7 @@ class GeneratorBackend(StrEnum):
 class GeneratorSettings(BaseModel):
     """Generated replies (``supportbot train-generator``); without a model, verbatim FAQ answers."""
 
-    model_path: Path | None = Path("var/generator")
+    model_path: Path | None = GENERATOR_MODELS_DIR
     backend: GeneratorBackend = GeneratorBackend.AUTO
     max_new_tokens: int = Field(96, ge=8, le=512)
     timeout_s: float = Field(15.0, gt=0)
@@ -190,7 +191,7 @@ class KnowledgeBaseSettings(BaseModel):
     path: Path | None = None
     reload_seconds: float = Field(0.25, gt=0, le=5)
     keep_versions: int = Field(100, ge=2)
-    models_dir: Path = Path("models/retriever")
+    models_dir: Path = RETRIEVER_MODELS_DIR
     retrain_hours: float = Field(0.0, ge=0)
     retrain_budget_seconds: float = Field(900.0, gt=0)
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from knowledge_base.loaders import LabelledQuery
 from knowledge_base.model import KnowledgeBase
-from models.generator import Generator
+from models.generator import Generator, ReplySource
 from models.grounding import GroundingGuard, source_texts
 from models.prompting import select_sources
 from retrieval.embedder import Embedder
@@ -83,10 +83,11 @@ class GeneratorEvalReport:
                 float(np.mean([r.similarity for r in rows])) if rows else 0.0, 4
             ),
             "fallback_rate": round(
-                float(np.mean([r.source != "generated" for r in rows])) if rows else 0.0, 4
+                float(np.mean([r.source != ReplySource.GENERATED for r in rows])) if rows else 0.0,
+                4,
             ),
             "handoff_rate": round(
-                float(np.mean([r.source == "handoff" for r in rows])) if rows else 0.0, 4
+                float(np.mean([r.source == ReplySource.HANDOFF for r in rows])) if rows else 0.0, 4
             ),
             "retrieval_accuracy": round(
                 float(np.mean([r.retrieved_id == r.gold_id for r in rows])) if rows else 0.0, 4

@@ -5,22 +5,38 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 from models.prompting import HistoryTurn
 from retrieval.retriever import RetrievedFaq
 
-__all__ = ["GeneratedReply", "Generator", "HistoryTurn", "VerbatimGenerator", "verbatim_reply"]
+__all__ = [
+    "GeneratedReply",
+    "Generator",
+    "HistoryTurn",
+    "ReplySource",
+    "VerbatimGenerator",
+    "verbatim_reply",
+]
 TextCallback = Callable[[str], None]
 
 
 @dataclass(frozen=True, slots=True)
 class GeneratedReply:
     text: str
-    source: str  # "faq" (verbatim answer), "generated", or "handoff" (entries don't answer it)
+    source: ReplySource
     entry_id: str | None
     note: str = ""  # why a generated reply fell back to the FAQ text
     draft: str = ""  # the generated text the guard refused, if any
+
+
+class ReplySource(StrEnum):
+    """Where a reply's text comes from."""
+
+    FAQ = "faq"  # the entry's answer as the operators wrote it
+    GENERATED = "generated"  # composed by the model and checked against the entries
+    HANDOFF = "handoff"  # the model found no answer in the entries: a person should take it
 
 
 class Generator(Protocol):
@@ -72,4 +88,4 @@ def verbatim_reply(
     if not candidates:
         raise ValueError("no candidate entries to answer from")
     top = candidates[0]
-    return GeneratedReply(top.entry.answer, "faq", top.entry.id, note=note, draft=draft)
+    return GeneratedReply(top.entry.answer, ReplySource.FAQ, top.entry.id, note=note, draft=draft)

@@ -16,7 +16,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from models.generator import GeneratedReply, HistoryTurn, TextCallback, verbatim_reply
+from models.generator import (
+    GeneratedReply,
+    HistoryTurn,
+    ReplySource,
+    TextCallback,
+    verbatim_reply,
+)
 from models.grounding import GroundingGuard, source_texts
 from models.prompting import (
     HANDOFF_REPLY,
@@ -240,7 +246,7 @@ class SmolLMGenerator:
         reply = _complete_sentences(text)
         top = candidates[0]
         if is_handoff(reply):
-            return GeneratedReply(HANDOFF_REPLY, "handoff", top.entry.id)
+            return GeneratedReply(HANDOFF_REPLY, ReplySource.HANDOFF, top.entry.id)
         verdict = self.guard.check(reply, sources)
         if not verdict.ok:
             log.info(
@@ -249,4 +255,4 @@ class SmolLMGenerator:
                 f": {', '.join(verdict.unsupported)}" if verdict.unsupported else "",
             )
             return verbatim_reply(candidates, verdict.reason, draft=reply)
-        return GeneratedReply(reply, "generated", top.entry.id)
+        return GeneratedReply(reply, ReplySource.GENERATED, top.entry.id)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.paths import CACHE_DIR
 from knowledge_base.model import FaqEntry, KnowledgeBase
 from models.prompting import (
     HANDOFF_REPLY,
@@ -203,7 +204,7 @@ def train_generator(
     embedder: Embedder,
     config: GeneratorTrainingConfig | None = None,
     *,
-    cache_dir: Path = Path(".cache/supportbot"),
+    cache_dir: Path = CACHE_DIR,
     progress: bool = True,
 ) -> GeneratorTrainingReport:
     """Fine-tune the base SmolLM2 on ``kb`` and save it as a new version under ``out_root``."""

@@ -12,13 +12,15 @@ from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
+from common.paths import CACHE_DIR
+
 TextKind = Literal["query", "passage"]
 Runtime = Literal["auto", "onnx", "torch"]
 
 log = logging.getLogger(__name__)
 
 # Exported ONNX encoders, one file per model version (rebuilt on demand; safe to delete).
-DEFAULT_ONNX_DIR = Path(".cache/supportbot/onnx")
+DEFAULT_ONNX_DIR = CACHE_DIR / "onnx"
 
 
 @runtime_checkable

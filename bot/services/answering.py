@@ -14,7 +14,7 @@ from bot.services.live import LiveModels
 from bot.services.sentiment import SentimentAnalyzer
 from bot.services.signals import EscalationReason, same_question, wants_human
 from bot.store import AnswerRecord, Stores, Turn, TurnRole, new_id
-from models.generator import HistoryTurn, TextCallback
+from models.generator import HistoryTurn, ReplySource, TextCallback
 from retrieval.followup import contextual_query
 from retrieval.retriever import RetrievedFaq, SearchResult
 
@@ -32,7 +32,7 @@ class Answer:
     answer_id: str
     entry_id: str
     confidence: float
-    source: str
+    source: ReplySource
     candidates: tuple[RetrievedFaq, ...] = ()
 
 
@@ -112,7 +112,7 @@ class AnsweringService:
             (t.role, t.text) for t in earlier if t.role in (TurnRole.CUSTOMER, TurnRole.BOT)
         ]
         reply = await self.generation.reply(text, result.candidates, history, on_text)
-        if reply.source == "handoff":  # the model found no answer in the entries
+        if reply.source == ReplySource.HANDOFF:  # the model found no answer in the entries
             return Escalation(
                 EscalationReason.LOW_CONFIDENCE,
                 text,
