@@ -666,29 +666,17 @@ class FakeBotAPI:
     def _edit_message_text(self, call: ApiCall) -> dict[str, Any] | bool:
         params = call.params
         text = _plain_text(params.get("text"), params.get("parse_mode"), TEXT_LIMIT, "message")
-        _check_markup(params.get("reply_markup"))
-        if params.get("inline_message_id"):
-            return True
-        key = self._message_key(params, "edit")
-        markup = _inline_markup(params.get("reply_markup"))
-        message = self.messages.get(key)
-        if message is None:
-            message = {
-                "message_id": key[1],
-                "date": _now(),
-                "chat": self._chat(key[0]),
-                "from": self._bot_user(call.token),
-            }
-        elif message.get("text") == text and message.get("reply_markup") == markup:
-            raise BotAPIError(400, MESSAGE_NOT_MODIFIED)
-        message = {k: v for k, v in message.items() if k != "reply_markup"}
-        message.update({"text": text, "edit_date": _now()})
-        if markup is not None:
-            message["reply_markup"] = markup
-        self.messages[key] = message
-        return message
+        return self._edit_message(call, {"text": text})
 
     def _edit_reply_markup(self, call: ApiCall) -> dict[str, Any] | bool:
+        return self._edit_message(call, {})
+
+    def _edit_message(self, call: ApiCall, changes: dict[str, Any]) -> dict[str, Any] | bool:
+        """Apply ``changes`` and the call's reply markup to a sent message, as Telegram does.
+
+        An unknown message is edited as if the bot had sent it with no text; an edit that changes
+        nothing fails with "message is not modified".
+        """
         params = call.params
         _check_markup(params.get("reply_markup"))
         if params.get("inline_message_id"):
@@ -704,10 +692,12 @@ class FakeBotAPI:
                 "from": self._bot_user(call.token),
                 "text": "",
             }
-        elif message.get("reply_markup") == markup:
+        elif message.get("reply_markup") == markup and all(
+            message.get(field) == value for field, value in changes.items()
+        ):
             raise BotAPIError(400, MESSAGE_NOT_MODIFIED)
         message = {k: v for k, v in message.items() if k != "reply_markup"}
-        message["edit_date"] = _now()
+        message.update(changes, edit_date=_now())
         if markup is not None:
             message["reply_markup"] = markup
         self.messages[key] = message
