@@ -100,16 +100,11 @@ def training_pairs(kb: KnowledgeBase) -> tuple[list[str], list[int], dict[int, l
     An entry with a single phrasing is paired with its answer, so even a one-question-per-entry
     knowledge base gives the model something to learn from.
     """
-    anchors: list[str] = []
-    labels: list[int] = []
+    anchors, labels = kb.phrasing_rows()
     pools: dict[int, list[str]] = {}
     for position, entry in enumerate(kb.entries):
         phrasings = list(entry.phrasings)
-        pool = phrasings if len(phrasings) > 1 else [*phrasings, entry.answer[:300]]
-        pools[position] = pool
-        for text in phrasings:
-            anchors.append(text)
-            labels.append(position)
+        pools[position] = phrasings if len(phrasings) > 1 else [*phrasings, entry.answer[:300]]
     return anchors, labels, pools
 
 
