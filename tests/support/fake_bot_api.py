@@ -458,13 +458,7 @@ class FakeBotAPI:
         """An Update dict with a callback query pressed on ``message_id`` in ``chat_id``."""
         message = self.messages.get((chat_id, message_id))
         if message is None:
-            message = {
-                "message_id": message_id,
-                "date": _now(),
-                "chat": self._chat(chat_id),
-                "from": self._bot_user(DEFAULT_TOKEN),
-                "text": "",
-            }
+            message = self._unseen_bot_message(chat_id, message_id, DEFAULT_TOKEN)
         query = {
             "id": str(next(self._callback_seq) + 7_000_000_000),
             "from": self._user(user_id, first_name, None, "en"),
@@ -685,13 +679,7 @@ class FakeBotAPI:
         markup = _inline_markup(params.get("reply_markup"))
         message = self.messages.get(key)
         if message is None:
-            message = {
-                "message_id": key[1],
-                "date": _now(),
-                "chat": self._chat(key[0]),
-                "from": self._bot_user(call.token),
-                "text": "",
-            }
+            message = self._unseen_bot_message(key[0], key[1], call.token)
         elif message.get("reply_markup") == markup and all(
             message.get(field) == value for field, value in changes.items()
         ):
@@ -994,6 +982,16 @@ class FakeBotAPI:
         message = self._new_message(chat_id, sender, thread_id)
         self.messages[(chat_id, message["message_id"])] = message
         return message
+
+    def _unseen_bot_message(self, chat_id: int, message_id: int, token: str) -> dict[str, Any]:
+        """A message the fake never saw, taken to be one the bot sent earlier without text."""
+        return {
+            "message_id": message_id,
+            "date": _now(),
+            "chat": self._chat(chat_id),
+            "from": self._bot_user(token),
+            "text": "",
+        }
 
     def _remember_update_message(self, update: dict[str, Any]) -> None:
         message = update.get("message") or update.get("edited_message")
