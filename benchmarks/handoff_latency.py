@@ -52,6 +52,19 @@ def summary(name: str, values_ms: list[float]) -> str:
     )
 
 
+async def agent_reply_ms(api: FakeBotAPI, customer: int, thread: int, text: str) -> float:
+    """Milliseconds from an agent's ``text`` in the topic to its copy reaching the customer."""
+    loop = asyncio.get_running_loop()
+    start = len(api.calls)
+    sent = loop.time()
+    update = api.text_update(AGENTS_CHAT, text, user_id=AGENT_ID, message_thread_id=thread)
+    api.push_update(update)
+    await api.wait_for("copyMessage", lambda p: p["chat_id"] == customer, start=start, timeout=10)
+    elapsed_ms = (loop.time() - sent) * 1000
+    await asyncio.sleep(0.05)  # let the handler finish before the next message
+    return elapsed_ms
+
+
 async def measure(n: int, redis_url: str) -> None:
     prefix = f"bench-handoff-{uuid.uuid4().hex[:8]}"
     redis = Redis.from_url(redis_url, decode_responses=True)
@@ -94,45 +107,13 @@ async def measure(n: int, redis_url: str) -> None:
                     )
                     await asyncio.sleep(0.05)  # let the handler finish before the agent writes
 
-                    start = len(api.calls)
-                    t3 = loop.time()
-                    api.push_update(
-                        api.text_update(
-                            AGENTS_CHAT,
-                            "Hello, I'm here",
-                            user_id=AGENT_ID,
-                            message_thread_id=thread,
-                        )
-                    )
-                    await api.wait_for(
-                        "copyMessage",
-                        lambda p, c=customer: p["chat_id"] == c,
-                        start=start,
-                        timeout=10,
-                    )
-                    t4 = loop.time()
-                    await asyncio.sleep(0.05)
-
-                    start = len(api.calls)
-                    t5 = loop.time()
-                    api.push_update(
-                        api.text_update(
-                            AGENTS_CHAT, "Checking now", user_id=AGENT_ID, message_thread_id=thread
-                        )
-                    )
-                    await api.wait_for(
-                        "copyMessage",
-                        lambda p, c=customer: p["chat_id"] == c,
-                        start=start,
-                        timeout=10,
-                    )
-                    t6 = loop.time()
-                    await asyncio.sleep(0.05)
+                    first = await agent_reply_ms(api, customer, thread, "Hello, I'm here")
+                    later = await agent_reply_ms(api, customer, thread, "Checking now")
                     if i:
                         topic_ms.append((t1 - t0) * 1000)
                         opening_ms.append((t2 - t0) * 1000)
-                        reply_ms.append((t4 - t3) * 1000)
-                        later_ms.append((t6 - t5) * 1000)
+                        reply_ms.append(first)
+                        later_ms.append(later)
         finally:
             async for key in redis.scan_iter(match=f"{prefix}*", count=500):
                 await redis.delete(key)

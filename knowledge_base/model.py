@@ -93,6 +93,15 @@ class KnowledgeBase:
     def phrasing_count(self) -> int:
         return sum(len(e.phrasings) for e in self.entries)
 
+    def phrasing_rows(self) -> tuple[list[str], list[int]]:
+        """Every phrasing, entry by entry, and the position (in ``entries``) of its entry."""
+        texts: list[str] = []
+        owners: list[int] = []
+        for position, entry in enumerate(self.entries):
+            texts.extend(entry.phrasings)
+            owners.extend([position] * len(entry.phrasings))
+        return texts, owners
+
     def content_hash(self) -> str:
         """A digest of everything retrieval depends on; it changes whenever an index must be rebuilt."""
         digest = hashlib.sha256()

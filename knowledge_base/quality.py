@@ -56,12 +56,7 @@ def check_quality(
     only_ids: Iterable[str] | None = None,
 ) -> list[QualityIssue]:
     """Every issue in ``kb`` (when ``only_ids`` is given: those involving one of these entries)."""
-    texts: list[str] = []
-    owners: list[int] = []
-    for position, entry in enumerate(kb.entries):
-        for text in entry.phrasings:
-            texts.append(text)
-            owners.append(position)
+    texts, owners = kb.phrasing_rows()
     if len(kb) < 2 or not texts:
         return []
     v = _normalise(vectors(texts))

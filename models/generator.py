@@ -74,10 +74,9 @@ class VerbatimGenerator:
         question: str,
         candidates: Sequence[RetrievedFaq],
         history: Sequence[HistoryTurn] = (),
-        *,
-        on_text: TextCallback | None = None,
-        stop: threading.Event | None = None,
+        **_streaming: object,
     ) -> GeneratedReply:
+        """The reply is ready at once, so ``on_text`` and ``stop`` have nothing to do."""
         return verbatim_reply(candidates)
 
 

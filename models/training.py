@@ -36,8 +36,9 @@ from models.prompting import (
     select_sources,
 )
 from models.smollm import GGUF_NAME, MARKER, base_gguf_path, base_model_dir, export_gguf
-from retrieval.embedder import Embedder, mark_latest
+from retrieval.embedder import Embedder
 from retrieval.retriever import FaqRetriever
+from retrieval.training import finish_version, new_version_dir, start_training
 
 log = logging.getLogger(__name__)
 
@@ -213,12 +214,7 @@ def train_generator(
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     config = config or GeneratorTrainingConfig()
-    if len(kb) < 2:
-        raise ValueError("training needs at least two entries")
-    rng = random.Random(config.seed)
-    torch.manual_seed(config.seed)
-    if config.threads:
-        torch.set_num_threads(config.threads)
+    rng = start_training(kb, config.seed, config.threads)
     started = time.perf_counter()
 
     retriever = FaqRetriever(embedder, cache_dir=cache_dir)
@@ -296,9 +292,8 @@ def train_generator(
     if config.lora_rank > 0:
         model = model.merge_and_unload()
 
-    version = time.strftime("generator-%Y%m%d-%H%M%S")
-    out_dir = Path(out_root) / version
-    out_dir.mkdir(parents=True, exist_ok=False)
+    out_dir = new_version_dir(out_root, "generator")
+    version = out_dir.name
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     if config.export_gguf:
@@ -327,8 +322,7 @@ def train_generator(
         "gguf": GGUF_NAME if config.export_gguf else None,
         "config": asdict(config),
     }
-    (out_dir / MARKER).write_text(json.dumps(meta, indent=1), encoding="utf-8")
-    mark_latest(Path(out_root), version)
+    finish_version(out_dir, MARKER, meta)
     log.info(
         "generator %s trained: %d/%d steps in %.0fs, held-out loss %.3f → %.3f",
         version, steps, planned_steps, train_seconds, loss_before, loss_after,

@@ -13,6 +13,10 @@ from tqdm import tqdm
 from knowledge_base.loaders import LabelledQuery
 from retrieval.retriever import FaqRetriever, SearchResult
 
+# What EvalReport.summary() reports (`supportbot eval --json`, the benchmarks).
+HEADLINE_METRICS = ("accuracy_at_1", "recall_at_5", "mrr", "macro_f1", "p50_ms", "p99_ms")
+OOS_METRICS = ("threshold", "in_scope_accuracy", "oos_precision", "oos_recall", "oos_f1", "auroc")
+
 
 @dataclass(frozen=True, slots=True)
 class EntryScores:
@@ -44,16 +48,8 @@ class EvalReport:
     tradeoff: list[tuple[float, float, float]] = field(default_factory=list)
 
     def summary(self) -> dict[str, float]:
-        keys = ["accuracy_at_1", "recall_at_5", "mrr", "macro_f1", "p50_ms", "p99_ms"]
-        if self.threshold is not None:
-            keys += [
-                "threshold",
-                "in_scope_accuracy",
-                "oos_precision",
-                "oos_recall",
-                "oos_f1",
-                "auroc",
-            ]
+        """The headline numbers; the out-of-scope ones too when a threshold was evaluated."""
+        keys = HEADLINE_METRICS if self.threshold is None else HEADLINE_METRICS + OOS_METRICS
         return {k: round(float(getattr(self, k)), 4) for k in keys}
 
 

@@ -129,12 +129,7 @@ class FaqRetriever:
         with self._load_lock:
             started = time.perf_counter()
             previous = self._snapshot
-            phrasings: list[str] = []
-            owners: list[int] = []
-            for position, entry in enumerate(kb.entries):
-                for text in entry.phrasings:
-                    phrasings.append(text)
-                    owners.append(position)
+            phrasings, owners = kb.phrasing_rows()
             stats = {"phrasings": float(len(phrasings)), "embedded": 0.0}
             oos_texts = tuple(dict.fromkeys(t for t in out_of_scope if t.strip()))
             if (

@@ -66,22 +66,45 @@ class TrainingReport:
     final_loss: float
 
 
+def start_training(kb: KnowledgeBase, seed: int, threads: int | None) -> random.Random:
+    """What every trainer does first: refuse a too-small ``kb``, seed torch, cap its threads.
+
+    Returns the run's own random generator, seeded alike, so a run can be repeated.
+    """
+    import torch
+
+    if len(kb) < 2:
+        raise ValueError("training needs at least two entries")
+    torch.manual_seed(seed)
+    if threads:
+        torch.set_num_threads(threads)
+    return random.Random(seed)
+
+
+def new_version_dir(out_root: Path, kind: str) -> Path:
+    """A new, empty version folder under ``out_root``, named ``<kind>-<local date and time>``."""
+    out_dir = Path(out_root) / time.strftime(f"{kind}-%Y%m%d-%H%M%S")
+    out_dir.mkdir(parents=True, exist_ok=False)
+    return out_dir
+
+
+def finish_version(out_dir: Path, marker: str, meta: dict[str, object]) -> None:
+    """Describe a saved version in its ``marker`` file and make it its folder's ``LATEST``."""
+    (out_dir / marker).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    mark_latest(out_dir.parent, out_dir.name)
+
+
 def training_pairs(kb: KnowledgeBase) -> tuple[list[str], list[int], dict[int, list[str]]]:
     """Anchors, their entry positions, and each entry's pool of positives.
 
     An entry with a single phrasing is paired with its answer, so even a one-question-per-entry
     knowledge base gives the model something to learn from.
     """
-    anchors: list[str] = []
-    labels: list[int] = []
+    anchors, labels = kb.phrasing_rows()
     pools: dict[int, list[str]] = {}
     for position, entry in enumerate(kb.entries):
         phrasings = list(entry.phrasings)
-        pool = phrasings if len(phrasings) > 1 else [*phrasings, entry.answer[:300]]
-        pools[position] = pool
-        for text in phrasings:
-            anchors.append(text)
-            labels.append(position)
+        pools[position] = phrasings if len(phrasings) > 1 else [*phrasings, entry.answer[:300]]
     return anchors, labels, pools
 
 
@@ -140,12 +163,7 @@ def train_retriever(
     from tqdm import tqdm
 
     config = config or TrainingConfig()
-    if len(kb) < 2:
-        raise ValueError("training needs at least two entries")
-    rng = random.Random(config.seed)
-    torch.manual_seed(config.seed)
-    if config.threads:
-        torch.set_num_threads(config.threads)
+    rng = start_training(kb, config.seed, config.threads)
     source = resolve_model_dir(base_model) if base_model else default_minilm_path()
     model = SentenceTransformer(str(source), device="cpu")
     model.max_seq_length = config.max_seq_length
@@ -218,9 +236,8 @@ def train_retriever(
     bar.close()
     model.eval()
     seconds = time.perf_counter() - started
-    version = time.strftime("retriever-%Y%m%d-%H%M%S")
-    out_dir = Path(out_root) / version
-    out_dir.mkdir(parents=True, exist_ok=False)
+    out_dir = new_version_dir(out_root, "retriever")
+    version = out_dir.name
     model.save(str(out_dir))
     meta = {
         "version": version,
@@ -237,7 +254,6 @@ def train_retriever(
         "final_loss": loss_value,
         "config": asdict(config),
     }
-    (out_dir / MARKER).write_text(json.dumps(meta, indent=1), encoding="utf-8")
-    mark_latest(Path(out_root), version)
+    finish_version(out_dir, MARKER, meta)
     log.info("retriever %s trained: %d/%d steps in %.0fs", version, steps, planned, seconds)
     return TrainingReport(out_dir, steps, planned, len(anchors), seconds, stopped, loss_value)

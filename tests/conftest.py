@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from bot.store import Stores
 from knowledge_base import FaqEntry, KnowledgeBase
+from knowledge_base.store import KnowledgeBaseStore
 from retrieval import FaqRetriever, SentenceTransformerEmbedder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -91,6 +92,14 @@ SMALL_KB = KnowledgeBase(
 @pytest.fixture
 def small_kb() -> KnowledgeBase:
     return SMALL_KB
+
+
+@pytest.fixture
+async def kb_store(redis_client: Redis, key_prefix: str) -> KnowledgeBaseStore:
+    """The knowledge base in the real Redis, seeded with SMALL_KB (version 1)."""
+    store = KnowledgeBaseStore(redis_client, key_prefix)
+    await store.seed(SMALL_KB)
+    return store
 
 
 @pytest.fixture(scope="session")

@@ -20,24 +20,19 @@ AGENTS_CHAT_ID = -1001234567890
 
 
 @pytest.fixture
-async def fake_api() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI() as api:
-        yield api
-
-
-@pytest.fixture
 async def running_bot(
-    fake_api: FakeBotAPI, stores: Stores, retriever: FaqRetriever, key_prefix: str
+    stores: Stores, retriever: FaqRetriever, key_prefix: str
 ) -> AsyncIterator[RunningBot]:
-    settings = load_settings(
-        telegram={"token": DEFAULT_TOKEN, "api_base": fake_api.base_url},
-        redis={"url": "redis://127.0.0.1:6379/15", "prefix": key_prefix},
-        escalation={"agents_chat_id": AGENTS_CHAT_ID, "agent_ids": [777]},
-        retrieval={"threshold": 0.5},
-    )
     live = LiveModels(retriever, VerbatimGenerator(), kb=retriever.knowledge_base)
-    async with (
-        open_app(settings, stores=stores, live=live, watch=False) as app,
-        handoff.running_bot(fake_api, app) as running,
-    ):
-        yield running
+    async with FakeBotAPI() as fake_api:
+        settings = load_settings(
+            telegram={"token": DEFAULT_TOKEN, "api_base": fake_api.base_url},
+            redis={"url": "redis://127.0.0.1:6379/15", "prefix": key_prefix},
+            escalation={"agents_chat_id": AGENTS_CHAT_ID, "agent_ids": [777]},
+            retrieval={"threshold": 0.5},
+        )
+        async with (
+            open_app(settings, stores=stores, live=live, watch=False) as app,
+            handoff.running_bot(fake_api, app) as running,
+        ):
+            yield running

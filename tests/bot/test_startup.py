@@ -29,20 +29,39 @@ async def test_unreachable_redis_gives_a_clear_message() -> None:
     assert "REDIS__URL" in message and "hunter2" not in message
 
 
+def _supportbot(
+    *args: str,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``supportbot`` command line in a fresh interpreter, as a person would."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=cwd,
+        env=env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _offline_env(tmp_path: Path) -> dict[str, str]:
+    """This environment without Telegram or Redis settings, caching models under ``tmp_path``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM__", "REDIS__"))}
+    env["RETRIEVAL__CACHE_DIR"] = str(tmp_path / "cache")
+    return env
+
+
 def test_cli_reports_unreachable_redis_and_exits_2(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "TELEGRAM__TOKEN": DEFAULT_TOKEN,
         "REDIS__URL": "redis://127.0.0.1:1/0",
     }
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "run"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = _supportbot("run", cwd=tmp_path, env=env, timeout=120)
     assert proc.returncode == 2
     assert "cannot reach Redis at redis://127.0.0.1:1/0" in proc.stderr
     assert DEFAULT_TOKEN not in proc.stderr + proc.stdout
@@ -50,14 +69,7 @@ def test_cli_reports_unreachable_redis_and_exits_2(tmp_path: Path) -> None:
 
 def test_cli_refuses_bad_settings(tmp_path: Path) -> None:
     env = {**os.environ, "RETRIEVAL__THRESHOLD": "high"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "chat"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = _supportbot("chat", cwd=tmp_path, env=env, timeout=60)
     assert proc.returncode == 2
     assert "RETRIEVAL__THRESHOLD: Input should be a valid number" in proc.stderr
 
@@ -77,17 +89,9 @@ def test_kb_commands_load_neither_telegram_nor_the_models() -> None:
 
 
 def test_terminal_chat_answers_from_the_bundled_kb(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM__", "REDIS__"))}
-    env["RETRIEVAL__CACHE_DIR"] = str(tmp_path / "cache")
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "chat"],
-        cwd=tmp_path,
-        env=env,
-        input="How long does delivery take?\ncan I talk to a human\n",
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    env = _offline_env(tmp_path)
+    questions = "How long does delivery take?\ncan I talk to a human\n"
+    proc = _supportbot("chat", cwd=tmp_path, env=env, input=questions)
     assert proc.returncode == 0, proc.stderr
     assert "Brightcart support bot ready" in proc.stdout
     assert "bot> Standard delivery takes 3–5 business days" in proc.stdout
@@ -95,18 +99,15 @@ def test_terminal_chat_answers_from_the_bundled_kb(tmp_path: Path) -> None:
 
 
 def test_terminal_chat_hands_over_known_out_of_scope_questions(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM__", "REDIS__"))}
-    env["RETRIEVAL__CACHE_DIR"] = str(tmp_path / "cache")
-    chat = [sys.executable, "-m", "bot.cli", "chat"]
-    run = dict(cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    env = _offline_env(tmp_path)
     question = "where can I eat near your store\n"
     # Without the list, the physical-store entry answers it.
-    proc = subprocess.run(chat, input=question, env=env, **run)
+    proc = _supportbot("chat", cwd=tmp_path, env=env, input=question)
     assert proc.returncode == 0, proc.stderr
     assert "bot> " in proc.stdout and "ticket #" not in proc.stdout
     oos = tmp_path / "out-of-scope.txt"
     env["RETRIEVAL__OUT_OF_SCOPE_PATH"] = str(oos)
-    proc = subprocess.run(chat, input=question, env=env, **run)
+    proc = _supportbot("chat", cwd=tmp_path, env=env, input=question)
     assert proc.returncode == 2
     assert f"supportbot: RETRIEVAL__OUT_OF_SCOPE_PATH: {oos}: file not found" in proc.stderr
     oos.write_text(
@@ -114,7 +115,7 @@ def test_terminal_chat_hands_over_known_out_of_scope_questions(tmp_path: Path) -
         "where can I get sushi around here\nwho won the football match\n",
         encoding="utf-8",
     )
-    proc = subprocess.run(chat, input=question, env=env, **run)
+    proc = _supportbot("chat", cwd=tmp_path, env=env, input=question)
     assert proc.returncode == 0, proc.stderr
     assert "ticket #1, reason: low_confidence" in proc.stdout
 
@@ -143,30 +144,22 @@ def test_eval_command_prints_table_and_json(tmp_path: Path) -> None:
             ]
         )
     )
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "eval",
-            "--kb",
-            str(kb),
-            "--queries",
-            str(queries),
-            "--dev",
-            str(queries),
-            "--json",
-            "--cache-dir",
-            str(tmp_path / "c"),
-            "--latency-queries",
-            "4",
-            "--plot",
-            str(tmp_path / "curve.png"),
-        ],
+    proc = _supportbot(
+        "eval",
+        "--kb",
+        str(kb),
+        "--queries",
+        str(queries),
+        "--dev",
+        str(queries),
+        "--json",
+        "--cache-dir",
+        str(tmp_path / "c"),
+        "--latency-queries",
+        "4",
+        "--plot",
+        str(tmp_path / "curve.png"),
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     assert "Retrieval evaluation" in proc.stdout

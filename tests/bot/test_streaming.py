@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import threading
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -17,7 +16,6 @@ from bot.store import Stores
 from models.generator import GeneratedReply, verbatim_reply
 from models.prompting import HANDOFF_REPLY
 from retrieval import FaqRetriever
-from retrieval.retriever import RetrievedFaq
 from tests.support.fake_bot_api import DEFAULT_TOKEN, FakeBotAPI
 from tests.support.handoff import running_bot
 
@@ -43,15 +41,7 @@ class SlowGenerator:
     def warm_up(self) -> None:
         return None
 
-    def generate(
-        self,
-        question: str,
-        candidates: Sequence[RetrievedFaq],
-        history: Sequence[tuple[str, str]] = (),
-        *,
-        on_text=None,
-        stop: threading.Event | None = None,
-    ) -> GeneratedReply:
+    def generate(self, question, candidates, history=(), *, on_text=None, stop=None):
         self.calls += 1
         self.histories.append(list(history))
         words = self.text.split(" ")

@@ -13,13 +13,6 @@ from knowledge_base.suggestions import SuggestionStore
 from tests.conftest import REDIS_URL, SMALL_KB
 
 
-@pytest.fixture
-async def kb_store(redis_client: Redis, key_prefix: str) -> KnowledgeBaseStore:
-    store = KnowledgeBaseStore(redis_client, key_prefix)
-    await store.seed(SMALL_KB)
-    return store
-
-
 async def test_seed_once_then_every_change_is_a_version(kb_store: KnowledgeBaseStore) -> None:
     assert await kb_store.seed(SMALL_KB) is None  # already seeded: nothing happens
     entry = FaqEntry("gift-cards", "Do you sell gift cards?", "Yes, from €10.", ("gift card?",))

@@ -8,8 +8,6 @@ import threading
 from pathlib import Path
 from types import SimpleNamespace
 
-from redis.asyncio import Redis
-
 from bot.services.watcher import KbWatcher
 from knowledge_base.registry import ModelKind
 from knowledge_base.retrain import Retrainer, request_retrain, retrain_status
@@ -19,31 +17,34 @@ from tests.conftest import SMALL_KB
 from tests.support.live import FakeModels, RecordingLive
 
 
+def _saved_version(out_root: Path, name: str) -> SimpleNamespace:
+    """What a retriever training run reports, for an (empty) version folder ``name``."""
+    folder = Path(out_root) / name
+    folder.mkdir(parents=True)
+    return SimpleNamespace(model_dir=folder)
+
+
 async def test_requested_retrain_is_swapped_in_when_ready(
-    redis_client: Redis, key_prefix: str, embedder: SentenceTransformerEmbedder, tmp_path: Path
+    kb_store: KnowledgeBaseStore, embedder: SentenceTransformerEmbedder, tmp_path: Path
 ) -> None:
-    store = KnowledgeBaseStore(redis_client, key_prefix)
-    await store.seed(SMALL_KB)
     trained: list[int] = []
     negatives: list[tuple[str, ...]] = []
 
     def fake_train(kb, out_root, config, out_of_scope=(), progress=False):
         trained.append(len(kb))
         negatives.append(tuple(out_of_scope))
-        folder = Path(out_root) / "retriever-test"
-        folder.mkdir(parents=True)
-        return SimpleNamespace(model_dir=folder)
+        return _saved_version(out_root, "retriever-test")
 
     retrainer = Retrainer(
-        store, tmp_path / "models", train=fake_train, out_of_scope=lambda: ["who won the match"]
+        kb_store, tmp_path / "models", train=fake_train, out_of_scope=lambda: ["who won the match"]
     )
     assert await retrainer.run_once() is None  # nothing requested, no schedule
-    await request_retrain(store, "ops-alice")
-    assert (await retrain_status(store))["requested"]["by"] == "ops-alice"
+    await request_retrain(kb_store, "ops-alice")
+    assert (await retrain_status(kb_store))["requested"]["by"] == "ops-alice"
     model_dir = await retrainer.run_once()
     assert trained == [len(SMALL_KB)] and model_dir == tmp_path / "models" / "retriever-test"
     assert negatives == [("who won the match",)]
-    status = await retrain_status(store)
+    status = await retrain_status(kb_store)
     assert status["model"]["path"] == str(model_dir) and not status["requested"]
 
     old = FaqRetriever(embedder)
@@ -57,7 +58,7 @@ async def test_requested_retrain_is_swapped_in_when_ready(
     live = RecordingLive(old, version=1)
     swapped: list[FaqRetriever] = live.retrievers
     models = FakeModels(retriever=lambda path: SlowToLoad(embedder))
-    watcher = KbWatcher(store, live, models, executor=None)
+    watcher = KbWatcher(kb_store, live, models, executor=None)
     syncing = asyncio.create_task(watcher.sync())
     await asyncio.sleep(0.3)
     # The new model is still loading: the old retriever keeps answering.
@@ -70,26 +71,22 @@ async def test_requested_retrain_is_swapped_in_when_ready(
 
 
 async def test_generator_is_retrained_after_the_retriever_and_swapped_in(
-    redis_client: Redis, key_prefix: str, embedder: SentenceTransformerEmbedder, tmp_path: Path
+    kb_store: KnowledgeBaseStore, embedder: SentenceTransformerEmbedder, tmp_path: Path
 ) -> None:
-    store = KnowledgeBaseStore(redis_client, key_prefix)
-    await store.seed(SMALL_KB)
     order: list[str] = []
 
     def fake_train(kb, out_root, config, out_of_scope=(), progress=False):
         order.append("retriever")
-        folder = Path(out_root) / "retriever-v2"
-        folder.mkdir(parents=True)
-        return SimpleNamespace(model_dir=folder)
+        return _saved_version(out_root, "retriever-v2")
 
     def fake_train_generator(kb) -> Path:
         order.append("generator")
         return tmp_path / "generator" / "generator-v2"
 
     retrainer = Retrainer(
-        store, tmp_path / "models", train=fake_train, train_generator=fake_train_generator
+        kb_store, tmp_path / "models", train=fake_train, train_generator=fake_train_generator
     )
-    await request_retrain(store, "ops-alice")
+    await request_retrain(kb_store, "ops-alice")
     await retrainer.run_once()
     assert order == ["retriever", "generator"]
 
@@ -99,7 +96,7 @@ async def test_generator_is_retrained_after_the_retriever_and_swapped_in(
     live = RecordingLive(retriever, version=1)
     serving: list[object] = live.generators
     models = FakeModels(generator=lambda path: loaded.append(path) or f"model at {path}")
-    watcher = KbWatcher(store, live, models)
+    watcher = KbWatcher(kb_store, live, models)
     assert await watcher.sync()
     assert loaded == [str(tmp_path / "generator" / "generator-v2")]
     assert serving == [f"model at {loaded[0]}"]
@@ -107,11 +104,9 @@ async def test_generator_is_retrained_after_the_retriever_and_swapped_in(
 
 
 async def test_a_generator_that_fails_to_load_leaves_the_old_one_replying(
-    redis_client: Redis, key_prefix: str, embedder: SentenceTransformerEmbedder, tmp_path: Path
+    kb_store: KnowledgeBaseStore, embedder: SentenceTransformerEmbedder, tmp_path: Path
 ) -> None:
-    store = KnowledgeBaseStore(redis_client, key_prefix)
-    await store.seed(SMALL_KB)
-    await store.models.publish(ModelKind.GENERATOR, str(tmp_path / "broken"), kb_version=1)
+    await kb_store.models.publish(ModelKind.GENERATOR, str(tmp_path / "broken"), kb_version=1)
     retriever = FaqRetriever(embedder)
     retriever.load(SMALL_KB)
     live = RecordingLive(retriever, version=1)
@@ -120,6 +115,6 @@ async def test_a_generator_that_fails_to_load_leaves_the_old_one_replying(
     def broken(path: str):
         raise OSError(f"{path}: no model files")
 
-    watcher = KbWatcher(store, live, FakeModels(generator=broken))
+    watcher = KbWatcher(kb_store, live, FakeModels(generator=broken))
     assert not await watcher.sync()
     assert serving == [] and watcher.generator_model == str(tmp_path / "broken")

@@ -458,13 +458,7 @@ class FakeBotAPI:
         """An Update dict with a callback query pressed on ``message_id`` in ``chat_id``."""
         message = self.messages.get((chat_id, message_id))
         if message is None:
-            message = {
-                "message_id": message_id,
-                "date": _now(),
-                "chat": self._chat(chat_id),
-                "from": self._bot_user(DEFAULT_TOKEN),
-                "text": "",
-            }
+            message = self._unseen_bot_message(chat_id, message_id, DEFAULT_TOKEN)
         query = {
             "id": str(next(self._callback_seq) + 7_000_000_000),
             "from": self._user(user_id, first_name, None, "en"),
@@ -666,29 +660,17 @@ class FakeBotAPI:
     def _edit_message_text(self, call: ApiCall) -> dict[str, Any] | bool:
         params = call.params
         text = _plain_text(params.get("text"), params.get("parse_mode"), TEXT_LIMIT, "message")
-        _check_markup(params.get("reply_markup"))
-        if params.get("inline_message_id"):
-            return True
-        key = self._message_key(params, "edit")
-        markup = _inline_markup(params.get("reply_markup"))
-        message = self.messages.get(key)
-        if message is None:
-            message = {
-                "message_id": key[1],
-                "date": _now(),
-                "chat": self._chat(key[0]),
-                "from": self._bot_user(call.token),
-            }
-        elif message.get("text") == text and message.get("reply_markup") == markup:
-            raise BotAPIError(400, MESSAGE_NOT_MODIFIED)
-        message = {k: v for k, v in message.items() if k != "reply_markup"}
-        message.update({"text": text, "edit_date": _now()})
-        if markup is not None:
-            message["reply_markup"] = markup
-        self.messages[key] = message
-        return message
+        return self._edit_message(call, {"text": text})
 
     def _edit_reply_markup(self, call: ApiCall) -> dict[str, Any] | bool:
+        return self._edit_message(call, {})
+
+    def _edit_message(self, call: ApiCall, changes: dict[str, Any]) -> dict[str, Any] | bool:
+        """Apply ``changes`` and the call's reply markup to a sent message, as Telegram does.
+
+        An unknown message is edited as if the bot had sent it with no text; an edit that changes
+        nothing fails with "message is not modified".
+        """
         params = call.params
         _check_markup(params.get("reply_markup"))
         if params.get("inline_message_id"):
@@ -697,17 +679,13 @@ class FakeBotAPI:
         markup = _inline_markup(params.get("reply_markup"))
         message = self.messages.get(key)
         if message is None:
-            message = {
-                "message_id": key[1],
-                "date": _now(),
-                "chat": self._chat(key[0]),
-                "from": self._bot_user(call.token),
-                "text": "",
-            }
-        elif message.get("reply_markup") == markup:
+            message = self._unseen_bot_message(key[0], key[1], call.token)
+        elif message.get("reply_markup") == markup and all(
+            message.get(field) == value for field, value in changes.items()
+        ):
             raise BotAPIError(400, MESSAGE_NOT_MODIFIED)
         message = {k: v for k, v in message.items() if k != "reply_markup"}
-        message["edit_date"] = _now()
+        message.update(changes, edit_date=_now())
         if markup is not None:
             message["reply_markup"] = markup
         self.messages[key] = message
@@ -1004,6 +982,16 @@ class FakeBotAPI:
         message = self._new_message(chat_id, sender, thread_id)
         self.messages[(chat_id, message["message_id"])] = message
         return message
+
+    def _unseen_bot_message(self, chat_id: int, message_id: int, token: str) -> dict[str, Any]:
+        """A message the fake never saw, taken to be one the bot sent earlier without text."""
+        return {
+            "message_id": message_id,
+            "date": _now(),
+            "chat": self._chat(chat_id),
+            "from": self._bot_user(token),
+            "text": "",
+        }
 
     def _remember_update_message(self, update: dict[str, Any]) -> None:
         message = update.get("message") or update.get("edited_message")

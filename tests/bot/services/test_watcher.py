@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-from redis.asyncio import Redis
-
 from bot.services.watcher import KbWatcher
 from knowledge_base import KnowledgeBase
 from knowledge_base.store import KnowledgeBaseStore
@@ -23,20 +21,18 @@ class RecordingRetriever:
         return {"embedded": 0.0}
 
 
-async def test_commit_notification_wakes_the_watcher(redis_client: Redis, key_prefix: str) -> None:
-    store = KnowledgeBaseStore(redis_client, key_prefix)
-    await store.seed(SMALL_KB)
+async def test_commit_notification_wakes_the_watcher(kb_store: KnowledgeBaseStore) -> None:
     retriever = RecordingRetriever()
     live = RecordingLive(retriever)
     seen = live.served
-    watcher = KbWatcher(store, live, interval=30.0)
+    watcher = KbWatcher(kb_store, live, interval=30.0)
     task = asyncio.create_task(watcher.run())
     try:
         while live.version != 1:
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.2)  # subscribed
         started = time.perf_counter()
-        await store.update_entry("return-item", "alice", answer="Sixty days.")
+        await kb_store.update_entry("return-item", "alice", answer="Sixty days.")
         while live.version != 2:
             assert time.perf_counter() - started < 2, "not woken by the notification"
             await asyncio.sleep(0.01)
@@ -68,7 +64,7 @@ async def test_watcher_on_the_in_process_store_stops_when_cancelled() -> None:
 
 
 async def test_out_of_scope_file_changes_are_served_and_a_bad_one_keeps_the_old(
-    redis_client: Redis, key_prefix: str, tmp_path
+    kb_store: KnowledgeBaseStore, tmp_path
 ) -> None:
     from knowledge_base.loaders import OutOfScopeFile
 
@@ -80,13 +76,11 @@ async def test_out_of_scope_file_changes_are_served_and_a_bad_one_keeps_the_old(
             self.loaded.append((kb, out_of_scope))
             return {}
 
-    store = KnowledgeBaseStore(redis_client, key_prefix)
-    await store.seed(SMALL_KB)
     path = tmp_path / "out-of-scope.txt"
     path.write_text("who won the match\n", encoding="utf-8")
     retriever = Retriever()
     models = FakeModels(out_of_scope=OutOfScopeFile(path))
-    watcher = KbWatcher(store, RecordingLive(retriever, version=1), models)
+    watcher = KbWatcher(kb_store, RecordingLive(retriever, version=1), models)
     assert not await watcher.sync() and retriever.loaded == []  # the list it already serves
     path.write_text("who won the match\nwrite me a poem\n", encoding="utf-8")
     assert await watcher.sync()
