@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from aiogram.types import BotCommand
     from redis.asyncio import Redis
 
+    from bot.sending import DeliveryMiddleware
     from bot.services.answering import AnsweringService
     from bot.services.escalation import EscalationService
     from bot.services.live import LiveModels
@@ -158,6 +159,8 @@ async def build_app(
         if stores is None:
             stores = await _open_stores(settings)
             resources.push_async_callback(stores.close)
+        if bot is not None:
+            sending_path(bot, stores, settings)
         executor = ThreadPoolExecutor(settings.retrieval.workers, thread_name_prefix="answer")
         resources.callback(executor.shutdown, wait=False, cancel_futures=True)
         events = RedisEventLog(stores.redis, stores.keys)  # the one recorder of this process
@@ -396,6 +399,22 @@ def build_bot(settings: Settings) -> Bot:
     )
 
 
+def sending_path(bot: Bot, stores: Stores, settings: Settings) -> DeliveryMiddleware:
+    """Put every call of ``bot`` through the one sending path (``bot/sending.py``), once."""
+    from bot.sending import DeliveryMiddleware, OutgoingLimiter, UndeliveredStore
+
+    for middleware in bot.session.middleware:
+        if isinstance(middleware, DeliveryMiddleware):
+            return middleware
+    middleware = DeliveryMiddleware(
+        settings.sending,
+        UndeliveredStore(stores.redis, stores.keys),
+        OutgoingLimiter(stores.redis, stores.keys, settings.sending),
+    )
+    bot.session.middleware(middleware)
+    return middleware
+
+
 def build_dispatcher(app: App, bot: Bot) -> Dispatcher:
     """The Telegram bot's dispatcher; needs an app opened with its models (``Models.LIVE``)."""
     from aiogram import Dispatcher
@@ -407,6 +426,7 @@ def build_dispatcher(app: App, bot: Bot) -> Dispatcher:
 
     if app.answering is None:
         raise RuntimeError("the dispatcher needs an app opened with its models")
+    sending_path(bot, app.stores, app.settings)
     key_builder = DefaultKeyBuilder(prefix=app.stores.keys.fsm_prefix(), with_destiny=True)
     storage = RedisStorage(app.stores.redis, key_builder=key_builder)
     isolation = RedisEventIsolation(app.stores.redis, key_builder=key_builder)

@@ -17,7 +17,15 @@ from aiogram.types import BotCommandScopeChat
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
-from bot.app import BOT_COMMANDS, OPERATOR_COMMANDS, App, build_app, build_dispatcher
+from bot.app import (
+    BOT_COMMANDS,
+    OPERATOR_COMMANDS,
+    App,
+    build_app,
+    build_dispatcher,
+    sending_path,
+)
+from bot.sending import Redeliverer
 from bot.services.live import LiveModels
 from bot.services.sla import SlaMonitor
 from bot.settings import Mode, Settings
@@ -42,6 +50,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         dp = build_dispatcher(app, bot)
         monitor = SlaMonitor(dp["escalation"], settings.escalation.sla_check_seconds)
         app.spawn(monitor.run(), "sla-monitor")
+        sending = sending_path(bot, app.stores, settings)
+        app.spawn(Redeliverer(bot, sending.store, settings.sending).run(), "redelivery")
         me = await bot.get_me()
         log.info("connected to Telegram as @%s (%s mode)", me.username, settings.telegram.mode)
         await bot.set_my_commands(BOT_COMMANDS)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     AnyHttpUrl,
     BaseModel,
     Field,
@@ -219,6 +220,35 @@ class OperatorSettings(BaseModel):
             ) from None
 
 
+def _rate(value: str) -> str:
+    from limits import parse
+
+    try:
+        parse(value)
+    except ValueError:
+        raise ValueError(
+            f"expected a rate like '30 per 1 second' or '20/minute', got {value!r}"
+        ) from None
+    return value
+
+
+Rate = Annotated[str, AfterValidator(_rate)]
+
+
+class SendingSettings(BaseModel):
+    """The one sending path (``bot/sending.py``): Telegram's limits, retries, kept messages."""
+
+    per_chat: Rate = "3 per 3 seconds"  # about one a second, short bursts allowed
+    per_group: Rate = "20 per 1 minute"
+    overall: Rate = "30 per 1 second"
+    attempts: int = Field(6, ge=1, le=20)  # tries of one call before it is kept
+    backoff_s: float = Field(0.5, gt=0)  # first pause after a 5xx or a timeout; doubles
+    max_backoff_s: float = Field(15.0, gt=0)
+    max_wait_s: float = Field(60.0, gt=0)  # a longer flood wait keeps the message instead
+    redeliver_every_s: float = Field(10.0, gt=0)
+    keep_hours: float = Field(24.0, gt=0)  # a kept message older than this is given up
+
+
 class TextsSettings(BaseModel):
     """The text catalog: Fluent files, one folder per language (see ``bot/i18n.py``)."""
 
@@ -246,6 +276,7 @@ class Settings(BaseSettings):
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     operators: OperatorSettings = Field(default_factory=OperatorSettings)
     texts: TextsSettings = Field(default_factory=TextsSettings)
+    sending: SendingSettings = Field(default_factory=SendingSettings)
     log_level: str = "INFO"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,8 +17,33 @@ from retrieval import FaqRetriever, SentenceTransformerEmbedder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# The sending path's retries at test speed: a test that stops its fake Bot API while a handler is
+# still sending should not wait out production backoffs (tests that check retries set their own).
+os.environ.setdefault("SENDING__BACKOFF_S", "0.01")
+os.environ.setdefault("SENDING__MAX_BACKOFF_S", "0.05")
 
 REDIS_URL = os.environ.get("SUPPORTBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+_PREFIXES_USED: set[str] = set()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sweep_test_keys() -> Iterator[None]:
+    """At the end of the run, remove test keys written after their test's own clean-up (a
+    handler still sending when its test's fake Bot API stopped keeps the message in Redis)."""
+    yield
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        for prefix in _PREFIXES_USED:
+            for key in client.scan_iter(match=f"{prefix}*", count=500):
+                client.delete(key)
+    except redis.RedisError:
+        pass
+    finally:
+        client.close()
 
 
 @pytest.fixture
@@ -28,7 +53,9 @@ def redis_url() -> str:
 
 @pytest.fixture
 def key_prefix() -> str:
-    return f"supportbot-test-{uuid.uuid4().hex[:10]}"
+    prefix = f"supportbot-test-{uuid.uuid4().hex[:10]}"
+    _PREFIXES_USED.add(prefix)
+    return prefix
 
 
 @pytest.fixture

@@ -2,7 +2,8 @@
 
 A ``UserFacingError`` (a refused edit, an invalid knowledge-base file, …) is the answer to the
 person who caused it: an alert on the button they pressed, or a reply in their chat. Anything else
-is a fault: logged with the update's context, and the chat gets a short apology. Either way the
+is a fault: logged with the update's context, and the chat gets a short apology. A chat that has
+blocked the bot was already recorded by the sending path (``bot/sending.py``): no traceback. Either way the
 update counts as handled and the bot keeps serving.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from aiogram import Router
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent, Message
 
@@ -28,6 +29,7 @@ FILE_PROBLEMS_SHOWN = 60  # problems listed for a refused file
 def create_router() -> Router:
     router = Router(name=__name__)
     router.errors.register(on_refusal, ExceptionTypeFilter(UserFacingError))
+    router.errors.register(on_blocked, ExceptionTypeFilter(TelegramForbiddenError))
     router.errors.register(on_error)
     return router
 
@@ -43,6 +45,12 @@ def refusal_text(message: Message, problems: list[str]) -> str:
         problems="\n".join(problems[:FILE_PROBLEMS_SHOWN]),
         more=f"\n… and {hidden} more" if hidden > 0 else "",
     )
+
+
+async def on_blocked(event: ErrorEvent) -> bool:
+    """The chat blocked the bot: the sending path has recorded it once; nothing to say to it."""
+    log.debug("update %s: %s", event.update.update_id, event.exception)
+    return True
 
 
 async def on_refusal(event: ErrorEvent) -> bool:

@@ -56,3 +56,12 @@ class Keys:
 
     def events(self) -> str:
         return f"{self.prefix}:events"
+
+    def undelivered(self) -> str:
+        return f"{self.prefix}:outbox:undelivered"
+
+    def blocked_chats(self) -> str:
+        return f"{self.prefix}:outbox:blocked"
+
+    def rate_limits(self) -> str:
+        return f"{self.prefix}:outbox:limits"

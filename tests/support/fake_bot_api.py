@@ -213,6 +213,7 @@ class FakeBotAPI:
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
         self._failures: list[FailureRule] = []
+        self._stalls: list[FailureRule] = []  # error_code unused; description holds the delay
         self._handlers: dict[str, Callable[[ApiCall], Any]] = {}
         self._custom_handlers: dict[str, Callable[[dict[str, Any]], Any]] = {}
         self._updates: list[dict[str, Any]] = []
@@ -361,6 +362,13 @@ class FakeBotAPI:
         self._failures.append(rule)
         return rule
 
+    def stall(self, method: str, seconds: float, times: int | None = 1) -> FailureRule:
+        """Answer the next ``times`` calls of ``method`` only after ``seconds`` (a slow server:
+        the client's timeout fires first). The call itself is carried out afterwards."""
+        rule = FailureRule(method.lower(), 0, str(seconds), times, lambda params: True)
+        self._stalls.append(rule)
+        return rule
+
     def set_handler(self, method: str, handler: Callable[[dict[str, Any]], Any]) -> None:
         """Answer ``method`` with ``handler(params)`` (a JSON-able result); overrides built-ins."""
         self._custom_handlers[method.lower()] = handler
@@ -502,6 +510,10 @@ class FakeBotAPI:
 
     async def _dispatch(self, call: ApiCall) -> Any:
         name = call.method.lower()
+        for rule in self._stalls:
+            if rule.method == name and not rule.exhausted:
+                rule.hits += 1
+                await asyncio.sleep(float(rule.description))
         for rule in self._failures:
             if rule.method == name and not rule.exhausted and _matches(rule, call.params):
                 rule.hits += 1

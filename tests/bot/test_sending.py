@@ -1,0 +1,241 @@
+"""The one sending path against the fake Bot API: Telegram's errors and limits, nothing lost.
+
+Each fault test prints what was sent, answered and lost (``pytest -s`` shows it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import pytest
+
+from bot.sending import DeliveryMiddleware, Redeliverer, UndeliveredStore
+from bot.settings import Settings
+from bot.store import Stores
+from knowledge_base import KnowledgeBase
+from retrieval import FaqRetriever
+from tests.support.fake_bot_api import DEFAULT_TOKEN, FakeBotAPI
+from tests.support.handoff import AGENT_ID, AGENTS_CHAT, handoff_app, running_bot
+
+QUESTION = "when will my parcel arrive?"
+ANSWER_START = "Standard delivery takes 3–5 business days"
+
+
+def sending_settings(**sending: Any) -> Settings:
+    values: dict[str, Any] = {
+        "attempts": 4,
+        "backoff_s": 0.05,
+        "max_backoff_s": 0.2,
+        "redeliver_every_s": 0.2,
+    }
+    values.update(sending)
+    return Settings(
+        _env_file=None,
+        telegram={"token": DEFAULT_TOKEN},
+        escalation={"agents_chat_id": AGENTS_CHAT, "agent_ids": [AGENT_ID]},
+        sending=values,
+    )
+
+
+def answers(api: FakeBotAPI, chat_id: int) -> list[str]:
+    return [t for t in api.sent_texts(chat_id) if t.startswith(ANSWER_START)]
+
+
+def report(name: str, sent: int, answered: int) -> None:
+    print(f"\n{name}: sent {sent}, answered {answered}, lost {sent - answered}")
+
+
+@pytest.fixture
+async def api() -> Any:
+    async with FakeBotAPI() as server:
+        yield server
+
+
+async def test_answer_survives_a_flood_wait(
+    api: FakeBotAPI, stores: Stores, retriever: FaqRetriever, small_kb: KnowledgeBase
+) -> None:
+    api.fail("sendMessage", 429, "Too Many Requests: retry after 1", parameters={"retry_after": 1})
+    async with (
+        handoff_app(sending_settings(), stores, retriever, small_kb) as app,
+        running_bot(api, app) as run,
+    ):
+        started = time.monotonic()
+        await run.say(301, QUESTION)
+        await _until(lambda: answers(api, 301), timeout=10)
+        waited = time.monotonic() - started
+    assert [c.error_code for c in api.calls_of("sendMessage")] == [429, None]
+    assert len(answers(api, 301)) == 1
+    assert waited >= 1.0  # retry_after was honoured
+    report("429 retry_after=1 on an answer", 1, len(answers(api, 301)))
+
+
+async def test_answer_survives_server_errors_and_a_timeout(
+    api: FakeBotAPI, stores: Stores, retriever: FaqRetriever, small_kb: KnowledgeBase
+) -> None:
+    api.fail("sendMessage", 500, "Internal Server Error", times=2)
+    async with (
+        handoff_app(sending_settings(), stores, retriever, small_kb) as app,
+        running_bot(api, app) as run,
+    ):
+        await run.say(302, QUESTION)
+        await _until(lambda: answers(api, 302), timeout=10)
+        assert [c.error_code for c in api.calls_of("sendMessage")] == [500, 500, None]
+
+        run.bot.session.timeout = 0.5
+        api.stall("sendMessage", 1.0)
+        await run.say(303, QUESTION)
+        await _until(lambda: len(answers(api, 303)) >= 1, timeout=10)
+    # The slow call still went through on the server after the client gave up, so the retry may
+    # repeat it: at least once, never lost.
+    assert 1 <= len(answers(api, 303)) <= 2
+    assert len(answers(api, 302)) == 1
+    report("500 twice on an answer", 1, len(answers(api, 302)))
+    report("timeout on an answer", 1, min(1, len(answers(api, 303))))
+
+
+async def test_a_blocked_customer_is_recorded_once_without_retries(
+    api: FakeBotAPI,
+    stores: Stores,
+    retriever: FaqRetriever,
+    small_kb: KnowledgeBase,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    api.fail(
+        "sendMessage",
+        403,
+        "Forbidden: bot was blocked by the user",
+        times=None,
+        when=lambda p: p["chat_id"] == 304,
+    )
+    caplog.set_level(logging.INFO)
+    async with (
+        handoff_app(sending_settings(), stores, retriever, small_kb) as app,
+        running_bot(api, app) as run,
+    ):
+        await run.say(304, QUESTION)
+        await api.wait_for("sendMessage", lambda p: p["chat_id"] == 304, timeout=10)
+        await run.say(304, "I forgot my password")
+        await _until(lambda: len(api.calls_of("sendMessage")) >= 2)
+        await asyncio.sleep(0.3)
+        store = UndeliveredStore(stores.redis, stores.keys)
+        assert await store.is_blocked(304)
+        assert await store.count() == 0  # a blocked chat is not kept for redelivery
+    assert len(api.calls_of("sendMessage")) == 2  # one try per message, no retry loop
+    warnings = [r for r in caplog.records if "has blocked the bot" in r.getMessage()]
+    assert len(warnings) == 1
+    assert not [r for r in caplog.records if r.exc_info and "Forbidden" in str(r.exc_info[1])]
+
+
+async def test_messages_kept_while_telegram_is_down_are_delivered_when_it_returns(
+    api: FakeBotAPI, stores: Stores, retriever: FaqRetriever, small_kb: KnowledgeBase
+) -> None:
+    """The Bot API answers 502 for a while (every try of the first answer fails): the answer is
+    kept in Redis, and the redelivery task sends it once the server answers again."""
+    down = api.fail("sendMessage", 502, "Bad Gateway", times=None)
+    settings = sending_settings(attempts=2)
+    async with (
+        handoff_app(settings, stores, retriever, small_kb) as app,
+        running_bot(api, app) as run,
+    ):
+        store = UndeliveredStore(stores.redis, stores.keys)
+        redelivery = asyncio.create_task(Redeliverer(run.bot, store, settings.sending).run())
+        try:
+            await run.say(305, QUESTION)
+            await _until(lambda: len(api.calls_of("sendMessage")) >= 2)
+            await _until_async(lambda: _kept(store), timeout=5)
+            kept = await store.all()
+            assert kept and kept[0].method == "SendMessage" and kept[0].chat_id == 305
+            assert answers(api, 305) == []
+            api._failures.remove(down)  # Telegram is back
+            await _until(lambda: answers(api, 305), timeout=5)
+        finally:
+            redelivery.cancel()
+    assert len(answers(api, 305)) == 1
+    reply = next(c for c in api.calls_of("sendMessage") if c.ok)
+    labels = [b["text"] for row in reply.params["reply_markup"]["inline_keyboard"] for b in row]
+    assert "👍" in labels  # redelivered whole, buttons included
+    report("Bot API down (502) during an answer", 1, len(answers(api, 305)))
+
+
+async def test_the_api_unreachable_loses_nothing(
+    stores: Stores, retriever: FaqRetriever, small_kb: KnowledgeBase
+) -> None:
+    """The server goes away altogether (connection refused) just after a question arrives and
+    comes back on the same address: the answer is delivered when it does."""
+    api = FakeBotAPI()
+    await api.start()
+    settings = sending_settings(attempts=3, max_backoff_s=0.5)
+    try:
+        async with (
+            handoff_app(settings, stores, retriever, small_kb) as app,
+            running_bot(api, app) as run,
+        ):
+            store = UndeliveredStore(stores.redis, stores.keys)
+            redelivery = asyncio.create_task(Redeliverer(run.bot, store, settings.sending).run())
+            try:
+                api.stall("sendChatAction", 0.5)  # the question is in; then the server goes
+                await run.say(306, QUESTION)
+                await _until(
+                    lambda: (
+                        api.calls_of("getUpdates")
+                        and any(c.method == "sendChatAction" for c in api.calls)
+                    ),
+                    timeout=5,
+                )
+                await api.stop()
+                await asyncio.sleep(3.0)
+                await api.start()
+                await _until(lambda: answers(api, 306), timeout=15)
+            finally:
+                redelivery.cancel()
+        assert len(answers(api, 306)) == 1
+        report("Bot API unreachable for 3 s during an answer", 1, len(answers(api, 306)))
+    finally:
+        await api.stop()
+
+
+async def test_limits_pace_one_chat_and_leave_others_alone(
+    api: FakeBotAPI, stores: Stores
+) -> None:
+    settings = sending_settings(per_chat="2 per 1 second", overall="100 per 1 second")
+    from bot.app import sending_path
+
+    bot = api.make_bot()
+    try:
+        path = sending_path(bot, stores, settings)
+        assert isinstance(path, DeliveryMiddleware)
+        assert sending_path(bot, stores, settings) is path  # attached once
+        started = time.monotonic()
+        await asyncio.gather(*(bot.send_message(401, f"m{i}") for i in range(6)))
+        paced = time.monotonic() - started
+        started = time.monotonic()
+        await bot.send_message(402, "other customer")
+        other = time.monotonic() - started
+    finally:
+        await bot.session.close()
+    assert sorted(api.sent_texts(401)) == [f"m{i}" for i in range(6)]
+    assert paced >= 1.5  # 6 messages at 2 a second: the last ones wait two windows
+    assert other < 0.5
+
+
+async def _kept(store: UndeliveredStore) -> bool:
+    return await store.count() > 0
+
+
+async def _until(check, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+async def _until_async(check, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
