@@ -46,3 +46,18 @@ file-refused =
 refused-more = … and { $count } more
 # The name of a file sent without one.
 file-unnamed = upload
+
+## The terminal chat (`supportbot chat`)
+
+terminal-loading = Loading the knowledge base and models…
+terminal-ready = { $product } support bot ready in { $seconds }s ({ $entries } FAQ entries). Type your question; /quit to leave.
+# The prompt for the person typing (a space follows it).
+terminal-prompt = you>
+terminal-answer =
+    bot> { $text }
+         { "[" }{ $entry }, confidence { $confidence }]
+# $reason: the reason's code, e.g. low_confidence
+terminal-handoff = bot> I'm handing this to a person from our support team (ticket #{ $ticket }, reason: { $reason }).
+terminal-bye = Bye!
+# The customer's name on a ticket opened from the terminal chat (agents read it).
+terminal-customer = terminal user
