@@ -102,7 +102,12 @@ class App:
 
     def escalation(self, bot: Bot | None = None) -> EscalationService:
         return build_escalation(
-            self.settings, self.stores, bot, knowledge=self.knowledge, events=self.events
+            self.settings,
+            self.stores,
+            bot,
+            catalog=self.catalog,
+            knowledge=self.knowledge,
+            events=self.events,
         )
 
     async def close(self) -> None:
@@ -437,6 +442,7 @@ def build_dispatcher(app: App, bot: Bot) -> Dispatcher:
     dp["escalation"] = app.escalation(bot)
     dp["product_name"] = app.product
     dp["knowledge"] = app.knowledge
+    dp["catalog"] = app.catalog  # handlers read ``i18n``; the errors router falls back on this
     setup_middlewares(dp, app.events, app.catalog)
     dp.include_routers(*get_routers())
     return dp
@@ -447,18 +453,30 @@ def build_escalation(
     stores: Stores,
     bot: Bot | None,
     *,
+    catalog: Catalog | None = None,
     knowledge: KnowledgeService | None = None,
     events: EventRecorder | None = None,
 ) -> EscalationService:
-    """Human handoff through the agents' forum supergroup (if configured and there is a bot)."""
+    """Human handoff through the agents' forum supergroup (if configured and there is a bot).
+
+    ``catalog``: the app's texts (default: loaded from settings, as the app loads them).
+    """
     from bot.services.agents_chat import TelegramAgentsChat
     from bot.services.escalation import EscalationService
 
+    catalog = catalog or load_catalog(settings)
     agents = None
     if bot is not None and settings.escalation.agents_chat_id is not None:
-        agents = TelegramAgentsChat(bot, settings.escalation.agents_chat_id, stores)
+        chat_id = settings.escalation.agents_chat_id
+        agents = TelegramAgentsChat(bot, chat_id, stores, catalog.texts())
     return EscalationService(
-        stores, agents, bot, settings.escalation, knowledge=knowledge, events=events
+        stores,
+        agents,
+        bot,
+        settings.escalation,
+        catalog=catalog,
+        knowledge=knowledge,
+        events=events,
     )
 
 

@@ -65,23 +65,27 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 async def _chat(settings) -> int:
-    from bot.app import open_app
+    from bot.app import load_catalog, open_app
     from bot.services.answering import Answer
 
     started = time.perf_counter()
-    print("Loading the knowledge base and models…", flush=True)
+    texts = load_catalog(settings).texts()  # the customer's language (the default, for now)
+    print(texts.get("terminal-loading"), flush=True)
     async with open_app(settings) as app:
         escalation = app.escalation()
-        print(
-            f"{app.product} support bot ready in {time.perf_counter() - started:.1f}s "
-            f"({len(app.live.kb)} FAQ entries). Type your question; /quit to leave.\n",
-            flush=True,
+        ready = texts.get(
+            "terminal-ready",
+            product=app.product,
+            seconds=f"{time.perf_counter() - started:.1f}",
+            entries=str(len(app.live.kb)),
         )
+        print(ready + "\n", flush=True)
+        prompt = texts.get("terminal-prompt") + " "
         chat_id = 1
         try:
             while True:
                 try:
-                    line = await asyncio.to_thread(input, "you> ")
+                    line = await asyncio.to_thread(input, prompt)
                 except EOFError:
                     break
                 text = line.strip()
@@ -91,19 +95,23 @@ async def _chat(settings) -> int:
                     break
                 result = await app.answering.answer(chat_id, text)
                 if isinstance(result, Answer):
-                    print(
-                        f"bot> {result.text}\n"
-                        f"     [{result.entry_id}, confidence {result.confidence:.2f}]\n"
+                    answer = texts.get(
+                        "terminal-answer",
+                        text=result.text,
+                        entry=result.entry_id,
+                        confidence=f"{result.confidence:.2f}",
                     )
+                    print(answer + "\n")
                 else:
-                    outcome = await escalation.escalate(chat_id, "terminal user", result)
-                    print(
-                        f"bot> I'm handing this to a person from our support team "
-                        f"(ticket #{outcome.ticket.id}, reason: {result.reason.value}).\n"
+                    customer = texts.get("terminal-customer")
+                    outcome = await escalation.escalate(chat_id, customer, result)
+                    handoff = texts.get(
+                        "terminal-handoff", ticket=outcome.ticket.id, reason=result.reason.value
                     )
+                    print(handoff + "\n")
         except KeyboardInterrupt:
             pass
-    print("Bye!")
+    print(texts.get("terminal-bye"))
     return 0
 
 

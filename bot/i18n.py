@@ -15,12 +15,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fluent.runtime import FluentBundle, FluentResource
+from fluent.runtime.types import FluentType
 from fluent.syntax import FluentParser, ast
 
 from common.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from babel import Locale
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 DEFAULT_LOCALE = "en"
@@ -72,7 +76,8 @@ class Catalog:
         message = bundle.get_message(key)  # KeyError: the key is not in the catalog at all
         if message.value is None:
             raise KeyError(key)
-        text, errors = bundle.format_pattern(message.value, kwargs)
+        args = {name: _Text(v) if isinstance(v, str) else v for name, v in kwargs.items()}
+        text, errors = bundle.format_pattern(message.value, args)
         if errors:
             raise ValueError(f"text {key!r}: {'; '.join(str(e) for e in errors)}")
         return text
@@ -85,6 +90,18 @@ class Catalog:
         """The catalog bound to one language (agents', operators' and CLI texts, services)."""
         locale = locale if locale in self.bundles else self.default_locale
         return Texts(self, locale)
+
+
+class _Text(str, FluentType):
+    """A text argument, placed as it is.
+
+    fluent.runtime refuses a placeable longer than 2,500 characters (a guard against messages
+    that expand into each other), but an argument may rightly be longer: a customer's message,
+    an FAQ answer. Its length is bounded where it comes from (Telegram's 4,096 characters).
+    """
+
+    def format(self, locale: Locale) -> str:
+        return self
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,13 +1,22 @@
-"""Inline buttons and their callback data."""
+"""Inline buttons and their callback data; every button's label comes from the text catalog.
+
+A builder takes the ``TextSource`` of the person who will see the buttons (the customer's
+``i18n``, or the agents' / operators' texts). Callback actions are StrEnums whose values are the
+strings packed into buttons since the first release, so buttons already sent keep working.
+"""
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot import texts
+from bot.i18n import TextSource
 from bot.store import TicketStatus
+
+# ---------------------------------------------------------------- customers
 
 
 class FeedbackCallback(CallbackData, prefix="fb"):
@@ -19,63 +28,78 @@ class HumanCallback(CallbackData, prefix="human"):
     answer_id: str
 
 
-def answer_keyboard(answer_id: str) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=texts.BUTTON_HELPFUL,
-        callback_data=FeedbackCallback(answer_id=answer_id, helpful=True),
-    )
-    builder.button(
-        text=texts.BUTTON_NOT_HELPFUL,
-        callback_data=FeedbackCallback(answer_id=answer_id, helpful=False),
-    )
-    builder.button(text=texts.BUTTON_HUMAN, callback_data=HumanCallback(answer_id=answer_id))
-    builder.adjust(2, 1)
-    return builder.as_markup()
-
-
-class TicketCallback(CallbackData, prefix="tk"):
-    """Claim / Close / Reopen on a ticket, pressed by an agent."""
-
-    action: str  # "claim" | "close" | "reopen"
-    ticket_id: str
-
-
 class RatingCallback(CallbackData, prefix="rate"):
     ticket_id: str
     score: int
 
 
-def ticket_keyboard(status: TicketStatus, ticket_id: str) -> InlineKeyboardMarkup:
+def answer_keyboard(texts: TextSource, answer_id: str) -> InlineKeyboardMarkup:
+    """👍 / 👎 and "Talk to a human" under a bot's answer."""
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=texts.get("button-helpful"),
+        callback_data=FeedbackCallback(answer_id=answer_id, helpful=True),
+    )
+    builder.button(
+        text=texts.get("button-not-helpful"),
+        callback_data=FeedbackCallback(answer_id=answer_id, helpful=False),
+    )
+    builder.button(
+        text=texts.get("button-human"), callback_data=HumanCallback(answer_id=answer_id)
+    )
+    builder.adjust(2, 1)
+    return builder.as_markup()
+
+
+def rating_keyboard(texts: TextSource, ticket_id: str) -> InlineKeyboardMarkup:
+    """1–5 under the notice that a ticket is closed."""
+    builder = InlineKeyboardBuilder()
+    for score in range(1, 6):
+        builder.button(
+            text=texts.get("button-rating", score=score),
+            callback_data=RatingCallback(ticket_id=ticket_id, score=score),
+        )
+    builder.adjust(5)
+    return builder.as_markup()
+
+
+# ---------------------------------------------------------------- agents
+
+
+class TicketAction(StrEnum):
+    CLAIM = "claim"
+    CLOSE = "close"
+    REOPEN = "reopen"
+
+
+class TicketCallback(CallbackData, prefix="tk"):
+    """Claim / Close / Reopen on a ticket, pressed by an agent."""
+
+    action: TicketAction
+    ticket_id: str
+
+
+def ticket_keyboard(
+    texts: TextSource, status: TicketStatus, ticket_id: str
+) -> InlineKeyboardMarkup:
     """The buttons agents see on a ticket, for its status."""
     builder = InlineKeyboardBuilder()
     if status == TicketStatus.OPEN:
         builder.button(
-            text=texts.BUTTON_CLAIM,
-            callback_data=TicketCallback(action="claim", ticket_id=ticket_id),
+            text=texts.get("button-claim"),
+            callback_data=TicketCallback(action=TicketAction.CLAIM, ticket_id=ticket_id),
         )
     if status in (TicketStatus.OPEN, TicketStatus.CLAIMED):
         builder.button(
-            text=texts.BUTTON_CLOSE,
-            callback_data=TicketCallback(action="close", ticket_id=ticket_id),
+            text=texts.get("button-close"),
+            callback_data=TicketCallback(action=TicketAction.CLOSE, ticket_id=ticket_id),
         )
     else:
         builder.button(
-            text=texts.BUTTON_REOPEN,
-            callback_data=TicketCallback(action="reopen", ticket_id=ticket_id),
+            text=texts.get("button-reopen"),
+            callback_data=TicketCallback(action=TicketAction.REOPEN, ticket_id=ticket_id),
         )
     builder.adjust(2)
-    return builder.as_markup()
-
-
-def rating_keyboard(ticket_id: str) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for score in range(1, 6):
-        builder.button(
-            text=f"{score}⭐",
-            callback_data=RatingCallback(ticket_id=ticket_id, score=score),
-        )
-    builder.adjust(5)
     return builder.as_markup()
 
 
@@ -85,51 +109,73 @@ class KbSuggestCallback(CallbackData, prefix="kbs"):
     ticket_id: str
 
 
-def kb_suggest_keyboard(ticket_id: str) -> InlineKeyboardMarkup:
+def kb_suggest_keyboard(texts: TextSource, ticket_id: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(
-        text=texts.BUTTON_ADD_TO_KB, callback_data=KbSuggestCallback(ticket_id=ticket_id)
+        text=texts.get("button-add-to-kb"), callback_data=KbSuggestCallback(ticket_id=ticket_id)
     )
     return builder.as_markup()
+
+
+# ---------------------------------------------------------------- operators
+
+
+class SuggestionAction(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
 
 
 class KbSuggestionCallback(CallbackData, prefix="kbd"):
     """An operator's Approve / Reject on a pending suggestion."""
 
-    action: str  # "approve" | "reject"
+    action: SuggestionAction
     suggestion_id: str
 
 
-def kb_decision_keyboard(suggestion_id: str) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=texts.BUTTON_APPROVE,
-        callback_data=KbSuggestionCallback(action="approve", suggestion_id=suggestion_id),
-    )
-    builder.button(
-        text=texts.BUTTON_REJECT,
-        callback_data=KbSuggestionCallback(action="reject", suggestion_id=suggestion_id),
-    )
-    builder.adjust(2)
-    return builder.as_markup()
+class GapAction(StrEnum):
+    OUT_OF_SCOPE = "oos"
+    DISMISS = "dismiss"
 
 
 class KbGapCallback(CallbackData, prefix="kbg"):
     """An operator's decision on a content-gap cluster reported by /kb_gaps."""
 
-    action: str  # "oos" | "dismiss"
+    action: GapAction
     cluster_id: str
 
 
-def kb_gap_keyboard(cluster_id: str) -> InlineKeyboardMarkup:
+def kb_decision_keyboard(texts: TextSource, suggestion_id: str) -> InlineKeyboardMarkup:
+    """Approve / Reject under a pending suggestion."""
+    return _choice_keyboard(
+        (
+            texts.get("button-approve"),
+            KbSuggestionCallback(action=SuggestionAction.APPROVE, suggestion_id=suggestion_id),
+        ),
+        (
+            texts.get("button-reject"),
+            KbSuggestionCallback(action=SuggestionAction.REJECT, suggestion_id=suggestion_id),
+        ),
+    )
+
+
+def kb_gap_keyboard(texts: TextSource, cluster_id: str) -> InlineKeyboardMarkup:
+    """ "Not ours: out of scope" / "Dismiss" under a content-gap card."""
+    return _choice_keyboard(
+        (
+            texts.get("button-gap-out-of-scope"),
+            KbGapCallback(action=GapAction.OUT_OF_SCOPE, cluster_id=cluster_id),
+        ),
+        (
+            texts.get("button-gap-dismiss"),
+            KbGapCallback(action=GapAction.DISMISS, cluster_id=cluster_id),
+        ),
+    )
+
+
+def _choice_keyboard(*choices: tuple[str, CallbackData]) -> InlineKeyboardMarkup:
+    """One row of buttons, each a label and the callback it sends."""
     builder = InlineKeyboardBuilder()
-    builder.button(
-        text=texts.BUTTON_GAP_OUT_OF_SCOPE,
-        callback_data=KbGapCallback(action="oos", cluster_id=cluster_id),
-    )
-    builder.button(
-        text=texts.BUTTON_GAP_DISMISS,
-        callback_data=KbGapCallback(action="dismiss", cluster_id=cluster_id),
-    )
-    builder.adjust(2)
+    for label, callback in choices:
+        builder.button(text=label, callback_data=callback)
+    builder.adjust(len(choices))
     return builder.as_markup()

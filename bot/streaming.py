@@ -17,7 +17,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
 from aiogram.types import InlineKeyboardMarkup
 
-from bot.texts import TELEGRAM_TEXT_LIMIT, split_message
+from bot.services.delivery import TELEGRAM_TEXT_LIMIT, split_message
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from bot import texts
 from bot.console.auth import Agent, FormAgent, render
+from bot.i18n import TextSource
+from bot.services.agents_chat import reason_text
 from bot.services.escalation import Actor, EscalationService
 from bot.store import Ticket, Turn
 
@@ -20,13 +21,13 @@ def _escalation(request: Request) -> EscalationService:
     return request.app.state.services.escalation
 
 
-def ticket_json(ticket: Ticket, now: float) -> dict[str, Any]:
+def ticket_json(texts: TextSource, ticket: Ticket, now: float) -> dict[str, Any]:
     return {
         "id": ticket.id,
         "customer": ticket.customer_name,
         "chat_id": ticket.chat_id,
         "status": ticket.status,
-        "reason": texts.REASONS.get(ticket.reason, ticket.reason),
+        "reason": reason_text(texts, ticket.reason),
         "question": ticket.question,
         "created_at": ticket.created_at,
         "waiting_seconds": round(ticket.waiting_seconds(now), 1),
@@ -58,15 +59,17 @@ async def home() -> Response:
 
 @router.get("/api/tickets")
 async def api_queue(request: Request, user: Agent) -> list[dict[str, Any]]:
-    now = time.time()
-    return [ticket_json(t, now) for t in await _escalation(request).stores.tickets.list_open()]
+    now, escalation = time.time(), _escalation(request)
+    tickets = await escalation.stores.tickets.list_open()
+    return [ticket_json(escalation.texts, t, now) for t in tickets]
 
 
 @router.get("/api/tickets/{ticket_id}")
 async def api_ticket(request: Request, ticket_id: str, user: Agent) -> dict[str, Any]:
-    ticket = await _ticket_or_404(request, ticket_id)
-    transcript = await _escalation(request).stores.tickets.transcript(ticket_id)
-    return ticket_json(ticket, time.time()) | {"transcript": [turn_json(t) for t in transcript]}
+    ticket, escalation = await _ticket_or_404(request, ticket_id), _escalation(request)
+    transcript = await escalation.stores.tickets.transcript(ticket_id)
+    data = ticket_json(escalation.texts, ticket, time.time())
+    return data | {"transcript": [turn_json(t) for t in transcript]}
 
 
 @router.get("/tickets", response_class=HTMLResponse)
@@ -97,20 +100,21 @@ async def reply(
 async def act(request: Request, ticket_id: str, action: str, user: FormAgent) -> Response:
     await _ticket_or_404(request, ticket_id)
     escalation, who = _escalation(request), Actor(None, user)
+    texts = escalation.texts
     if action == "claim":
         result = await escalation.claim(ticket_id, who)
         if result.claimed:
             flash = f"You've got ticket #{ticket_id}."
         elif result.ticket is not None and result.ticket.is_active:
-            flash = texts.AGENT_ALREADY_CLAIMED.format(agent=result.ticket.claimed_by_name)
+            flash = texts.get("agent-already-claimed", agent=result.ticket.claimed_by_name)
         else:
-            flash = texts.AGENT_TICKET_CLOSED_TOAST.format(ticket=ticket_id)
+            flash = texts.get("agent-ticket-closed-toast", ticket=ticket_id)
     elif action == "close":
         _, closed = await escalation.close(ticket_id, who)
         flash = (
-            texts.AGENT_CLOSED_TOAST.format(ticket=ticket_id)
+            texts.get("agent-closed-toast", ticket=ticket_id)
             if closed
-            else texts.AGENT_TICKET_CLOSED_TOAST.format(ticket=ticket_id)
+            else texts.get("agent-ticket-closed-toast", ticket=ticket_id)
         )
     elif action == "reopen":
         _, refusal = await escalation.reopen(ticket_id, who)

@@ -1,4 +1,7 @@
-"""Agents in their forum supergroup: Claim / Close / Reopen buttons and replies in ticket topics."""
+"""Agents in their forum supergroup: Claim / Close / Reopen buttons and replies in ticket topics.
+
+Replies to an agent are in their language: ``i18n``, which the locale middleware injects.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,8 @@ from aiogram import F, Router
 from aiogram.filters import Command, Filter
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
-from bot import texts
-from bot.keyboards import KbSuggestCallback, TicketCallback
+from bot.i18n import TextSource
+from bot.keyboards import KbSuggestCallback, TicketAction, TicketCallback
 from bot.services.escalation import Actor, EscalationService
 from bot.services.knowledge import KnowledgeService
 from bot.settings import Settings
@@ -36,7 +39,7 @@ def create_router() -> Router:
     router.callback_query.filter(InAgentsChat())
     router.callback_query.register(on_ticket_button, TicketCallback.filter())
     router.callback_query.register(on_add_to_kb, KbSuggestCallback.filter())
-    router.message.register(cmd_ticket, Command("claim", "close", "reopen"), F.message_thread_id)
+    router.message.register(cmd_ticket, Command(*TicketAction), F.message_thread_id)
     router.message.register(relay_to_customer, F.message_thread_id)
     return router
 
@@ -48,39 +51,39 @@ def actor(user: User) -> Actor:
 
 
 async def on_ticket_button(
-    query: CallbackQuery, callback_data: TicketCallback, escalation: EscalationService
+    query: CallbackQuery,
+    callback_data: TicketCallback,
+    escalation: EscalationService,
+    i18n: TextSource,
 ) -> None:
     if not await escalation.is_agent(query.from_user.id):
         log.info("user %s (not an agent) pressed %s", query.from_user.id, callback_data.action)
-        await query.answer(texts.AGENT_NOT_ALLOWED, show_alert=True)
+        await query.answer(i18n.get("agent-not-allowed"), show_alert=True)
         return
     who, ticket_id = actor(query.from_user), callback_data.ticket_id
-    if callback_data.action == "claim":
-        result = await escalation.claim(ticket_id, who)
-        if result.ticket is None:
-            await query.answer(texts.AGENT_UNKNOWN_TICKET, show_alert=True)
-        elif result.claimed:
-            await query.answer(texts.AGENT_CLAIMED_TOAST.format(ticket=ticket_id))
-        elif not result.ticket.is_active:
-            await query.answer(texts.AGENT_TICKET_CLOSED_TOAST.format(ticket=ticket_id))
-        else:
-            name = result.ticket.claimed_by_name
-            await query.answer(texts.AGENT_ALREADY_CLAIMED.format(agent=name), show_alert=True)
-    elif callback_data.action == "close":
-        ticket, closed = await escalation.close(ticket_id, who)
-        if ticket is None:
-            await query.answer(texts.AGENT_UNKNOWN_TICKET, show_alert=True)
-        else:
-            await query.answer(
-                texts.AGENT_CLOSED_TOAST.format(ticket=ticket_id)
-                if closed
-                else texts.AGENT_TICKET_CLOSED_TOAST.format(ticket=ticket_id)
-            )
-    elif callback_data.action == "reopen":
-        ticket, refusal = await escalation.reopen(ticket_id, who)
-        await query.answer(refusal or None, show_alert=bool(refusal))
-    else:
-        await query.answer()
+    match callback_data.action:
+        case TicketAction.CLAIM:
+            result = await escalation.claim(ticket_id, who)
+            if result.ticket is None:
+                await query.answer(i18n.get("agent-unknown-ticket"), show_alert=True)
+            elif result.claimed:
+                await query.answer(i18n.get("agent-claimed-toast", ticket=ticket_id))
+            elif not result.ticket.is_active:
+                await query.answer(i18n.get("agent-ticket-closed-toast", ticket=ticket_id))
+            else:
+                name = result.ticket.claimed_by_name
+                await query.answer(i18n.get("agent-already-claimed", agent=name), show_alert=True)
+        case TicketAction.CLOSE:
+            ticket, closed = await escalation.close(ticket_id, who)
+            if ticket is None:
+                await query.answer(i18n.get("agent-unknown-ticket"), show_alert=True)
+            elif closed:
+                await query.answer(i18n.get("agent-closed-toast", ticket=ticket_id))
+            else:
+                await query.answer(i18n.get("agent-ticket-closed-toast", ticket=ticket_id))
+        case TicketAction.REOPEN:
+            ticket, refusal = await escalation.reopen(ticket_id, who)
+            await query.answer(refusal or None, show_alert=bool(refusal))
 
 
 async def on_add_to_kb(
@@ -88,53 +91,55 @@ async def on_add_to_kb(
     callback_data: KbSuggestCallback,
     escalation: EscalationService,
     knowledge: KnowledgeService,
+    i18n: TextSource,
 ) -> None:
     """ "Add to knowledge base": a suggestion prefilled with the customer's words and the reply."""
     if not await escalation.is_agent(query.from_user.id):
-        await query.answer(texts.AGENT_NOT_ALLOWED, show_alert=True)
+        await query.answer(i18n.get("agent-not-allowed"), show_alert=True)
         return
     suggestion = await knowledge.suggest_from_ticket(
         callback_data.ticket_id, actor(query.from_user).name
     )
     if suggestion is None:
-        await query.answer(texts.AGENT_KB_NO_REPLY, show_alert=True)
+        await query.answer(i18n.get("agent-kb-no-reply"), show_alert=True)
         return
     await query.answer(
-        texts.AGENT_KB_SUGGESTED.format(id=suggestion.id, question=suggestion.question[:80])
+        i18n.get("agent-kb-suggested", id=suggestion.id, question=suggestion.question[:80])
     )
     if query.message is not None:
         await query.message.reply(
-            texts.AGENT_KB_SUGGESTED.format(id=suggestion.id, question=suggestion.question)
+            i18n.get("agent-kb-suggested", id=suggestion.id, question=suggestion.question)
         )
 
 
-async def cmd_ticket(message: Message, escalation: EscalationService) -> None:
+async def cmd_ticket(message: Message, escalation: EscalationService, i18n: TextSource) -> None:
     """/claim, /close and /reopen typed inside a ticket's topic."""
     ticket = await escalation.ticket_for_thread(message.chat.id, message.message_thread_id)
     if ticket is None or message.from_user is None:
         return
     if not await escalation.is_agent(message.from_user.id):
-        await message.reply(texts.AGENT_NOT_ALLOWED)
+        await message.reply(i18n.get("agent-not-allowed"))
         return
     command = (message.text or "").split()[0].lstrip("/").split("@")[0].lower()
     who = actor(message.from_user)
-    if command == "claim":
+    if command == TicketAction.CLAIM:
         result = await escalation.claim(ticket.id, who)
         if not result.claimed and result.ticket is not None and result.ticket.is_active:
-            await message.reply(
-                texts.AGENT_ALREADY_CLAIMED.format(agent=result.ticket.claimed_by_name)
-            )
-    elif command == "close":
+            name = result.ticket.claimed_by_name
+            await message.reply(i18n.get("agent-already-claimed", agent=name))
+    elif command == TicketAction.CLOSE:
         _, closed = await escalation.close(ticket.id, who)
         if not closed:
-            await message.reply(texts.AGENT_TICKET_CLOSED_TOAST.format(ticket=ticket.id))
+            await message.reply(i18n.get("agent-ticket-closed-toast", ticket=ticket.id))
     else:
         _, refusal = await escalation.reopen(ticket.id, who)
         if refusal:
             await message.reply(refusal)
 
 
-async def relay_to_customer(message: Message, escalation: EscalationService) -> None:
+async def relay_to_customer(
+    message: Message, escalation: EscalationService, i18n: TextSource
+) -> None:
     """Anything an agent writes in a ticket's topic (text, photo, document…) goes to the customer."""
     if message.from_user is None or message.from_user.is_bot or _is_service(message):
         return
@@ -142,7 +147,7 @@ async def relay_to_customer(message: Message, escalation: EscalationService) -> 
     if ticket is None:
         return  # a topic that is not a ticket
     if not await escalation.is_agent(message.from_user.id):
-        await message.reply(texts.AGENT_NOT_ALLOWED_REPLY)
+        await message.reply(i18n.get("agent-not-allowed-reply"))
         return
     delivery = await escalation.agent_reply(ticket, actor(message.from_user), message)
     if not delivery.delivered and delivery.note:

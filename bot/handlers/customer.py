@@ -1,4 +1,7 @@
-"""Customers in private chats: questions, feedback, asking for a person."""
+"""Customers in private chats: questions, feedback, asking for a person.
+
+Every reply is in the customer's language: ``i18n``, which the locale middleware injects.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,6 @@ from aiogram.filters import Command, CommandStart, Filter
 from aiogram.types import CallbackQuery, Message, User
 from aiogram.utils.chat_action import ChatActionSender
 
-from bot import texts
 from bot.i18n import TextSource
 from bot.keyboards import FeedbackCallback, HumanCallback, RatingCallback, answer_keyboard
 from bot.services.answering import Answer, AnsweringService, Escalation, EscalationReason
@@ -40,8 +42,9 @@ def create_router() -> Router:
 
 
 def _name(user: User | None) -> str:
+    """The customer's name for agents ("" if unknown: agents then read the catalog's word)."""
     if user is None:
-        return "customer"
+        return ""
     return user.full_name or (f"@{user.username}" if user.username else str(user.id))
 
 
@@ -73,36 +76,44 @@ async def handle_question(
     answering: AnsweringService,
     escalation: EscalationService,
     settings: Settings,
+    i18n: TextSource,
 ) -> None:
     if not message.text.strip():
-        await message.answer(texts.EMPTY)
+        await message.answer(i18n.get("empty"))
         return
     stream = ReplyStream(bot, message.chat.id, interval=settings.generator.stream_interval_s)
     async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id):
         result = await answering.answer(message.chat.id, message.text, on_text=stream.update)
         if isinstance(result, Answer):
-            await stream.finish(result.text, answer_keyboard(result.answer_id))
+            await stream.finish(result.text, answer_keyboard(i18n, result.answer_id))
             return
         await stream.discard()
-    await hand_off(message.chat.id, _name(message.from_user), result, bot, escalation)
+    await hand_off(message.chat.id, _name(message.from_user), result, bot, escalation, i18n)
 
 
 async def hand_off(
-    chat_id: int, customer: str, result: Escalation, bot: Bot, escalation: EscalationService
+    chat_id: int,
+    customer: str,
+    result: Escalation,
+    bot: Bot,
+    escalation: EscalationService,
+    i18n: TextSource,
 ) -> None:
+    """Open (or join) the customer's ticket and tell them a person will answer."""
     outcome = await escalation.escalate(chat_id, customer, result)
-    template = texts.HANDOFF_NEW if outcome.is_new else texts.HANDOFF_EXISTING
-    text = template.format(ticket=outcome.ticket.id)
-    if outcome.is_new and result.reason is EscalationReason.LOW_CONFIDENCE:
-        text = texts.LOW_CONFIDENCE_PREFIX + text
-    if outcome.is_new:
-        text = f"{text} {escalation.wait_notice()}"
-    await bot.send_message(chat_id, text)
+    if not outcome.is_new:
+        await bot.send_message(chat_id, i18n.get("handoff-existing", ticket=outcome.ticket.id))
+        return
+    parts = [i18n.get("handoff-new", ticket=outcome.ticket.id)]
+    if result.reason is EscalationReason.LOW_CONFIDENCE:
+        parts.insert(0, i18n.get("low-confidence-prefix"))
+    parts.append(escalation.wait_notice(texts=i18n))
+    await bot.send_message(chat_id, " ".join(parts))
 
 
-async def handle_other(message: Message) -> None:
+async def handle_other(message: Message, i18n: TextSource) -> None:
     """Photos, stickers, voice, files…: a polite request for text."""
-    await message.answer(texts.NOT_TEXT)
+    await message.answer(i18n.get("not-text"))
 
 
 async def on_feedback(
@@ -111,30 +122,35 @@ async def on_feedback(
     bot: Bot,
     answering: AnsweringService,
     escalation: EscalationService,
+    i18n: TextSource,
 ) -> None:
     record, result = await answering.feedback(callback_data.answer_id, callback_data.helpful)
     if record is None:
-        await query.answer(texts.FEEDBACK_EXPIRED)
+        await query.answer(i18n.get("feedback-expired"))
         return
-    thanks = texts.FEEDBACK_THANKS_UP if callback_data.helpful else texts.FEEDBACK_THANKS_DOWN
-    await query.answer(thanks)
+    thanks = "feedback-thanks-up" if callback_data.helpful else "feedback-thanks-down"
+    await query.answer(i18n.get(thanks))
     if result is not None:  # two different answers in a row did not help: get a person
-        await hand_off(record.chat_id, _name(query.from_user), result, bot, escalation)
+        await hand_off(record.chat_id, _name(query.from_user), result, bot, escalation, i18n)
 
 
 async def on_rating(
-    query: CallbackQuery, callback_data: RatingCallback, escalation: EscalationService
+    query: CallbackQuery,
+    callback_data: RatingCallback,
+    escalation: EscalationService,
+    i18n: TextSource,
 ) -> None:
     chat_id = query.message.chat.id if query.message else query.from_user.id
     ticket = await escalation.rate(callback_data.ticket_id, callback_data.score, chat_id)
     if ticket is None:
-        await query.answer(texts.RATING_ALREADY)
+        await query.answer(i18n.get("rating-already"))
         return
-    await query.answer(texts.RATING_THANKS.format(score=callback_data.score))
+    thanks = i18n.get("rating-thanks", score=callback_data.score)
+    await query.answer(thanks)
     if isinstance(query.message, Message):
         with contextlib.suppress(TelegramBadRequest):
             await query.message.edit_reply_markup(reply_markup=None)
-        await query.message.answer(texts.RATING_THANKS.format(score=callback_data.score))
+        await query.message.answer(thanks)
 
 
 async def on_talk_to_human(
@@ -143,13 +159,14 @@ async def on_talk_to_human(
     bot: Bot,
     stores: Stores,
     escalation: EscalationService,
+    i18n: TextSource,
 ) -> None:
     await query.answer()
     record = await stores.answers.get(callback_data.answer_id)
     chat_id = query.message.chat.id if query.message else query.from_user.id
-    question = record.question if record else "(customer pressed “Talk to a human”)"
-    await stores.conversations.append(
-        chat_id, Turn(TurnRole.CUSTOMER, "[pressed “Talk to a human”]")
-    )
+    texts = escalation.texts  # the agents': they read the ticket's question and the transcript
+    question = record.question if record else texts.get("ticket-question-pressed-human")
+    pressed = Turn(TurnRole.CUSTOMER, texts.get("turn-pressed-human"))
+    await stores.conversations.append(chat_id, pressed)
     result = Escalation(EscalationReason.ASKED_FOR_HUMAN, question)
-    await hand_off(chat_id, _name(query.from_user), result, bot, escalation)
+    await hand_off(chat_id, _name(query.from_user), result, bot, escalation, i18n)

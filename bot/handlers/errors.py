@@ -3,8 +3,10 @@
 A ``UserFacingError`` (a refused edit, an invalid knowledge-base file, …) is the answer to the
 person who caused it: an alert on the button they pressed, or a reply in their chat. Anything else
 is a fault: logged with the update's context, and the chat gets a short apology. A chat that has
-blocked the bot was already recorded by the sending path (``bot/sending.py``): no traceback. Either way the
-update counts as handled and the bot keeps serving.
+blocked the bot was already recorded by the sending path (``bot/sending.py``): no traceback. Either
+way the update counts as handled and the bot keeps serving. The texts are the person's ``i18n``; an
+update that failed before the locale middleware ran (e.g. the store was down) gets the default
+language.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent, Message
 
-from bot import texts
 from bot.errors import UserFacingError
+from bot.i18n import Catalog, TextSource
+from bot.services.delivery import split_message
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +37,19 @@ def create_router() -> Router:
     return router
 
 
-def refusal_text(message: Message, problems: list[str]) -> str:
+def refusal_text(texts: TextSource, message: Message, problems: list[str]) -> str:
     """The reply to a refused message; a refused file is named, with how many problems it has."""
     if message.document is None:
-        return texts.REFUSED.format(problems="\n".join(problems[:PROBLEMS_SHOWN]))
-    hidden = len(problems) - FILE_PROBLEMS_SHOWN
-    return texts.FILE_REFUSED.format(
-        name=message.document.file_name or "upload",
-        count=len(problems),
-        problems="\n".join(problems[:FILE_PROBLEMS_SHOWN]),
-        more=f"\n… and {hidden} more" if hidden > 0 else "",
+        return texts.get("refused", problems="\n".join(problems[:PROBLEMS_SHOWN]))
+    shown = problems[:FILE_PROBLEMS_SHOWN]
+    hidden = len(problems) - len(shown)
+    if hidden > 0:
+        shown = [*shown, texts.get("refused-more", count=str(hidden))]
+    return texts.get(
+        "file-refused",
+        name=message.document.file_name or texts.get("file-unnamed"),
+        count=str(len(problems)),
+        problems="\n".join(shown),
     )
 
 
@@ -53,7 +59,11 @@ async def on_blocked(event: ErrorEvent) -> bool:
     return True
 
 
-async def on_refusal(event: ErrorEvent) -> bool:
+def _texts(catalog: Catalog, i18n: TextSource | None) -> TextSource:
+    return i18n if i18n is not None else catalog.texts()
+
+
+async def on_refusal(event: ErrorEvent, catalog: Catalog, i18n: TextSource | None = None) -> bool:
     """Tell the person who caused a UserFacingError what was wrong; nothing changed."""
     update, problems = event.update, event.exception.problems
     log.info("update %s refused: %s", update.update_id, "; ".join(problems)[:500])
@@ -62,14 +72,15 @@ async def on_refusal(event: ErrorEvent) -> bool:
             alert = "; ".join(problems)[:ALERT_CHARS]
             await update.callback_query.answer(alert, show_alert=True)
         elif update.message is not None:
-            for part in texts.split_message(refusal_text(update.message, problems)):
+            text = refusal_text(_texts(catalog, i18n), update.message, problems)
+            for part in split_message(text):
                 await update.message.answer(part)
     except TelegramAPIError as exc:
         log.warning("could not tell update %s's sender why: %s", update.update_id, exc)
     return True
 
 
-async def on_error(event: ErrorEvent) -> bool:
+async def on_error(event: ErrorEvent, catalog: Catalog, i18n: TextSource | None = None) -> bool:
     """A fault: logged with the update and chat, and the chat (if any) gets the apology."""
     update = event.update
     chat_id = None
@@ -86,7 +97,7 @@ async def on_error(event: ErrorEvent) -> bool:
     )
     if chat_id is not None and not isinstance(event.exception, TelegramAPIError):
         try:
-            await event.update.bot.send_message(chat_id, texts.ERROR)
+            await event.update.bot.send_message(chat_id, _texts(catalog, i18n).get("error"))
         except TelegramAPIError as exc:
             log.warning("could not tell chat %s about the error: %s", chat_id, exc)
     return True

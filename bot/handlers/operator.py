@@ -15,13 +15,14 @@ from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject, Filter, or_f
 from aiogram.types import BufferedInputFile, CallbackQuery, Message, TelegramObject, User
 
-from bot import texts
+from bot.i18n import TextSource
 from bot.keyboards import (
     KbGapCallback,
     KbSuggestionCallback,
     kb_decision_keyboard,
     kb_gap_keyboard,
 )
+from bot.services.delivery import split_message
 from bot.services.knowledge import (
     ImportReport,
     KnowledgeService,
@@ -121,7 +122,7 @@ def author(user: User | None) -> str:
 
 
 async def _say(message: Message, text: str) -> None:
-    for part in texts.split_message(text):
+    for part in split_message(text):
         await message.answer(part)
 
 
@@ -135,20 +136,20 @@ async def _committed(message: Message, result: CommitResult) -> None:
     await message.answer("✅ " + describe_commit(result))
 
 
-async def refuse(message: Message) -> None:
+async def refuse(message: Message, i18n: TextSource) -> None:
     log.info(
         "user %s (not an operator) tried %r", getattr(message.from_user, "id", None), message.text
     )
-    await message.answer(texts.OPERATOR_ONLY)
+    await message.answer(i18n.get("operator-only"))
 
 
-async def refuse_button(query: CallbackQuery) -> None:
+async def refuse_button(query: CallbackQuery, i18n: TextSource) -> None:
     """Someone who is not an operator pressed an operator's button: nothing changes."""
-    await query.answer(texts.OPERATOR_ONLY, show_alert=True)
+    await query.answer(i18n.get("operator-only"), show_alert=True)
 
 
-async def cmd_help(message: Message) -> None:
-    await message.answer(texts.KB_HELP)
+async def cmd_help(message: Message, i18n: TextSource) -> None:
+    await message.answer(i18n.get("kb-help"))
 
 
 async def cmd_show(message: Message, command: CommandObject, knowledge: KnowledgeService) -> None:
@@ -281,7 +282,7 @@ async def cmd_check(message: Message, knowledge: KnowledgeService) -> None:
     await _say(message, "\n".join(f"• {i.describe()}" for i in issues[:40]))
 
 
-async def cmd_gaps(message: Message, knowledge: KnowledgeService) -> None:
+async def cmd_gaps(message: Message, knowledge: KnowledgeService, i18n: TextSource) -> None:
     clusters = await knowledge.gap_report()
     if not clusters:
         await message.answer("No unanswered or escalated questions recorded yet.")
@@ -293,17 +294,21 @@ async def cmd_gaps(message: Message, knowledge: KnowledgeService) -> None:
         examples = "; ".join(f"“{e}”" for e in c.examples)
         cluster_id = await knowledge.gaps.hold(c)
         await message.answer(
-            f"{c.count}× {examples}"[:MAX_GAP_CHARS], reply_markup=kb_gap_keyboard(cluster_id)
+            f"{c.count}× {examples}"[:MAX_GAP_CHARS],
+            reply_markup=kb_gap_keyboard(i18n, cluster_id),
         )
 
 
 async def on_gap_decision(
-    query: CallbackQuery, callback_data: KbGapCallback, knowledge: KnowledgeService
+    query: CallbackQuery,
+    callback_data: KbGapCallback,
+    knowledge: KnowledgeService,
+    i18n: TextSource,
 ) -> None:
     """Not ours (the cluster's question becomes out of scope) or Dismiss: it leaves the report."""
     held = await knowledge.gaps.held(callback_data.cluster_id)
     if held is None:
-        await query.answer(texts.KB_GAP_EXPIRED, show_alert=True)
+        await query.answer(i18n.get("kb-gap-expired"), show_alert=True)
         return
     label, members = held
     note = ""
@@ -318,7 +323,7 @@ async def on_gap_decision(
         await query.message.answer(f"“{label}”: {note}")
 
 
-async def cmd_suggestions(message: Message, knowledge: KnowledgeService) -> None:
+async def cmd_suggestions(message: Message, knowledge: KnowledgeService, i18n: TextSource) -> None:
     pending = await knowledge.pending_suggestions()
     if not pending:
         await message.answer("No pending suggestions.")
@@ -326,10 +331,15 @@ async def cmd_suggestions(message: Message, knowledge: KnowledgeService) -> None
     for s in pending[:10]:
         ticket = f", ticket #{s.ticket_id}" if s.ticket_id else ""
         await message.answer(
-            texts.KB_SUGGESTION.format(
-                id=s.id, by=s.created_by, ticket=ticket, question=s.question, answer=s.answer
+            i18n.get(
+                "kb-suggestion",
+                id=s.id,
+                by=s.created_by,
+                ticket=ticket,
+                question=s.question,
+                answer=s.answer,
             ),
-            reply_markup=kb_decision_keyboard(s.id),
+            reply_markup=kb_decision_keyboard(i18n, s.id),
         )
 
 

@@ -1,7 +1,8 @@
 """Sending to a customer: a short flood wait is honoured once, a blocked bot is reported.
 
 The seed of the one path every customer-bound message takes; today the agents' replies and the
-handoff notices (claimed, closed) go through it.
+handoff notices (claimed, closed) go through it. ``split_message`` cuts any long text to
+Telegram's limit, for every chat.
 """
 
 from __future__ import annotations
@@ -16,11 +17,28 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.types import InlineKeyboardMarkup
 
-from bot import texts
+from bot.i18n import TextSource
 
 log = logging.getLogger(__name__)
 
 MAX_FLOOD_WAIT_SECONDS = 10
+TELEGRAM_TEXT_LIMIT = 4096
+
+
+def split_message(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
+    """Split text into Telegram-sized parts, preferring paragraph, line and sentence breaks."""
+    parts: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(". "), window.rfind(" "))
+        if cut < limit // 2:
+            cut = limit - 1
+        parts.append(rest[: cut + 1].rstrip())
+        rest = rest[cut + 1 :].lstrip()
+    if rest:
+        parts.append(rest)
+    return parts
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,16 +51,20 @@ class Delivery:
 
 
 class CustomerDelivery:
-    """Messages to customers through the bot; failures come back as a ``Delivery``, never raise."""
+    """Messages to customers through the bot; failures come back as a ``Delivery``, never raise.
 
-    def __init__(self, bot: Bot) -> None:
+    ``texts`` are the agents': a ``Delivery``'s note tells them why a message did not arrive.
+    """
+
+    def __init__(self, bot: Bot, texts: TextSource) -> None:
         self.bot = bot
+        self.texts = texts
 
     async def send_text(
         self, chat_id: int, text: str, reply_markup: InlineKeyboardMarkup | None = None
     ) -> Delivery:
         """A text of any length (in Telegram-sized parts, buttons on the last one)."""
-        parts = [text] if len(text) <= texts.TELEGRAM_TEXT_LIMIT else texts.split_message(text)
+        parts = [text] if len(text) <= TELEGRAM_TEXT_LIMIT else split_message(text)
         for number, part in enumerate(parts, 1):
             markup = reply_markup if number == len(parts) else None
             delivery = await self._attempt(
@@ -70,8 +92,8 @@ class CustomerDelivery:
                 await send()
         except TelegramForbiddenError as exc:
             log.warning("customer %s unreachable: %s", chat_id, exc)
-            return Delivery(False, texts.AGENT_CUSTOMER_BLOCKED, blocked=True)
+            return Delivery(False, self.texts.get("agent-customer-blocked"), blocked=True)
         except TelegramAPIError as exc:
             log.error("message to customer %s failed: %s", chat_id, exc)
-            return Delivery(False, texts.AGENT_NOT_DELIVERED.format(error=exc.message))
+            return Delivery(False, self.texts.get("agent-not-delivered", error=exc.message))
         return Delivery(True)

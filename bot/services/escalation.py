@@ -3,6 +3,8 @@
 Everything that must survive a restart lives in Redis (tickets, transcripts, thread → ticket);
 this service keeps only a short-lived cache of who is an agent. What agents teach the knowledge
 base is ``KnowledgeService``'s (injected); reminders of overdue tickets are ``sla.SlaMonitor``'s.
+Texts come from the injected catalog: the agents' in the default language, a customer's in the
+language ``customer_texts`` chooses.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import Message
 
-from bot import texts
+from bot.i18n import Catalog, Texts, TextSource
 from bot.keyboards import kb_suggest_keyboard, rating_keyboard, ticket_keyboard
-from bot.services.agents_chat import TelegramAgentsChat
+from bot.services.agents_chat import TelegramAgentsChat, customer_name, reason_text, render_turn
 from bot.services.answering import Escalation
 from bot.services.delivery import CustomerDelivery, Delivery
 from bot.services.events import DomainEvent, EventKind, EventRecorder, RedisEventLog
@@ -47,13 +49,14 @@ class EscalationOutcome:
     is_new: bool
 
 
-def message_text(message: Message) -> str:
+def message_text(texts: TextSource, message: Message) -> str:
     """What a message says, for the transcript: text, caption, or its kind."""
     if message.text:
         return message.text
-    content_type = message.content_type
-    kind = f"[{getattr(content_type, 'value', content_type)}]"
-    return f"{kind} {message.caption}" if message.caption else kind
+    kind = getattr(message.content_type, "value", message.content_type)
+    if message.caption:
+        return texts.get("turn-attachment-caption", kind=kind, caption=message.caption)
+    return texts.get("turn-attachment", kind=kind)
 
 
 class EscalationService:
@@ -66,12 +69,15 @@ class EscalationService:
         bot: Bot | None = None,
         settings: EscalationSettings | None = None,
         *,
+        catalog: Catalog,
         knowledge: KnowledgeService | None = None,
         events: EventRecorder | None = None,
     ) -> None:
         self.stores = stores
         self.agents = agents
-        self.delivery = CustomerDelivery(bot) if bot is not None else None
+        self.catalog = catalog
+        self.texts = catalog.texts()  # the agents' language: the default one
+        self.delivery = CustomerDelivery(bot, self.texts) if bot is not None else None
         self.settings = settings or EscalationSettings()
         self.knowledge = knowledge
         self.events = events or RedisEventLog(stores.redis, stores.keys)
@@ -79,6 +85,14 @@ class EscalationService:
         self._membership: dict[int, tuple[float, bool]] = {}
 
     # ------------------------------------------------------------- customers
+
+    def customer_texts(self, ticket: Ticket) -> Texts:
+        """The language of what the bot sends a customer outside a reply to their own update.
+
+        For now every customer reads the default language (as the locale middleware chooses for
+        replies); a customer's own language is picked here when customers can choose one.
+        """
+        return self.catalog.texts()
 
     async def current(self, chat_id: int) -> Ticket | None:
         return await self.stores.tickets.current(chat_id)
@@ -115,14 +129,16 @@ class EscalationService:
         if is_new:
             await self.ensure_topic(ticket)
         else:
-            note = f"[{texts.REASONS.get(escalation.reason.value, escalation.reason.value)}]"
-            await self.stores.tickets.append_turn(ticket.id, Turn(TurnRole.CUSTOMER, note))
-            await self._to_agents(ticket, lambda t: self.agents.post(t, f"👤 {note}"))
+            reason = reason_text(self.texts, escalation.reason.value)
+            note = Turn(TurnRole.CUSTOMER, self.texts.get("turn-escalated", reason=reason))
+            await self.stores.tickets.append_turn(ticket.id, note)
+            line = render_turn(self.texts, note)
+            await self._to_agents(ticket, lambda t: self.agents.post(t, line))
         return EscalationOutcome(ticket, is_new)
 
     async def customer_message(self, ticket: Ticket, message: Message) -> None:
         """A customer with an active ticket wrote: keep it and show it to the agents."""
-        text = message_text(message)
+        text = message_text(self.texts, message)
         await self.stores.tickets.append_turn(
             ticket.id, Turn(TurnRole.CUSTOMER, text, meta={"message_id": message.message_id})
         )
@@ -131,28 +147,32 @@ class EscalationService:
             await self.stores.tickets.update(ticket.id, customer_blocked=False)
             ticket.customer_blocked = False
         if message.text:
-            name = ticket.customer_name or "customer"
-            await self._to_agents(ticket, lambda t: self.agents.post(t, f"👤 {name}: {text}"))
+            name = customer_name(self.texts, ticket)
+            line = render_turn(self.texts, Turn(TurnRole.CUSTOMER, text, meta={"name": name}))
+            await self._to_agents(ticket, lambda t: self.agents.post(t, line))
         else:
             await self._to_agents(
                 ticket, lambda t: self.agents.copy_in(t, message.chat.id, message.message_id)
             )
 
-    def wait_notice(self, now: datetime | None = None) -> str:
-        """Roughly when a person will answer: soon, or when the team is back."""
+    def wait_notice(self, now: datetime | None = None, *, texts: TextSource | None = None) -> str:
+        """Roughly when a person will answer: soon, or when the team is back.
+
+        In ``texts``, the customer's language (default: the catalog's default language).
+        """
+        texts = texts or self.catalog.texts()
         now = now or datetime.now(UTC)
         back = self.hours.next_opening(now)
         if back is None:
-            minutes = f"{self.settings.sla_minutes:g}"
-            return texts.WAIT_SOON.format(minutes=minutes)
-        local_now = now.astimezone(self.hours.tz)
+            return texts.get("wait-soon", minutes=f"{self.settings.sla_minutes:g}")
+        local_now, at = now.astimezone(self.hours.tz), f"{back:%H:%M}"
         if back.date() == local_now.date():
-            when = f"today at {back:%H:%M}"
+            when = texts.get("wait-back-today", time=at)
         elif (back.date() - local_now.date()).days == 1:
-            when = f"tomorrow at {back:%H:%M}"
+            when = texts.get("wait-back-tomorrow", time=at)
         else:
-            when = f"on {back:%A} at {back:%H:%M}"
-        return texts.WAIT_OFFLINE.format(when=when, tz=self.hours.tz.key)
+            when = texts.get("wait-back-on", day=f"{back:%A}", time=at)
+        return texts.get("wait-offline", when=when, tz=self.hours.tz.key)
 
     async def rate(self, ticket_id: str, score: int, chat_id: int) -> Ticket | None:
         """The customer's 1–5 rating of their closed ticket (once); None if it can't be rated."""
@@ -165,11 +185,10 @@ class EscalationService:
                 DomainEvent(EventKind.RATING, chat_id=chat_id, ticket_id=ticket.id, score=score)
             )
             await self.stores.tickets.append_turn(
-                ticket.id, Turn(TurnRole.CUSTOMER, f"[rated {score}/5]")
+                ticket.id, Turn(TurnRole.CUSTOMER, self.texts.get("turn-rated", score=score))
             )
-            await self._to_agents(
-                ticket, lambda t: self.agents.post(t, texts.AGENT_RATING.format(score=score))
-            )
+            rated = self.texts.get("agent-rating", score=score)
+            await self._to_agents(ticket, lambda t: self.agents.post(t, rated))
         return ticket
 
     # ------------------------------------------------------------- agents
@@ -208,16 +227,19 @@ class EscalationService:
         await self._ticket_event(EventKind.TICKET_CLOSED, ticket, actor)
         await self.stores.conversations.append(
             ticket.chat_id,
-            Turn(TurnRole.BOT, "[handed back to the bot]", meta={"ticket_closed": ticket.id}),
+            Turn(
+                TurnRole.BOT,
+                self.texts.get("turn-handed-back"),
+                meta={"ticket_closed": ticket.id},
+            ),
         )
-        closing = texts.HANDOFF_CLOSED.format(ticket=ticket.id)
+        customer = self.customer_texts(ticket)
+        closing = customer.get("handoff-closed", ticket=ticket.id)
+        rating = rating_keyboard(customer, ticket.id)
         await self.stores.tickets.append_turn(ticket.id, Turn(TurnRole.BOT, closing))
-        await self._to_customer(
-            ticket, lambda d: d.send_text(ticket.chat_id, closing, rating_keyboard(ticket.id))
-        )
-        await self._to_agents(
-            ticket, lambda t: self.agents.post(t, texts.AGENT_CLOSED.format(agent=actor.name))
-        )
+        await self._to_customer(ticket, lambda d: d.send_text(ticket.chat_id, closing, rating))
+        closed = self.texts.get("agent-closed", agent=actor.name)
+        await self._to_agents(ticket, lambda t: self.agents.post(t, closed))
         await self._to_agents(ticket, self.agents_status)
         log.info("ticket %s closed by %s", ticket.id, actor.name)
         return ticket, True
@@ -231,19 +253,16 @@ class EscalationService:
             if existing is not None:
                 other = await self.stores.tickets.current(existing.chat_id)
             if other is not None:
-                return existing, texts.AGENT_REOPEN_REFUSED.format(ticket=other.id)
-            return existing, texts.AGENT_UNKNOWN_TICKET
+                return existing, self.texts.get("agent-reopen-refused", ticket=other.id)
+            return existing, self.texts.get("agent-unknown-ticket")
         await self._ticket_event(EventKind.TICKET_REOPENED, ticket, actor)
         await self.stores.tickets.append_turn(
-            ticket.id, Turn(TurnRole.BOT, f"[reopened by {actor.name}]")
+            ticket.id, Turn(TurnRole.BOT, self.texts.get("turn-reopened", agent=actor.name))
         )
+        reopened = self.texts.get("agent-reopened", agent=actor.name)
         await self._to_agents(
             ticket,
-            lambda t: self.agents.post(
-                t,
-                texts.AGENT_REOPENED.format(agent=actor.name),
-                ticket_keyboard(t.status, t.id),
-            ),
+            lambda t: self.agents.post(t, reopened, ticket_keyboard(self.texts, t.status, t.id)),
         )
         await self._to_agents(ticket, self.agents_status)
         return ticket, ""
@@ -251,16 +270,16 @@ class EscalationService:
     async def agent_reply(self, ticket: Ticket, actor: Actor, message: Message) -> Delivery:
         """An agent wrote in the ticket's topic: copy it (text, photo, document…) to the customer."""
         if not ticket.is_active:
-            return Delivery(False, texts.AGENT_REPLY_TO_CLOSED)
+            return Delivery(False, self.texts.get("agent-reply-to-closed"))
         if ticket.customer_blocked:
-            return Delivery(False, texts.AGENT_CUSTOMER_BLOCKED)
+            return Delivery(False, self.texts.get("agent-customer-blocked"))
         if ticket.status == TicketStatus.OPEN:
             await self.claim(ticket.id, actor)  # the first reply claims an unclaimed ticket
         delivery = await self._to_customer(
             ticket, lambda d: d.copy(ticket.chat_id, message.chat.id, message.message_id)
         )
         if delivery.delivered:
-            await self._record_agent_turn(ticket, actor, message_text(message))
+            await self._record_agent_turn(ticket, actor, message_text(self.texts, message))
             if message.text:
                 await self._offer_kb_suggestion(ticket)
         return delivery
@@ -270,25 +289,21 @@ class EscalationService:
         ticket = await self.stores.tickets.get(ticket_id)
         text = text.strip()
         if ticket is None:
-            return Delivery(False, texts.AGENT_UNKNOWN_TICKET)
+            return Delivery(False, self.texts.get("agent-unknown-ticket"))
         if not text:
-            return Delivery(False, "Nothing to send.")
+            return Delivery(False, self.texts.get("agent-nothing-to-send"))
         if not ticket.is_active:
-            return Delivery(False, texts.AGENT_REPLY_TO_CLOSED)
+            return Delivery(False, self.texts.get("agent-reply-to-closed"))
         if ticket.customer_blocked:
-            return Delivery(False, texts.AGENT_CUSTOMER_BLOCKED)
+            return Delivery(False, self.texts.get("agent-customer-blocked"))
         if ticket.status == TicketStatus.OPEN:
             await self.claim(ticket.id, actor)
         delivery = await self._to_customer(ticket, lambda d: d.send_text(ticket.chat_id, text))
         if not delivery.delivered:
             return delivery
         await self._record_agent_turn(ticket, actor, text)
-        await self._to_agents(
-            ticket,
-            lambda t: self.agents.post(
-                t, texts.AGENT_CONSOLE_REPLY.format(agent=actor.name, text=text)
-            ),
-        )
+        shown = self.texts.get("agent-console-reply", agent=actor.name, text=text)
+        await self._to_agents(ticket, lambda t: self.agents.post(t, shown))
         await self._offer_kb_suggestion(ticket)
         return Delivery(True)
 
@@ -304,9 +319,10 @@ class EscalationService:
             return
         if not await self.knowledge.offer_once(ticket.id):
             return
+        offer = self.texts.get("agent-kb-offer")
         await self._to_agents(
             ticket,
-            lambda t: self.agents.post(t, texts.AGENT_KB_OFFER, kb_suggest_keyboard(t.id)),
+            lambda t: self.agents.post(t, offer, kb_suggest_keyboard(self.texts, t.id)),
         )
 
     async def _ticket_event(self, kind: EventKind, ticket: Ticket, actor: Actor) -> None:
@@ -319,13 +335,13 @@ class EscalationService:
 
     async def _announce_claim(self, ticket: Ticket, actor: Actor) -> None:
         await self.stores.tickets.append_turn(
-            ticket.id, Turn(TurnRole.BOT, f"[claimed by {actor.name}]")
+            ticket.id, Turn(TurnRole.BOT, self.texts.get("turn-claimed", agent=actor.name))
         )
-        await self._to_agents(
-            ticket, lambda t: self.agents.post(t, texts.AGENT_CLAIMED.format(agent=actor.name))
-        )
+        claimed = self.texts.get("agent-claimed", agent=actor.name)
+        await self._to_agents(ticket, lambda t: self.agents.post(t, claimed))
         await self._to_agents(ticket, self.agents_status)
-        joined = texts.HANDOFF_AGENT_JOINED.format(agent=actor.name.split(" (")[0].split()[0])
+        first_name = actor.name.split(" (")[0].split()[0]
+        joined = self.customer_texts(ticket).get("handoff-agent-joined", agent=first_name)
         await self._to_customer(ticket, lambda d: d.send_text(ticket.chat_id, joined))
 
     async def _record_agent_turn(self, ticket: Ticket, actor: Actor, text: str) -> None:
@@ -356,16 +372,15 @@ class EscalationService:
     ) -> Delivery:
         """Send to the customer; if they blocked the bot, mark the ticket and tell agents."""
         if self.delivery is None:
-            return Delivery(False, "no bot configured")
+            return Delivery(False, self.texts.get("agent-no-bot"))
         delivery = await send(self.delivery)
         if delivery.blocked and not ticket.customer_blocked:
             log.warning("ticket %s: the customer has blocked the bot", ticket.id)
             ticket.customer_blocked = True
             await self.stores.tickets.update(ticket.id, customer_blocked=True)
             await self.stores.tickets.append_turn(
-                ticket.id, Turn(TurnRole.BOT, "[customer has blocked the bot]")
+                ticket.id, Turn(TurnRole.BOT, self.texts.get("turn-customer-blocked"))
             )
-            await self._to_agents(
-                ticket, lambda t: self.agents.post(t, texts.AGENT_CUSTOMER_BLOCKED)
-            )
+            blocked = self.texts.get("agent-customer-blocked")
+            await self._to_agents(ticket, lambda t: self.agents.post(t, blocked))
         return delivery

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 
 from aiogram.exceptions import TelegramAPIError
 
-from bot import texts
 from bot.keyboards import ticket_keyboard
+from bot.services.agents_chat import customer_name
 from bot.services.escalation import EscalationService
 from bot.store import TicketStatus
 
@@ -45,6 +45,7 @@ class SlaMonitor:
         """Post one reminder per unclaimed ticket waiting longer than the SLA; heal missing topics."""
         service = self.escalation
         agents, tickets, settings = service.agents, service.stores.tickets, service.settings
+        texts = service.texts
         now = now or time.time()
         reminded: list[str] = []
         if agents is None:
@@ -60,11 +61,14 @@ class SlaMonitor:
                 continue
             if not await tickets.mark_reminded(ticket.id):
                 continue
-            text = texts.AGENT_SLA_REMINDER.format(
-                ticket=ticket.id, customer=ticket.customer_name, minutes=int(waited // 60)
+            text = texts.get(
+                "agent-sla-reminder",
+                ticket=ticket.id,
+                customer=customer_name(texts, ticket),
+                minutes=str(int(waited // 60)),
             )
             try:
-                await agents.post_general(text, ticket_keyboard(ticket.status, ticket.id))
+                await agents.post_general(text, ticket_keyboard(texts, ticket.status, ticket.id))
             except TelegramAPIError as exc:
                 log.error("SLA reminder for ticket %s not posted: %s", ticket.id, exc)
                 await tickets.update(ticket.id, sla_reminded_at=None)

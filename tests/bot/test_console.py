@@ -20,7 +20,6 @@ import uvicorn
 from aiogram import Bot
 from aiogram.types import Update
 
-from bot import texts
 from bot.app import build_escalation
 from bot.console import ConsoleServices, create_app
 from bot.errors import ConfigurationError
@@ -30,6 +29,7 @@ from bot.settings import Settings
 from bot.store import Stores, TicketStatus, Turn
 from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.handoff import AGENTS_CHAT, handoff_settings
+from tests.support.texts import TEXTS
 
 CHROMIUM = Path("/usr/bin/chromium")
 USER, PASSWORD = "agent", "s3cret-pass"
@@ -163,7 +163,7 @@ async def test_console_in_a_headless_browser(console: Console) -> None:
             await expect(page.locator("#flash")).to_contain_text(f"You've got ticket #{first}")
             await expect(page.locator("#status")).to_contain_text(f"claimed ({USER})")
             joined = await api.wait_for("sendMessage", lambda p: p["chat_id"] == 71, start=start)
-            assert joined.params["text"] == texts.HANDOFF_AGENT_JOINED.format(agent=USER)
+            assert joined.params["text"] == TEXTS.get("handoff-agent-joined", agent=USER)
 
             # A reply typed in the console reaches the customer through the bot.
             start = len(api.calls)
@@ -190,7 +190,7 @@ async def test_console_in_a_headless_browser(console: Console) -> None:
             await expect(page.locator("#flash")).to_contain_text(f"Ticket #{first} closed.")
             await expect(page.locator("#status")).to_contain_text("closed")
             closing = await api.wait_for("sendMessage", lambda p: p["chat_id"] == 71, start=start)
-            assert closing.params["text"] == texts.HANDOFF_CLOSED.format(ticket=first)
+            assert closing.params["text"] == TEXTS.get("handoff-closed", ticket=first)
             assert "reply_markup" in closing.params
             await page.goto(f"{console.url}/tickets")
             await expect(page.locator(f'#queue tr[data-ticket="{first}"]')).to_have_count(0)

@@ -20,6 +20,7 @@ from models.generator import VerbatimGenerator
 from retrieval import FaqRetriever
 from tests.bot.conftest import AGENTS_CHAT_ID, RunningBot
 from tests.conftest import SMALL_KB
+from tests.support.texts import TEXTS
 
 AGENT_ID, AGENT_NAME, CUSTOMER = 777, "Dana", 5002
 QUESTION = "How long does delivery take?"
@@ -138,7 +139,7 @@ async def test_the_answer_path_reads_the_history_once(
     answering = AnsweringService(
         LiveModels(retriever, VerbatimGenerator()), stores, threshold=0.5, top_k=3
     )
-    escalation = EscalationService(stores)
+    escalation = EscalationService(stores, catalog=TEXTS.catalog)
     chat = 31
     for n in range(stores.conversations.max_turns):  # a full conversation: the oldest turn goes
         await stores.conversations.append(chat, Turn("customer" if n % 2 else "bot", f"turn {n}"))

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 
 import pytest_asyncio
 
-from bot import texts
 from bot.app import App
 from bot.services.escalation import Actor
 from bot.store import Stores, TicketStatus
@@ -22,6 +21,7 @@ from tests.support.handoff import (
     handoff_settings,
     running_bot,
 )
+from tests.support.texts import TEXTS
 
 
 @pytest_asyncio.fixture
@@ -88,9 +88,9 @@ async def test_full_two_way_flow(run: RunningBot, stores: Stores) -> None:
         )
     )
     toast = await api.wait_for("answerCallbackQuery", start=start)
-    assert toast.params["text"] == texts.AGENT_CLAIMED_TOAST.format(ticket=1)
+    assert toast.params["text"] == TEXTS.get("agent-claimed-toast", ticket=1)
     joined = await api.wait_for("sendMessage", lambda p: p["chat_id"] == CUSTOMER, start=start)
-    assert joined.params["text"] == texts.HANDOFF_AGENT_JOINED.format(agent=AGENT_NAME)
+    assert joined.params["text"] == TEXTS.get("handoff-agent-joined", agent=AGENT_NAME)
     await api.wait_for("sendMessage", lambda p: in_topic(thread)(p) and "Claimed" in p["text"])
     ticket = await stores.tickets.get("1")
     assert ticket.status == TicketStatus.CLAIMED and ticket.claimed_by == AGENT_ID
@@ -135,7 +135,7 @@ async def test_full_two_way_flow(run: RunningBot, stores: Stores) -> None:
         start=start,
     )
     await asyncio.sleep(0.3)
-    assert api.sent_texts(CUSTOMER)[-1] == texts.HANDOFF_AGENT_JOINED.format(agent=AGENT_NAME)
+    assert api.sent_texts(CUSTOMER)[-1] == TEXTS.get("handoff-agent-joined", agent=AGENT_NAME)
 
     # The agent closes: the customer is handed back to the bot and asked for a rating.
     start = len(api.calls)
@@ -145,7 +145,7 @@ async def test_full_two_way_flow(run: RunningBot, stores: Stores) -> None:
         )
     )
     closing = await api.wait_for("sendMessage", lambda p: p["chat_id"] == CUSTOMER, start=start)
-    assert closing.params["text"] == texts.HANDOFF_CLOSED.format(ticket=1)
+    assert closing.params["text"] == TEXTS.get("handoff-closed", ticket=1)
     ratings = [b["callback_data"] for b in closing.params["reply_markup"]["inline_keyboard"][0]]
     assert ratings == [f"rate:1:{n}" for n in range(1, 6)]
     assert (await stores.tickets.get("1")).status == TicketStatus.CLOSED
@@ -157,10 +157,10 @@ async def test_full_two_way_flow(run: RunningBot, stores: Stores) -> None:
         api.callback_update(CUSTOMER, CUSTOMER, "rate:1:5", closing.result["message_id"])
     )
     await api.wait_for(
-        "answerCallbackQuery", lambda p: p.get("text") == texts.RATING_THANKS.format(score=5)
+        "answerCallbackQuery", lambda p: p.get("text") == TEXTS.get("rating-thanks", score=5)
     )
     await api.wait_for("sendMessage", lambda p: in_topic(thread)(p) and "5/5" in p["text"])
-    await api.wait_for("sendMessage", lambda p: p["text"] == texts.RATING_THANKS.format(score=5))
+    await api.wait_for("sendMessage", lambda p: p["text"] == TEXTS.get("rating-thanks", score=5))
     assert (await stores.tickets.get("1")).rating == 5
 
     # Back with the bot.
@@ -223,7 +223,7 @@ async def test_deleted_topic_is_recreated_and_nothing_is_lost(
     assert new_thread != thread
     await api.wait_for(
         "sendMessage",
-        lambda p: in_topic(new_thread)(p) and p["text"] == texts.AGENT_TOPIC_RECREATED,
+        lambda p: in_topic(new_thread)(p) and p["text"] == TEXTS.get("agent-topic-recreated"),
         start=start,
     )
     reposted = await api.wait_for(
@@ -263,7 +263,7 @@ async def test_non_agent_cannot_claim_close_or_reply(run: RunningBot, stores: St
             api.callback_update(AGENTS_CHAT, stranger, f"tk:{action}:1", opening["message_id"])
         )
         refusal = await api.wait_for("answerCallbackQuery", start=start)
-        assert refusal.params["text"] == texts.AGENT_NOT_ALLOWED
+        assert refusal.params["text"] == TEXTS.get("agent-not-allowed")
         assert refusal.params["show_alert"] is True
 
     start = len(api.calls)
@@ -271,7 +271,7 @@ async def test_non_agent_cannot_claim_close_or_reply(run: RunningBot, stores: St
         api.text_update(AGENTS_CHAT, "hi from outside", user_id=stranger, message_thread_id=thread)
     )
     refused = await api.wait_for("sendMessage", in_topic(thread), start=start)
-    assert refused.params["text"] == texts.AGENT_NOT_ALLOWED_REPLY
+    assert refused.params["text"] == TEXTS.get("agent-not-allowed-reply")
     await asyncio.sleep(0.3)
     assert not [c for c in api.calls_of("copyMessage") if c.params["chat_id"] == CUSTOMER]
     ticket = await stores.tickets.get("1")
@@ -344,7 +344,7 @@ async def test_customer_blocked_the_bot_marks_ticket_without_retry_loop(
     )
     note = await api.wait_for(
         "sendMessage",
-        lambda p: in_topic(thread)(p) and p["text"] == texts.AGENT_CUSTOMER_BLOCKED,
+        lambda p: in_topic(thread)(p) and p["text"] == TEXTS.get("agent-customer-blocked"),
         start=start,
     )
     assert note.ok
@@ -358,7 +358,7 @@ async def test_customer_blocked_the_bot_marks_ticket_without_retry_loop(
     )
     await api.wait_for(
         "sendMessage",
-        lambda p: in_topic(thread)(p) and p["text"] == texts.AGENT_CUSTOMER_BLOCKED,
+        lambda p: in_topic(thread)(p) and p["text"] == TEXTS.get("agent-customer-blocked"),
         start=start,
     )
     await asyncio.sleep(0.5)
@@ -435,7 +435,7 @@ async def test_agent_reply_survives_flood_wait_and_reports_failures(
     api.push_update(
         api.callback_update(AGENTS_CHAT, AGENT_ID, "tk:close:1", opening["message_id"])
     )
-    await api.wait_for("sendMessage", lambda p: p["text"] == texts.HANDOFF_CLOSED.format(ticket=1))
+    await api.wait_for("sendMessage", lambda p: p["text"] == TEXTS.get("handoff-closed", ticket=1))
     await api.wait_for("sendMessage", lambda p: in_topic(thread)(p) and "Closed by" in p["text"])
     await api.wait_for("answerCallbackQuery", lambda p: "closed" in p.get("text", ""))
     start = len(api.calls)
@@ -443,7 +443,7 @@ async def test_agent_reply_survives_flood_wait_and_reports_failures(
         api.text_update(AGENTS_CHAT, "One more thing", user_id=AGENT_ID, message_thread_id=thread)
     )
     refused = await api.wait_for("sendMessage", in_topic(thread), start=start)
-    assert refused.params["text"] == texts.AGENT_REPLY_TO_CLOSED
+    assert refused.params["text"] == TEXTS.get("agent-reply-to-closed")
 
     # Reopen brings it back to the queue; the customer can be written to again.
     start = len(api.calls)

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 import pytest
 import pytest_asyncio
 
-from bot import texts
 from bot.errors import ConfigurationError
 from bot.services.escalation import EscalationService
 from bot.services.hours import BusinessHours
@@ -25,6 +24,7 @@ from tests.support.handoff import (
     handoff_settings,
     running_bot,
 )
+from tests.support.texts import TEXTS
 
 
 @pytest_asyncio.fixture
@@ -88,7 +88,7 @@ async def test_low_confidence_escalates_with_the_best_guess(run: RunningBot) -> 
     assert "Reason: bot not confident" in opening
     assert "Bot's best guess" in opening or "No good guess" in opening
     told = await run.api.wait_for("sendMessage", lambda p: p["chat_id"] == CUSTOMER)
-    assert told.params["text"].startswith(texts.LOW_CONFIDENCE_PREFIX)
+    assert told.params["text"].startswith(TEXTS.get("low-confidence-prefix") + " ")
 
 
 async def test_strongly_negative_message_escalates(run: RunningBot) -> None:
@@ -195,12 +195,12 @@ def test_wait_notice_inside_and_outside_business_hours(stores: Stores) -> None:
         timezone="Europe/Berlin",
         sla_minutes=10,
     )
-    service = EscalationService(stores, settings=settings.escalation)
+    service = EscalationService(stores, settings=settings.escalation, catalog=TEXTS.catalog)
     inside = datetime(2025, 6, 4, 10, 0, tzinfo=UTC)  # Wednesday 12:00 Berlin
-    assert service.wait_notice(inside) == texts.WAIT_SOON.format(minutes="10")
+    assert service.wait_notice(inside) == TEXTS.get("wait-soon", minutes="10")
     friday_night = datetime(2025, 6, 6, 19, 30, tzinfo=UTC)
-    assert service.wait_notice(friday_night) == texts.WAIT_OFFLINE.format(
-        when="tomorrow at 09:00", tz="Europe/Berlin"
+    assert service.wait_notice(friday_night) == TEXTS.get(
+        "wait-offline", when="tomorrow at 09:00", tz="Europe/Berlin"
     )
     early_monday = datetime(2025, 6, 9, 4, 0, tzinfo=UTC)  # 06:00 Berlin
     assert "today at 08:00" in service.wait_notice(early_monday)

@@ -28,6 +28,13 @@ def test_bundled_catalog_formats_placeholders() -> None:
     assert catalog.texts().get("rating-thanks", score=5) == "Thank you for rating us 5/5!"
 
 
+def test_a_long_argument_is_placed_whole() -> None:
+    """A customer's message may be longer than fluent.runtime's limit on one placeable."""
+    texts = Catalog.load().texts()
+    message = "Where is my order? " * 200  # 3,800 characters
+    assert texts.get("turn", role="customer", text=message) == f"👤 {message}"
+
+
 def test_a_translation_falls_back_to_the_default_language_per_key(tmp_path: Path) -> None:
     _write(tmp_path, "en", "main.ftl", "hello = Hello { $name }\nbye = Goodbye\n")
     _write(tmp_path, "zh", "main.ftl", "hello = 你好 { $name }\n")

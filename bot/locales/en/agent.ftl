@@ -32,3 +32,49 @@ reason-negative-sentiment = customer is upset
 reason-repeated-dislikes = two 👎 in a row
 reason-repeated-question = same question three times
 reason-console = opened from the console
+
+## A ticket's topic in the agents' chat
+
+# The topic's name (code keeps it within Telegram's 128 characters).
+ticket-topic-name = #{ $ticket } { $customer } · { $summary }
+ticket-topic-closed = ✅ { $name }
+# A customer without a name.
+ticket-customer-unnamed = customer
+ticket-opening-header = 🆕 Ticket #{ $ticket } — { $customer } (chat { $chat })
+ticket-opening-reason = Reason: { $reason }
+ticket-opening-transcript = Transcript:
+ticket-opening-empty = (empty)
+# $confidence: a percentage, e.g. 42%
+ticket-best-guess = 🤖 Bot's best guess ({ $confidence } confident): { $guess }
+ticket-no-good-guess = 🤖 No good guess (best confidence { $confidence }).
+ticket-opening-footer = Anything you write in this topic goes to the customer.
+# The question of a ticket opened by the button when the answer it was under is gone.
+ticket-question-pressed-human = (customer pressed “Talk to a human”)
+
+## The transcript: one line per turn, and the markers kept in it
+
+turn-role =
+    { $role ->
+        [customer] 👤
+        [bot] 🤖
+        [agent] 🧑‍💼
+       *[other] { $role }
+    }
+turn = { turn-role } { $text }
+turn-named = { turn-role } { $name }: { $text }
+turn-pressed-human = [pressed “Talk to a human”]
+# $reason: one of the reason-… texts
+turn-escalated = [{ $reason }]
+# A message that is not text: $kind is its type (photo, voice, …).
+turn-attachment = [{ $kind }]
+turn-attachment-caption = [{ $kind }] { $caption }
+turn-rated = [rated { $score }/5]
+turn-claimed = [claimed by { $agent }]
+turn-reopened = [reopened by { $agent }]
+turn-handed-back = [handed back to the bot]
+turn-customer-blocked = [customer has blocked the bot]
+
+## Replies the console shows for a reply that was not sent
+
+agent-nothing-to-send = Nothing to send.
+agent-no-bot = no bot configured

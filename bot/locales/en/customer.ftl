@@ -17,14 +17,47 @@ feedback-thanks-down = Thanks for telling us. Tap “Talk to a human” if you'd
 feedback-expired = This answer is too old to rate.
 handoff-new = I've passed your question to our support team (ticket #{ $ticket }). A person will reply here in this chat — you don't need to do anything else.
 handoff-existing = Your question is already with our support team (ticket #{ $ticket }); I've added this message to it. A person will reply here.
-low-confidence-prefix = I'm not sure I have the right answer to that, so I'm getting a person to help. 
+# Put before handoff-new (with a space) when the bot was not confident enough to answer.
+low-confidence-prefix = I'm not sure I have the right answer to that, so I'm getting a person to help.
 error = Sorry, something went wrong on our side. Please try again in a moment.
 button-helpful = 👍
 button-not-helpful = 👎
 button-human = Talk to a human
+button-rating = { $score }⭐
 wait-soon = A person usually replies within about { $minutes } minutes.
+# $when is one of the wait-back-… texts below.
 wait-offline = Our team is offline right now; they're back { $when } ({ $tz }). Your message is saved, and a person will reply here then.
+wait-back-today = today at { $time }
+wait-back-tomorrow = tomorrow at { $time }
+# $day: the weekday's name
+wait-back-on = on { $day } at { $time }
 handoff-agent-joined = 👋 { $agent } from our support team is looking at your question now.
 handoff-closed = Your conversation with our support team is closed (ticket #{ $ticket }) — I'm back to answer your questions. How did we do? Tap 1 (poor) to 5 (excellent).
 rating-thanks = Thank you for rating us { $score }/5!
 rating-already = This conversation was already rated — thank you!
+
+## Any chat: a refused request (a UserFacingError) — in reply to a command, or to a file sent
+
+refused = ❌ { $problems }
+# $problems: one per line, the last one may be refused-more
+file-refused =
+    ❌ { $name } refused ({ $count } problem(s)); the knowledge base is unchanged:
+    { $problems }
+refused-more = … and { $count } more
+# The name of a file sent without one.
+file-unnamed = upload
+
+## The terminal chat (`supportbot chat`)
+
+terminal-loading = Loading the knowledge base and models…
+terminal-ready = { $product } support bot ready in { $seconds }s ({ $entries } FAQ entries). Type your question; /quit to leave.
+# The prompt for the person typing (a space follows it).
+terminal-prompt = you>
+terminal-answer =
+    bot> { $text }
+         { "[" }{ $entry }, confidence { $confidence }]
+# $reason: the reason's code, e.g. low_confidence
+terminal-handoff = bot> I'm handing this to a person from our support team (ticket #{ $ticket }, reason: { $reason }).
+terminal-bye = Bye!
+# The customer's name on a ticket opened from the terminal chat (agents read it).
+terminal-customer = terminal user
