@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 
 import pytest_asyncio
 
-from bot import texts
 from bot.app import open_app
+from bot.i18n import Catalog
 from bot.services.live import LiveModels
 from bot.settings import Settings
 from bot.store import Stores
@@ -23,6 +23,7 @@ from tests.support.fake_bot_api import DEFAULT_TOKEN, FakeBotAPI
 from tests.support.handoff import AGENT_ID, AGENT_NAME, AGENTS_CHAT, RunningBot, running_bot
 
 OPERATOR, STRANGER, CUSTOMER = 900, 901, 4242
+texts = Catalog.load().texts()
 
 
 @pytest_asyncio.fixture
@@ -78,10 +79,10 @@ async def test_unauthorised_operator_commands_are_refused(run: RunningBot) -> No
         "/kb_rollback 1",
         "/kb_history",
     ):
-        assert await command(run, STRANGER, text) == texts.OPERATOR_ONLY
+        assert await command(run, STRANGER, text) == texts.get("operator-only")
     # A stranger's file is a customer's file, not an import.
     reply = await upload(run, STRANGER, "kb.csv", b"id,question,answer\nx,Q?,A.\n")
-    assert reply == texts.NOT_TEXT
+    assert reply == texts.get("not-text")
     assert await kb.store.live_version() == 1
 
 
@@ -121,7 +122,9 @@ async def test_edit_from_telegram_is_answered_at_once(run: RunningBot) -> None:
 
 
 async def test_out_of_scope_questions_from_telegram_are_served(run: RunningBot) -> None:
-    assert await command(run, STRANGER, "/kb_oos_add Do you sell cars?") == texts.OPERATOR_ONLY
+    assert await command(run, STRANGER, "/kb_oos_add Do you sell cars?") == texts.get(
+        "operator-only"
+    )
     assert await command(run, OPERATOR, "/kb_oos") == "v1: out-of-scope questions\n(none)"
     assert await command(run, OPERATOR, "/kb_oos_add") == "Usage: /kb_oos_add question"
     reply = await command(run, OPERATOR, "/kb_oos_add return policy")
@@ -200,7 +203,7 @@ async def test_agent_reply_offers_add_to_kb_and_operator_approves(run: RunningBo
         start=start,
     )
     button = offer.params["reply_markup"]["inline_keyboard"][0][0]
-    assert button["text"] == texts.BUTTON_ADD_TO_KB
+    assert button["text"] == texts.get("button-add-to-kb")
     start = len(api.calls)
     api.push_update(
         api.callback_update(
@@ -222,7 +225,7 @@ async def test_agent_reply_offers_add_to_kb_and_operator_approves(run: RunningBo
     start = len(api.calls)
     api.push_update(api.callback_update(STRANGER, STRANGER, approve, card.result["message_id"]))
     refused = await api.wait_for("answerCallbackQuery", start=start)
-    assert refused.params["text"] == texts.OPERATOR_ONLY
+    assert refused.params["text"] == texts.get("operator-only")
     start = len(api.calls)
     api.push_update(api.callback_update(OPERATOR, OPERATOR, approve, card.result["message_id"]))
     done = await api.wait_for("answerCallbackQuery", start=start)
@@ -278,8 +281,8 @@ async def test_gap_clusters_are_handled_from_telegram(run: RunningBot) -> None:
     not_ours = cards[0].params["reply_markup"]["inline_keyboard"][0][0]
     dismiss = cards[1].params["reply_markup"]["inline_keyboard"][0][1]
     assert (not_ours["text"], dismiss["text"]) == (
-        texts.BUTTON_GAP_OUT_OF_SCOPE,
-        texts.BUTTON_GAP_DISMISS,
+        texts.get("button-gap-out-of-scope"),
+        texts.get("button-gap-dismiss"),
     )
 
     async def press(user: int, button: dict, card) -> str:
@@ -289,12 +292,13 @@ async def test_gap_clusters_are_handled_from_telegram(run: RunningBot) -> None:
         )
         return (await api.wait_for("answerCallbackQuery", start=start)).params["text"]
 
-    assert await press(STRANGER, not_ours, cards[0]) == texts.OPERATOR_ONLY
+    assert await press(STRANGER, not_ours, cards[0]) == texts.get("operator-only")
     note = await press(OPERATOR, not_ours, cards[0])
     assert note.startswith("v2: out of scope +1") and "2 logged question(s) left" in note
     _, live = await knowledge.live()
     assert len(live.out_of_scope) == 1 and live.out_of_scope[0].endswith("store?")
-    assert await press(OPERATOR, not_ours, cards[0]) == texts.KB_GAP_EXPIRED  # pressed twice
+    expired = texts.get("kb-gap-expired")
+    assert await press(OPERATOR, not_ours, cards[0]) == expired  # pressed twice
     assert await press(OPERATOR, dismiss, cards[1]) == "1 logged question(s) left the report."
     assert await knowledge.gaps.recent() == [] and await knowledge.store.live_version() == 2
 
@@ -307,7 +311,7 @@ async def test_a_fault_is_logged_and_the_operator_gets_the_apology(
 
     monkeypatch.setattr(run.app.knowledge, "check", broken_check)
     with caplog.at_level("ERROR", logger="bot.handlers.errors"):
-        assert await command(run, OPERATOR, "/kb_check") == texts.ERROR
+        assert await command(run, OPERATOR, "/kb_check") == texts.get("error")
     assert any("embedder crashed" in r.getMessage() for r in caplog.records)
     # A refusal is no fault: its reason is the reply, nothing is logged as an error.
     caplog.clear()
