@@ -1,4 +1,8 @@
-"""The ``supportbot`` command: run the Telegram bot, chat in the terminal, evaluate retrieval."""
+"""The ``supportbot`` command: run the Telegram bot, chat in the terminal, evaluate retrieval.
+
+What a command prints comes from the text catalog (``bot/locales/<locale>/cli.ftl``), loaded once
+in ``main`` and handed to every command as ``texts``; the ``kb`` commands use the app's catalog.
+"""
 
 from __future__ import annotations
 
@@ -9,23 +13,29 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.errors import SupportBotError
+from bot.i18n import Catalog, TextSource
 from common.paths import CACHE_DIR, GENERATOR_MODELS_DIR, RETRIEVER_MODELS_DIR
 
 log = logging.getLogger("supportbot")
 
 
-def _share(text: str) -> float:
+def _share(texts: TextSource) -> Callable[[str], float]:
     """An argparse type: a share between 0 and 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text}")
-    return value
+
+    def share(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(texts.get("cli-share", got=repr(text))) from None
+        if not 0.0 <= value <= 1.0:
+            raise argparse.ArgumentTypeError(texts.get("cli-share", got=text))
+        return value
+
+    return share
 
 
 def _settings():
@@ -34,7 +44,7 @@ def _settings():
     return load_settings()
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def cmd_run(args: argparse.Namespace, texts: TextSource) -> int:
     """The Telegram bot (polling or webhook, from settings)."""
     from bot.logging_setup import setup_logging
     from bot.runner import serve
@@ -45,16 +55,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_start(args: argparse.Namespace) -> int:
+def cmd_start(args: argparse.Namespace, texts: TextSource) -> int:
     """The main job: the Telegram bot when a token is configured, else the terminal chat."""
     settings = _settings()
     if settings.telegram.token is None:
-        print("TELEGRAM__TOKEN is not set: starting a chat with the bot in this terminal.")
-        return cmd_chat(args)
-    return cmd_run(args)
+        print(texts.get("cli-start-chat"))
+        return cmd_chat(args, texts)
+    return cmd_run(args, texts)
 
 
-def cmd_chat(args: argparse.Namespace) -> int:
+def cmd_chat(args: argparse.Namespace, texts: TextSource) -> int:
     """A conversation with the bot in the terminal (no Telegram needed)."""
     from bot.logging_setup import setup_logging
 
@@ -115,7 +125,7 @@ async def _chat(settings) -> int:
     return 0
 
 
-def cmd_health(args: argparse.Namespace) -> int:
+def cmd_health(args: argparse.Namespace, texts: TextSource) -> int:
     """Exit 0 when a bot process on this host has written its heartbeat to Redis recently."""
     import socket
 
@@ -123,7 +133,7 @@ def cmd_health(args: argparse.Namespace) -> int:
 
     settings = _settings()
     if not settings.redis.url:
-        print("unhealthy: REDIS__URL is not set", file=sys.stderr)
+        print(texts.get("cli-unhealthy-no-redis"), file=sys.stderr)
         return 1
 
     async def check() -> bool:
@@ -135,13 +145,13 @@ def cmd_health(args: argparse.Namespace) -> int:
             await redis.aclose()
 
     if asyncio.run(check()):
-        print("healthy")
+        print(texts.get("cli-healthy"))
         return 0
-    print("unhealthy: no recent heartbeat from the bot on this host", file=sys.stderr)
+    print(texts.get("cli-unhealthy"), file=sys.stderr)
     return 1
 
 
-def cmd_warm_up(args: argparse.Namespace) -> int:
+def cmd_warm_up(args: argparse.Namespace, texts: TextSource) -> int:
     """Build and cache the index of the configured knowledge base (e.g. while building an image)."""
     from bot.logging_setup import setup_logging
     from knowledge_base import bundled_path, load_knowledge_base
@@ -161,11 +171,13 @@ def cmd_warm_up(args: argparse.Namespace) -> int:
         cache_dir=settings.retrieval.cache_dir,
     )
     stats = retriever.load(kb)
-    print(f"index ready: {len(kb)} entries, {int(stats['phrasings'])} phrasings")
+    print(
+        texts.get("cli-index-ready", entries=str(len(kb)), phrasings=str(int(stats["phrasings"])))
+    )
     return 0
 
 
-def cmd_console(args: argparse.Namespace) -> int:
+def cmd_console(args: argparse.Namespace, texts: TextSource) -> int:
     """The agents' web console (needs TELEGRAM__TOKEN, REDIS__URL, CONSOLE__PASSWORD)."""
     from bot.console.server import serve_console
     from bot.logging_setup import setup_logging
@@ -176,7 +188,7 @@ def cmd_console(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
+def cmd_eval(args: argparse.Namespace, texts: TextSource) -> int:
     """Retrieval quality on labelled queries."""
     from bot.eval_report import run_eval
 
@@ -186,7 +198,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train_retriever(args: argparse.Namespace) -> int:
+def cmd_train_retriever(args: argparse.Namespace, texts: TextSource) -> int:
     """Fine-tune the embedder on the knowledge base's phrasings and save a new model version."""
     from bot.logging_setup import setup_logging
     from knowledge_base.loaders import load_with_training
@@ -194,12 +206,14 @@ def cmd_train_retriever(args: argparse.Namespace) -> int:
 
     setup_logging(None, "INFO")
     kb, out_of_scope = load_with_training(args.kb, args.train)
-    unanswerable = f", {len(out_of_scope)} out-of-scope questions as negatives"
-    print(
-        f"training on {len(kb)} entries, {kb.phrasing_count()} phrasings"
-        f"{unanswerable if out_of_scope else ''}",
-        flush=True,
-    )
+    sizes = {"entries": str(len(kb)), "phrasings": str(kb.phrasing_count())}
+    if out_of_scope:
+        training = texts.get(
+            "cli-training-with-negatives", negatives=str(len(out_of_scope)), **sizes
+        )
+    else:
+        training = texts.get("cli-training", **sizes)
+    print(training, flush=True)
     config = TrainingConfig(
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -209,16 +223,21 @@ def cmd_train_retriever(args: argparse.Namespace) -> int:
     report = train_retriever(
         kb, args.out, config, base_model=args.base_model, out_of_scope=out_of_scope
     )
-    budget = " (stopped by the time budget)" if report.stopped_by_budget else ""
     print(
-        f"saved {report.model_dir}: {report.steps}/{report.planned_steps} steps in "
-        f"{report.seconds:.0f}s{budget}; use it with --model {args.out} or "
-        f"RETRIEVAL__MODEL_PATH={args.out}"
+        texts.get(
+            "cli-retriever-saved",
+            model=str(report.model_dir),
+            steps=str(report.steps),
+            planned=str(report.planned_steps),
+            seconds=f"{report.seconds:.0f}",
+            budget=_budget_note(report.stopped_by_budget, texts),
+            out=str(args.out),
+        )
     )
     return 0
 
 
-def cmd_train_generator(args: argparse.Namespace) -> int:
+def cmd_train_generator(args: argparse.Namespace, texts: TextSource) -> int:
     """Fine-tune SmolLM2 to write grounded replies from the knowledge base; save a new version."""
     from bot.logging_setup import setup_logging
     from knowledge_base import load_knowledge_base
@@ -227,7 +246,8 @@ def cmd_train_generator(args: argparse.Namespace) -> int:
 
     setup_logging(None, "INFO")
     kb = load_knowledge_base(args.kb)
-    print(f"training on {len(kb)} entries, {kb.phrasing_count()} phrasings", flush=True)
+    sizes = {"entries": str(len(kb)), "phrasings": str(kb.phrasing_count())}
+    print(texts.get("cli-training", **sizes), flush=True)
     config = GeneratorTrainingConfig(
         epochs=args.epochs,
         learning_rate=args.learning_rate,
@@ -241,18 +261,26 @@ def cmd_train_generator(args: argparse.Namespace) -> int:
     )
     embedder = make_embedder("minilm", args.retriever_model)
     report = train_generator(kb, args.out, embedder, config, cache_dir=args.cache_dir)
-    budget = " (stopped by the time budget)" if report.stopped_by_budget else ""
     print(
-        f"saved {report.model_dir}: {report.steps}/{report.planned_steps} steps on "
-        f"{report.examples} examples in {report.seconds:.0f}s{budget}; held-out loss "
-        f"{report.heldout_loss_before:.3f} → {report.heldout_loss_after:.3f}; "
-        f"{report.heldout_queries} held-out phrasings in {report.model_dir / 'heldout.jsonl'}. "
-        f"The bot uses it with GENERATOR__MODEL_PATH={args.out}"
+        texts.get(
+            "cli-generator-saved",
+            model=str(report.model_dir),
+            steps=str(report.steps),
+            planned=str(report.planned_steps),
+            examples=str(report.examples),
+            seconds=f"{report.seconds:.0f}",
+            budget=_budget_note(report.stopped_by_budget, texts),
+            before=f"{report.heldout_loss_before:.3f}",
+            after=f"{report.heldout_loss_after:.3f}",
+            heldout=str(report.heldout_queries),
+            heldout_file=str(report.model_dir / "heldout.jsonl"),
+            out=str(args.out),
+        )
     )
     return 0
 
 
-def cmd_eval_generator(args: argparse.Namespace) -> int:
+def cmd_eval_generator(args: argparse.Namespace, texts: TextSource) -> int:
     """Faithfulness, similarity to the gold answer, fallback rate and latency of the replies."""
     from bot.app import build_generator
     from bot.logging_setup import setup_logging
@@ -280,10 +308,8 @@ def cmd_eval_generator(args: argparse.Namespace) -> int:
         gen_settings = settings.generator.model_copy(update=overrides)
         generator = build_generator(gen_settings, embedder)
         if isinstance(generator, VerbatimGenerator):
-            print(
-                f"no fine-tuned generator in {gen_settings.model_path}: evaluating verbatim answers",
-                file=sys.stderr,
-            )
+            where = str(gen_settings.model_path)
+            print(texts.get("cli-no-generator", path=where), file=sys.stderr)
     generator.warm_up()
     report = evaluate_generator(
         kb, queries, retriever, generator, embedder, top_k=args.top_k, progress=not args.json
@@ -292,25 +318,45 @@ def cmd_eval_generator(args: argparse.Namespace) -> int:
     name = getattr(generator, "model_dir", None)
     summary["model"] = name.name if name else "verbatim"
     summary["backend"] = getattr(getattr(generator, "backend", None), "name", "none")
-    for key in ("faithfulness", "draft_faithfulness", "rouge_l", "answer_similarity"):
-        print(f"{key:>20}: {summary[key]:.3f}")
-    for key in ("fallback_rate", "handoff_rate", "retrieval_accuracy"):
-        print(f"{key:>20}: {summary[key]:.3f}")
-    print(f"{'latency p50 / p99':>20}: {summary['p50_ms']:.0f} / {summary['p99_ms']:.0f} ms")
-    print(
-        f"{'queries':>20}: {summary['queries']} ({summary['skipped_out_of_scope']} out of scope skipped)"
+    rows = [
+        (key, f"{summary[key]:.3f}")
+        for key in (
+            "faithfulness",
+            "draft_faithfulness",
+            "rouge_l",
+            "answer_similarity",
+            "fallback_rate",
+            "handoff_rate",
+            "retrieval_accuracy",
+        )
+    ]
+    latency = texts.get(
+        "cli-latency", p50=f"{summary['p50_ms']:.0f}", p99=f"{summary['p99_ms']:.0f}"
     )
+    rows.append((texts.get("cli-latency-label"), latency))
+    queries = texts.get(
+        "cli-queries",
+        queries=str(summary["queries"]),
+        skipped=str(summary["skipped_out_of_scope"]),
+    )
+    rows.append((texts.get("cli-queries-label"), queries))
+    for name, value in rows:
+        print(texts.get("cli-metric", name=f"{name:>20}", value=value))
     if args.show:
         for row in report.rows[: args.show]:
-            print(
-                f"\n? {row.query}\n[{row.source}{' ' + row.note if row.note else ''}] {row.reply}"
-            )
+            source = f"{row.source} {row.note}" if row.note else row.source
+            print()
+            print(texts.get("cli-reply", query=row.query, source=source, reply=row.reply))
     if args.json:
         print(json.dumps(summary))
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _budget_note(stopped: bool, texts: TextSource) -> str:
+    return texts.get("cli-stopped-by-budget") if stopped else ""
+
+
+def build_parser(texts: TextSource) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="supportbot", description="Offline-first customer-support bot for Telegram."
     )
@@ -408,7 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--threshold", type=float, help="escalation threshold (default: from dev)")
     ev.add_argument(
         "--oos-recall",
-        type=_share,
+        type=_share(texts),
         help="choose the threshold on dev to escalate at least this share of its out-of-scope"
         " queries (default 0.9); 0: balance accuracy and recall instead",
     )
@@ -427,15 +473,16 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    parser = build_parser()
+    texts = Catalog.load().texts()  # the bundled texts: they are checked by the tests
+    parser = build_parser(texts)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
-        return args.func(args)
+        return args.func(args, texts)
     except SupportBotError as exc:  # refused input, bad settings, Redis away: say what, exit 2
-        print(f"supportbot: {exc}", file=sys.stderr)
+        print(texts.get("cli-error", error=str(exc)), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -1,7 +1,9 @@
 """``supportbot kb …``: the operators' command line for the live knowledge base in Redis.
 
 Every change is a new version (``kb history``) that running bot processes serve within seconds.
-Exit status: 0 done, 2 refused (invalid file or edit, Redis unreachable, bad arguments).
+Exit status: 0 done, 2 refused (invalid file or edit, Redis unreachable, bad arguments): a refusal
+is raised as a ``UserFacingError`` and printed by ``bot.cli.main``. What is printed comes from the
+app's text catalog (``cli.ftl``, and ``operator.ftl`` for what operators see on every surface).
 """
 
 from __future__ import annotations
@@ -10,8 +12,15 @@ import argparse
 import asyncio
 import getpass
 import socket
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.errors import UserFacingError
+
+if TYPE_CHECKING:
+    from bot.i18n import TextSource
+    from bot.services.knowledge import KnowledgeService
+    from knowledge_base.store import CommitResult
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -84,7 +93,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     kb.set_defaults(func=cmd_kb)
 
 
-def cmd_kb(args: argparse.Namespace) -> int:
+def cmd_kb(args: argparse.Namespace, texts: TextSource) -> int:
+    """``supportbot kb …``; it prints with the app's catalog (``TEXTS__PATH``), not ``texts``."""
     from bot.settings import load_settings
 
     return asyncio.run(_run(load_settings(), args))
@@ -110,16 +120,18 @@ async def _run(settings, args: argparse.Namespace) -> int:
         # An import that replaces everything must not first seed the configured file.
         seed=args.kb_command != "import" or not args.replace,
     ) as app:
-        return await _dispatch(app.knowledge, args, _author(args))
+        return await _dispatch(app.knowledge, args, _author(args), app.catalog.texts())
 
 
-def _print_commit(result) -> None:
+def _print_commit(result: CommitResult, texts: TextSource) -> None:
     from bot.services.knowledge import describe_commit
 
-    print(describe_commit(result))
+    print(describe_commit(result, texts))
 
 
-async def _dispatch(service, args: argparse.Namespace, author: str) -> int:
+async def _dispatch(
+    service: KnowledgeService, args: argparse.Namespace, author: str, texts: TextSource
+) -> int:
     from bot.services.knowledge import describe_version
     from knowledge_base.formats import format_for_path
 
@@ -127,41 +139,40 @@ async def _dispatch(service, args: argparse.Namespace, author: str) -> int:
     if command == "import":
         if args.no_check:
             service.vectors = None
-        data = args.file.read_bytes() if args.file.is_file() else None
-        if data is None:
-            print(f"supportbot: {args.file}: file not found", file=sys.stderr)
-            return 2
+        if not args.file.is_file():
+            raise UserFacingError(texts.get("cli-kb-file-not-found", file=str(args.file)))
+        data = args.file.read_bytes()
         report = await service.import_bytes(data, str(args.file), author, replace=args.replace)
-        print(f"imported {report.entries} entries from {args.file}")
-        _print_commit(report.result)
+        print(texts.get("cli-kb-imported", entries=str(report.entries), file=str(args.file)))
+        _print_commit(report.result, texts)
         for issue in report.issues:
-            print(f"warning: {issue.describe()}")
+            print(texts.get("cli-kb-warning", issue=issue.describe()))
     elif command == "export":
         fmt = args.format or format_for_path(args.file)
         version = args.version or (await service.live())[0]
         args.file.write_text(await service.export(fmt, version), encoding="utf-8")
-        print(f"wrote v{version} to {args.file} ({fmt})")
+        print(texts.get("cli-kb-exported", version=str(version), file=str(args.file), format=fmt))
     elif command == "list":
         version, kb = await service.live()
-        print(f"v{version}: {len(kb)} entries")
+        print(texts.get("cli-kb-entries", version=str(version), entries=str(len(kb))))
         for entry in kb:
             print(f"{entry.id}\t{entry.question}")
     elif command == "show":
         version, kb = await service.live()
         entry = kb.get(args.id)
         if entry is None:
-            print(f"supportbot: no entry {args.id!r} in v{version}", file=sys.stderr)
-            return 2
-        print(f"id: {entry.id}\nquestion: {entry.question}\nanswer: {entry.answer}")
-        for alt in entry.alternatives:
-            print(f"also: {alt}")
-        print(f"tags: {', '.join(entry.tags)}")
-    elif command == "add":
-        _print_commit(
-            await service.add_entry(
-                args.id, args.question, args.answer, author, alternatives=args.alt, tags=args.tag
+            raise UserFacingError(
+                texts.get("cli-kb-no-entry", id=repr(args.id), version=str(version))
             )
+        print(texts.get("cli-kb-entry", id=entry.id, question=entry.question, answer=entry.answer))
+        for alt in entry.alternatives:
+            print(texts.get("cli-kb-entry-also", phrasing=alt))
+        print(texts.get("cli-kb-entry-tags", tags=", ".join(entry.tags)))
+    elif command == "add":
+        result = await service.add_entry(
+            args.id, args.question, args.answer, author, alternatives=args.alt, tags=args.tag
         )
+        _print_commit(result, texts)
     elif command == "edit":
         fields = {
             "question": args.question,
@@ -174,77 +185,82 @@ async def _dispatch(service, args: argparse.Namespace, author: str) -> int:
             else None,
         }
         if all(v is None for v in fields.values()):
-            print("supportbot: nothing to change; give --question, --answer, …", file=sys.stderr)
-            return 2
-        _print_commit(await service.edit_entry(args.id, author, **fields))
+            raise UserFacingError(texts.get("cli-kb-nothing-to-change"))
+        _print_commit(await service.edit_entry(args.id, author, **fields), texts)
     elif command == "delete":
-        _print_commit(await service.delete_entry(args.id, author))
+        _print_commit(await service.delete_entry(args.id, author), texts)
     elif command == "phrasing":
         change = service.add_phrasing if args.action == "add" else service.remove_phrasing
-        _print_commit(await change(args.id, args.text, author))
+        _print_commit(await change(args.id, args.text, author), texts)
     elif command == "out-of-scope":
         if args.action == "list":
             version, kb = await service.live()
-            print(f"v{version}: {len(kb.out_of_scope)} out-of-scope questions")
+            count = str(len(kb.out_of_scope))
+            print(texts.get("cli-kb-out-of-scope", version=str(version), count=count))
             for text in kb.out_of_scope:
                 print(text)
         elif not args.text:
-            print(f"supportbot: kb out-of-scope {args.action} needs the question", file=sys.stderr)
-            return 2
+            raise UserFacingError(texts.get("cli-kb-needs-question", action=args.action))
         else:
             change = (
                 service.add_out_of_scope if args.action == "add" else service.remove_out_of_scope
             )
-            _print_commit(await change(args.text, author))
+            _print_commit(await change(args.text, author), texts)
     elif command == "history":
         for version in await service.history(args.n):
-            print(describe_version(version))
+            print(describe_version(version, texts))
     elif command == "diff":
         difference = await service.diff(args.a, args.b)
-        print(f"v{args.a} → v{args.b}: {difference.summary()}")
+        summary = difference.summary()
+        print(texts.get("kb-diff-head", a=str(args.a), b=str(args.b), summary=summary))
         for line in difference.lines(10_000):
             print(line)
     elif command == "rollback":
-        _print_commit(await service.rollback(args.version, author))
+        _print_commit(await service.rollback(args.version, author), texts)
     elif command == "check":
         issues = await service.check()
         for issue in issues:
             print(issue.describe())
-        print(f"{len(issues)} issue(s)")
+        print(texts.get("cli-kb-issues", count=str(len(issues))))
     elif command == "gaps":
         clusters = await service.gap_report()
         if not clusters:
-            print("no unanswered or escalated questions recorded")
+            print(texts.get("cli-kb-gaps-none"))
         for cluster in clusters:
             reasons = ", ".join(f"{k} {v}" for k, v in sorted(cluster.reasons.items()))
-            print(f"{cluster.count:4d}× {cluster.label}  [{reasons}]")
+            count = f"{cluster.count:4d}"
+            print(texts.get("cli-kb-gap", count=count, label=cluster.label, reasons=reasons))
             for example in cluster.examples[1:]:
                 print(f"       {example}")
     elif command == "suggestions":
-        return await _suggestions(service, args, author)
+        return await _suggestions(service, args, author, texts)
     elif command == "retrain":
         await service.request_retrain(author)
-        print("retraining requested; a running bot trains and swaps the model when ready")
+        print(texts.get("cli-kb-retrain-requested"))
     return 0
 
 
-async def _suggestions(service, args: argparse.Namespace, author: str) -> int:
+async def _suggestions(
+    service: KnowledgeService, args: argparse.Namespace, author: str, texts: TextSource
+) -> int:
     if args.action is None:
         pending = await service.pending_suggestions()
         if not pending:
-            print("no pending suggestions")
+            print(texts.get("cli-kb-suggestions-none"))
         for s in pending:
-            ticket = f" ticket #{s.ticket_id}" if s.ticket_id else ""
-            print(f"#{s.id} by {s.created_by}{ticket}\n  Q: {s.question}\n  A: {s.answer}")
+            card = {"id": s.id, "by": s.created_by, "question": s.question, "answer": s.answer}
+            if s.ticket_id:
+                print(texts.get("cli-kb-suggestion-from-ticket", ticket=s.ticket_id, **card))
+            else:
+                print(texts.get("cli-kb-suggestion", **card))
         return 0
     if not args.suggestion:
-        print(f"supportbot: kb suggestions {args.action} needs a suggestion id", file=sys.stderr)
-        return 2
+        raise UserFacingError(texts.get("cli-kb-needs-suggestion", action=args.action))
     if args.action == "approve":
         suggestion, result = await service.approve(args.suggestion, author, entry_id=args.entry)
-        print(f"suggestion #{suggestion.id} → {suggestion.entry_id}")
-        _print_commit(result)
+        print(texts.get("cli-kb-approved", id=suggestion.id, entry=suggestion.entry_id))
+        _print_commit(result, texts)
     else:
         await service.reject(args.suggestion, author)
-        print(f"suggestion #{args.suggestion} rejected")
+        print(texts.get("cli-kb-rejected", id=args.suggestion))
     return 0

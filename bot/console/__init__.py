@@ -2,8 +2,9 @@
 
 ``create_app(services, settings)`` builds the app; feature routers are added with
 ``app.include_router``. Routes reach the product through ``request.app.state.services``
-(a ``ConsoleServices``) and protect themselves with ``Agent`` / ``FormAgent`` (login, CSRF); a
-refused change (a ``UserFacingError``) is answered by ``refusals.show_refusal``, registered here.
+(a ``ConsoleServices``) and protect themselves with ``Agent`` / ``FormAgent`` (login, CSRF); what
+they say comes from the catalog through ``ConsoleTexts`` (``console.ftl``); a refused change (a
+``UserFacingError``) is answered by ``refusals.show_refusal``, registered here.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from bot.console import auth, tickets
 from bot.console.refusals import show_refusal
 from bot.errors import ConfigurationError, UserFacingError
+from bot.i18n import Catalog
 from bot.services.escalation import EscalationService
 from bot.settings import Settings
 from bot.store import Stores
@@ -33,6 +35,7 @@ class ConsoleServices:
 
     stores: Stores
     escalation: EscalationService
+    catalog: Catalog
     extra: dict[str, Any] = field(default_factory=dict)
 
 

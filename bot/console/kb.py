@@ -16,8 +16,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request, UploadFile, status
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
-from bot.console.auth import Agent, FormAgent, redirect_with_flash, render
+from bot.console.auth import Agent, ConsoleTexts, FormAgent, redirect_with_flash, render
 from bot.console.refusals import BackTo, FormAgain, back_on_refusal, on_refusal
+from bot.i18n import TextSource
 from bot.services.knowledge import KnowledgeService, describe_commit
 from knowledge_base.formats import EXPORT_FORMATS
 from knowledge_base.loaders import KnowledgeBaseError
@@ -45,7 +46,7 @@ def _who(user: str) -> str:
     return f"{user} (console)"
 
 
-def _members(raw: str) -> list[str]:
+def _members(raw: str, texts: TextSource) -> list[str]:
     """A content-gap cluster's questions, sent as one JSON list (a cluster may hold hundreds)."""
     if not raw:
         return []
@@ -54,7 +55,7 @@ def _members(raw: str) -> list[str]:
     except json.JSONDecodeError:
         data = None
     if not isinstance(data, list) or not all(isinstance(m, str) for m in data):
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "members: expected a JSON list of texts")
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, texts.get("console-members-invalid"))
     return data
 
 
@@ -86,9 +87,13 @@ async def entries_page(request: Request, kb: Knowledge, user: Agent, q: str = ""
 
 
 @router.get("/export/{fmt}")
-async def export(request: Request, kb: Knowledge, fmt: str, user: Agent) -> Response:
+async def export(
+    request: Request, kb: Knowledge, fmt: str, user: Agent, texts: ConsoleTexts
+) -> Response:
     if fmt not in EXPORT_FORMATS:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown format {fmt!r}")
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, texts.get("console-unknown-format", format=repr(fmt))
+        )
     version, _ = await kb.live()
     text = await kb.export(fmt, version)
     return PlainTextResponse(
@@ -110,13 +115,14 @@ async def new_entry_page(
 async def entry_from_gap(
     request: Request,
     user: FormAgent,
+    texts: ConsoleTexts,
     question: Annotated[str, Form()] = "",
     members: Annotated[str, Form()] = "",
 ) -> Response:
     """The new-entry form for a content-gap cluster: the customers' other wordings (the most
     typical ones) are offered as phrasings, and the cluster leaves the report once the entry is
     added. A POST, as a large cluster's questions do not fit in a URL."""
-    cluster = _members(members)
+    cluster = _members(members, texts)
     others = [m for m in cluster if text_key(m) != text_key(question)]
     return render(
         request,
@@ -135,6 +141,7 @@ async def add_entry(
     request: Request,
     kb: Knowledge,
     user: FormAgent,
+    texts: ConsoleTexts,
     entry_id: Annotated[str, Form()] = "",
     question: Annotated[str, Form()] = "",
     answer: Annotated[str, Form()] = "",
@@ -142,7 +149,7 @@ async def add_entry(
     tags: Annotated[str, Form()] = "",
     members: Annotated[str, Form()] = "",
 ) -> Response:
-    cluster = _members(members)
+    cluster = _members(members, texts)
     typed = {"entry_id": entry_id, "question": question, "answer": answer, "tags": tags}
     context = {**typed, "entry": None, "alternatives": alternatives, "members": cluster}
     on_refusal(request, FormAgain("kb_entry.html", context))
@@ -156,15 +163,19 @@ async def add_entry(
     )
     if cluster:
         await kb.dismiss_gap(cluster)
-    return redirect_with_flash(request, f"/kb/entries/{entry_id.strip()}", describe_commit(result))
+    flash = describe_commit(result, texts)
+    return redirect_with_flash(request, f"/kb/entries/{entry_id.strip()}", flash)
 
 
 @router.get("/entries/{entry_id}", response_class=HTMLResponse)
-async def entry_page(request: Request, kb: Knowledge, entry_id: str, user: Agent) -> Response:
+async def entry_page(
+    request: Request, kb: Knowledge, entry_id: str, user: Agent, texts: ConsoleTexts
+) -> Response:
     version, live = await kb.live()
     entry = live.get(entry_id)
     if entry is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no entry {entry_id!r} in v{version}")
+        missing = texts.get("console-no-entry", id=repr(entry_id), version=str(version))
+        raise HTTPException(status.HTTP_404_NOT_FOUND, missing)
     return render(request, "kb_entry.html", entry=entry, version=version, errors=[])
 
 
@@ -174,6 +185,7 @@ async def edit_entry(
     kb: Knowledge,
     entry_id: str,
     user: FormAgent,
+    texts: ConsoleTexts,
     question: Annotated[str, Form()] = "",
     answer: Annotated[str, Form()] = "",
     alternatives: Annotated[str, Form()] = "",
@@ -189,7 +201,7 @@ async def edit_entry(
         alternatives=_lines(alternatives, "\n"),
         tags=_lines(tags, ","),
     )
-    return redirect_with_flash(request, f"/kb/entries/{entry_id}", describe_commit(result))
+    return redirect_with_flash(request, f"/kb/entries/{entry_id}", describe_commit(result, texts))
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,17 +216,19 @@ class EditAgain:
         version, live = await _knowledge(request).live()
         entry = live.get(self.entry_id)
         if entry is None:
-            return await BackTo("/kb", "Not saved: ").respond(request, problems)
+            return await BackTo("/kb", "console-not-saved").respond(request, problems)
         context = {"entry": entry, "version": version, "draft": self.draft}
         return await FormAgain("kb_entry.html", context).respond(request, problems)
 
 
-@router.post("/entries/{entry_id}/delete", dependencies=[back_on_refusal("/kb", "Not deleted: ")])
+@router.post(
+    "/entries/{entry_id}/delete", dependencies=[back_on_refusal("/kb", "console-not-deleted")]
+)
 async def delete_entry(
-    request: Request, kb: Knowledge, entry_id: str, user: FormAgent
+    request: Request, kb: Knowledge, entry_id: str, user: FormAgent, texts: ConsoleTexts
 ) -> Response:
     result = await kb.delete_entry(entry_id, _who(user))
-    return redirect_with_flash(request, "/kb", describe_commit(result))
+    return redirect_with_flash(request, "/kb", describe_commit(result, texts))
 
 
 @router.post("/import", response_class=HTMLResponse)
@@ -222,6 +236,7 @@ async def import_file(
     request: Request,
     kb: Knowledge,
     user: FormAgent,
+    texts: ConsoleTexts,
     file: UploadFile,
     replace: Annotated[str, Form()] = "",
 ) -> Response:
@@ -235,7 +250,7 @@ async def import_file(
         filename=name,
         errors=[],
         report=report,
-        summary=describe_commit(report.result),
+        summary=describe_commit(report.result, texts),
     )
 
 
@@ -253,12 +268,16 @@ async def history_page(
     return render(request, "kb_history.html", versions=versions, diff=diff, a=a, b=b, error=error)
 
 
-@router.post("/rollback", dependencies=[back_on_refusal("/kb/history", "Not rolled back: ")])
+@router.post("/rollback", dependencies=[back_on_refusal("/kb/history", "console-not-rolled-back")])
 async def rollback(
-    request: Request, kb: Knowledge, user: FormAgent, version: Annotated[int, Form()] = 0
+    request: Request,
+    kb: Knowledge,
+    user: FormAgent,
+    texts: ConsoleTexts,
+    version: Annotated[int, Form()] = 0,
 ) -> Response:
     result = await kb.rollback(version, _who(user))
-    return redirect_with_flash(request, "/kb/history", describe_commit(result))
+    return redirect_with_flash(request, "/kb/history", describe_commit(result, texts))
 
 
 @router.get("/suggestions", response_class=HTMLResponse)
@@ -288,12 +307,13 @@ async def create_suggestion(
     request: Request,
     kb: Knowledge,
     user: FormAgent,
+    texts: ConsoleTexts,
     question: Annotated[str, Form()] = "",
     answer: Annotated[str, Form()] = "",
     ticket: Annotated[str, Form()] = "",
 ) -> Response:
     suggestion = await kb.suggest(question, answer, _who(user), ticket_id=ticket)
-    flash = f"Suggestion #{suggestion.id} is pending."
+    flash = texts.get("console-suggestion-pending", id=suggestion.id)
     return redirect_with_flash(request, "/kb/suggestions", flash)
 
 
@@ -305,6 +325,7 @@ async def approve(
     kb: Knowledge,
     suggestion_id: str,
     user: FormAgent,
+    texts: ConsoleTexts,
     question: Annotated[str, Form()] = "",
     answer: Annotated[str, Form()] = "",
     entry_id: Annotated[str, Form()] = "",
@@ -316,16 +337,23 @@ async def approve(
         question=question or None,
         answer=answer or None,
     )
-    flash = f"Suggestion #{suggestion.id} → {suggestion.entry_id}: {describe_commit(result)}"
+    flash = texts.get(
+        "console-suggestion-approved",
+        id=suggestion.id,
+        entry=suggestion.entry_id,
+        commit=describe_commit(result, texts),
+    )
     return redirect_with_flash(request, "/kb/suggestions", flash)
 
 
 @router.post(
     "/suggestions/{suggestion_id}/reject", dependencies=[back_on_refusal("/kb/suggestions")]
 )
-async def reject(request: Request, kb: Knowledge, suggestion_id: str, user: FormAgent) -> Response:
+async def reject(
+    request: Request, kb: Knowledge, suggestion_id: str, user: FormAgent, texts: ConsoleTexts
+) -> Response:
     await kb.reject(suggestion_id, _who(user))
-    flash = f"Suggestion #{suggestion_id} rejected."
+    flash = texts.get("kb-suggestion-rejected", id=suggestion_id)
     return redirect_with_flash(request, "/kb/suggestions", flash)
 
 
@@ -346,37 +374,48 @@ async def add_out_of_scope(
     request: Request,
     kb: Knowledge,
     user: FormAgent,
+    texts: ConsoleTexts,
     question: Annotated[str, Form()] = "",
     members: Annotated[str, Form()] = "",
 ) -> Response:
     """Record a question no entry answers (from this page, or for a content-gap cluster, whose
     questions, ``members``, then leave the report)."""
-    cluster = _members(members)
+    cluster = _members(members, texts)
     page = "/kb/gaps" if cluster else "/kb/out-of-scope"
-    on_refusal(request, BackTo(page, "Not added: "))
+    on_refusal(request, BackTo(page, "console-not-added"))
     result = await kb.add_out_of_scope(question, _who(user))
     if cluster:
         await kb.dismiss_gap(cluster)
-    return redirect_with_flash(request, page, describe_commit(result))
+    return redirect_with_flash(request, page, describe_commit(result, texts))
 
 
 @router.post("/gaps/dismiss")
 async def dismiss_gap(
-    request: Request, kb: Knowledge, user: FormAgent, members: Annotated[str, Form()] = ""
+    request: Request,
+    kb: Knowledge,
+    user: FormAgent,
+    texts: ConsoleTexts,
+    members: Annotated[str, Form()] = "",
 ) -> Response:
     """Take a content-gap cluster out of the report (handled, or not worth an entry)."""
-    removed = await kb.dismiss_gap(_members(members))
-    return redirect_with_flash(request, "/kb/gaps", f"Dismissed {removed} logged question(s).")
+    removed = await kb.dismiss_gap(_members(members, texts))
+    flash = texts.get("console-gap-dismissed", removed=str(removed))
+    return redirect_with_flash(request, "/kb/gaps", flash)
 
 
 @router.post(
-    "/out-of-scope/remove", dependencies=[back_on_refusal("/kb/out-of-scope", "Not removed: ")]
+    "/out-of-scope/remove",
+    dependencies=[back_on_refusal("/kb/out-of-scope", "console-not-removed")],
 )
 async def remove_out_of_scope(
-    request: Request, kb: Knowledge, user: FormAgent, question: Annotated[str, Form()] = ""
+    request: Request,
+    kb: Knowledge,
+    user: FormAgent,
+    texts: ConsoleTexts,
+    question: Annotated[str, Form()] = "",
 ) -> Response:
     result = await kb.remove_out_of_scope(question, _who(user))
-    return redirect_with_flash(request, "/kb/out-of-scope", describe_commit(result))
+    return redirect_with_flash(request, "/kb/out-of-scope", describe_commit(result, texts))
 
 
 @router.get("/check", response_class=HTMLResponse)
@@ -386,10 +425,8 @@ async def check_page(request: Request, kb: Knowledge, user: Agent) -> Response:
 
 
 @router.post("/retrain")
-async def retrain(request: Request, kb: Knowledge, user: FormAgent) -> Response:
+async def retrain(
+    request: Request, kb: Knowledge, user: FormAgent, texts: ConsoleTexts
+) -> Response:
     await kb.request_retrain(_who(user))
-    return redirect_with_flash(
-        request,
-        "/kb",
-        "Retraining requested; the current model answers until the new one is ready.",
-    )
+    return redirect_with_flash(request, "/kb", texts.get("console-retrain-requested"))

@@ -4,17 +4,20 @@ A route that changes something says where a refusal goes, then just calls the se
 redirects. It says so in its decorator when the place is fixed, in its body when it depends on
 what was sent (a form shown again with what was typed)::
 
-    @router.post("/rollback", dependencies=[back_on_refusal("/kb/history", "Not rolled back: ")])
-    async def rollback(request: Request, kb: Knowledge, user: FormAgent, version: ...):
+    refused = back_on_refusal("/kb/history", "console-not-rolled-back")
+
+    @router.post("/rollback", dependencies=[refused])
+    async def rollback(request: Request, kb: Knowledge, user: FormAgent, texts: ConsoleTexts, …):
         result = await kb.rollback(version, _who(user))
-        return redirect_with_flash(request, "/kb/history", describe_commit(result))
+        return redirect_with_flash(request, "/kb/history", describe_commit(result, texts))
 
     on_refusal(request, FormAgain("kb_import.html", {"filename": name, "report": None}))
 
 When the service raises a ``UserFacingError`` (a ``KnowledgeBaseError`` or ``KbEditError``, say),
 ``show_refusal``, registered once in ``create_app``, answers as the route declared: ``BackTo``
-(the problems become the flash on a page, 303) or ``FormAgain`` (the form once more, 422, with
-what was typed and the problems). A route that declared nothing answers 400 with the problems.
+(the problems become the flash on a page, 303, worded by a ``console.ftl`` key that takes
+``$problems``) or ``FormAgain`` (the form once more, 422, with what was typed and the problems). A
+route that declared nothing answers 400 with the problems.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from fastapi import Depends, HTTPException, Request, params, status
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import Response
 
-from bot.console.auth import redirect_with_flash, render
+from bot.console.auth import console_texts, redirect_with_flash, render
 from bot.errors import UserFacingError
 
 
@@ -38,13 +41,16 @@ class Refusal(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class BackTo:
-    """Back to ``page``, whose flash is ``prefix`` and the problems."""
+    """Back to ``page``, whose flash is the problems, worded by the text ``refused`` if given."""
 
     page: str
-    prefix: str = ""
+    refused: str | None = None  # a console.ftl key with $problems, e.g. "console-not-deleted"
 
     async def respond(self, request: Request, problems: list[str]) -> Response:
-        return redirect_with_flash(request, self.page, self.prefix + "; ".join(problems))
+        flash = "; ".join(problems)
+        if self.refused is not None:
+            flash = console_texts(request).get(self.refused, problems=flash)
+        return redirect_with_flash(request, self.page, flash)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +71,9 @@ def on_refusal(request: Request, refusal: Refusal) -> None:
     request.state.refusal = refusal
 
 
-def back_on_refusal(page: str, prefix: str = "") -> params.Depends:
-    """A route dependency declaring ``BackTo(page, prefix)`` (for a route's ``dependencies``)."""
-    refusal = BackTo(page, prefix)
+def back_on_refusal(page: str, refused: str | None = None) -> params.Depends:
+    """A route dependency declaring ``BackTo(page, refused)`` (for a route's ``dependencies``)."""
+    refusal = BackTo(page, refused)
 
     def declare(request: Request) -> None:
         on_refusal(request, refusal)

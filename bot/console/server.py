@@ -22,7 +22,7 @@ async def serve_console(settings: Settings, host: str | None = None, port: int |
         telegram=True,
     ) as app:
         services = ConsoleServices(
-            app.stores, app.escalation(app.bot), extra={"knowledge": app.knowledge}
+            app.stores, app.escalation(app.bot), app.catalog, extra={"knowledge": app.knowledge}
         )
         config = uvicorn.Config(
             create_app(services, settings),

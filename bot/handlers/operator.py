@@ -2,13 +2,15 @@
 
 Only ``OPERATORS__IDS`` may change anything; anyone else sending a ``/kb…`` command or pressing an
 operator's button is refused (and a file from anyone else is just a customer's file). Handlers
-parse, call ``KnowledgeService`` and render; a refused change (a ``KnowledgeBaseError``) becomes
-the reply in the errors router. Changes reach every bot process through the knowledge-base watcher.
+parse, call ``KnowledgeService`` and render with the injected ``i18n`` texts (``operator.ftl``);
+a refused change (a ``KnowledgeBaseError``) becomes the reply in the errors router. Changes reach
+every bot process through the knowledge-base watcher.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
@@ -116,6 +118,7 @@ def create_router() -> Router:
 
 
 def author(user: User | None) -> str:
+    """Who made a change, as the knowledge base's history records it."""
     if user is None:
         return "operator"
     return f"{user.full_name or user.username or user.id} (tg:{user.id})"
@@ -131,9 +134,13 @@ def _pipe_args(command: CommandObject, count: int) -> list[str] | None:
     return parts if len(parts) >= count and all(parts[:count]) else None
 
 
-async def _committed(message: Message, result: CommitResult) -> None:
+def _bullets(lines: Iterable[str], indent: str = "") -> str:
+    return "\n".join(f"{indent}• {line}" for line in lines)
+
+
+async def _committed(message: Message, result: CommitResult, i18n: TextSource) -> None:
     """The reply to a change that went through: the new version and what it changed."""
-    await message.answer("✅ " + describe_commit(result))
+    await message.answer(i18n.get("kb-committed", commit=describe_commit(result, i18n)))
 
 
 async def refuse(message: Message, i18n: TextSource) -> None:
@@ -152,39 +159,50 @@ async def cmd_help(message: Message, i18n: TextSource) -> None:
     await message.answer(i18n.get("kb-help"))
 
 
-async def cmd_show(message: Message, command: CommandObject, knowledge: KnowledgeService) -> None:
+async def cmd_show(
+    message: Message, command: CommandObject, knowledge: KnowledgeService, i18n: TextSource
+) -> None:
     version, kb = await knowledge.live()
     entry = kb.get((command.args or "").strip())
     if entry is None:
-        await message.answer(f"No entry {command.args!r} in v{version}. Usage: /kb_show ID")
+        await message.answer(
+            i18n.get("kb-show-missing", id=repr(command.args), version=str(version))
+        )
         return
-    alts = "\n".join(f"  • {a}" for a in entry.alternatives) or "  (none)"
     await _say(
         message,
-        f"{entry.id} (v{version})\nQ: {entry.question}\nA: {entry.answer}\n"
-        f"Also asked as:\n{alts}\nTags: {', '.join(entry.tags) or '-'}",
+        i18n.get(
+            "kb-entry",
+            id=entry.id,
+            version=str(version),
+            question=entry.question,
+            answer=entry.answer,
+            phrasings=_bullets(entry.alternatives, "  ") or "  " + i18n.get("kb-none"),
+            tags=", ".join(entry.tags) or "-",
+        ),
     )
 
 
-async def cmd_add(message: Message, command: CommandObject, knowledge: KnowledgeService) -> None:
+async def cmd_add(
+    message: Message, command: CommandObject, knowledge: KnowledgeService, i18n: TextSource
+) -> None:
     args = _pipe_args(command, 3)
     if args is None:
-        await message.answer("Usage: /kb_add ID | question | answer [| phrasing; phrasing]")
+        await message.answer(i18n.get("kb-add-usage"))
         return
     alternatives = [a.strip() for a in args[3].split(";")] if len(args) > 3 else []
     result = await knowledge.add_entry(
         args[0], args[1], args[2], author(message.from_user), alternatives=alternatives
     )
-    await _committed(message, result)
+    await _committed(message, result, i18n)
 
 
-async def cmd_edit(message: Message, command: CommandObject, knowledge: KnowledgeService) -> None:
+async def cmd_edit(
+    message: Message, command: CommandObject, knowledge: KnowledgeService, i18n: TextSource
+) -> None:
     parts = (command.args or "").split(maxsplit=2)
     if len(parts) < 3 or parts[1].lower() not in EDITABLE:
-        await message.answer(
-            "Usage: /kb_edit ID question|answer|tags|alternatives NEW TEXT "
-            "(tags with commas, alternatives with ;)"
-        )
+        await message.answer(i18n.get("kb-edit-usage"))
         return
     entry_id, field, value = parts[0], parts[1].lower(), parts[2].strip()
     fields: dict[str, object] = {field: value}
@@ -192,111 +210,116 @@ async def cmd_edit(message: Message, command: CommandObject, knowledge: Knowledg
         fields[field] = [t.strip() for t in value.split(",") if t.strip()]
     elif field == "alternatives":
         fields[field] = [t.strip() for t in value.split(";") if t.strip()]
-    await _committed(
-        message, await knowledge.edit_entry(entry_id, author(message.from_user), **fields)
-    )
+    result = await knowledge.edit_entry(entry_id, author(message.from_user), **fields)
+    await _committed(message, result, i18n)
 
 
 async def cmd_delete(
-    message: Message, command: CommandObject, knowledge: KnowledgeService
+    message: Message, command: CommandObject, knowledge: KnowledgeService, i18n: TextSource
 ) -> None:
     entry_id = (command.args or "").strip()
     if not entry_id:
-        await message.answer("Usage: /kb_delete ID")
+        await message.answer(i18n.get("kb-delete-usage"))
         return
-    await _committed(message, await knowledge.delete_entry(entry_id, author(message.from_user)))
+    result = await knowledge.delete_entry(entry_id, author(message.from_user))
+    await _committed(message, result, i18n)
 
 
 async def cmd_phrasing(
-    message: Message, command: CommandObject, knowledge: KnowledgeService
+    message: Message, command: CommandObject, knowledge: KnowledgeService, i18n: TextSource
 ) -> None:
     args = _pipe_args(command, 2)
     if args is None:
-        await message.answer(f"Usage: /{command.command} ID | phrasing")
+        await message.answer(i18n.get("kb-phrasing-usage", command=command.command))
         return
     removing = command.command.lower().endswith("remove")
     change = knowledge.remove_phrasing if removing else knowledge.add_phrasing
-    await _committed(message, await change(args[0], args[1], author(message.from_user)))
+    await _committed(message, await change(args[0], args[1], author(message.from_user)), i18n)
 
 
 async def cmd_out_of_scope(
-    message: Message, command: CommandObject, knowledge: KnowledgeService
+    message: Message, command: CommandObject, knowledge: KnowledgeService, i18n: TextSource
 ) -> None:
     """List, add or remove the questions no entry answers (the bot hands them to a person)."""
     name = command.command.lower()
     text = (command.args or "").strip()
     if name == "kb_oos":
         version, kb = await knowledge.live()
-        listed = "\n".join(f"• {t}" for t in kb.out_of_scope) or "(none)"
-        await _say(message, f"v{version}: out-of-scope questions\n{listed}")
+        listed = _bullets(kb.out_of_scope) or i18n.get("kb-none")
+        await _say(message, i18n.get("kb-oos-list", version=str(version), questions=listed))
         return
     if not text:
-        await message.answer(f"Usage: /{command.command} question")
+        await message.answer(i18n.get("kb-oos-usage", command=command.command))
         return
     adding = name == "kb_oos_add"
     change = knowledge.add_out_of_scope if adding else knowledge.remove_out_of_scope
-    await _committed(message, await change(text, author(message.from_user)))
+    await _committed(message, await change(text, author(message.from_user)), i18n)
 
 
 async def cmd_history(
-    message: Message, command: CommandObject, knowledge: KnowledgeService
+    message: Message, command: CommandObject, knowledge: KnowledgeService, i18n: TextSource
 ) -> None:
     limit = int(command.args) if (command.args or "").strip().isdigit() else 10
     versions = await knowledge.history(min(limit, 50))
     if not versions:
-        await message.answer("No knowledge base is stored yet.")
+        await message.answer(i18n.get("kb-history-empty"))
         return
-    await _say(message, "\n".join(describe_version(v) for v in versions))
+    await _say(message, "\n".join(describe_version(v, i18n) for v in versions))
 
 
-def _render_diff(a: int, b: int, diff: KbDiff) -> str:
+def _render_diff(a: int, b: int, diff: KbDiff, i18n: TextSource) -> str:
     if diff.empty:
-        return f"v{a} and v{b} have the same content."
-    return f"v{a} → v{b}: {diff.summary()}\n" + "\n".join(diff.lines(80))
+        return i18n.get("kb-diff-same", a=str(a), b=str(b))
+    head = i18n.get("kb-diff-head", a=str(a), b=str(b), summary=diff.summary())
+    return "\n".join([head, *diff.lines(80)])
 
 
-async def cmd_diff(message: Message, command: CommandObject, knowledge: KnowledgeService) -> None:
+async def cmd_diff(
+    message: Message, command: CommandObject, knowledge: KnowledgeService, i18n: TextSource
+) -> None:
     parts = (command.args or "").replace("v", "").split()
     if len(parts) != 2 or not all(p.isdigit() for p in parts):
-        await message.answer("Usage: /kb_diff A B (version numbers, see /kb_history)")
+        await message.answer(i18n.get("kb-diff-usage"))
         return
     a, b = int(parts[0]), int(parts[1])
-    await _say(message, _render_diff(a, b, await knowledge.diff(a, b)))
+    await _say(message, _render_diff(a, b, await knowledge.diff(a, b), i18n))
 
 
 async def cmd_rollback(
-    message: Message, command: CommandObject, knowledge: KnowledgeService
+    message: Message, command: CommandObject, knowledge: KnowledgeService, i18n: TextSource
 ) -> None:
     arg = (command.args or "").strip().lstrip("v")
     if not arg.isdigit():
-        await message.answer("Usage: /kb_rollback N (a version number, see /kb_history)")
+        await message.answer(i18n.get("kb-rollback-usage"))
         return
-    await _committed(message, await knowledge.rollback(int(arg), author(message.from_user)))
+    result = await knowledge.rollback(int(arg), author(message.from_user))
+    await _committed(message, result, i18n)
 
 
-async def cmd_check(message: Message, knowledge: KnowledgeService) -> None:
+async def cmd_check(message: Message, knowledge: KnowledgeService, i18n: TextSource) -> None:
     issues = await knowledge.check()
     if not issues:
-        await message.answer("No near-duplicates or misplaced phrasings found.")
+        await message.answer(i18n.get("kb-check-clean"))
         return
-    await _say(message, "\n".join(f"• {i.describe()}" for i in issues[:40]))
+    await _say(message, _bullets(i.describe() for i in issues[:40]))
 
 
 async def cmd_gaps(message: Message, knowledge: KnowledgeService, i18n: TextSource) -> None:
     clusters = await knowledge.gap_report()
     if not clusters:
-        await message.answer("No unanswered or escalated questions recorded yet.")
+        await message.answer(i18n.get("kb-gaps-none"))
         return
     shown = clusters[:GAPS_SHOWN]
-    more = f" (the {len(shown)} largest of {len(clusters)})" if len(clusters) > len(shown) else ""
-    await message.answer(f"What customers ask that the knowledge base does not answer{more}:")
+    if len(clusters) > len(shown):
+        head = i18n.get("kb-gaps-head-largest", shown=str(len(shown)), total=str(len(clusters)))
+    else:
+        head = i18n.get("kb-gaps-head")
+    await message.answer(head)
     for c in shown:
-        examples = "; ".join(f"“{e}”" for e in c.examples)
+        examples = "; ".join(i18n.get("kb-quoted", text=e) for e in c.examples)
         cluster_id = await knowledge.gaps.hold(c)
-        await message.answer(
-            f"{c.count}× {examples}"[:MAX_GAP_CHARS],
-            reply_markup=kb_gap_keyboard(i18n, cluster_id),
-        )
+        card = i18n.get("kb-gap-card", count=str(c.count), examples=examples)
+        await message.answer(card[:MAX_GAP_CHARS], reply_markup=kb_gap_keyboard(i18n, cluster_id))
 
 
 async def on_gap_decision(
@@ -311,120 +334,126 @@ async def on_gap_decision(
         await query.answer(i18n.get("kb-gap-expired"), show_alert=True)
         return
     label, members = held
-    note = ""
+    result = None
     if callback_data.action == "oos":
         result = await knowledge.add_out_of_scope(label, author(query.from_user))
-        note = describe_commit(result) + "; "
-    removed = await knowledge.dismiss_gap(members)
+    removed = str(await knowledge.dismiss_gap(members))
     await knowledge.gaps.release(callback_data.cluster_id)
-    note += f"{removed} logged question(s) left the report."
+    if result is None:
+        note = i18n.get("kb-gap-dismissed", removed=removed)
+    else:
+        commit = describe_commit(result, i18n)
+        note = i18n.get("kb-gap-out-of-scope", commit=commit, removed=removed)
     await query.answer(note[:190])
     if query.message is not None:
-        await query.message.answer(f"“{label}”: {note}")
+        await query.message.answer(i18n.get("kb-gap-decided", label=label, note=note))
 
 
 async def cmd_suggestions(message: Message, knowledge: KnowledgeService, i18n: TextSource) -> None:
     pending = await knowledge.pending_suggestions()
     if not pending:
-        await message.answer("No pending suggestions.")
+        await message.answer(i18n.get("kb-suggestions-none"))
         return
     for s in pending[:10]:
-        ticket = f", ticket #{s.ticket_id}" if s.ticket_id else ""
-        await message.answer(
-            i18n.get(
-                "kb-suggestion",
-                id=s.id,
-                by=s.created_by,
-                ticket=ticket,
-                question=s.question,
-                answer=s.answer,
-            ),
-            reply_markup=kb_decision_keyboard(i18n, s.id),
-        )
+        card = dict(id=s.id, by=s.created_by, question=s.question, answer=s.answer)
+        if s.ticket_id:
+            text = i18n.get("kb-suggestion-from-ticket", ticket=s.ticket_id, **card)
+        else:
+            text = i18n.get("kb-suggestion", **card)
+        await message.answer(text, reply_markup=kb_decision_keyboard(i18n, s.id))
 
 
 async def cmd_decide(
-    message: Message, command: CommandObject, knowledge: KnowledgeService
+    message: Message, command: CommandObject, knowledge: KnowledgeService, i18n: TextSource
 ) -> None:
     parts = (command.args or "").split()
     if not parts:
-        await message.answer(
-            f"Usage: /{command.command} SUGGESTION_ID"
-            + (" [ENTRY_ID]" if command.command.endswith("approve") else "")
-        )
+        approving = command.command.endswith("approve")
+        usage = "kb-approve-usage" if approving else "kb-reject-usage"
+        await message.answer(i18n.get(usage, command=command.command))
         return
     who = author(message.from_user)
     if command.command.lower().endswith("approve"):
         entry_id = parts[1] if len(parts) > 1 else None
         suggestion, result = await knowledge.approve(parts[0], who, entry_id=entry_id)
         await message.answer(
-            f"✅ Suggestion #{suggestion.id} added to {suggestion.entry_id}: "
-            + describe_commit(result)
+            i18n.get(
+                "kb-suggestion-approved",
+                id=suggestion.id,
+                entry=suggestion.entry_id,
+                commit=describe_commit(result, i18n),
+            )
         )
     else:
         suggestion = await knowledge.reject(parts[0], who)
-        await message.answer(f"Suggestion #{suggestion.id} rejected.")
+        await message.answer(i18n.get("kb-suggestion-rejected", id=suggestion.id))
 
 
 async def on_decision(
-    query: CallbackQuery, callback_data: KbSuggestionCallback, knowledge: KnowledgeService
+    query: CallbackQuery,
+    callback_data: KbSuggestionCallback,
+    knowledge: KnowledgeService,
+    i18n: TextSource,
 ) -> None:
     who = author(query.from_user)
     if callback_data.action == "approve":
         suggestion, result = await knowledge.approve(callback_data.suggestion_id, who)
-        note = f"Added as {suggestion.entry_id} ({describe_commit(result)})"
+        commit = describe_commit(result, i18n)
+        note = i18n.get("kb-suggestion-added-as", entry=suggestion.entry_id, commit=commit)
     else:
         await knowledge.reject(callback_data.suggestion_id, who)
-        note = "Rejected."
+        note = i18n.get("kb-suggestion-rejected-toast")
     await query.answer(note[:190])
     if query.message is not None:
-        await query.message.answer(f"Suggestion #{callback_data.suggestion_id}: {note}")
+        await query.message.answer(
+            i18n.get("kb-suggestion-decided", id=callback_data.suggestion_id, note=note)
+        )
 
 
 async def cmd_export(
-    message: Message, command: CommandObject, knowledge: KnowledgeService
+    message: Message, command: CommandObject, knowledge: KnowledgeService, i18n: TextSource
 ) -> None:
     fmt = (command.args or "yaml").strip().lower().lstrip(".")
     fmt = {"yml": "yaml", "markdown": "md"}.get(fmt, fmt)
     if fmt not in EXPORT_FORMATS:
-        await message.answer(f"Usage: /kb_export {'|'.join(EXPORT_FORMATS)}")
+        await message.answer(i18n.get("kb-export-usage", formats="|".join(EXPORT_FORMATS)))
         return
     version, _ = await knowledge.live()
     text = await knowledge.export(fmt, version)
     await message.answer_document(
         BufferedInputFile(text.encode("utf-8"), filename=f"knowledge-base-v{version}.{fmt}"),
-        caption=f"Knowledge base v{version}",
+        caption=i18n.get("kb-export-caption", version=str(version)),
     )
 
 
-async def cmd_retrain(message: Message, knowledge: KnowledgeService) -> None:
+async def cmd_retrain(message: Message, knowledge: KnowledgeService, i18n: TextSource) -> None:
     await knowledge.request_retrain(author(message.from_user))
-    await message.answer(
-        "Retraining requested. The current model keeps answering until the new one is ready."
-    )
+    await message.answer(i18n.get("kb-retrain-requested"))
 
 
-def render_import(report: ImportReport) -> str:
-    lines = [f"✅ Imported {report.entries} entries → " + describe_commit(report.result)]
+def render_import(report: ImportReport, i18n: TextSource) -> str:
+    commit = describe_commit(report.result, i18n)
+    lines = [i18n.get("kb-imported", count=str(report.entries), commit=commit)]
     if report.issues:
-        lines.append(f"⚠️ {len(report.issues)} quality issue(s):")
-        lines += [f"• {i.describe()}" for i in report.issues[:30]]
+        lines.append(i18n.get("kb-quality-issues", count=str(len(report.issues))))
+        lines.append(_bullets(i.describe() for i in report.issues[:30]))
     return "\n".join(lines)
 
 
-async def handle_upload(message: Message, bot: Bot, knowledge: KnowledgeService) -> None:
+async def handle_upload(
+    message: Message, bot: Bot, knowledge: KnowledgeService, i18n: TextSource
+) -> None:
     """A knowledge-base file from an operator: imported whole, or refused with every problem
     (the errors router names the file in its reply)."""
     document = message.document
     name = document.file_name or "upload"
     if not name.lower().endswith(SUPPORTED_SUFFIXES):
-        await message.answer(
-            f"{name}: not a knowledge-base file; send {', '.join(SUPPORTED_SUFFIXES)}"
-        )
+        suffixes = ", ".join(SUPPORTED_SUFFIXES)
+        await message.answer(i18n.get("kb-not-a-kb-file", name=name, suffixes=suffixes))
         return
     replace = (message.caption or "").strip().lower() == "replace"
     data = await bot.download(document)
     report = await knowledge.import_bytes(
         data.read(), name, author(message.from_user), replace=replace
     )
-    await _say(message, render_import(report))
+    await _say(message, render_import(report, i18n))

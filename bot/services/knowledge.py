@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from redis.asyncio import Redis
 
+from bot.i18n import TextSource
 from bot.services.events import DomainEvent, EventKind, EventRecorder, RedisEventLog
 from bot.services.signals import EscalationReason, wants_human
 from bot.store import Keys, TicketRepository, TurnRole
@@ -318,13 +319,21 @@ class KnowledgeService:
         return await retrain_status(self.store)
 
 
-def describe_commit(result: CommitResult) -> str:
+def describe_commit(result: CommitResult, texts: TextSource) -> str:
     """One line for an operator: the new version and what changed, or that nothing did."""
     if result.version is None:
-        return "Nothing changed (the knowledge base already says that)."
-    return f"v{result.version.number}: {result.diff.summary()}"
+        return texts.get("kb-nothing-changed")
+    return texts.get(
+        "kb-commit", version=str(result.version.number), summary=result.diff.summary()
+    )
 
 
-def describe_version(version: KbVersion) -> str:
-    when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(version.at))
-    return f"v{version.number} · {when} UTC · {version.author} · {version.summary}"
+def describe_version(version: KbVersion, texts: TextSource) -> str:
+    """One line of the history for an operator: number, when (UTC), who, what."""
+    return texts.get(
+        "kb-version-line",
+        version=str(version.number),
+        when=time.strftime("%Y-%m-%d %H:%M", time.gmtime(version.at)),
+        author=version.author,
+        summary=version.summary,
+    )

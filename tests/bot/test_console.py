@@ -23,16 +23,17 @@ from aiogram.types import Update
 from bot.app import build_escalation
 from bot.console import ConsoleServices, create_app
 from bot.errors import ConfigurationError
+from bot.i18n import Catalog
 from bot.services.answering import Escalation, EscalationReason
 from bot.services.escalation import EscalationService
 from bot.settings import Settings
 from bot.store import Stores, TicketStatus, Turn
 from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.handoff import AGENTS_CHAT, handoff_settings
-from tests.support.texts import TEXTS
 
 CHROMIUM = Path("/usr/bin/chromium")
 USER, PASSWORD = "agent", "s3cret-pass"
+texts = Catalog.load().texts()
 
 
 @dataclass
@@ -65,7 +66,7 @@ async def console(stores: Stores) -> AsyncIterator[Console]:
     async with FakeBotAPI() as api:
         bot = api.make_bot()
         escalation = build_escalation(settings, stores, bot)
-        app = create_app(ConsoleServices(stores, escalation), settings)
+        app = create_app(ConsoleServices(stores, escalation, texts.catalog), settings)
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False)
         )
@@ -163,7 +164,7 @@ async def test_console_in_a_headless_browser(console: Console) -> None:
             await expect(page.locator("#flash")).to_contain_text(f"You've got ticket #{first}")
             await expect(page.locator("#status")).to_contain_text(f"claimed ({USER})")
             joined = await api.wait_for("sendMessage", lambda p: p["chat_id"] == 71, start=start)
-            assert joined.params["text"] == TEXTS.get("handoff-agent-joined", agent=USER)
+            assert joined.params["text"] == texts.get("handoff-agent-joined", agent=USER)
 
             # A reply typed in the console reaches the customer through the bot.
             start = len(api.calls)
@@ -190,7 +191,7 @@ async def test_console_in_a_headless_browser(console: Console) -> None:
             await expect(page.locator("#flash")).to_contain_text(f"Ticket #{first} closed.")
             await expect(page.locator("#status")).to_contain_text("closed")
             closing = await api.wait_for("sendMessage", lambda p: p["chat_id"] == 71, start=start)
-            assert closing.params["text"] == TEXTS.get("handoff-closed", ticket=first)
+            assert closing.params["text"] == texts.get("handoff-closed", ticket=first)
             assert "reply_markup" in closing.params
             await page.goto(f"{console.url}/tickets")
             await expect(page.locator(f'#queue tr[data-ticket="{first}"]')).to_have_count(0)

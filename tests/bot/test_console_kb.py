@@ -8,6 +8,7 @@ import html as html_module
 import json
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest_asyncio
@@ -42,7 +43,8 @@ async def console(
         bot = api.make_bot()
         knowledge, escalation = opened.knowledge, opened.escalation(bot)
         app = create_app(
-            ConsoleServices(stores, escalation, extra={"knowledge": knowledge}), settings
+            ConsoleServices(stores, escalation, opened.catalog, extra={"knowledge": knowledge}),
+            settings,
         )
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False)
@@ -306,3 +308,16 @@ async def test_refused_changes_come_back_with_the_reason(console) -> None:
         async with http.get(f"{url}/kb/export/csv") as resp:
             assert resp.status == 400
             assert "a phrasing contains '|'" in (await resp.json())["detail"]
+
+
+def test_every_refusal_wording_a_route_declares_is_in_the_catalog() -> None:
+    """A route names its refusal's wording by key (``back_on_refusal(page, "console-not-…")``),
+    which the catalog test's scan of ``texts.get("…")`` calls does not see."""
+    from bot.console import kb as kb_routes
+    from bot.i18n import Catalog
+
+    source = Path(kb_routes.__file__).read_text(encoding="utf-8")
+    keys = set(re.findall(r"""["'](console-not-[a-z-]+)["']""", source))
+    catalog = Catalog.load()
+    assert keys and sorted(k for k in keys if not catalog.has(k)) == []
+    assert catalog.get("console-not-deleted", problems="why") == "Not deleted: why"

@@ -19,6 +19,62 @@ kb-help =
     /kb_export yaml|jsonl|csv|md, /kb_retrain
     Send a .yaml / .jsonl / .csv / .md file to import it (caption “replace” to replace all).
 kb-suggestion =
-    Suggestion #{ $id } (from { $by }{ $ticket }):
+    Suggestion #{ $id } (from { $by }):
     Q: { $question }
     A: { $answer }
+kb-suggestion-from-ticket =
+    Suggestion #{ $id } (from { $by }, ticket #{ $ticket }):
+    Q: { $question }
+    A: { $answer }
+
+## Replies to operators' /kb… commands. Numbers (versions, counts) arrive formatted as text.
+
+kb-nothing-changed = Nothing changed (the knowledge base already says that).
+kb-commit = v{ $version }: { $summary }
+kb-committed = ✅ { $commit }
+kb-version-line = v{ $version } · { $when } UTC · { $author } · { $summary }
+kb-none = (none)
+kb-quoted = “{ $text }”
+kb-show-missing = No entry { $id } in v{ $version }. Usage: /kb_show ID
+kb-entry =
+    { $id } (v{ $version })
+    Q: { $question }
+    A: { $answer }
+    Also asked as:
+    { $phrasings }
+    Tags: { $tags }
+kb-add-usage = Usage: /kb_add ID | question | answer [| phrasing; phrasing]
+kb-edit-usage = Usage: /kb_edit ID question|answer|tags|alternatives NEW TEXT (tags with commas, alternatives with ;)
+kb-delete-usage = Usage: /kb_delete ID
+kb-phrasing-usage = Usage: /{ $command } ID | phrasing
+kb-oos-list =
+    v{ $version }: out-of-scope questions
+    { $questions }
+kb-oos-usage = Usage: /{ $command } question
+kb-history-empty = No knowledge base is stored yet.
+kb-diff-same = v{ $a } and v{ $b } have the same content.
+kb-diff-head = v{ $a } → v{ $b }: { $summary }
+kb-diff-usage = Usage: /kb_diff A B (version numbers, see /kb_history)
+kb-rollback-usage = Usage: /kb_rollback N (a version number, see /kb_history)
+kb-check-clean = No near-duplicates or misplaced phrasings found.
+kb-gaps-none = No unanswered or escalated questions recorded yet.
+kb-gaps-head = What customers ask that the knowledge base does not answer:
+kb-gaps-head-largest = What customers ask that the knowledge base does not answer (the { $shown } largest of { $total }):
+kb-gap-card = { $count }× { $examples }
+kb-gap-dismissed = { $removed } logged question(s) left the report.
+kb-gap-out-of-scope = { $commit }; { $removed } logged question(s) left the report.
+kb-gap-decided = “{ $label }”: { $note }
+kb-suggestions-none = No pending suggestions.
+kb-approve-usage = Usage: /{ $command } SUGGESTION_ID [ENTRY_ID]
+kb-reject-usage = Usage: /{ $command } SUGGESTION_ID
+kb-suggestion-approved = ✅ Suggestion #{ $id } added to { $entry }: { $commit }
+kb-suggestion-rejected = Suggestion #{ $id } rejected.
+kb-suggestion-added-as = Added as { $entry } ({ $commit })
+kb-suggestion-rejected-toast = Rejected.
+kb-suggestion-decided = Suggestion #{ $id }: { $note }
+kb-export-usage = Usage: /kb_export { $formats }
+kb-export-caption = Knowledge base v{ $version }
+kb-retrain-requested = Retraining requested. The current model keeps answering until the new one is ready.
+kb-imported = ✅ Imported { $count } entries → { $commit }
+kb-quality-issues = ⚠️ { $count } quality issue(s):
+kb-not-a-kb-file = { $name }: not a knowledge-base file; send { $suffixes }

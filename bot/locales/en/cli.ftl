@@ -1,0 +1,64 @@
+# What the `supportbot` command prints (bot/cli.py, bot/cli_kb.py). Numbers arrive formatted as
+# text; argparse's own help stays in the code.
+
+# A refused input, bad settings or Redis away (on stderr; the command exits with 2).
+cli-error = supportbot: { $error }
+cli-share = expected a number from 0 to 1, got { $got }
+cli-start-chat = TELEGRAM__TOKEN is not set: starting a chat with the bot in this terminal.
+cli-healthy = healthy
+cli-unhealthy = unhealthy: no recent heartbeat from the bot on this host
+cli-unhealthy-no-redis = unhealthy: REDIS__URL is not set
+cli-index-ready = index ready: { $entries } entries, { $phrasings } phrasings
+
+## Training and evaluating models
+
+cli-training = training on { $entries } entries, { $phrasings } phrasings
+cli-training-with-negatives = training on { $entries } entries, { $phrasings } phrasings, { $negatives } out-of-scope questions as negatives
+# Appended right after the seconds of a "saved" line, hence the leading space.
+cli-stopped-by-budget = {" "}(stopped by the time budget)
+cli-retriever-saved = saved { $model }: { $steps }/{ $planned } steps in { $seconds }s{ $budget }; use it with --model { $out } or RETRIEVAL__MODEL_PATH={ $out }
+cli-generator-saved = saved { $model }: { $steps }/{ $planned } steps on { $examples } examples in { $seconds }s{ $budget }; held-out loss { $before } → { $after }; { $heldout } held-out phrasings in { $heldout_file }. The bot uses it with GENERATOR__MODEL_PATH={ $out }
+cli-no-generator = no fine-tuned generator in { $path }: evaluating verbatim answers
+# One row of the evaluation table; the name arrives right-aligned.
+cli-metric = { $name }: { $value }
+cli-latency-label = latency p50 / p99
+cli-latency = { $p50 } / { $p99 } ms
+cli-queries-label = queries
+cli-queries = { $queries } ({ $skipped } out of scope skipped)
+cli-reply =
+    ? { $query }
+    {"["}{ $source }] { $reply }
+
+## supportbot kb …
+
+cli-kb-file-not-found = { $file }: file not found
+cli-kb-imported = imported { $entries } entries from { $file }
+cli-kb-warning = warning: { $issue }
+cli-kb-exported = wrote v{ $version } to { $file } ({ $format })
+cli-kb-entries = v{ $version }: { $entries } entries
+cli-kb-no-entry = no entry { $id } in v{ $version }
+cli-kb-entry =
+    id: { $id }
+    question: { $question }
+    answer: { $answer }
+cli-kb-entry-also = also: { $phrasing }
+cli-kb-entry-tags = tags: { $tags }
+cli-kb-nothing-to-change = nothing to change; give --question, --answer, …
+cli-kb-out-of-scope = v{ $version }: { $count } out-of-scope questions
+cli-kb-needs-question = kb out-of-scope { $action } needs the question
+cli-kb-issues = { $count } issue(s)
+cli-kb-gaps-none = no unanswered or escalated questions recorded
+cli-kb-gap = { $count }× { $label }  [{ $reasons }]
+cli-kb-retrain-requested = retraining requested; a running bot trains and swaps the model when ready
+cli-kb-suggestions-none = no pending suggestions
+cli-kb-suggestion =
+    #{ $id } by { $by }
+    {"  "}Q: { $question }
+    {"  "}A: { $answer }
+cli-kb-suggestion-from-ticket =
+    #{ $id } by { $by } ticket #{ $ticket }
+    {"  "}Q: { $question }
+    {"  "}A: { $answer }
+cli-kb-needs-suggestion = kb suggestions { $action } needs a suggestion id
+cli-kb-approved = suggestion #{ $id } → { $entry }
+cli-kb-rejected = suggestion #{ $id } rejected
