@@ -1,27 +1,32 @@
-"""Sending to a customer: a short flood wait is honoured once, a blocked bot is reported.
+"""What became of a message to a customer, in words for the agents.
 
-The seed of the one path every customer-bound message takes; today the agents' replies and the
-handoff notices (claimed, closed) go through it. ``split_message`` cuts any long text to
-Telegram's limit, for every chat.
+Every Bot API call already goes through the one sending path (``bot/sending.py``: limits,
+retries, redelivery); this turns its outcome into a ``Delivery`` the handoff can show the agent:
+delivered, the customer has blocked the bot, or kept for redelivery because Telegram is not
+answering. ``split_message`` cuts any long text to Telegram's limit, for every chat.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.types import InlineKeyboardMarkup
 
 from bot.i18n import TextSource
 
 log = logging.getLogger(__name__)
 
-MAX_FLOOD_WAIT_SECONDS = 10
 TELEGRAM_TEXT_LIMIT = 4096
 
 
@@ -81,18 +86,14 @@ class CustomerDelivery:
         )
 
     async def _attempt(self, chat_id: int, send: Callable[[], Awaitable[object]]) -> Delivery:
-        """Nothing is retried in a loop: one bounded flood wait, then the error is reported."""
+        """One call; the sending path has already retried what can be retried."""
         try:
-            try:
-                await send()
-            except TelegramRetryAfter as exc:
-                if exc.retry_after > MAX_FLOOD_WAIT_SECONDS:
-                    raise
-                await asyncio.sleep(exc.retry_after)
-                await send()
-        except TelegramForbiddenError as exc:
-            log.warning("customer %s unreachable: %s", chat_id, exc)
+            await send()
+        except TelegramForbiddenError:
             return Delivery(False, self.texts.get("agent-customer-blocked"), blocked=True)
+        except (TelegramRetryAfter, TelegramServerError, TelegramNetworkError) as exc:
+            log.warning("message to customer %s kept for redelivery: %s", chat_id, exc)
+            return Delivery(False, self.texts.get("agent-delivery-kept", error=exc.message))
         except TelegramAPIError as exc:
             log.error("message to customer %s failed: %s", chat_id, exc)
             return Delivery(False, self.texts.get("agent-not-delivered", error=exc.message))

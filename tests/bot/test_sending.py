@@ -18,7 +18,7 @@ from bot.store import Stores
 from knowledge_base import KnowledgeBase
 from retrieval import FaqRetriever
 from tests.support.fake_bot_api import DEFAULT_TOKEN, FakeBotAPI
-from tests.support.handoff import AGENT_ID, AGENTS_CHAT, handoff_app, running_bot
+from tests.support.handoff import AGENT_ID, AGENTS_CHAT, CUSTOMER, handoff_app, running_bot
 
 QUESTION = "when will my parcel arrive?"
 ANSWER_START = "Standard delivery takes 3–5 business days"
@@ -195,6 +195,57 @@ async def test_the_api_unreachable_loses_nothing(
         report("Bot API unreachable for 3 s during an answer", 1, len(answers(api, 306)))
     finally:
         await api.stop()
+
+
+async def test_relays_survive_server_errors_and_an_outage(
+    api: FakeBotAPI, stores: Stores, retriever: FaqRetriever, small_kb: KnowledgeBase
+) -> None:
+    """The agent's replies reach the customer through 500s; during a longer outage the agent is
+    told the reply is kept, and it arrives (once) when Telegram answers again."""
+    settings = sending_settings(attempts=3)
+    async with (
+        handoff_app(settings, stores, retriever, small_kb) as app,
+        running_bot(api, app) as run,
+    ):
+        store = UndeliveredStore(stores.redis, stores.keys)
+        redelivery = asyncio.create_task(Redeliverer(run.bot, store, settings.sending).run())
+        try:
+            await run.say(CUSTOMER, "I want to talk to a human", first_name="Alice")
+            topic = await api.wait_for("createForumTopic", timeout=5)
+            thread = topic.result["message_thread_id"]
+            to_customer = lambda p: p["chat_id"] == CUSTOMER  # noqa: E731
+
+            api.fail("copyMessage", 500, "Internal Server Error", times=2, when=to_customer)
+            api.push_update(
+                api.text_update(
+                    AGENTS_CHAT, "First reply", user_id=AGENT_ID, message_thread_id=thread
+                )
+            )
+            await _until(lambda: _copies(api) == 1, timeout=10)
+
+            down = api.fail("copyMessage", 502, "Bad Gateway", times=None, when=to_customer)
+            api.push_update(
+                api.text_update(
+                    AGENTS_CHAT, "Second reply", user_id=AGENT_ID, message_thread_id=thread
+                )
+            )
+            note = await api.wait_for(
+                "sendMessage",
+                lambda p: p["chat_id"] == AGENTS_CHAT and "kept" in p.get("text", ""),
+                timeout=10,
+            )
+            assert note.params.get("message_thread_id") == thread
+            api._failures.remove(down)
+            await _until(lambda: _copies(api) == 2, timeout=10)
+            await asyncio.sleep(0.5)
+        finally:
+            redelivery.cancel()
+    assert _copies(api) == 2  # each reply once
+    report("agent relays: 500 twice on one, a 502 outage on the other", 2, _copies(api))
+
+
+def _copies(api: FakeBotAPI) -> int:
+    return sum(1 for c in api.calls_of("copyMessage") if c.ok and c.params["chat_id"] == CUSTOMER)
 
 
 async def test_limits_pace_one_chat_and_leave_others_alone(

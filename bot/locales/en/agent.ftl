@@ -78,3 +78,4 @@ turn-customer-blocked = [customer has blocked the bot]
 
 agent-nothing-to-send = Nothing to send.
 agent-no-bot = no bot configured
+agent-delivery-kept = ⏳ Telegram is not answering ({ $error }); the message is kept and will reach the customer when it does — no need to send it again.
