@@ -57,7 +57,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         await bot.set_my_commands(BOT_COMMANDS)
         await _operator_commands(bot, settings)
         if settings.telegram.mode is Mode.WEBHOOK:
-            await _run_webhook(settings, dp, bot, stop)
+            await _run_webhook(settings, dp, bot, app.stores, stop)
         else:
             await _run_polling(dp, bot, stop)
     finally:
@@ -147,15 +147,24 @@ async def _run_polling(dp: Dispatcher, bot: Bot, stop: asyncio.Event | None) -> 
     stopper.cancel()
 
 
+async def webhook_secret(settings: Settings, stores: Stores) -> str:
+    """The secret Telegram sends with every update: ``TELEGRAM__WEBHOOK_SECRET``, else one made
+    by the first worker and kept in Redis, so that every worker behind the proxy checks the same
+    one (a secret per worker would make the others answer Telegram with 401)."""
+    if settings.telegram.webhook_secret is not None:
+        return settings.telegram.webhook_secret.get_secret_value()
+    key = stores.keys.webhook_secret()
+    await stores.redis.set(key, secrets.token_urlsafe(32), nx=True)
+    return await stores.redis.get(key)
+
+
 async def _run_webhook(
-    settings: Settings, dp: Dispatcher, bot: Bot, stop: asyncio.Event | None
+    settings: Settings, dp: Dispatcher, bot: Bot, stores: Stores, stop: asyncio.Event | None
 ) -> None:
     tg = settings.telegram
     url = str(tg.webhook_url)
     path = urlparse(url).path or "/"
-    secret = (
-        tg.webhook_secret.get_secret_value() if tg.webhook_secret else secrets.token_urlsafe(32)
-    )
+    secret = await webhook_secret(settings, stores)
     app = web.Application()
     SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(app, path=path)
     setup_application(app, dp, bot=bot)

@@ -57,6 +57,9 @@ class Keys:
     def events(self) -> str:
         return f"{self.prefix}:events"
 
+    def webhook_secret(self) -> str:
+        return f"{self.prefix}:webhook-secret"
+
     def undelivered(self) -> str:
         return f"{self.prefix}:outbox:undelivered"
 

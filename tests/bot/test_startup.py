@@ -246,6 +246,19 @@ async def test_webhook_checks_the_secret_token(
             await asyncio.wait_for(task, 30)
 
 
+async def test_workers_without_a_configured_webhook_secret_share_one(stores) -> None:
+    from bot.runner import webhook_secret
+
+    settings = load_settings(_env_file=None, telegram={"token": DEFAULT_TOKEN})
+    first = await webhook_secret(settings, stores)
+    second = await webhook_secret(settings, stores)  # another worker, same Redis
+    assert first == second and len(first) >= 32
+    configured = load_settings(
+        _env_file=None, telegram={"token": DEFAULT_TOKEN, "webhook_secret": "ours_1"}
+    )
+    assert await webhook_secret(configured, stores) == "ours_1"
+
+
 def _free_port() -> int:
     import socket
 
