@@ -102,3 +102,17 @@ async def running_bot(api: FakeBotAPI, app: App) -> AsyncIterator[RunningBot]:
             await asyncio.wait_for(dp.stop_polling(), timeout=5)
         await asyncio.wait_for(polling, timeout=5)
         await bot.session.close()
+
+
+@contextlib.asynccontextmanager
+async def handoff_bot(
+    stores: Stores, retriever: FaqRetriever, kb: KnowledgeBase, settings: Settings | None = None
+) -> AsyncIterator[RunningBot]:
+    """The whole handoff set-up in one: the App (``handoff_settings()`` unless given), a fresh
+    fake Bot API server and the dispatcher polling it."""
+    async with (
+        handoff_app(settings or handoff_settings(), stores, retriever, kb) as app,
+        FakeBotAPI() as api,
+        running_bot(api, app) as running,
+    ):
+        yield running
