@@ -31,13 +31,7 @@ from bot.store import Stores
 from knowledge_base import bundled_path, load_knowledge_base
 from retrieval import FaqRetriever, SentenceTransformerEmbedder
 from tests.support.fake_bot_api import FakeBotAPI
-from tests.support.handoff import (
-    AGENT_ID,
-    AGENTS_CHAT,
-    handoff_app,
-    handoff_settings,
-    running_bot,
-)
+from tests.support.handoff import AGENT_ID, AGENTS_CHAT, handoff_bot
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -79,11 +73,8 @@ async def measure(n: int, redis_url: str) -> None:
         reply_ms: list[float] = []
         later_ms: list[float] = []
         try:
-            async with (
-                handoff_app(handoff_settings(), stores, retriever, kb) as app,
-                FakeBotAPI() as api,
-                running_bot(api, app),
-            ):
+            async with handoff_bot(stores, retriever, kb) as run:
+                api = run.api
                 loop = asyncio.get_running_loop()
                 for i in range(n + 1):  # the first round warms up connections and is dropped
                     customer = 700_000 + i

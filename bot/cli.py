@@ -15,10 +15,15 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.errors import SupportBotError
 from bot.i18n import Catalog, TextSource
 from common.paths import CACHE_DIR, GENERATOR_MODELS_DIR, RETRIEVER_MODELS_DIR
+
+if TYPE_CHECKING:
+    from models.training import GeneratorTrainingReport
+    from retrieval.training import TrainingReport
 
 log = logging.getLogger("supportbot")
 
@@ -223,17 +228,7 @@ def cmd_train_retriever(args: argparse.Namespace, texts: TextSource) -> int:
     report = train_retriever(
         kb, args.out, config, base_model=args.base_model, out_of_scope=out_of_scope
     )
-    print(
-        texts.get(
-            "cli-retriever-saved",
-            model=str(report.model_dir),
-            steps=str(report.steps),
-            planned=str(report.planned_steps),
-            seconds=f"{report.seconds:.0f}",
-            budget=_budget_note(report.stopped_by_budget, texts),
-            out=str(args.out),
-        )
-    )
+    print(_training_saved(texts, "cli-retriever-saved", report, args.out))
     return 0
 
 
@@ -261,22 +256,18 @@ def cmd_train_generator(args: argparse.Namespace, texts: TextSource) -> int:
     )
     embedder = make_embedder("minilm", args.retriever_model)
     report = train_generator(kb, args.out, embedder, config, cache_dir=args.cache_dir)
-    print(
-        texts.get(
-            "cli-generator-saved",
-            model=str(report.model_dir),
-            steps=str(report.steps),
-            planned=str(report.planned_steps),
-            examples=str(report.examples),
-            seconds=f"{report.seconds:.0f}",
-            budget=_budget_note(report.stopped_by_budget, texts),
-            before=f"{report.heldout_loss_before:.3f}",
-            after=f"{report.heldout_loss_after:.3f}",
-            heldout=str(report.heldout_queries),
-            heldout_file=str(report.model_dir / "heldout.jsonl"),
-            out=str(args.out),
-        )
+    saved = _training_saved(
+        texts,
+        "cli-generator-saved",
+        report,
+        args.out,
+        examples=str(report.examples),
+        before=f"{report.heldout_loss_before:.3f}",
+        after=f"{report.heldout_loss_after:.3f}",
+        heldout=str(report.heldout_queries),
+        heldout_file=str(report.model_dir / "heldout.jsonl"),
     )
+    print(saved)
     return 0
 
 
@@ -352,8 +343,26 @@ def cmd_eval_generator(args: argparse.Namespace, texts: TextSource) -> int:
     return 0
 
 
-def _budget_note(stopped: bool, texts: TextSource) -> str:
-    return texts.get("cli-stopped-by-budget") if stopped else ""
+def _training_saved(
+    texts: TextSource,
+    key: str,
+    report: TrainingReport | GeneratorTrainingReport,
+    out: Path,
+    **details: str,
+) -> str:
+    """What a finished training run says: where the model went, steps, time and whether the time
+    budget stopped it, plus what ``key`` says of this kind of model (``details``)."""
+    budget = texts.get("cli-stopped-by-budget") if report.stopped_by_budget else ""
+    return texts.get(
+        key,
+        model=str(report.model_dir),
+        steps=str(report.steps),
+        planned=str(report.planned_steps),
+        seconds=f"{report.seconds:.0f}",
+        budget=budget,
+        out=str(out),
+        **details,
+    )
 
 
 def build_parser(texts: TextSource) -> argparse.ArgumentParser:

@@ -2,15 +2,16 @@
 out-of-scope questions.
 
 Every change goes through ``KnowledgeService`` (a new version recorded with the console user's
-name); the running bot processes pick it up within seconds. A change route declares where a
-refusal goes (``on_refusal``), calls the service and redirects; ``FormAgent`` checks the form's
-CSRF token and ``bot.console.refusals`` shows a refused change.
+name); the running bot processes pick it up within seconds. A change route takes a ``KbChange``
+(the service, the author, the texts; its ``FormAgent`` checks the form's CSRF token), declares
+where a refusal goes (``on_refusal``), calls the service and redirects with what happened
+(``change.committed``); ``bot.console.refusals`` shows a refused change.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request, UploadFile, status
@@ -18,11 +19,12 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from bot.console.auth import Agent, ConsoleTexts, FormAgent, redirect_with_flash, render
 from bot.console.refusals import BackTo, FormAgain, back_on_refusal, on_refusal
-from bot.i18n import TextSource
+from bot.i18n import Texts, TextSource
 from bot.services.knowledge import KnowledgeService, describe_commit
 from knowledge_base.formats import EXPORT_FORMATS
 from knowledge_base.loaders import KnowledgeBaseError
 from knowledge_base.model import text_key
+from knowledge_base.store import CommitResult
 
 router = APIRouter(prefix="/kb")
 GAP_PHRASINGS = 10  # a content-gap cluster's wordings offered as phrasings of a new entry
@@ -42,8 +44,61 @@ def _knowledge(request: Request) -> KnowledgeService:
 Knowledge = Annotated[KnowledgeService, Depends(_knowledge)]
 
 
-def _who(user: str) -> str:
-    return f"{user} (console)"
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A form post that changes the knowledge base: the service, who asks (the new version's
+    author), the texts, and the redirect that says what happened."""
+
+    request: Request
+    kb: KnowledgeService
+    who: str
+    texts: Texts
+
+    def done(self, page: str, flash: str) -> Response:
+        """See other ``page``, which shows ``flash`` once."""
+        return redirect_with_flash(self.request, page, flash)
+
+    def committed(self, page: str, result: CommitResult) -> Response:
+        """See other ``page``, which says what the new version changed (or that nothing did)."""
+        return self.done(page, describe_commit(result, self.texts))
+
+
+def _change(request: Request, kb: Knowledge, user: FormAgent, texts: ConsoleTexts) -> Change:
+    return Change(request, kb, f"{user} (console)", texts)
+
+
+KbChange = Annotated[Change, Depends(_change)]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryForm:
+    """What the entry form sends: alternatives one a line, tags separated by commas."""
+
+    question: str
+    answer: str
+    alternatives: str
+    tags: str
+
+    def fields(self) -> dict[str, object]:
+        """The entry's fields as ``KnowledgeService`` takes them."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "alternatives": _lines(self.alternatives, "\n"),
+            "tags": _lines(self.tags, ","),
+        }
+
+
+def _entry_form(
+    question: Annotated[str, Form()] = "",
+    answer: Annotated[str, Form()] = "",
+    alternatives: Annotated[str, Form()] = "",
+    tags: Annotated[str, Form()] = "",
+) -> EntryForm:
+    return EntryForm(question, answer, alternatives, tags)
+
+
+TypedEntry = Annotated[EntryForm, Depends(_entry_form)]
 
 
 def _members(raw: str, texts: TextSource) -> list[str]:
@@ -138,33 +193,18 @@ async def entry_from_gap(
 
 @router.post("/entries")
 async def add_entry(
-    request: Request,
-    kb: Knowledge,
-    user: FormAgent,
-    texts: ConsoleTexts,
+    change: KbChange,
+    typed: TypedEntry,
     entry_id: Annotated[str, Form()] = "",
-    question: Annotated[str, Form()] = "",
-    answer: Annotated[str, Form()] = "",
-    alternatives: Annotated[str, Form()] = "",
-    tags: Annotated[str, Form()] = "",
     members: Annotated[str, Form()] = "",
 ) -> Response:
-    cluster = _members(members, texts)
-    typed = {"entry_id": entry_id, "question": question, "answer": answer, "tags": tags}
-    context = {**typed, "entry": None, "alternatives": alternatives, "members": cluster}
-    on_refusal(request, FormAgain("kb_entry.html", context))
-    result = await kb.add_entry(
-        entry_id.strip(),
-        question,
-        answer,
-        _who(user),
-        alternatives=_lines(alternatives, "\n"),
-        tags=_lines(tags, ","),
-    )
+    cluster = _members(members, change.texts)
+    context = {"entry_id": entry_id, **asdict(typed), "entry": None, "members": cluster}
+    on_refusal(change.request, FormAgain("kb_entry.html", context))
+    result = await change.kb.add_entry(entry_id.strip(), author=change.who, **typed.fields())
     if cluster:
-        await kb.dismiss_gap(cluster)
-    flash = describe_commit(result, texts)
-    return redirect_with_flash(request, f"/kb/entries/{entry_id.strip()}", flash)
+        await change.kb.dismiss_gap(cluster)
+    return change.committed(f"/kb/entries/{entry_id.strip()}", result)
 
 
 @router.get("/entries/{entry_id}", response_class=HTMLResponse)
@@ -180,28 +220,10 @@ async def entry_page(
 
 
 @router.post("/entries/{entry_id}")
-async def edit_entry(
-    request: Request,
-    kb: Knowledge,
-    entry_id: str,
-    user: FormAgent,
-    texts: ConsoleTexts,
-    question: Annotated[str, Form()] = "",
-    answer: Annotated[str, Form()] = "",
-    alternatives: Annotated[str, Form()] = "",
-    tags: Annotated[str, Form()] = "",
-) -> Response:
-    draft = {"question": question, "answer": answer, "alternatives": alternatives, "tags": tags}
-    on_refusal(request, EditAgain(entry_id, draft))
-    result = await kb.edit_entry(
-        entry_id,
-        _who(user),
-        question=question,
-        answer=answer,
-        alternatives=_lines(alternatives, "\n"),
-        tags=_lines(tags, ","),
-    )
-    return redirect_with_flash(request, f"/kb/entries/{entry_id}", describe_commit(result, texts))
+async def edit_entry(change: KbChange, entry_id: str, typed: TypedEntry) -> Response:
+    on_refusal(change.request, EditAgain(entry_id, asdict(typed)))
+    result = await change.kb.edit_entry(entry_id, change.who, **typed.fields())
+    return change.committed(f"/kb/entries/{entry_id}", result)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,33 +246,25 @@ class EditAgain:
 @router.post(
     "/entries/{entry_id}/delete", dependencies=[back_on_refusal("/kb", "console-not-deleted")]
 )
-async def delete_entry(
-    request: Request, kb: Knowledge, entry_id: str, user: FormAgent, texts: ConsoleTexts
-) -> Response:
-    result = await kb.delete_entry(entry_id, _who(user))
-    return redirect_with_flash(request, "/kb", describe_commit(result, texts))
+async def delete_entry(change: KbChange, entry_id: str) -> Response:
+    return change.committed("/kb", await change.kb.delete_entry(entry_id, change.who))
 
 
 @router.post("/import", response_class=HTMLResponse)
 async def import_file(
-    request: Request,
-    kb: Knowledge,
-    user: FormAgent,
-    texts: ConsoleTexts,
-    file: UploadFile,
-    replace: Annotated[str, Form()] = "",
+    change: KbChange, file: UploadFile, replace: Annotated[str, Form()] = ""
 ) -> Response:
     name = file.filename or "upload"
-    on_refusal(request, FormAgain("kb_import.html", {"filename": name, "report": None}))
+    on_refusal(change.request, FormAgain("kb_import.html", {"filename": name, "report": None}))
     data = await file.read()
-    report = await kb.import_bytes(data, name, _who(user), replace=bool(replace))
+    report = await change.kb.import_bytes(data, name, change.who, replace=bool(replace))
     return render(
-        request,
+        change.request,
         "kb_import.html",
         filename=name,
         errors=[],
         report=report,
-        summary=describe_commit(report.result, texts),
+        summary=describe_commit(report.result, change.texts),
     )
 
 
@@ -269,15 +283,8 @@ async def history_page(
 
 
 @router.post("/rollback", dependencies=[back_on_refusal("/kb/history", "console-not-rolled-back")])
-async def rollback(
-    request: Request,
-    kb: Knowledge,
-    user: FormAgent,
-    texts: ConsoleTexts,
-    version: Annotated[int, Form()] = 0,
-) -> Response:
-    result = await kb.rollback(version, _who(user))
-    return redirect_with_flash(request, "/kb/history", describe_commit(result, texts))
+async def rollback(change: KbChange, version: Annotated[int, Form()] = 0) -> Response:
+    return change.committed("/kb/history", await change.kb.rollback(version, change.who))
 
 
 @router.get("/suggestions", response_class=HTMLResponse)
@@ -304,57 +311,49 @@ async def new_suggestion_page(
 
 @router.post("/suggestions", dependencies=[back_on_refusal("/kb/suggestions")])
 async def create_suggestion(
-    request: Request,
-    kb: Knowledge,
-    user: FormAgent,
-    texts: ConsoleTexts,
+    change: KbChange,
     question: Annotated[str, Form()] = "",
     answer: Annotated[str, Form()] = "",
     ticket: Annotated[str, Form()] = "",
 ) -> Response:
-    suggestion = await kb.suggest(question, answer, _who(user), ticket_id=ticket)
-    flash = texts.get("console-suggestion-pending", id=suggestion.id)
-    return redirect_with_flash(request, "/kb/suggestions", flash)
+    suggestion = await change.kb.suggest(question, answer, change.who, ticket_id=ticket)
+    flash = change.texts.get("console-suggestion-pending", id=suggestion.id)
+    return change.done("/kb/suggestions", flash)
 
 
 @router.post(
     "/suggestions/{suggestion_id}/approve", dependencies=[back_on_refusal("/kb/suggestions")]
 )
 async def approve(
-    request: Request,
-    kb: Knowledge,
+    change: KbChange,
     suggestion_id: str,
-    user: FormAgent,
-    texts: ConsoleTexts,
     question: Annotated[str, Form()] = "",
     answer: Annotated[str, Form()] = "",
     entry_id: Annotated[str, Form()] = "",
 ) -> Response:
-    suggestion, result = await kb.approve(
+    suggestion, result = await change.kb.approve(
         suggestion_id,
-        _who(user),
+        change.who,
         entry_id=entry_id.strip() or None,
         question=question or None,
         answer=answer or None,
     )
-    flash = texts.get(
+    flash = change.texts.get(
         "console-suggestion-approved",
         id=suggestion.id,
         entry=suggestion.entry_id,
-        commit=describe_commit(result, texts),
+        commit=describe_commit(result, change.texts),
     )
-    return redirect_with_flash(request, "/kb/suggestions", flash)
+    return change.done("/kb/suggestions", flash)
 
 
 @router.post(
     "/suggestions/{suggestion_id}/reject", dependencies=[back_on_refusal("/kb/suggestions")]
 )
-async def reject(
-    request: Request, kb: Knowledge, suggestion_id: str, user: FormAgent, texts: ConsoleTexts
-) -> Response:
-    await kb.reject(suggestion_id, _who(user))
-    flash = texts.get("kb-suggestion-rejected", id=suggestion_id)
-    return redirect_with_flash(request, "/kb/suggestions", flash)
+async def reject(change: KbChange, suggestion_id: str) -> Response:
+    await change.kb.reject(suggestion_id, change.who)
+    flash = change.texts.get("kb-suggestion-rejected", id=suggestion_id)
+    return change.done("/kb/suggestions", flash)
 
 
 @router.get("/gaps", response_class=HTMLResponse)
@@ -371,51 +370,35 @@ async def out_of_scope_page(request: Request, kb: Knowledge, user: Agent) -> Res
 
 @router.post("/out-of-scope")
 async def add_out_of_scope(
-    request: Request,
-    kb: Knowledge,
-    user: FormAgent,
-    texts: ConsoleTexts,
+    change: KbChange,
     question: Annotated[str, Form()] = "",
     members: Annotated[str, Form()] = "",
 ) -> Response:
     """Record a question no entry answers (from this page, or for a content-gap cluster, whose
     questions, ``members``, then leave the report)."""
-    cluster = _members(members, texts)
+    cluster = _members(members, change.texts)
     page = "/kb/gaps" if cluster else "/kb/out-of-scope"
-    on_refusal(request, BackTo(page, "console-not-added"))
-    result = await kb.add_out_of_scope(question, _who(user))
+    on_refusal(change.request, BackTo(page, "console-not-added"))
+    result = await change.kb.add_out_of_scope(question, change.who)
     if cluster:
-        await kb.dismiss_gap(cluster)
-    return redirect_with_flash(request, page, describe_commit(result, texts))
+        await change.kb.dismiss_gap(cluster)
+    return change.committed(page, result)
 
 
 @router.post("/gaps/dismiss")
-async def dismiss_gap(
-    request: Request,
-    kb: Knowledge,
-    user: FormAgent,
-    texts: ConsoleTexts,
-    members: Annotated[str, Form()] = "",
-) -> Response:
+async def dismiss_gap(change: KbChange, members: Annotated[str, Form()] = "") -> Response:
     """Take a content-gap cluster out of the report (handled, or not worth an entry)."""
-    removed = await kb.dismiss_gap(_members(members, texts))
-    flash = texts.get("console-gap-dismissed", removed=str(removed))
-    return redirect_with_flash(request, "/kb/gaps", flash)
+    removed = await change.kb.dismiss_gap(_members(members, change.texts))
+    return change.done("/kb/gaps", change.texts.get("console-gap-dismissed", removed=str(removed)))
 
 
 @router.post(
     "/out-of-scope/remove",
     dependencies=[back_on_refusal("/kb/out-of-scope", "console-not-removed")],
 )
-async def remove_out_of_scope(
-    request: Request,
-    kb: Knowledge,
-    user: FormAgent,
-    texts: ConsoleTexts,
-    question: Annotated[str, Form()] = "",
-) -> Response:
-    result = await kb.remove_out_of_scope(question, _who(user))
-    return redirect_with_flash(request, "/kb/out-of-scope", describe_commit(result, texts))
+async def remove_out_of_scope(change: KbChange, question: Annotated[str, Form()] = "") -> Response:
+    result = await change.kb.remove_out_of_scope(question, change.who)
+    return change.committed("/kb/out-of-scope", result)
 
 
 @router.get("/check", response_class=HTMLResponse)
@@ -425,8 +408,6 @@ async def check_page(request: Request, kb: Knowledge, user: Agent) -> Response:
 
 
 @router.post("/retrain")
-async def retrain(
-    request: Request, kb: Knowledge, user: FormAgent, texts: ConsoleTexts
-) -> Response:
-    await kb.request_retrain(_who(user))
-    return redirect_with_flash(request, "/kb", texts.get("console-retrain-requested"))
+async def retrain(change: KbChange) -> Response:
+    await change.kb.request_retrain(change.who)
+    return change.done("/kb", change.texts.get("console-retrain-requested"))

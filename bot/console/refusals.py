@@ -7,11 +7,10 @@ what was sent (a form shown again with what was typed)::
     refused = back_on_refusal("/kb/history", "console-not-rolled-back")
 
     @router.post("/rollback", dependencies=[refused])
-    async def rollback(request: Request, kb: Knowledge, user: FormAgent, texts: ConsoleTexts, …):
-        result = await kb.rollback(version, _who(user))
-        return redirect_with_flash(request, "/kb/history", describe_commit(result, texts))
+    async def rollback(change: KbChange, version: Annotated[int, Form()] = 0) -> Response:
+        return change.committed("/kb/history", await change.kb.rollback(version, change.who))
 
-    on_refusal(request, FormAgain("kb_import.html", {"filename": name, "report": None}))
+    on_refusal(change.request, FormAgain("kb_import.html", {"filename": name, "report": None}))
 
 When the service raises a ``UserFacingError`` (a ``KnowledgeBaseError`` or ``KbEditError``, say),
 ``show_refusal``, registered once in ``create_app``, answers as the route declared: ``BackTo``

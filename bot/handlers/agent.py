@@ -13,6 +13,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
 from bot.i18n import TextSource
 from bot.keyboards import KbSuggestCallback, TicketAction, TicketCallback
+from bot.services.agents_chat import display_name
 from bot.services.escalation import Actor, EscalationService
 from bot.services.knowledge import KnowledgeService
 from bot.settings import Settings
@@ -45,9 +46,7 @@ def create_router() -> Router:
 
 
 def actor(user: User) -> Actor:
-    return Actor(
-        user.id, user.full_name or (f"@{user.username}" if user.username else str(user.id))
-    )
+    return Actor(user.id, display_name(user))
 
 
 async def on_ticket_button(

@@ -12,11 +12,12 @@ from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandStart, Filter
-from aiogram.types import CallbackQuery, Message, User
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.chat_action import ChatActionSender
 
 from bot.i18n import TextSource
 from bot.keyboards import FeedbackCallback, HumanCallback, RatingCallback, answer_keyboard
+from bot.services.agents_chat import display_name
 from bot.services.answering import Answer, AnsweringService, Escalation, EscalationReason
 from bot.services.escalation import EscalationService
 from bot.settings import Settings
@@ -39,13 +40,6 @@ def create_router() -> Router:
     router.callback_query.register(on_talk_to_human, HumanCallback.filter())
     router.callback_query.register(on_rating, RatingCallback.filter())
     return router
-
-
-def _name(user: User | None) -> str:
-    """The customer's name for agents ("" if unknown: agents then read the catalog's word)."""
-    if user is None:
-        return ""
-    return user.full_name or (f"@{user.username}" if user.username else str(user.id))
 
 
 async def cmd_start(message: Message, product_name: str, i18n: TextSource) -> None:
@@ -88,7 +82,7 @@ async def handle_question(
             await stream.finish(result.text, answer_keyboard(i18n, result.answer_id))
             return
         await stream.discard()
-    await hand_off(message.chat.id, _name(message.from_user), result, bot, escalation, i18n)
+    await hand_off(message.chat.id, display_name(message.from_user), result, bot, escalation, i18n)
 
 
 async def hand_off(
@@ -131,7 +125,9 @@ async def on_feedback(
     thanks = "feedback-thanks-up" if callback_data.helpful else "feedback-thanks-down"
     await query.answer(i18n.get(thanks))
     if result is not None:  # two different answers in a row did not help: get a person
-        await hand_off(record.chat_id, _name(query.from_user), result, bot, escalation, i18n)
+        await hand_off(
+            record.chat_id, display_name(query.from_user), result, bot, escalation, i18n
+        )
 
 
 async def on_rating(
@@ -169,4 +165,4 @@ async def on_talk_to_human(
     pressed = Turn(TurnRole.CUSTOMER, texts.get("turn-pressed-human"))
     await stores.conversations.append(chat_id, pressed)
     result = Escalation(EscalationReason.ASKED_FOR_HUMAN, question)
-    await hand_off(chat_id, _name(query.from_user), result, bot, escalation, i18n)
+    await hand_off(chat_id, display_name(query.from_user), result, bot, escalation, i18n)

@@ -13,7 +13,7 @@ from typing import TypeVar
 from aiogram import Bot
 from aiogram.enums import ChatMemberStatus
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.types import InlineKeyboardMarkup, Message, MessageId
+from aiogram.types import InlineKeyboardMarkup, Message, MessageId, User
 
 from bot.errors import ConfigurationError
 from bot.i18n import TextSource
@@ -29,6 +29,14 @@ _TOPIC_GONE = ("message thread not found", "topic_id_invalid", "topic_deleted", 
 _MEMBER = {ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER}
 TOPIC_NAME_LIMIT = 128  # Telegram's limit on a forum topic's name
 SUMMARY_CHARS = 48  # of the customer's question, in the topic's name
+
+
+def display_name(user: User | None) -> str:
+    """A Telegram user as agents see them: full name, else @username, else id ("" if unknown:
+    agents then read the catalog's word)."""
+    if user is None:
+        return ""
+    return user.full_name or (f"@{user.username}" if user.username else str(user.id))
 
 
 def customer_name(texts: TextSource, ticket: Ticket) -> str:

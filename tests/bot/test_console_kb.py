@@ -66,6 +66,13 @@ def csrf_of(html: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
 
 
+async def form_again(http: aiohttp.ClientSession, url: str, data: object) -> str:
+    """Post a change the console refuses; the page it answers with: the form again (422)."""
+    async with http.post(url, data=data) as resp:
+        assert resp.status == 422
+        return await resp.text()
+
+
 def members_of(html: str) -> list[str]:
     """The questions of the first content-gap cluster in a form (one JSON field)."""
     raw = re.search(r"name=\"members\" value='([^']+)'", html).group(1)
@@ -94,23 +101,17 @@ async def test_kb_pages_edit_import_history_rollback(console) -> None:
             assert "v2: changed 1: return-item" in await resp.text()
         # An invalid edit is refused with the form still holding what was typed.
         typed = {**form, "answer": " ", "alternatives": "a new way to ask\nsend it back"}
-        async with http.post(f"{url}/kb/entries/return-item", data=typed) as resp:
-            assert resp.status == 422
-            text = await resp.text()
+        text = await form_again(http, f"{url}/kb/entries/return-item", typed)
         assert "answer: missing or empty" in text
         assert "a new way to ask\nsend it back</textarea>" in text and "v2" in text
         form = {"csrf": csrf, "entry_id": "bad id", "question": "Q?", "answer": ""}
-        async with http.post(f"{url}/kb/entries", data=form) as resp:
-            assert resp.status == 422
-            text = await resp.text()
+        text = await form_again(http, f"{url}/kb/entries", form)
         assert "answer: missing or empty" in text and "not a valid id" in text
 
         broken = aiohttp.FormData()
         broken.add_field("csrf", csrf)
         broken.add_field("file", b'{"id": "x", "question": "Q?"}\nnot json\n', filename="kb.jsonl")
-        async with http.post(f"{url}/kb/import", data=broken) as resp:
-            assert resp.status == 422
-            text = await resp.text()
+        text = await form_again(http, f"{url}/kb/import", broken)
         assert "kb.jsonl:1: answer: missing or empty" in text and "kb.jsonl:2: json:" in text
         good = aiohttp.FormData()
         good.add_field("csrf", csrf)
@@ -262,9 +263,7 @@ async def test_entry_written_from_a_content_gap_takes_the_customers_words(consol
             ("alternatives", prefilled),
             ("members", json.dumps(members)),
         ]
-        async with http.post(f"{url}/kb/entries", data=form) as resp:
-            assert resp.status == 422
-            again = await resp.text()
+        again = await form_again(http, f"{url}/kb/entries", form)
         assert members_of(again) == members
         assert len(await knowledge.gaps.recent()) == 3
         form[1] = ("entry_id", "norway")

@@ -28,8 +28,7 @@ async def test_start_and_help(running_bot: RunningBot) -> None:
 
 async def test_question_gets_faq_answer_with_feedback_buttons(running_bot: RunningBot) -> None:
     api = running_bot.api
-    api.push_update(api.text_update(CUSTOMER, "when will my parcel arrive?"))
-    reply = await api.wait_for("sendMessage", lambda p: p["chat_id"] == CUSTOMER)
+    reply = await running_bot.ask(CUSTOMER, "when will my parcel arrive?")
     assert reply.params["text"].startswith("Standard delivery takes 3–5 business days")
     labels = [b["text"] for b in _buttons(reply)]
     assert labels == ["👍", "👎", "Talk to a human"]
@@ -40,8 +39,7 @@ async def test_question_gets_faq_answer_with_feedback_buttons(running_bot: Runni
 
 async def test_feedback_is_recorded_in_redis(running_bot: RunningBot) -> None:
     api = running_bot.api
-    api.push_update(api.text_update(CUSTOMER, "I forgot my password"))
-    reply = await api.wait_for("sendMessage", lambda p: p["chat_id"] == CUSTOMER)
+    reply = await running_bot.ask(CUSTOMER, "I forgot my password")
     thumbs_down = _buttons(reply)[1]["callback_data"]
     api.push_update(
         api.callback_update(CUSTOMER, CUSTOMER, thumbs_down, reply.result["message_id"])
@@ -56,8 +54,7 @@ async def test_talk_to_human_button_opens_ticket_and_notifies_agents(
     running_bot: RunningBot,
 ) -> None:
     api = running_bot.api
-    api.push_update(api.text_update(CUSTOMER, "which payment options are there"))
-    reply = await api.wait_for("sendMessage", lambda p: p["chat_id"] == CUSTOMER)
+    reply = await running_bot.ask(CUSTOMER, "which payment options are there")
     human = _buttons(reply)[2]["callback_data"]
     start = len(api.calls)
     api.push_update(api.callback_update(CUSTOMER, CUSTOMER, human, reply.result["message_id"]))
@@ -78,9 +75,7 @@ async def test_asking_for_a_person_in_words_escalates(running_bot: RunningBot) -
 
 
 async def test_unrelated_question_escalates_with_low_confidence(running_bot: RunningBot) -> None:
-    api = running_bot.api
-    api.push_update(api.text_update(CUSTOMER, "what is the airspeed of an unladen swallow"))
-    told = await api.wait_for("sendMessage", lambda p: p["chat_id"] == CUSTOMER)
+    told = await running_bot.ask(CUSTOMER, "what is the airspeed of an unladen swallow")
     assert "not sure" in told.params["text"]
     ticket = await running_bot.app.stores.tickets.current(CUSTOMER)
     assert ticket is not None and ticket.reason == "low_confidence"
@@ -97,8 +92,7 @@ async def test_media_gets_a_polite_reply(running_bot: RunningBot) -> None:
 
 async def test_huge_and_unicode_messages(running_bot: RunningBot) -> None:
     api = running_bot.api
-    api.push_update(api.text_update(CUSTOMER, "你好!! 🚚 when will my order arrive?"))
-    reply = await api.wait_for("sendMessage", lambda p: p["chat_id"] == CUSTOMER)
+    reply = await running_bot.ask(CUSTOMER, "你好!! 🚚 when will my order arrive?")
     assert reply.params["text"].startswith("Standard delivery")
     huge = "My order is wrong and " * 186  # 4092 characters: near Telegram's limit
     api.push_update(api.text_update(CUSTOMER + 1, huge))

@@ -16,24 +16,13 @@ from bot.services.signals import wants_human
 from bot.settings import load_settings
 from bot.store import Stores
 from tests.support.fake_bot_api import FakeBotAPI
-from tests.support.handoff import (
-    AGENTS_CHAT,
-    CUSTOMER,
-    RunningBot,
-    handoff_app,
-    handoff_settings,
-    running_bot,
-)
+from tests.support.handoff import AGENTS_CHAT, CUSTOMER, RunningBot, handoff_bot, handoff_settings
 from tests.support.texts import TEXTS
 
 
 @pytest_asyncio.fixture
 async def run(stores: Stores, retriever, small_kb) -> AsyncIterator[RunningBot]:
-    async with (
-        handoff_app(handoff_settings(), stores, retriever, small_kb) as app,
-        FakeBotAPI() as api,
-        running_bot(api, app) as running,
-    ):
+    async with handoff_bot(stores, retriever, small_kb) as running:
         yield running
 
 

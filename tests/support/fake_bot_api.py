@@ -28,7 +28,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from aiohttp import web
 
@@ -49,9 +49,12 @@ MESSAGE_NOT_MODIFIED = (
     "exactly the same as a content and reply markup of the current message"
 )
 
+# What a message may carry besides text: as a send's form field, a file id or URL (a string).
+_MEDIA_FIELDS = ("photo", "document", "voice", "sticker", "audio", "video", "animation")
 # Form fields that are always strings; every other form value is decoded (ints, bools, JSON).
 _STRING_FIELDS = frozenset(
     {
+        *_MEDIA_FIELDS,
         "text",
         "caption",
         "parse_mode",
@@ -66,13 +69,6 @@ _STRING_FIELDS = frozenset(
         "icon_custom_emoji_id",
         "secret_token",
         "file_id",
-        "photo",
-        "document",
-        "voice",
-        "sticker",
-        "audio",
-        "video",
-        "animation",
         "video_note",
         "thumbnail",
         "language_code",
@@ -178,6 +174,17 @@ class StoredFile:
     file_unique_id: str
     file_path: str
     content: bytes
+
+
+class Sender(TypedDict, total=False):
+    """Who sends a user's message, and where: by default the private chat's own user (in a group,
+    user 10001), first name "Alice", language "en", no username, not in a topic."""
+
+    user_id: int | None
+    first_name: str
+    username: str | None
+    language_code: str | None
+    message_thread_id: int | None
 
 
 class FakeBotAPI:
@@ -413,46 +420,30 @@ class FakeBotAPI:
         """Queued updates not yet confirmed by a getUpdates offset."""
         return list(self._updates)
 
-    def text_update(
-        self,
-        chat_id: int,
-        text: str,
-        user_id: int | None = None,
-        first_name: str = "Alice",
-        message_thread_id: int | None = None,
-        *,
-        username: str | None = None,
-        language_code: str | None = "en",
-    ) -> dict[str, Any]:
+    def text_update(self, chat_id: int, text: str, **sender: Unpack[Sender]) -> dict[str, Any]:
         """An Update dict with a text message from a user (commands get a bot_command entity)."""
-        message = self._user_message(
-            chat_id, user_id, first_name, username, language_code, message_thread_id
-        )
-        message["text"] = text
+        content: dict[str, Any] = {"text": text}
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0]
-            message["entities"] = [
+            content["entities"] = [
                 {"type": "bot_command", "offset": 0, "length": _utf16_len(command)}
             ]
-        return {"update_id": self._next_update_id(), "message": message}
+        return self._user_update(chat_id, content, sender)
 
     def media_update(
         self,
         chat_id: int,
         kind: str,
-        user_id: int | None = None,
-        first_name: str = "Alice",
-        message_thread_id: int | None = None,
         *,
         caption: str | None = None,
         content: bytes | None = None,
+        **sender: Unpack[Sender],
     ) -> dict[str, Any]:
         """An Update dict with a photo / sticker / voice / document message (downloadable)."""
-        message = self._user_message(chat_id, user_id, first_name, None, "en", message_thread_id)
-        message.update(self._media_content(kind, content))
+        media = self._media_content(kind, content)
         if caption is not None and kind != "sticker":
-            message["caption"] = caption
-        return {"update_id": self._next_update_id(), "message": message}
+            media["caption"] = caption
+        return self._user_update(chat_id, media, sender)
 
     def callback_update(
         self,
@@ -979,21 +970,23 @@ class FakeBotAPI:
         self.messages[(chat_id, message["message_id"])] = message
         return message
 
-    def _user_message(
-        self,
-        chat_id: int,
-        user_id: int | None,
-        first_name: str,
-        username: str | None,
-        language_code: str | None,
-        thread_id: int | None,
+    def _user_update(
+        self, chat_id: int, content: dict[str, Any], sender: Sender
     ) -> dict[str, Any]:
+        """An Update dict with a message of ``content`` from ``sender`` (see ``Sender``)."""
+        user_id = sender.get("user_id")
         if user_id is None:
             user_id = chat_id if chat_id > 0 else 10_001
-        sender = self._user(user_id, first_name, username, language_code)
-        message = self._new_message(chat_id, sender, thread_id)
+        user = self._user(
+            user_id,
+            sender.get("first_name", "Alice"),
+            sender.get("username"),
+            sender.get("language_code", "en"),
+        )
+        message = self._new_message(chat_id, user, sender.get("message_thread_id"))
+        message.update(content)
         self.messages[(chat_id, message["message_id"])] = message
-        return message
+        return {"update_id": self._next_update_id(), "message": message}
 
     def _unseen_bot_message(self, chat_id: int, message_id: int, token: str) -> dict[str, Any]:
         """A message the fake never saw, taken to be one the bot sent earlier without text."""
@@ -1019,19 +1012,7 @@ class FakeBotAPI:
         if key in self._deleted_messages:
             raise BotAPIError(400, f"Bad Request: message to {action} not found")
         source = self.messages.get(key, {})
-        copied = (
-            "text",
-            "entities",
-            "caption",
-            "caption_entities",
-            "photo",
-            "document",
-            "voice",
-            "sticker",
-            "audio",
-            "video",
-            "animation",
-        )
+        copied = ("text", "entities", "caption", "caption_entities", *_MEDIA_FIELDS)
         return {k: source[k] for k in copied if k in source}
 
     def _store_file(self, content: bytes, file_path: str) -> StoredFile:

@@ -67,6 +67,14 @@ class RunningBot:
     async def say(self, chat_id: int, text: str, **kwargs: Any) -> dict[str, Any]:
         return self.api.push_update(self.api.text_update(chat_id, text, **kwargs))
 
+    async def ask(self, chat_id: int, text: str, timeout: float = 5.0) -> ApiCall:
+        """``chat_id`` says ``text``; the bot's next message to that chat."""
+        start = len(self.api.calls)
+        await self.say(chat_id, text)
+        return await self.api.wait_for(
+            "sendMessage", lambda p: p["chat_id"] == chat_id, timeout, start=start
+        )
+
     async def reply_to_customer(self, chat_id: int = CUSTOMER, timeout: float = 5.0) -> ApiCall:
         return await self.api.wait_for(
             "sendMessage", lambda p: p["chat_id"] == chat_id, timeout, start=len(self.api.calls)
@@ -94,3 +102,17 @@ async def running_bot(api: FakeBotAPI, app: App) -> AsyncIterator[RunningBot]:
             await asyncio.wait_for(dp.stop_polling(), timeout=5)
         await asyncio.wait_for(polling, timeout=5)
         await bot.session.close()
+
+
+@contextlib.asynccontextmanager
+async def handoff_bot(
+    stores: Stores, retriever: FaqRetriever, kb: KnowledgeBase, settings: Settings | None = None
+) -> AsyncIterator[RunningBot]:
+    """The whole handoff set-up in one: the App (``handoff_settings()`` unless given), a fresh
+    fake Bot API server and the dispatcher polling it."""
+    async with (
+        handoff_app(settings or handoff_settings(), stores, retriever, kb) as app,
+        FakeBotAPI() as api,
+        running_bot(api, app) as running,
+    ):
+        yield running
