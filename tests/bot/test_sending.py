@@ -6,25 +6,36 @@ Each fault test prints what was sent, answered and lost (``pytest -s`` shows it)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from bot.sending import DeliveryMiddleware, Redeliverer, UndeliveredStore
-from bot.settings import Settings
+from bot.settings import SendingSettings, Settings
 from bot.store import Stores
 from knowledge_base import KnowledgeBase
 from retrieval import FaqRetriever
-from tests.support.fake_bot_api import DEFAULT_TOKEN, FakeBotAPI
-from tests.support.handoff import AGENT_ID, AGENTS_CHAT, CUSTOMER, handoff_app, running_bot
+from tests.support.fake_bot_api import FakeBotAPI
+from tests.support.handoff import (
+    AGENT_ID,
+    AGENTS_CHAT,
+    CUSTOMER,
+    RunningBot,
+    handoff_app,
+    handoff_settings,
+    running_bot,
+)
 
 QUESTION = "when will my parcel arrive?"
 ANSWER_START = "Standard delivery takes 3–5 business days"
 
 
 def sending_settings(**sending: Any) -> Settings:
+    """The handoff tests' settings with the sending path's retries at test speed."""
     values: dict[str, Any] = {
         "attempts": 4,
         "backoff_s": 0.05,
@@ -32,12 +43,18 @@ def sending_settings(**sending: Any) -> Settings:
         "redeliver_every_s": 0.2,
     }
     values.update(sending)
-    return Settings(
-        _env_file=None,
-        telegram={"token": DEFAULT_TOKEN},
-        escalation={"agents_chat_id": AGENTS_CHAT, "agent_ids": [AGENT_ID]},
-        sending=values,
-    )
+    return handoff_settings().model_copy(update={"sending": SendingSettings(**values)})
+
+
+@contextlib.asynccontextmanager
+async def redelivering(run: RunningBot, settings: Settings) -> AsyncIterator[UndeliveredStore]:
+    """The kept messages of ``run``'s app, with the redelivery task running meanwhile."""
+    store = UndeliveredStore(run.app.stores.redis, run.app.stores.keys)
+    task = asyncio.create_task(Redeliverer(run.bot, store, settings.sending).run())
+    try:
+        yield store
+    finally:
+        task.cancel()
 
 
 def answers(api: FakeBotAPI, chat_id: int) -> list[str]:
@@ -139,20 +156,16 @@ async def test_messages_kept_while_telegram_is_down_are_delivered_when_it_return
     async with (
         handoff_app(settings, stores, retriever, small_kb) as app,
         running_bot(api, app) as run,
+        redelivering(run, settings) as store,
     ):
-        store = UndeliveredStore(stores.redis, stores.keys)
-        redelivery = asyncio.create_task(Redeliverer(run.bot, store, settings.sending).run())
-        try:
-            await run.say(305, QUESTION)
-            await _until(lambda: len(api.calls_of("sendMessage")) >= 2)
-            await _until_async(lambda: _kept(store), timeout=5)
-            kept = await store.all()
-            assert kept and kept[0].method == "SendMessage" and kept[0].chat_id == 305
-            assert answers(api, 305) == []
-            api._failures.remove(down)  # Telegram is back
-            await _until(lambda: answers(api, 305), timeout=5)
-        finally:
-            redelivery.cancel()
+        await run.say(305, QUESTION)
+        await _until(lambda: len(api.calls_of("sendMessage")) >= 2)
+        await _until_async(lambda: _kept(store), timeout=5)
+        kept = await store.all()
+        assert kept and kept[0].method == "SendMessage" and kept[0].chat_id == 305
+        assert answers(api, 305) == []
+        api._failures.remove(down)  # Telegram is back
+        await _until(lambda: answers(api, 305), timeout=5)
     assert len(answers(api, 305)) == 1
     reply = next(c for c in api.calls_of("sendMessage") if c.ok)
     labels = [b["text"] for row in reply.params["reply_markup"]["inline_keyboard"] for b in row]
@@ -172,25 +185,21 @@ async def test_the_api_unreachable_loses_nothing(
         async with (
             handoff_app(settings, stores, retriever, small_kb) as app,
             running_bot(api, app) as run,
+            redelivering(run, settings),
         ):
-            store = UndeliveredStore(stores.redis, stores.keys)
-            redelivery = asyncio.create_task(Redeliverer(run.bot, store, settings.sending).run())
-            try:
-                api.stall("sendChatAction", 0.5)  # the question is in; then the server goes
-                await run.say(306, QUESTION)
-                await _until(
-                    lambda: (
-                        api.calls_of("getUpdates")
-                        and any(c.method == "sendChatAction" for c in api.calls)
-                    ),
-                    timeout=5,
-                )
-                await api.stop()
-                await asyncio.sleep(3.0)
-                await api.start()
-                await _until(lambda: answers(api, 306), timeout=15)
-            finally:
-                redelivery.cancel()
+            api.stall("sendChatAction", 0.5)  # the question is in; then the server goes
+            await run.say(306, QUESTION)
+            await _until(
+                lambda: (
+                    api.calls_of("getUpdates")
+                    and any(c.method == "sendChatAction" for c in api.calls)
+                ),
+                timeout=5,
+            )
+            await api.stop()
+            await asyncio.sleep(3.0)
+            await api.start()
+            await _until(lambda: answers(api, 306), timeout=15)
         assert len(answers(api, 306)) == 1
         report("Bot API unreachable for 3 s during an answer", 1, len(answers(api, 306)))
     finally:
@@ -206,40 +215,34 @@ async def test_relays_survive_server_errors_and_an_outage(
     async with (
         handoff_app(settings, stores, retriever, small_kb) as app,
         running_bot(api, app) as run,
+        redelivering(run, settings),
     ):
-        store = UndeliveredStore(stores.redis, stores.keys)
-        redelivery = asyncio.create_task(Redeliverer(run.bot, store, settings.sending).run())
-        try:
-            await run.say(CUSTOMER, "I want to talk to a human", first_name="Alice")
-            topic = await api.wait_for("createForumTopic", timeout=5)
-            thread = topic.result["message_thread_id"]
-            to_customer = lambda p: p["chat_id"] == CUSTOMER  # noqa: E731
+        await run.say(CUSTOMER, "I want to talk to a human", first_name="Alice")
+        topic = await api.wait_for("createForumTopic", timeout=5)
+        thread = topic.result["message_thread_id"]
+        to_customer = lambda p: p["chat_id"] == CUSTOMER  # noqa: E731
 
-            api.fail("copyMessage", 500, "Internal Server Error", times=2, when=to_customer)
-            api.push_update(
-                api.text_update(
-                    AGENTS_CHAT, "First reply", user_id=AGENT_ID, message_thread_id=thread
-                )
-            )
-            await _until(lambda: _copies(api) == 1, timeout=10)
+        api.fail("copyMessage", 500, "Internal Server Error", times=2, when=to_customer)
+        api.push_update(
+            api.text_update(AGENTS_CHAT, "First reply", user_id=AGENT_ID, message_thread_id=thread)
+        )
+        await _until(lambda: _copies(api) == 1, timeout=10)
 
-            down = api.fail("copyMessage", 502, "Bad Gateway", times=None, when=to_customer)
-            api.push_update(
-                api.text_update(
-                    AGENTS_CHAT, "Second reply", user_id=AGENT_ID, message_thread_id=thread
-                )
+        down = api.fail("copyMessage", 502, "Bad Gateway", times=None, when=to_customer)
+        api.push_update(
+            api.text_update(
+                AGENTS_CHAT, "Second reply", user_id=AGENT_ID, message_thread_id=thread
             )
-            note = await api.wait_for(
-                "sendMessage",
-                lambda p: p["chat_id"] == AGENTS_CHAT and "kept" in p.get("text", ""),
-                timeout=10,
-            )
-            assert note.params.get("message_thread_id") == thread
-            api._failures.remove(down)
-            await _until(lambda: _copies(api) == 2, timeout=10)
-            await asyncio.sleep(0.5)
-        finally:
-            redelivery.cancel()
+        )
+        note = await api.wait_for(
+            "sendMessage",
+            lambda p: p["chat_id"] == AGENTS_CHAT and "kept" in p.get("text", ""),
+            timeout=10,
+        )
+        assert note.params.get("message_thread_id") == thread
+        api._failures.remove(down)
+        await _until(lambda: _copies(api) == 2, timeout=10)
+        await asyncio.sleep(0.5)
     assert _copies(api) == 2  # each reply once
     report("agent relays: 500 twice on one, a 502 outage on the other", 2, _copies(api))
 
