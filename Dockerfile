@@ -8,7 +8,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
     RETRIEVAL__CACHE_DIR=/data/cache \
-    GENERATOR__MODEL_PATH=/data/generator
+    GENERATOR__MODEL_PATH=/data/generator \
+    KB__MODELS_DIR=/data/retriever
 
 WORKDIR /app
 # CPU-only torch first: the default index would pull CUDA packages.
