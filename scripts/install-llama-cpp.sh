@@ -5,6 +5,7 @@
 # installs on the same machine take seconds.
 #   LLAMA_CPU=native    (default) tuned for this machine's CPU (AVX-512 where present)
 #   LLAMA_CPU=portable  any x86-64 CPU with AVX2/FMA (images that run on other hosts)
+#   LLAMA_WHEEL_DIR=DIR only build the wheel into DIR (the image's build stage; no install)
 # Usage: scripts/install-llama-cpp.sh PYTHON
 set -euo pipefail
 PY=${1:-python3}
@@ -16,6 +17,10 @@ else
   cpu="-DGGML_NATIVE=ON"
 fi
 echo "llama-cpp-python: building for ${LLAMA_CPU:-native} CPU (several minutes the first time)"
-CMAKE_ARGS="$common $cpu" CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
-  "$PY" -m pip install -q "llama-cpp-python>=0.3.9,<0.4"
+export CMAKE_ARGS="$common $cpu" CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}
+if [ -n "${LLAMA_WHEEL_DIR:-}" ]; then
+  "$PY" -m pip wheel -q --no-deps -w "$LLAMA_WHEEL_DIR" "llama-cpp-python>=0.3.9,<0.4"
+  exit 0
+fi
+"$PY" -m pip install -q "llama-cpp-python>=0.3.9,<0.4"
 "$PY" -c 'import llama_cpp; print("llama.cpp serving ready:", llama_cpp.__version__)'
