@@ -58,6 +58,8 @@ NOT_PACED = frozenset({"SendChatAction"})
 # Calls that are only reads, or are repeated by their own loop: no retries here, never kept.
 NOT_RETRIED = frozenset({"GetUpdates", "GetMe", "GetChat", "GetChatMember", "GetFile"})
 
+BLOCKED_MEMORY_SECONDS = 7 * 24 * 3600  # a blocked chat is warned about once a week at most
+
 # The kept message being redelivered, so that a failed redelivery updates its entry.
 _redelivering: contextvars.ContextVar[KeptMessage | None] = contextvars.ContextVar(
     "redelivering", default=None
@@ -120,14 +122,12 @@ class UndeliveredStore:
         return int(await self.redis.llen(self.keys.undelivered()))
 
     async def mark_blocked(self, chat_id: int | str) -> bool:
-        """Remember that ``chat_id`` blocked the bot; True only the first time."""
-        return bool(await self.redis.sadd(self.keys.blocked_chats(), str(chat_id)))
-
-    async def unblock(self, chat_id: int | str) -> None:
-        await self.redis.srem(self.keys.blocked_chats(), str(chat_id))
+        """Remember for a week that ``chat_id`` blocked the bot; True only the first time."""
+        key = self.keys.blocked_chat(chat_id)
+        return bool(await self.redis.set(key, "1", nx=True, ex=BLOCKED_MEMORY_SECONDS))
 
     async def is_blocked(self, chat_id: int | str) -> bool:
-        return bool(await self.redis.sismember(self.keys.blocked_chats(), str(chat_id)))
+        return bool(await self.redis.exists(self.keys.blocked_chat(chat_id)))
 
 
 class OutgoingLimiter:

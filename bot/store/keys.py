@@ -63,8 +63,8 @@ class Keys:
     def undelivered(self) -> str:
         return f"{self.prefix}:outbox:undelivered"
 
-    def blocked_chats(self) -> str:
-        return f"{self.prefix}:outbox:blocked"
+    def blocked_chat(self, chat_id: int | str) -> str:
+        return f"{self.prefix}:outbox:blocked:{chat_id}"
 
     def rate_limits(self) -> str:
         return f"{self.prefix}:outbox:limits"
