@@ -424,9 +424,10 @@ def build_dispatcher(app: App, bot: Bot) -> Dispatcher:
     """The Telegram bot's dispatcher; needs an app opened with its models (``Models.LIVE``)."""
     from aiogram import Dispatcher
     from aiogram.fsm.storage.base import DefaultKeyBuilder
-    from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+    from aiogram.fsm.storage.redis import RedisStorage
 
     from bot.handlers import get_routers
+    from bot.inbox import LeasedEventIsolation
     from bot.middlewares import setup_middlewares
 
     if app.answering is None:
@@ -434,7 +435,9 @@ def build_dispatcher(app: App, bot: Bot) -> Dispatcher:
     sending_path(bot, app.stores, app.settings)
     key_builder = DefaultKeyBuilder(prefix=app.stores.keys.fsm_prefix(), with_destiny=True)
     storage = RedisStorage(app.stores.redis, key_builder=key_builder)
-    isolation = RedisEventIsolation(app.stores.redis, key_builder=key_builder)
+    isolation = LeasedEventIsolation(
+        app.stores.redis, key_builder, lease_s=app.settings.inbox.claim_after_s
+    )
     dp = Dispatcher(storage=storage, events_isolation=isolation)
     dp["settings"] = app.settings
     dp["stores"] = app.stores

@@ -1,20 +1,27 @@
-"""Running the Telegram bot: long polling or webhook, with a graceful shutdown."""
+"""Running the Telegram bot: long polling or webhook into the update inbox, a graceful shutdown.
+
+Both modes keep each update in Redis (``bot/inbox.py``) before Telegram hears it arrived, and this
+worker's consumers handle the inbox: an update in flight when a worker dies is handled by another.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
+import json
 import logging
 import secrets
 import signal
 import socket
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommandScopeChat
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
 from bot.app import (
@@ -25,6 +32,7 @@ from bot.app import (
     build_dispatcher,
     sending_path,
 )
+from bot.inbox import DispatcherHandler, UpdateInbox, poll_into
 from bot.sending import Redeliverer
 from bot.services.live import LiveModels
 from bot.services.sla import SlaMonitor
@@ -56,10 +64,12 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         log.info("connected to Telegram as @%s (%s mode)", me.username, settings.telegram.mode)
         await bot.set_my_commands(BOT_COMMANDS)
         await _operator_commands(bot, settings)
+        inbox = UpdateInbox(app.stores.redis, app.stores.keys, settings.inbox)
+        await inbox.ensure_group()
         if settings.telegram.mode is Mode.WEBHOOK:
-            await _run_webhook(settings, dp, bot, app.stores, stop)
+            await _run_webhook(settings, dp, bot, inbox, app.stores, stop)
         else:
-            await _run_polling(dp, bot, stop)
+            await _run_polling(dp, bot, inbox, stop)
     finally:
         await app.close()
         log.info("stopped")
@@ -125,26 +135,45 @@ async def _heartbeat(stores: Stores) -> None:
         await asyncio.sleep(HEARTBEAT_SECONDS)
 
 
-async def _run_polling(dp: Dispatcher, bot: Bot, stop: asyncio.Event | None) -> None:
+async def _run_polling(
+    dp: Dispatcher, bot: Bot, inbox: UpdateInbox, stop: asyncio.Event | None
+) -> None:
+    """Long polling into the inbox; this worker's consumers handle what is there."""
     await bot.delete_webhook(drop_pending_updates=False)
-    polling = asyncio.create_task(
-        dp.start_polling(
-            bot,
-            handle_signals=stop is None,
-            close_bot_session=False,
-            polling_timeout=25,
-            allowed_updates=dp.resolve_used_update_types(),
-        )
-    )
-    if stop is None:
-        await polling
-        return
-    stopper = asyncio.create_task(stop.wait())
-    await asyncio.wait({polling, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    if not polling.done():
-        await dp.stop_polling()
-        await polling
-    stopper.cancel()
+    stop = stop or _signal_event()
+    receiving = poll_into(inbox, bot, stop, allowed_updates=dp.resolve_used_update_types())
+    await _handle_inbox(dp, bot, inbox, stop, receiving)
+
+
+async def _handle_inbox(
+    dp: Dispatcher,
+    bot: Bot,
+    inbox: UpdateInbox,
+    stop: asyncio.Event,
+    receiving: Coroutine[Any, Any, None],
+) -> None:
+    """Receive (polling or webhook) and handle the inbox until ``stop``; the dispatcher's
+    start-up and shut-down hooks run around it as with aiogram's own polling."""
+    workflow = {**dp.workflow_data, "dispatcher": dp, "bots": [bot]}
+    workflow.pop("bot", None)
+    await dp.emit_startup(bot=bot, **workflow)
+    receiver = asyncio.create_task(receiving, name="inbox-receive")
+    consumers = asyncio.create_task(inbox.consume(DispatcherHandler(dp, bot), stop), name="inbox")
+    stopping = asyncio.create_task(stop.wait())
+    tasks = (receiver, consumers, stopping)
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in (receiver, consumers):
+            if task.done():
+                task.result()  # a loop that ended before ``stop`` failed: say why
+        stop.set()
+        receiver.cancel()  # an update received but not yet kept is not confirmed either
+        await consumers  # the updates in hand are finished
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await dp.emit_shutdown(bot=bot, **workflow)
 
 
 async def webhook_secret(settings: Settings, stores: Stores) -> str:
@@ -159,15 +188,19 @@ async def webhook_secret(settings: Settings, stores: Stores) -> str:
 
 
 async def _run_webhook(
-    settings: Settings, dp: Dispatcher, bot: Bot, stores: Stores, stop: asyncio.Event | None
+    settings: Settings,
+    dp: Dispatcher,
+    bot: Bot,
+    inbox: UpdateInbox,
+    stores: Stores,
+    stop: asyncio.Event | None,
 ) -> None:
     tg = settings.telegram
     url = str(tg.webhook_url)
     path = urlparse(url).path or "/"
     secret = await webhook_secret(settings, stores)
     app = web.Application()
-    SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(app, path=path)
-    setup_application(app, dp, bot=bot)
+    app.router.add_post(path, WebhookReceiver(inbox, secret).receive)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, tg.webhook_host, tg.webhook_port)
@@ -176,9 +209,31 @@ async def _run_webhook(
     log.info("webhook listening on %s:%s%s", tg.webhook_host, tg.webhook_port, path)
     stop = stop or _signal_event()
     try:
-        await stop.wait()
+        await _handle_inbox(dp, bot, inbox, stop, stop.wait())
     finally:
         await runner.cleanup()
+
+
+class WebhookReceiver:
+    """Telegram's POST: checked against the secret, kept in the inbox, then answered 200 (an
+    error answer makes Telegram send the update again)."""
+
+    def __init__(self, inbox: UpdateInbox, secret: str) -> None:
+        self.inbox = inbox
+        self.secret = secret
+
+    async def receive(self, request: web.Request) -> web.Response:
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not hmac.compare_digest(given.encode(), self.secret.encode()):
+            return web.Response(status=401, text="Unauthorized")
+        body = await request.text()
+        try:
+            update = json.loads(body)
+            int(update["update_id"])
+        except (ValueError, TypeError, KeyError):
+            return web.Response(status=400, text="not a Telegram update")
+        await self.inbox.put(body)
+        return web.Response()
 
 
 def _signal_event() -> asyncio.Event:

@@ -249,6 +249,14 @@ class SendingSettings(BaseModel):
     keep_hours: float = Field(24.0, gt=0)  # a kept message older than this is given up
 
 
+class InboxSettings(BaseModel):
+    """The update inbox (``bot/inbox.py``): updates kept in Redis until handled, at least once."""
+
+    consumers: int = Field(4, ge=1, le=64)  # updates one worker handles at a time
+    claim_after_s: float = Field(30.0, gt=0)  # a worker silent this long is taken over
+    max_len: int = Field(1_000_000, ge=1000)  # about how many entries the stream keeps
+
+
 class TextsSettings(BaseModel):
     """The text catalog: Fluent files, one folder per language (see ``bot/i18n.py``)."""
 
@@ -277,6 +285,7 @@ class Settings(BaseSettings):
     operators: OperatorSettings = Field(default_factory=OperatorSettings)
     texts: TextsSettings = Field(default_factory=TextsSettings)
     sending: SendingSettings = Field(default_factory=SendingSettings)
+    inbox: InboxSettings = Field(default_factory=InboxSettings)
     log_level: str = "INFO"
 
 

@@ -68,3 +68,9 @@ class Keys:
 
     def rate_limits(self) -> str:
         return f"{self.prefix}:outbox:limits"
+
+    def inbox(self) -> str:
+        return f"{self.prefix}:inbox"
+
+    def inbox_update(self, update_id: int) -> str:
+        return f"{self.prefix}:inbox:update:{update_id}"

@@ -1,0 +1,293 @@
+"""The update inbox: every update is kept in Redis before Telegram is told it arrived.
+
+At least once: polling asks for the next offset (which confirms the updates to Telegram) and the
+webhook answers 200 only after the update is in a Redis Stream. Workers read it through a consumer
+group and acknowledge an entry only after the dispatcher has handled it, so an update in flight
+when a worker dies stays pending; the reclaim loop of any worker takes it over once it has been
+idle for ``INBOX__CLAIM_AFTER_S``.
+
+Effects once: before handling, a worker takes a lease on the update id (renewed while it works);
+after handling it marks the id done for a day. A second copy of the same update (Telegram resent
+it, or two entries hold it) is skipped once done, and left pending while another live worker
+holds the lease; a lease whose worker died expires, so the reclaimer handles the update again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
+from aiogram.fsm.storage.base import StorageKey
+from aiogram.fsm.storage.redis import RedisEventIsolation
+from aiogram.types import Update
+from redis.asyncio.lock import Lock
+from redis.exceptions import RedisError, ResponseError
+
+from bot.settings import InboxSettings
+from bot.store.keys import Keys
+
+if TYPE_CHECKING:
+    from aiogram.fsm.storage.base import KeyBuilder
+    from redis.asyncio import Redis
+
+GROUP = "workers"
+DONE = "done"
+DONE_TTL_S = 24 * 3600  # Telegram keeps an unconfirmed update for at most a day
+BLOCK_MS = 1000  # a read waits this long for new entries (below the client's socket timeout)
+RETRY_PAUSE_S = 1.0  # after a Redis or Bot API error in a loop
+
+Handler = Callable[[dict[str, Any]], Awaitable[Any]]
+
+log = logging.getLogger(__name__)
+
+# Renew a lease only while it is still ours (it may have expired and been taken meanwhile).
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+
+def consumer_name() -> str:
+    """A name unique to this process: a restarted worker is a new consumer."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class UpdateInbox:
+    """Updates in a Redis Stream, handled by a consumer group at least once, with effects once."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        settings: InboxSettings,
+        consumer: str | None = None,
+    ) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.settings = settings
+        self.consumer = consumer or consumer_name()
+        self.stream = keys.inbox()
+        self._lease_ms = max(1, int(settings.claim_after_s * 1000))
+        self._renew = redis.register_script(_RENEW)
+
+    async def ensure_group(self) -> None:
+        """Create the stream and its consumer group once (every worker may try)."""
+        try:
+            await self.redis.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def put(self, update: str | bytes | dict[str, Any]) -> str:
+        """Keep one update (its JSON); returns the stream entry id."""
+        if isinstance(update, dict):
+            update = json.dumps(update, ensure_ascii=False)
+        elif isinstance(update, bytes):
+            update = update.decode()
+        return await self.redis.xadd(
+            self.stream, {"update": update}, maxlen=self.settings.max_len, approximate=True
+        )
+
+    # ------------------------------------------------------------------ handling
+
+    async def consume(self, handler: Handler, stop: asyncio.Event) -> None:
+        """Run this worker's consumers and its reclaim loop until ``stop`` is set; an update
+        being handled then is finished first (one cut short stays pending for the reclaimer)."""
+        await self.ensure_group()
+        tasks = [
+            asyncio.create_task(self._read_loop(handler, stop), name=f"inbox-consumer-{i}")
+            for i in range(self.settings.consumers)
+        ]
+        tasks.append(asyncio.create_task(self._reclaim_loop(handler, stop), name="inbox-reclaim"))
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _read_loop(self, handler: Handler, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                batches = await self.redis.xreadgroup(
+                    GROUP, self.consumer, {self.stream: ">"}, count=1, block=BLOCK_MS
+                )
+            except RedisError as exc:
+                log.warning("inbox read failed (%s); retrying", exc)
+                await asyncio.sleep(RETRY_PAUSE_S)
+                continue
+            for _stream, entries in batches or []:
+                for entry_id, fields in entries:
+                    await self.handle(entry_id, fields, handler)
+
+    async def _reclaim_loop(self, handler: Handler, stop: asyncio.Event) -> None:
+        pause = min(max(self.settings.claim_after_s / 2, 0.2), 5.0)
+        while not stop.is_set():
+            try:
+                for entry_id, fields in await self.reclaim():
+                    await self.handle(entry_id, fields, handler)
+            except RedisError as exc:
+                log.warning("inbox reclaim failed (%s); retrying", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), pause)
+
+    async def reclaim(self) -> list[tuple[str, dict[str, str]]]:
+        """Take over the entries pending longer than ``claim_after_s`` (their worker died)."""
+        claimed: list[tuple[str, dict[str, str]]] = []
+        cursor = "0-0"
+        while True:
+            cursor, entries, *_deleted = await self.redis.xautoclaim(
+                self.stream, GROUP, self.consumer, self._lease_ms, start_id=cursor, count=100
+            )
+            claimed.extend((entry_id, fields) for entry_id, fields in entries if fields)
+            if cursor == "0-0":
+                return claimed
+
+    async def handle(self, entry_id: str, fields: dict[str, str], handler: Handler) -> None:
+        """Handle one entry unless its update is done or in hand elsewhere, then acknowledge it."""
+        try:
+            update = json.loads(fields["update"])
+            update_id = int(update["update_id"])
+        except (KeyError, TypeError, ValueError):
+            log.error("inbox entry %s is not an update; dropped: %.200r", entry_id, fields)
+            await self.redis.xack(self.stream, GROUP, entry_id)
+            return
+        state = self.keys.inbox_update(update_id)
+        lease = f"{self.consumer}:{entry_id}"
+        if not await self.redis.set(state, lease, nx=True, px=self._lease_ms):
+            if await self.redis.get(state) == DONE:
+                await self.redis.xack(self.stream, GROUP, entry_id)
+            # else a live worker holds it: leave this entry pending; the reclaimer sees it again
+            return
+        async with self._renewing(state, lease):
+            try:
+                await handler(update)
+            except Exception:
+                # The errors router answers a handler's failure; one that escapes it is logged
+                # here and not retried (only a dead worker leaves an update pending).
+                log.exception("update %s failed; acknowledged", update_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(state, DONE, ex=DONE_TTL_S)
+            pipe.xack(self.stream, GROUP, entry_id)
+            await pipe.execute()
+
+    @contextlib.asynccontextmanager
+    async def _renewing(self, state: str, lease: str) -> AsyncIterator[None]:
+        """Keep the lease on an update alive while this worker handles it."""
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(self._lease_ms / 3000)
+                try:
+                    await self._renew(keys=[state], args=[lease, self._lease_ms])
+                except RedisError as exc:
+                    log.warning("inbox lease renewal failed: %s", exc)
+
+        task = asyncio.create_task(renew())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+# ---------------------------------------------------------------------- receiving
+
+
+async def poll_into(
+    inbox: UpdateInbox,
+    bot: Bot,
+    stop: asyncio.Event,
+    *,
+    allowed_updates: list[str] | None = None,
+    timeout: int = 25,
+) -> None:
+    """Long polling that keeps each update in the inbox before asking for the next offset (the
+    request with ``offset = last + 1`` is what confirms the updates to Telegram)."""
+    offset: int | None = None
+    while not stop.is_set():
+        try:
+            updates = await bot.get_updates(
+                offset=offset,
+                timeout=timeout,
+                allowed_updates=allowed_updates,
+                request_timeout=timeout + 10,
+            )
+        except (TelegramNetworkError, TelegramAPIError) as exc:
+            log.warning("getUpdates failed (%s); retrying", exc)
+            await _pause(stop)
+            continue
+        for update in updates:
+            data = update.model_dump_json(by_alias=True, exclude_none=True)
+            while True:
+                try:
+                    await inbox.put(data)
+                    break
+                except RedisError as exc:  # not kept: Telegram must not hear it arrived
+                    log.warning("inbox put failed (%s); retrying", exc)
+                    await _pause(stop)
+                    if stop.is_set():
+                        return
+            offset = update.update_id + 1
+
+
+async def _pause(stop: asyncio.Event) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), RETRY_PAUSE_S)
+
+
+class DispatcherHandler:
+    """Feeds an inbox update to the dispatcher (raw JSON → ``Update`` bound to the bot)."""
+
+    def __init__(self, dp: Dispatcher, bot: Bot) -> None:
+        self.dp = dp
+        self.bot = bot
+
+    async def __call__(self, data: dict[str, Any]) -> None:
+        update = Update.model_validate(data, context={"bot": self.bot})
+        await self.dp.feed_update(self.bot, update)
+
+
+# ---------------------------------------------------------------------- per-chat order
+
+
+class LeasedEventIsolation(RedisEventIsolation):
+    """aiogram's Redis events isolation (one update per chat at a time, across workers) with the
+    lock held as a lease: renewed while the handler runs, so a slow handler keeps it, and gone
+    ``lease_s`` after its worker died (aiogram's fixed 60 s would stall a reclaimed chat)."""
+
+    def __init__(self, redis: Redis, key_builder: KeyBuilder, lease_s: float) -> None:
+        super().__init__(redis, key_builder=key_builder, lock_kwargs={"timeout": lease_s})
+        self.lease_s = lease_s
+
+    @contextlib.asynccontextmanager
+    async def lock(self, key: StorageKey) -> AsyncIterator[None]:
+        name = self.key_builder.build(key, "lock")
+        async with self.redis.lock(name=name, timeout=self.lease_s, lock_class=Lock) as held:
+            task = asyncio.create_task(self._renew(held))
+            try:
+                yield
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _renew(self, held: Lock) -> None:
+        while True:
+            await asyncio.sleep(self.lease_s / 3)
+            try:
+                await held.reacquire()
+            except RedisError as exc:
+                log.warning("chat lock renewal failed: %s", exc)
