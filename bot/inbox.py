@@ -21,7 +21,8 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot, Dispatcher
@@ -182,25 +183,10 @@ class UpdateInbox:
             pipe.xack(self.stream, GROUP, entry_id)
             await pipe.execute()
 
-    @contextlib.asynccontextmanager
-    async def _renewing(self, state: str, lease: str) -> AsyncIterator[None]:
+    def _renewing(self, state: str, lease: str) -> contextlib.AbstractAsyncContextManager[None]:
         """Keep the lease on an update alive while this worker handles it."""
-
-        async def renew() -> None:
-            while True:
-                await asyncio.sleep(self._lease_ms / 3000)
-                try:
-                    await self._renew(keys=[state], args=[lease, self._lease_ms])
-                except RedisError as exc:
-                    log.warning("inbox lease renewal failed: %s", exc)
-
-        task = asyncio.create_task(renew())
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        renew = partial(self._renew, keys=[state], args=[lease, self._lease_ms])
+        return _in_background(_keep_renewing(self._lease_ms / 3000, renew, "inbox lease"))
 
 
 # ---------------------------------------------------------------------- receiving
@@ -275,19 +261,30 @@ class LeasedEventIsolation(RedisEventIsolation):
     @contextlib.asynccontextmanager
     async def lock(self, key: StorageKey) -> AsyncIterator[None]:
         name = self.key_builder.build(key, "lock")
-        async with self.redis.lock(name=name, timeout=self.lease_s, lock_class=Lock) as held:
-            task = asyncio.create_task(self._renew(held))
-            try:
-                yield
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        async with (
+            self.redis.lock(name=name, timeout=self.lease_s, lock_class=Lock) as held,
+            _in_background(_keep_renewing(self.lease_s / 3, held.reacquire, "chat lock")),
+        ):
+            yield
 
-    async def _renew(self, held: Lock) -> None:
-        while True:
-            await asyncio.sleep(self.lease_s / 3)
-            try:
-                await held.reacquire()
-            except RedisError as exc:
-                log.warning("chat lock renewal failed: %s", exc)
+
+async def _keep_renewing(period: float, renew: Callable[[], Awaitable[Any]], what: str) -> None:
+    """Renew a lease every ``period`` seconds until cancelled; a failed renewal is logged."""
+    while True:
+        await asyncio.sleep(period)
+        try:
+            await renew()
+        except RedisError as exc:
+            log.warning("%s renewal failed: %s", what, exc)
+
+
+@contextlib.asynccontextmanager
+async def _in_background(work: Coroutine[Any, Any, Any]) -> AsyncIterator[None]:
+    """Run ``work`` for the length of the ``async with`` block."""
+    task = asyncio.create_task(work)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
