@@ -142,6 +142,7 @@ async def build_app(
     watch: bool = True,
     live: LiveModels | None = None,
     stores: Stores | None = None,
+    catalog: Catalog | None = None,
 ) -> App:
     """Open the store, load the knowledge base and the models; raise a clear error if one fails.
 
@@ -155,7 +156,9 @@ async def build_app(
         raise ConfigurationError(
             f"REDIS__URL: not set; {needs_redis} (e.g. REDIS__URL=redis://127.0.0.1:6379/0)"
         )
-    catalog = load_catalog(settings)  # a broken text file stops the start before anything opens
+    # A broken text file stops the start before anything opens; a surface that already loaded
+    # the catalog from these settings hands it in.
+    catalog = catalog or load_catalog(settings)
     resources = AsyncExitStack()
     try:
         bot = build_bot(settings) if telegram else None

@@ -84,9 +84,10 @@ async def _chat(settings) -> int:
     from bot.services.answering import Answer
 
     started = time.perf_counter()
-    texts = load_catalog(settings).texts()  # the customer's language (the default, for now)
+    catalog = load_catalog(settings)
+    texts = catalog.texts()  # the customer's language (the default, for now)
     print(texts.get("terminal-loading"), flush=True)
-    async with open_app(settings) as app:
+    async with open_app(settings, catalog=catalog) as app:
         escalation = app.escalation()
         ready = texts.get(
             "terminal-ready",

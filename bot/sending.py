@@ -180,7 +180,6 @@ class DeliveryMiddleware(BaseRequestMiddleware):
         self.settings = settings
         self.store = store
         self.limiter = limiter
-        self.kept = 0  # messages kept in this process (the log says which)
 
     async def __call__(
         self,
@@ -258,7 +257,6 @@ class DeliveryMiddleware(BaseRequestMiddleware):
                 store_exc,
             )
             return
-        self.kept += 1
         log.error(
             "%s to chat %s not delivered after %d attempts (%s); kept for redelivery",
             name,
