@@ -187,6 +187,7 @@ class DeliveryMiddleware(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[Any],
     ) -> Response[Any]:
+        _hold_response_model(method)
         name = type(method).__name__
         if name in NOT_RETRIED:
             return await make_request(bot, method)
@@ -321,6 +322,21 @@ class Redeliverer:
         if delivered:
             log.info("%d kept message(s) delivered", delivered)
         return delivered
+
+
+# aiogram validates each answer with ``Response[method.__returning__]``; pydantic keeps generic
+# models in a weak cache, so without a reference held somewhere the model (and its validator) is
+# rebuilt after every garbage collection — a tenth of the event loop's time under load. One model
+# per method kind is held here for the life of the process.
+_RESPONSE_MODELS: dict[type, type] = {}
+
+
+def _hold_response_model(method: TelegramMethod[Any]) -> None:
+    kind = type(method)
+    if kind not in _RESPONSE_MODELS:
+        from aiogram.methods.base import Response
+
+        _RESPONSE_MODELS[kind] = Response[method.__returning__]  # type: ignore[name-defined]
 
 
 def _paced(name: str) -> bool:

@@ -11,6 +11,7 @@ from aiogram import F, Router
 from aiogram.filters import Command, Filter
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
+from bot.handlers.filters import Inline
 from bot.i18n import TextSource
 from bot.keyboards import KbSuggestCallback, TicketAction, TicketCallback
 from bot.services.agents_chat import display_name
@@ -40,8 +41,8 @@ def create_router() -> Router:
     router.callback_query.filter(InAgentsChat())
     router.callback_query.register(on_ticket_button, TicketCallback.filter())
     router.callback_query.register(on_add_to_kb, KbSuggestCallback.filter())
-    router.message.register(cmd_ticket, Command(*TicketAction), F.message_thread_id)
-    router.message.register(relay_to_customer, F.message_thread_id)
+    router.message.register(cmd_ticket, Command(*TicketAction), Inline(F.message_thread_id))
+    router.message.register(relay_to_customer, Inline(F.message_thread_id))
     return router
 
 

@@ -15,6 +15,7 @@ from aiogram.filters import Command, CommandStart, Filter
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.chat_action import ChatActionSender
 
+from bot.handlers.filters import Inline
 from bot.i18n import TextSource
 from bot.keyboards import FeedbackCallback, HumanCallback, RatingCallback, answer_keyboard
 from bot.services.agents_chat import display_name
@@ -30,11 +31,11 @@ log = logging.getLogger(__name__)
 def create_router() -> Router:
     """A fresh router for private chats (a router can belong to one dispatcher only)."""
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.filter(Inline(F.chat.type == ChatType.PRIVATE))
     router.message.register(cmd_start, CommandStart())
     router.message.register(cmd_help, Command("help"))
     router.message.register(relay_to_agents, InHandoff())
-    router.message.register(handle_question, F.text)
+    router.message.register(handle_question, Inline(F.text))
     router.message.register(handle_other)
     router.callback_query.register(on_feedback, FeedbackCallback.filter())
     router.callback_query.register(on_talk_to_human, HumanCallback.filter())

@@ -17,6 +17,7 @@ from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject, Filter, or_f
 from aiogram.types import BufferedInputFile, CallbackQuery, Message, TelegramObject, User
 
+from bot.handlers.filters import Inline
 from bot.i18n import TextSource
 from bot.keyboards import (
     KbGapCallback,
@@ -91,7 +92,7 @@ class ForOperators(Filter):
 def create_router() -> Router:
     """A fresh router for operators in private chats (a router can belong to one dispatcher)."""
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == ChatType.PRIVATE, ForOperators())
+    router.message.filter(Inline(F.chat.type == ChatType.PRIVATE), ForOperators())
     router.message.register(refuse, ~IsOperator())
     router.message.register(cmd_help, Command("kb", "kb_help"))
     router.message.register(cmd_show, Command("kb_show"))
@@ -109,7 +110,7 @@ def create_router() -> Router:
     router.message.register(cmd_decide, Command("kb_approve", "kb_reject"))
     router.message.register(cmd_export, Command("kb_export"))
     router.message.register(cmd_retrain, Command("kb_retrain"))
-    router.message.register(handle_upload, F.document)
+    router.message.register(handle_upload, Inline(F.document))
     router.callback_query.filter(or_f(KbSuggestionCallback.filter(), KbGapCallback.filter()))
     router.callback_query.register(refuse_button, ~IsOperator())
     router.callback_query.register(on_decision, KbSuggestionCallback.filter())

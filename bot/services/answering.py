@@ -15,6 +15,7 @@ from bot.services.sentiment import SentimentAnalyzer
 from bot.services.signals import EscalationReason, same_question, wants_human
 from bot.store import AnswerRecord, Stores, Turn, TurnRole, new_id
 from models.generator import HistoryTurn, ReplySource, TextCallback
+from retrieval.batching import SearchBatcher
 from retrieval.followup import contextual_query
 from retrieval.retriever import RetrievedFaq, SearchResult
 
@@ -76,6 +77,8 @@ class AnsweringService:
         self.threshold = threshold
         self.top_k = top_k
         self.executor = executor
+        # Concurrent questions are embedded and searched together (one batch at a time).
+        self.searches = SearchBatcher(lambda: self.live.retriever, executor)
         self.sentiment = sentiment
         self.events = events or RedisEventLog(stores.redis, stores.keys)
 
@@ -84,9 +87,9 @@ class AnsweringService:
     ) -> Answer | Escalation:
         """``on_text`` receives a generated reply while it is written (from another thread)."""
         text = " ".join(text.split())
-        before = await self.stores.conversations.history(chat_id)  # the one read per message
         turn = Turn(TurnRole.CUSTOMER, text)
-        await self.stores.conversations.append(chat_id, turn)
+        # The one read per message, with the message's own write.
+        before = await self.stores.conversations.add(chat_id, turn)
         # What the conversation now holds, without reading it back.
         transcript = (*before, turn)[-self.stores.conversations.max_turns :]
         earlier = before[-HISTORY_TURNS:]
@@ -129,21 +132,22 @@ class AnsweringService:
             source=reply.source,
             candidates=result.candidates,
         )
-        await self.stores.answers.save(
-            AnswerRecord(answer.answer_id, chat_id, text, top.id, result.confidence)
+        event = DomainEvent(
+            EventKind.ANSWERED,
+            chat_id=chat_id,
+            answer_id=answer.answer_id,
+            entry_id=answer.entry_id,
+            confidence=answer.confidence,
+            source=answer.source,
         )
-        await self.stores.conversations.append(
-            chat_id, Turn(TurnRole.BOT, answer.text, meta={"entry_id": top.id})
-        )
-        await self.events.record(
-            DomainEvent(
-                EventKind.ANSWERED,
-                chat_id=chat_id,
-                answer_id=answer.answer_id,
-                entry_id=answer.entry_id,
-                confidence=answer.confidence,
-                source=answer.source,
-            )
+        await asyncio.gather(  # independent writes: one wait, not three
+            self.stores.answers.save(
+                AnswerRecord(answer.answer_id, chat_id, text, top.id, result.confidence)
+            ),
+            self.stores.conversations.append(
+                chat_id, Turn(TurnRole.BOT, answer.text, meta={"entry_id": top.id})
+            ),
+            self.events.record(event),
         )
         return answer
 
@@ -193,14 +197,10 @@ class AnsweringService:
     async def _search(self, text: str, earlier_questions: list[str]) -> SearchResult:
         """Search the message; a follow-up is also searched with the previous question."""
         context = contextual_query(text, earlier_questions)
-        retriever = self.live.retriever
         if context is None:
-            return await self._run(retriever.search, text, self.top_k)
-        plain, joined = await self._run(retriever.search_many, [text, context], self.top_k)
+            (plain,) = await self.searches.search([text], self.top_k)
+            return plain
+        plain, joined = await self.searches.search([text, context], self.top_k)
         if joined.confidence >= self.threshold or joined.confidence > plain.confidence:
             return joined
         return plain
-
-    async def _run(self, fn, *args):
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, fn, *args)

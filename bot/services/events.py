@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from redis.asyncio import Redis
 
 from bot.store import Keys
+from common.batching import Batcher
 
 log = logging.getLogger(__name__)
 
@@ -93,18 +94,29 @@ class EventRecorder(Protocol):
 
 
 class RedisEventLog:
-    """Domain events in a capped Redis stream (``Keys.events``)."""
+    """Domain events in a capped Redis stream (``Keys.events``).
+
+    Events recorded at the same time (many customers answered at once) are written together in
+    one pipelined round trip (``common/batching.py``); ``record`` returns once its event is in
+    the stream.
+    """
 
     def __init__(self, redis: Redis, keys: Keys, *, max_events: int = MAX_EVENTS) -> None:
         self.redis, self.key, self.max_events = redis, keys.events(), max_events
+        self._writes: Batcher[DomainEvent, None] = Batcher(self._write, name="events")
 
     async def record(self, event: DomainEvent) -> None:
         try:
-            await self.redis.xadd(
-                self.key, event.to_fields(), maxlen=self.max_events, approximate=True
-            )
+            await self._writes.submit(event)
         except Exception as exc:  # the one place a lost event is handled: the caller goes on
             log.warning("event %s not recorded: %s", event.kind, exc)
+
+    async def _write(self, events: list[DomainEvent]) -> list[None]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for event in events:
+                pipe.xadd(self.key, event.to_fields(), maxlen=self.max_events, approximate=True)
+            await pipe.execute()
+        return [None] * len(events)
 
     async def read(self, start: str = "-", count: int | None = None) -> list[DomainEvent]:
         """Events in the order they were recorded, from stream id ``start`` on."""

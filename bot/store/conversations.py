@@ -56,6 +56,17 @@ class ConversationRepository:
             pipe.expire(key, self.ttl)
             await pipe.execute()
 
+    async def add(self, chat_id: int, turn: Turn) -> list[Turn]:
+        """Append ``turn`` and return the conversation as it was before it, in one round trip."""
+        key = self.keys.history(chat_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lrange(key, 0, -1)
+            pipe.rpush(key, turn.to_json())
+            pipe.ltrim(key, -self.max_turns, -1)
+            pipe.expire(key, self.ttl)
+            before, *_ = await pipe.execute()
+        return [Turn.from_json(item) for item in before]
+
     async def history(self, chat_id: int, limit: int | None = None) -> list[Turn]:
         start = -limit if limit else 0
         raw = await self.redis.lrange(self.keys.history(chat_id), start, -1)

@@ -145,13 +145,18 @@ async def test_the_answer_path_reads_the_history_once(
         await stores.conversations.append(chat, Turn("customer" if n % 2 else "bot", f"turn {n}"))
     await answering.answer(chat, QUESTION)
     reads: list[int] = []
-    history = stores.conversations.history
+    history, add = stores.conversations.history, stores.conversations.add
 
     async def counted(chat_id: int, limit: int | None = None):
         reads.append(chat_id)
         return await history(chat_id, limit)
 
+    async def counted_add(chat_id: int, turn: Turn):  # reads the conversation as it writes
+        reads.append(chat_id)
+        return await add(chat_id, turn)
+
     monkeypatch.setattr(stores.conversations, "history", counted)
+    monkeypatch.setattr(stores.conversations, "add", counted_add)
     result = await answering.answer(chat, ASK_HUMAN)
     assert isinstance(result, Escalation)
     outcome = await escalation.escalate(chat, "Ola", result)
