@@ -308,6 +308,7 @@ class ModelLoader:
                 model_path or retrieval.model_path,
                 runtime=retrieval.runtime,
                 cache_dir=retrieval.cache_dir,
+                threads=retrieval.threads,
             ),
             cache_dir=retrieval.cache_dir,
             out_of_scope=out_of_scope,

@@ -56,11 +56,7 @@ def cmd_run(args: argparse.Namespace, texts: TextSource) -> int:
 
     settings = _settings()
     setup_logging(settings)
-    try:  # libuv's event loop: about a tenth less CPU per answer (benchmarks/load.py)
-        from uvloop import run
-    except ImportError:  # a platform uvloop does not support
-        run = asyncio.run
-    run(serve(settings))
+    asyncio.run(serve(settings))
     return 0
 
 

@@ -118,6 +118,10 @@ class RetrievalSettings(BaseModel):
     model_path: Path | None = None
     cache_dir: Path = CACHE_DIR
     workers: int = Field(2, ge=1, le=16)
+    # CPU threads that encode questions in a serving process. One: the event loop keeps the other
+    # core, and questions asked together are encoded in one batch (less CPU per question than two
+    # threads on one question). More processes, not more threads, use a bigger machine.
+    threads: int = Field(1, ge=1, le=64)
     # Questions the bot should hand to a person (one per line, or JSONL {"text"}).
     out_of_scope_path: Path | None = None
 

@@ -254,6 +254,9 @@ class OnnxSentenceEncoder:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or _default_threads()
         options.inter_op_num_threads = 1
+        # Idle pool threads sleep instead of spinning: spinning buys little latency for a few
+        # questions and burns the core the bot's event loop needs.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(
             str(onnx_path), options, providers=["CPUExecutionProvider"]
@@ -339,11 +342,17 @@ def make_embedder(
     *,
     runtime: Runtime = "auto",
     cache_dir: str | Path | None = None,
+    threads: int | None = None,
 ) -> Embedder:
-    """The embedder named in settings: ``minilm`` (English, fine-tunable) or ``e5`` (multilingual)."""
+    """The embedder named in settings: ``minilm`` (English, fine-tunable) or ``e5`` (multilingual).
+
+    ``threads``: CPU threads one encoding call may use (None: every core).
+    """
     if kind == "e5":
-        return E5Embedder()
+        return E5Embedder(threads=threads)
     if kind == "minilm":
         onnx_dir = Path(cache_dir) / "onnx" if cache_dir else None
-        return SentenceTransformerEmbedder(model_path, runtime=runtime, onnx_dir=onnx_dir)
+        return SentenceTransformerEmbedder(
+            model_path, runtime=runtime, onnx_dir=onnx_dir, threads=threads
+        )
     raise ValueError(f"unknown embedder {kind!r}; expected 'minilm' or 'e5'")

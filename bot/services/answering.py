@@ -140,12 +140,10 @@ class AnsweringService:
             confidence=answer.confidence,
             source=answer.source,
         )
-        await asyncio.gather(  # independent writes: one wait, not three
-            self.stores.answers.save(
-                AnswerRecord(answer.answer_id, chat_id, text, top.id, result.confidence)
-            ),
-            self.stores.conversations.append(
-                chat_id, Turn(TurnRole.BOT, answer.text, meta={"entry_id": top.id})
+        await asyncio.gather(  # independent writes: one wait, not two
+            self.stores.record_answer(
+                AnswerRecord(answer.answer_id, chat_id, text, top.id, result.confidence),
+                Turn(TurnRole.BOT, answer.text, meta={"entry_id": top.id}),
             ),
             self.events.record(event),
         )

@@ -60,5 +60,12 @@ class Stores:
             tickets=TicketRepository(redis, keys),
         )
 
+    async def record_answer(self, record: AnswerRecord, turn: Turn) -> None:
+        """The answer the bot sent and its turn in the conversation, in one round trip."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            self.answers.save_in(pipe, record)
+            self.conversations.append_in(pipe, record.chat_id, turn)
+            await pipe.execute()
+
     async def close(self) -> None:
         await self.redis.aclose()

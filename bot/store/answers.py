@@ -8,6 +8,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.store.keys import Keys
 
@@ -35,9 +36,13 @@ class AnswerRepository:
         self.redis, self.keys, self.ttl = redis, keys, ttl_seconds
 
     async def save(self, record: AnswerRecord) -> None:
-        await self.redis.set(
-            self.keys.answer(record.answer_id), json.dumps(asdict(record)), ex=self.ttl
-        )
+        async with self.redis.pipeline(transaction=False) as pipe:
+            self.save_in(pipe, record)
+            await pipe.execute()
+
+    def save_in(self, pipe: Pipeline, record: AnswerRecord) -> None:
+        """Queue the save on ``pipe`` (written with the caller's other writes)."""
+        pipe.set(self.keys.answer(record.answer_id), json.dumps(asdict(record)), ex=self.ttl)
 
     async def get(self, answer_id: str) -> AnswerRecord | None:
         raw = await self.redis.get(self.keys.answer(answer_id))

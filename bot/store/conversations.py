@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.store.keys import Keys
 
@@ -49,12 +50,16 @@ class ConversationRepository:
         self.redis, self.keys, self.ttl, self.max_turns = redis, keys, ttl_seconds, max_turns
 
     async def append(self, chat_id: int, turn: Turn) -> None:
-        key = self.keys.history(chat_id)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(key, turn.to_json())
-            pipe.ltrim(key, -self.max_turns, -1)
-            pipe.expire(key, self.ttl)
+            self.append_in(pipe, chat_id, turn)
             await pipe.execute()
+
+    def append_in(self, pipe: Pipeline, chat_id: int, turn: Turn) -> None:
+        """Queue the append on ``pipe`` (written with the caller's other writes)."""
+        key = self.keys.history(chat_id)
+        pipe.rpush(key, turn.to_json())
+        pipe.ltrim(key, -self.max_turns, -1)
+        pipe.expire(key, self.ttl)
 
     async def add(self, chat_id: int, turn: Turn) -> list[Turn]:
         """Append ``turn`` and return the conversation as it was before it, in one round trip."""
