@@ -33,6 +33,7 @@ from bot.app import (
     sending_path,
 )
 from bot.inbox import DispatcherHandler, UpdateInbox, poll_into
+from bot.metrics import serve_metrics
 from bot.sending import Redeliverer
 from bot.services.live import LiveModels
 from bot.services.sla import SlaMonitor
@@ -51,6 +52,8 @@ log = logging.getLogger(__name__)
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Start the bot with the configured mode and run until ``stop`` is set or a signal arrives."""
     app = await build_app(settings, needs_redis=NEEDS_REDIS, telegram=True)
+    if settings.metrics.port:
+        serve_metrics(settings.metrics.host, settings.metrics.port)
     try:
         bot = app.bot
         app.spawn(_heartbeat(app.stores), "heartbeat")

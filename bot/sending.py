@@ -10,8 +10,8 @@ through aiogram's request middleware chain, so one place:
   with exponential backoff and full jitter;
 * **records** a customer who blocked the bot (403) once — a warning and a mark in Redis, no
   traceback and no retry — and lets the caller react (the handoff marks the ticket);
-* **keeps** a message that still could not be delivered after its retries: logged, counted and
-  stored in Redis, where ``Redeliverer`` sends it again once Telegram answers, so nothing is
+* **keeps** a message that still could not be delivered after its retries: logged, counted
+  (``bot/metrics.py``) and stored in Redis, where ``Redeliverer`` sends it again once Telegram answers, so nothing is
   dropped silently.
 
 Reading calls (``getUpdates``, ``getMe``, ``getChat``…) are neither paced nor kept.
@@ -40,6 +40,8 @@ from aiogram.exceptions import (
 from limits import parse
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
+
+from bot import metrics
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -201,6 +203,7 @@ class DeliveryMiddleware(BaseRequestMiddleware):
                 response = await make_request(bot, method)
             except TelegramForbiddenError:
                 if chat_id is not None and await self.store.mark_blocked(chat_id):
+                    metrics.OUTGOING_BLOCKED.inc()
                     log.warning("chat %s has blocked the bot; %s not delivered", chat_id, name)
                 raise
             except TelegramRetryAfter as exc:
@@ -208,12 +211,14 @@ class DeliveryMiddleware(BaseRequestMiddleware):
                     await self._keep(name, method, chat_id, exc)
                     raise
                 log.info("%s to chat %s: flood wait %ss", name, chat_id, exc.retry_after)
+                metrics.OUTGOING_RETRIES.labels("flood_wait").inc()
                 await asyncio.sleep(exc.retry_after + random.uniform(0, 0.5))
             except (TelegramServerError, TelegramNetworkError) as exc:
                 if attempt >= self.settings.attempts:
                     await self._keep(name, method, chat_id, exc)
                     raise
                 pause = self._backoff(attempt)
+                metrics.OUTGOING_RETRIES.labels(_retry_reason(exc)).inc()
                 log.info(
                     "%s to chat %s failed (%s); retry %d in %.1fs",
                     name,
@@ -250,6 +255,7 @@ class DeliveryMiddleware(BaseRequestMiddleware):
         try:
             await self.store.keep(kept)
         except Exception as store_exc:  # Redis away too: the log is all that is left
+            metrics.OUTGOING_LOST.labels("not_kept").inc()
             log.error(
                 "%s to chat %s NOT delivered and NOT kept (%s; store: %s)",
                 name,
@@ -258,6 +264,7 @@ class DeliveryMiddleware(BaseRequestMiddleware):
                 store_exc,
             )
             return
+        metrics.OUTGOING_KEPT.inc()
         log.error(
             "%s to chat %s not delivered after %d attempts (%s); kept for redelivery",
             name,
@@ -292,6 +299,7 @@ class Redeliverer:
         delivered = 0
         for kept in await self.store.take():
             if time.time() - kept.first_failed_at > self.settings.keep_hours * 3600:
+                metrics.OUTGOING_LOST.labels("expired").inc()
                 log.error(
                     "%s to chat %s dropped: undeliverable for %g h (%s)",
                     kept.method,
@@ -302,6 +310,7 @@ class Redeliverer:
                 continue
             method = kept.rebuild()
             if method is None:
+                metrics.OUTGOING_LOST.labels("file_upload").inc()
                 log.error(
                     "%s to chat %s dropped: a file upload cannot be sent again (%s)",
                     kept.method,
@@ -313,6 +322,7 @@ class Redeliverer:
             try:
                 await self.bot(method)
                 delivered += 1
+                metrics.OUTGOING_REDELIVERED.inc()
             except Exception as exc:  # kept again by the middleware where that makes sense
                 log.info(
                     "kept %s to chat %s still not delivered: %s", kept.method, kept.chat_id, exc
@@ -321,6 +331,7 @@ class Redeliverer:
                 _redelivering.reset(token)
         if delivered:
             log.info("%d kept message(s) delivered", delivered)
+        metrics.KEPT_WAITING.set(await self.store.count())
         return delivered
 
 
@@ -356,6 +367,10 @@ def _payload(method: TelegramMethod[Any]) -> str | None:
         return json.dumps(data, ensure_ascii=False)
     except TypeError:
         return None
+
+
+def _retry_reason(exc: Exception) -> str:
+    return "server_error" if isinstance(exc, TelegramServerError) else "network"
 
 
 def _describe(exc: Exception) -> str:

@@ -261,6 +261,13 @@ class InboxSettings(BaseModel):
     max_len: int = Field(1_000_000, ge=1000)  # about how many entries the stream keeps
 
 
+class MetricsSettings(BaseModel):
+    """Prometheus metrics of a bot process (``bot/metrics.py``); ``port`` 0 turns them off."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(9464, ge=0, le=65535)
+
+
 class TextsSettings(BaseModel):
     """The text catalog: Fluent files, one folder per language (see ``bot/i18n.py``)."""
 
@@ -290,6 +297,7 @@ class Settings(BaseSettings):
     texts: TextsSettings = Field(default_factory=TextsSettings)
     sending: SendingSettings = Field(default_factory=SendingSettings)
     inbox: InboxSettings = Field(default_factory=InboxSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     log_level: str = "INFO"
 
 

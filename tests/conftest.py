@@ -21,6 +21,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # still sending should not wait out production backoffs (tests that check retries set their own).
 os.environ.setdefault("SENDING__BACKOFF_S", "0.01")
 os.environ.setdefault("SENDING__MAX_BACKOFF_S", "0.05")
+# A bot started by a test serves no metrics port (tests that check metrics start their own).
+os.environ.setdefault("METRICS__PORT", "0")
 
 REDIS_URL = os.environ.get("SUPPORTBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 

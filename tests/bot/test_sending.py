@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from bot.sending import DeliveryMiddleware, Redeliverer, UndeliveredStore
 from bot.settings import SendingSettings, Settings
@@ -128,6 +129,7 @@ async def test_a_blocked_customer_is_recorded_once_without_retries(
         when=lambda p: p["chat_id"] == 304,
     )
     caplog.set_level(logging.INFO)
+    blocked_before = REGISTRY.get_sample_value("supportbot_outgoing_blocked_chats_total") or 0
     async with (
         handoff_app(sending_settings(), stores, retriever, small_kb) as app,
         running_bot(api, app) as run,
@@ -143,6 +145,8 @@ async def test_a_blocked_customer_is_recorded_once_without_retries(
     assert len(api.calls_of("sendMessage")) == 2  # one try per message, no retry loop
     warnings = [r for r in caplog.records if "has blocked the bot" in r.getMessage()]
     assert len(warnings) == 1
+    blocked = REGISTRY.get_sample_value("supportbot_outgoing_blocked_chats_total")
+    assert blocked == blocked_before + 1  # counted once, like the warning
     assert not [r for r in caplog.records if r.exc_info and "Forbidden" in str(r.exc_info[1])]
 
 
@@ -153,6 +157,7 @@ async def test_messages_kept_while_telegram_is_down_are_delivered_when_it_return
     kept in Redis, and the redelivery task sends it once the server answers again."""
     down = api.fail("sendMessage", 502, "Bad Gateway", times=None)
     settings = sending_settings(attempts=2)
+    before = _samples("kept", "redelivered", "retries")
     async with (
         handoff_app(settings, stores, retriever, small_kb) as app,
         running_bot(api, app) as run,
@@ -166,7 +171,14 @@ async def test_messages_kept_while_telegram_is_down_are_delivered_when_it_return
         assert answers(api, 305) == []
         api._failures.remove(down)  # Telegram is back
         await _until(lambda: answers(api, 305), timeout=5)
+        await asyncio.sleep(settings.sending.redeliver_every_s * 2)  # a pass after delivery
     assert len(answers(api, 305)) == 1
+    after = _samples("kept", "redelivered", "retries")
+    # Visible as metrics: kept once, delivered later, the retry before keeping it counted.
+    assert after["kept"] - before["kept"] >= 1
+    assert after["redelivered"] - before["redelivered"] >= 1
+    assert after["retries"] > before["retries"]
+    assert REGISTRY.get_sample_value("supportbot_outgoing_kept_waiting") == 0
     reply = next(c for c in api.calls_of("sendMessage") if c.ok)
     labels = [b["text"] for row in reply.params["reply_markup"]["inline_keyboard"] for b in row]
     assert "👍" in labels  # redelivered whole, buttons included
@@ -274,6 +286,20 @@ async def test_limits_pace_one_chat_and_leave_others_alone(
 
 async def _kept(store: UndeliveredStore) -> bool:
     return await store.count() > 0
+
+
+def _samples(*names: str) -> dict[str, float]:
+    """Current values of the sending path's counters (``bot/metrics.py``)."""
+    values = {}
+    for name in names:
+        if name == "retries":
+            values[name] = sum(
+                REGISTRY.get_sample_value("supportbot_outgoing_retries_total", {"reason": r}) or 0
+                for r in ("flood_wait", "server_error", "network")
+            )
+        else:
+            values[name] = REGISTRY.get_sample_value(f"supportbot_outgoing_{name}_total") or 0
+    return values
 
 
 async def _until(check, timeout: float = 5.0) -> None:
