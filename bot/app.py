@@ -30,7 +30,7 @@ from bot.settings import GeneratorSettings, Settings
 from bot.store import Stores, connect_redis, in_process_redis
 from knowledge_base import bundled_path, load_knowledge_base
 from knowledge_base.loaders import KnowledgeBaseError, OutOfScopeFile
-from knowledge_base.registry import ModelKind
+from knowledge_base.registry import ModelKind, PublishedModel
 
 if TYPE_CHECKING:
     from aiogram import Bot, Dispatcher
@@ -296,6 +296,10 @@ class ModelLoader:
         )
         return LiveModels(retriever, generator, version=version, kb=kb), model
 
+    def locate(self, model: PublishedModel) -> str | None:
+        """A published model's folder on this host (under this host's models folders)."""
+        return model.on_this_host(_model_roots(self.settings, model.kind))
+
     def retriever(self, model_path: str | None, out_of_scope: Sequence[str]) -> FaqRetriever:
         """A retriever on ``model_path`` (default: the configured model), not loaded yet."""
         from retrieval import FaqRetriever
@@ -385,11 +389,25 @@ async def _retrained_model(knowledge: KnowledgeService, settings: Settings) -> s
     if settings.retrieval.embedder != "minilm":
         return None
     published = await knowledge.store.models.current(ModelKind.RETRIEVER)
-    path = published.path if published else None
-    if path and not Path(path).is_dir():
-        log.warning("retrained model %s not found on this host; using the configured one", path)
+    if published is None:
         return None
+    path = published.on_this_host(_model_roots(settings, ModelKind.RETRIEVER))
+    if path is None:
+        log.warning(
+            "retrained model %s not found on this host (KB__MODELS_DIR=%s): mount the shared "
+            "models volume there; serving the configured model meanwhile",
+            published.name,
+            settings.kb.models_dir,
+        )
     return path
+
+
+def _model_roots(settings: Settings, kind: ModelKind) -> list[Path | None]:
+    """Where this host keeps versions of ``kind``: the folders named in its settings."""
+    if kind is ModelKind.RETRIEVER:
+        return [settings.kb.models_dir]
+    path = settings.generator.model_path
+    return [path, path.parent] if path is not None else []
 
 
 def build_bot(settings: Settings) -> Bot:

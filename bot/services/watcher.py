@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from bot.services.live import LiveModels
     from knowledge_base.loaders import OutOfScopeFile
+    from knowledge_base.registry import PublishedModel
     from knowledge_base.store import KnowledgeBaseStore
     from models.generator import Generator
     from retrieval.embedder import Embedder
@@ -43,6 +44,10 @@ class ModelFactory(Protocol):
 
     def generator(self, model_path: str, embedder: Embedder) -> Generator:
         """The generator in ``model_path``, loaded and warmed up (called in a worker thread)."""
+        ...
+
+    def locate(self, model: PublishedModel) -> str | None:
+        """Where a published model's folder is on this host; None if this host cannot see it."""
         ...
 
 
@@ -66,6 +71,7 @@ class KbWatcher:
         self.executor = executor
         self.model = model  # the published retriever model served (or last tried)
         self.generator_model: str | None = None  # the same for the generator
+        self._missing: set[str] = set()  # published models this host cannot see (reported once)
         self.last_reload: dict[str, float] = {}
 
     async def _run(self, fn, *args):
@@ -101,7 +107,7 @@ class KbWatcher:
             changed = True
         if self.factory is None:
             return changed
-        model = published.path if published else None
+        model = self._here(published, self.model)
         if model and model != self.model:
             try:
                 await self._swap_retriever(model)
@@ -112,7 +118,7 @@ class KbWatcher:
                 log.error(
                     "retrained model %s not loaded (%s); the current one keeps serving", model, exc
                 )
-        generator = published_generator.path if published_generator else None
+        generator = self._here(published_generator, self.generator_model)
         if generator and generator != self.generator_model:
             # Recorded first: a model that fails to load is not retried on every poll.
             self.generator_model = generator
@@ -126,6 +132,23 @@ class KbWatcher:
                     exc,
                 )
         return changed
+
+    def _here(self, published: PublishedModel | None, served: str | None) -> str | None:
+        """The published model's folder on this host. One this host cannot see is reported once
+        per published version, and the model serving now keeps serving."""
+        if published is None:
+            return None
+        path = self.factory.locate(published)
+        if path is None and published.path not in self._missing:
+            self._missing.add(published.path)
+            log.error(
+                "published %s %s is not on this host: mount the shared models volume where "
+                "this worker's settings look for it; %s keeps serving",
+                published.kind,
+                published.name,
+                served or "the configured model",
+            )
+        return path
 
     async def _swap_retriever(self, model: str) -> None:
         """Build a retriever on the new model while the old one keeps answering, then swap."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
@@ -53,14 +54,34 @@ async def test_snapshot_reads_the_live_version_and_both_models(store: KnowledgeB
 async def test_stored_layout_is_unchanged(
     store: KnowledgeBaseStore, redis_client: Redis, key_prefix: str
 ) -> None:
-    """Models published before the registry existed are read, and new ones are written alike."""
+    """Models published before the registry existed are read (their name is the folder's), and
+    new ones are written alike, with their name."""
     old = {"path": "/models/retriever-old", "kb_version": 7, "at": 1700000000.5}
     await redis_client.set(f"{key_prefix}:kb:model", json.dumps(old))
     assert await store.models.current(ModelKind.RETRIEVER) == PublishedModel(
-        ModelKind.RETRIEVER, "/models/retriever-old", 7, 1700000000.5
+        ModelKind.RETRIEVER, "/models/retriever-old", 7, 1700000000.5, "retriever-old"
     )
     published = await ModelRegistry(redis_client, store.keys).publish(
         ModelKind.GENERATOR, "/models/gen", kb_version=8
     )
     stored = json.loads(await redis_client.get(f"{key_prefix}:kb:generator-model"))
-    assert stored == {"path": "/models/gen", "kb_version": 8, "at": published.at}
+    assert stored == {"path": "/models/gen", "name": "gen", "kb_version": 8, "at": published.at}
+
+
+async def test_another_host_finds_a_published_model_under_its_own_models_folder(
+    store: KnowledgeBaseStore, tmp_path: Path
+) -> None:
+    """The shared volume is mounted at /data/models on the publisher and elsewhere on another
+    machine: each host looks the version up by name under its own models folder."""
+    publisher, other = tmp_path / "publisher" / "models", tmp_path / "other" / "mnt" / "models"
+    (publisher / "retriever-20261205").mkdir(parents=True)
+    await store.models.publish(
+        ModelKind.RETRIEVER, str(publisher / "retriever-20261205"), kb_version=2
+    )
+    published = await store.models.current(ModelKind.RETRIEVER)
+    assert published.on_this_host([publisher]) == str(publisher / "retriever-20261205")
+    assert published.on_this_host([other]) == str(publisher / "retriever-20261205")  # same box
+    (publisher / "retriever-20261205").rmdir()  # a machine that cannot see the publisher's path
+    assert published.on_this_host([other]) is None  # the volume is not mounted here
+    (other / "retriever-20261205").mkdir(parents=True)  # … and now it is, elsewhere
+    assert published.on_this_host([None, other]) == str(other / "retriever-20261205")

@@ -4,9 +4,12 @@ it in only when it is ready — the old retriever answers until then."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from pathlib import Path
 from types import SimpleNamespace
+
+import pytest
 
 from bot.services.watcher import KbWatcher
 from knowledge_base.registry import ModelKind
@@ -118,3 +121,28 @@ async def test_a_generator_that_fails_to_load_leaves_the_old_one_replying(
     watcher = KbWatcher(kb_store, live, FakeModels(generator=broken))
     assert not await watcher.sync()
     assert serving == [] and watcher.generator_model == str(tmp_path / "broken")
+
+
+async def test_a_published_model_this_host_cannot_see_is_reported_once_and_loaded_when_it_can(
+    kb_store: KnowledgeBaseStore,
+    embedder: SentenceTransformerEmbedder,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    path = str(tmp_path / "generator" / "generator-v3")
+    await kb_store.models.publish(ModelKind.GENERATOR, path, kb_version=1)
+    retriever = FaqRetriever(embedder)
+    retriever.load(SMALL_KB)
+    live = RecordingLive(retriever, version=1)
+    models = FakeModels(generator=lambda p: f"model at {p}")
+    models.not_here.add(path)
+    watcher = KbWatcher(kb_store, live, models)
+    with caplog.at_level(logging.ERROR):
+        assert not await watcher.sync()
+        assert not await watcher.sync()
+    missing = [r for r in caplog.records if "is not on this host" in r.getMessage()]
+    assert len(missing) == 1 and "generator-v3" in missing[0].getMessage()
+    assert live.generators == []  # the model serving now keeps serving
+    models.not_here.clear()  # the shared volume is mounted now
+    assert await watcher.sync()
+    assert live.generators == [f"model at {path}"]

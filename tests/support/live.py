@@ -46,6 +46,10 @@ class FakeModels:
     ) -> None:
         self._retriever, self._generator = retriever, generator
         self.out_of_scope = out_of_scope
+        self.not_here: set[str] = set()  # published paths this "host" cannot see
+
+    def locate(self, model: Any) -> str | None:
+        return None if model.path in self.not_here else model.path
 
     def retriever(self, model_path: str, out_of_scope: Sequence[str]) -> Any:
         if self._retriever is None:
