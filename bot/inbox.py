@@ -10,6 +10,19 @@ Effects once: before handling, a worker takes a lease on the update id (renewed 
 after handling it marks the id done for a day. A second copy of the same update (Telegram resent
 it, or two entries hold it) is skipped once done, and left pending while another live worker
 holds the lease; a lease whose worker died expires, so the reclaimer handles the update again.
+
+Poison updates: an update whose handling kills its worker every time (a crash, OOM, SIGKILL)
+would be taken over forever. The reclaimer reads how often each entry it took over was delivered
+(one pipelined XPENDING per batch); one delivered more than ``INBOX__MAX_DELIVERIES`` times is not
+handled again (unless a live worker holds its lease: a slow handler's entry is reclaimed too):
+it is copied to the dead-letter stream with its delivery count, entry id and time, and
+acknowledged, in one transaction, and logged once with its update id and count only (no
+customer's text in the logs). ``dead_letters`` reads them back for an operator.
+
+Dead consumers: every worker process is a new consumer of the group. Every ``CLEANUP_EVERY_S``
+the reclaimer deletes the consumers, other than itself, idle for ``DEAD_CONSUMER_IDLE_S`` (at
+least ten claim timeouts) with nothing pending; one still holding entries is kept until the
+reclaimer has taken them over (deleting it would drop them from the pending list unhandled).
 """
 
 from __future__ import annotations
@@ -20,6 +33,7 @@ import json
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from functools import partial
@@ -33,6 +47,7 @@ from aiogram.types import Update
 from redis.asyncio.lock import Lock
 from redis.exceptions import RedisError, ResponseError
 
+from bot import metrics
 from bot.settings import InboxSettings
 from bot.store.keys import Keys
 
@@ -45,6 +60,9 @@ DONE = "done"
 DONE_TTL_S = 24 * 3600  # Telegram keeps an unconfirmed update for at most a day
 BLOCK_MS = 1000  # a read waits this long for new entries (below the client's socket timeout)
 RETRY_PAUSE_S = 1.0  # after a Redis or Bot API error in a loop
+DEAD_MAX_LEN = 10_000  # about how many dead letters are kept (they hold customers' messages)
+CLEANUP_EVERY_S = 300.0  # how often the reclaimer looks for dead consumers
+DEAD_CONSUMER_IDLE_S = 3600.0  # a consumer idle this long (and 10 claim timeouts) is dead
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
@@ -54,6 +72,15 @@ log = logging.getLogger(__name__)
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
     return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+# Delete a consumer only while it has no pending entry (XGROUP DELCONSUMER drops its entries).
+_DELETE_IF_IDLE = """
+if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) == 0 then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+    return 1
 end
 return 0
 """
@@ -79,8 +106,10 @@ class UpdateInbox:
         self.settings = settings
         self.consumer = consumer or consumer_name()
         self.stream = keys.inbox()
+        self.dead_stream = keys.inbox_dead()
         self._lease_ms = max(1, int(settings.claim_after_s * 1000))
         self._renew = redis.register_script(_RENEW)
+        self._delete_if_idle = redis.register_script(_DELETE_IF_IDLE)
 
     async def ensure_group(self) -> None:
         """Create the stream and its consumer group once (every worker may try)."""
@@ -134,36 +163,118 @@ class UpdateInbox:
 
     async def _reclaim_loop(self, handler: Handler, stop: asyncio.Event) -> None:
         pause = min(max(self.settings.claim_after_s / 2, 0.2), 5.0)
+        loop = asyncio.get_running_loop()
+        next_cleanup = loop.time()
         while not stop.is_set():
             try:
                 for entry_id, fields in await self.reclaim():
                     await self.handle(entry_id, fields, handler)
+                if loop.time() >= next_cleanup:
+                    await self.remove_dead_consumers()
+                    next_cleanup = loop.time() + CLEANUP_EVERY_S
             except RedisError as exc:
                 log.warning("inbox reclaim failed (%s); retrying", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), pause)
 
     async def reclaim(self) -> list[tuple[str, dict[str, str]]]:
-        """Take over the entries pending longer than ``claim_after_s`` (their worker died)."""
+        """Take over the entries pending longer than ``claim_after_s`` (their worker died);
+        returns those to handle, after moving the ones delivered too often to the dead letters."""
         claimed: list[tuple[str, dict[str, str]]] = []
         cursor = "0-0"
         while True:
             cursor, entries, *_deleted = await self.redis.xautoclaim(
                 self.stream, GROUP, self.consumer, self._lease_ms, start_id=cursor, count=100
             )
-            claimed.extend((entry_id, fields) for entry_id, fields in entries if fields)
+            entries = [(entry_id, fields) for entry_id, fields in entries if fields]
+            deliveries = await self._deliveries([entry_id for entry_id, _fields in entries])
+            for (entry_id, fields), times in zip(entries, deliveries, strict=True):
+                if times > self.settings.max_deliveries and await self._bury(
+                    entry_id, fields, times
+                ):
+                    continue
+                claimed.append((entry_id, fields))
             if cursor == "0-0":
                 return claimed
 
+    async def _deliveries(self, entry_ids: list[str]) -> list[int]:
+        """How many times each pending entry was delivered (0: acknowledged meanwhile)."""
+        if not entry_ids:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for entry_id in entry_ids:
+                pipe.xpending_range(self.stream, GROUP, min=entry_id, max=entry_id, count=1)
+            found = await pipe.execute()
+        return [rows[0]["times_delivered"] if rows else 0 for rows in found]
+
+    async def _bury(self, entry_id: str, fields: dict[str, str], deliveries: int) -> bool:
+        """Move an entry delivered too often to the dead letters and acknowledge it; False (it is
+        handled as usual) when it is not an update, or its update is done or in hand elsewhere."""
+        parsed = _parse(fields)
+        if parsed is None:
+            return False  # handle() drops it
+        _update, update_id = parsed
+        state = self.keys.inbox_update(update_id)
+        if not await self.redis.set(
+            state, f"{self.consumer}:{entry_id}", nx=True, px=self._lease_ms
+        ):
+            return False
+        letter = {
+            **fields,
+            "deliveries": str(deliveries),
+            "entry_id": entry_id,
+            "dead_at": f"{time.time():.3f}",
+        }
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(self.dead_stream, letter, maxlen=DEAD_MAX_LEN, approximate=True)
+            pipe.xack(self.stream, GROUP, entry_id)
+            pipe.delete(state)
+            await pipe.execute()
+        metrics.INBOX_DEAD_LETTERS.inc()
+        log.error(
+            "update %s delivered %d times without being handled; moved to the dead letters",
+            update_id,
+            deliveries,
+        )
+        return True
+
+    async def dead_letters(self, count: int = 10) -> list[tuple[str, dict[str, Any], int]]:
+        """The newest dead letters: (inbox entry id, update, times delivered), newest first."""
+        letters = await self.redis.xrevrange(self.dead_stream, count=count)
+        return [
+            (fields["entry_id"], json.loads(fields["update"]), int(fields["deliveries"]))
+            for _id, fields in letters
+        ]
+
+    async def dead_letter_count(self) -> int:
+        """About how many dead letters are kept (the stream is capped at ``DEAD_MAX_LEN``)."""
+        return await self.redis.xlen(self.dead_stream)
+
+    async def remove_dead_consumers(self, idle_s: float | None = None) -> list[str]:
+        """Delete the group's consumers, other than this one, idle longer than ``idle_s``
+        (default: ``DEAD_CONSUMER_IDLE_S`` or ten claim timeouts) with no pending entry."""
+        if idle_s is None:
+            idle_s = max(DEAD_CONSUMER_IDLE_S, 10 * self.settings.claim_after_s)
+        removed = []
+        for consumer in await self.redis.xinfo_consumers(self.stream, GROUP):
+            name = consumer["name"]
+            if name == self.consumer or consumer["pending"] or consumer["idle"] < idle_s * 1000:
+                continue
+            if await self._delete_if_idle(keys=[self.stream], args=[GROUP, name]):
+                log.info(
+                    "inbox consumer %s idle for %d s; removed", name, consumer["idle"] // 1000
+                )
+                removed.append(name)
+        return removed
+
     async def handle(self, entry_id: str, fields: dict[str, str], handler: Handler) -> None:
         """Handle one entry unless its update is done or in hand elsewhere, then acknowledge it."""
-        try:
-            update = json.loads(fields["update"])
-            update_id = int(update["update_id"])
-        except (KeyError, TypeError, ValueError):
+        parsed = _parse(fields)
+        if parsed is None:
             log.error("inbox entry %s is not an update; dropped: %.200r", entry_id, fields)
             await self.redis.xack(self.stream, GROUP, entry_id)
             return
+        update, update_id = parsed
         state = self.keys.inbox_update(update_id)
         lease = f"{self.consumer}:{entry_id}"
         if not await self.redis.set(state, lease, nx=True, px=self._lease_ms):
@@ -187,6 +298,15 @@ class UpdateInbox:
         """Keep the lease on an update alive while this worker handles it."""
         renew = partial(self._renew, keys=[state], args=[lease, self._lease_ms])
         return _in_background(_keep_renewing(self._lease_ms / 3000, renew, "inbox lease"))
+
+
+def _parse(fields: dict[str, str]) -> tuple[dict[str, Any], int] | None:
+    """The update of an inbox entry and its id; None when the entry holds no update."""
+    try:
+        update = json.loads(fields["update"])
+        return update, int(update["update_id"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 # ---------------------------------------------------------------------- receiving

@@ -259,6 +259,7 @@ class InboxSettings(BaseModel):
     consumers: int = Field(4, ge=1, le=64)  # updates one worker handles at a time
     claim_after_s: float = Field(30.0, gt=0)  # a worker silent this long is taken over
     max_len: int = Field(1_000_000, ge=1000)  # about how many entries the stream keeps
+    max_deliveries: int = Field(5, ge=1)  # an update delivered more often goes to the dead letters
 
 
 class MetricsSettings(BaseModel):

@@ -72,5 +72,8 @@ class Keys:
     def inbox(self) -> str:
         return f"{self.prefix}:inbox"
 
+    def inbox_dead(self) -> str:
+        return f"{self.prefix}:inbox:dead"
+
     def inbox_update(self, update_id: int) -> str:
         return f"{self.prefix}:inbox:update:{update_id}"
