@@ -27,7 +27,7 @@ from bot.i18n import Catalog
 from bot.services.events import EventRecorder, RedisEventLog
 from bot.services.knowledge import KnowledgeService, LazyVectors
 from bot.settings import GeneratorSettings, Settings
-from bot.store import Stores, connect_redis, in_process_redis
+from bot.store import Stores, connect_redis, in_process_redis, key_prefix
 from knowledge_base import bundled_path, load_knowledge_base
 from knowledge_base.loaders import KnowledgeBaseError, OutOfScopeFile
 from knowledge_base.registry import ModelKind, PublishedModel
@@ -250,13 +250,13 @@ async def _serve_questions(app: App, live: LiveModels | None, *, watch: bool) ->
 async def _open_stores(settings: Settings) -> Stores:
     redis: Redis
     if settings.redis.url:
-        redis = await connect_redis(settings.redis.url)
+        redis = await connect_redis(settings.redis.url, cluster=settings.redis.cluster)
     else:
         log.info("REDIS__URL not set: using an in-process store (nothing is kept after exit)")
         redis = in_process_redis()
     return Stores.build(
         redis,
-        settings.redis.prefix,
+        key_prefix(settings.redis.prefix, cluster=settings.redis.cluster),
         history_ttl_hours=settings.redis.history_ttl_hours,
         history_max_turns=settings.redis.history_max_turns,
     )
@@ -446,17 +446,16 @@ def build_dispatcher(app: App, bot: Bot) -> Dispatcher:
     """The Telegram bot's dispatcher; needs an app opened with its models (``Models.LIVE``)."""
     from aiogram import Dispatcher
     from aiogram.fsm.storage.base import DefaultKeyBuilder
-    from aiogram.fsm.storage.redis import RedisStorage
 
     from bot.handlers import get_routers
-    from bot.inbox import LeasedEventIsolation
+    from bot.inbox import FsmStorage, LeasedEventIsolation
     from bot.middlewares import setup_middlewares
 
     if app.answering is None:
         raise RuntimeError("the dispatcher needs an app opened with its models")
     sending_path(bot, app.stores, app.settings)
     key_builder = DefaultKeyBuilder(prefix=app.stores.keys.fsm_prefix(), with_destiny=True)
-    storage = RedisStorage(app.stores.redis, key_builder=key_builder)
+    storage = FsmStorage(app.stores.redis, key_builder=key_builder)
     isolation = LeasedEventIsolation(
         app.stores.redis, key_builder, lease_s=app.settings.inbox.claim_after_s
     )

@@ -135,7 +135,7 @@ def cmd_health(args: argparse.Namespace, texts: TextSource) -> int:
     """Exit 0 when a bot process on this host has written its heartbeat to Redis recently."""
     import socket
 
-    from bot.store import Keys, connect_redis
+    from bot.store import Keys, connect_redis, key_prefix
 
     settings = _settings()
     if not settings.redis.url:
@@ -143,9 +143,10 @@ def cmd_health(args: argparse.Namespace, texts: TextSource) -> int:
         return 1
 
     async def check() -> bool:
-        redis = await connect_redis(settings.redis.url)
+        redis = await connect_redis(settings.redis.url, cluster=settings.redis.cluster)
         try:
-            key = Keys(settings.redis.prefix).heartbeat(socket.gethostname())
+            prefix = key_prefix(settings.redis.prefix, cluster=settings.redis.cluster)
+            key = Keys(prefix).heartbeat(socket.gethostname())
             return bool(await redis.exists(key))
         finally:
             await redis.aclose()

@@ -84,6 +84,9 @@ class TelegramSettings(BaseModel):
 class RedisSettings(BaseModel):
     url: str | None = None
     prefix: str = "supportbot"
+    # A Redis Cluster behind REDIS__URL (any one of its nodes): the cluster client, and every key
+    # under the hash tag ``{prefix}`` so that a deployment's transactions keep to one slot.
+    cluster: bool = False
     history_ttl_hours: float = Field(72.0, gt=0)
     history_max_turns: int = Field(20, ge=1, le=200)
 
@@ -95,6 +98,26 @@ class RedisSettings(BaseModel):
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("expected a URL like redis://127.0.0.1:6379/0")
         return value
+
+    @model_validator(mode="after")
+    def _cluster_ready(self) -> RedisSettings:
+        if not self.cluster:
+            return self
+        prefix = self.prefix.rstrip(":")
+        if not prefix or "{" in prefix or "}" in prefix:
+            raise ValueError(
+                "REDIS__PREFIX: with REDIS__CLUSTER the prefix becomes the keys' hash tag "
+                f"{{prefix}}, so it must be non-empty and without braces (got {self.prefix!r})"
+            )
+        if self.url is not None:
+            scheme, _, rest = self.url.partition("://")
+            database = rest.split("?", 1)[0].partition("/")[2]
+            if scheme == "unix" or database not in ("", "0"):
+                raise ValueError(
+                    "REDIS__URL: a Redis Cluster is reached over TCP and has only database 0 "
+                    "(e.g. redis://10.0.0.5:6379)"
+                )
+        return self
 
 
 class EmbedderKind(StrEnum):

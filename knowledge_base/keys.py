@@ -1,4 +1,8 @@
-"""The one place that names the knowledge base's Redis keys (all under ``<prefix>:kb:``)."""
+"""The one place that names the knowledge base's Redis keys (all under ``<prefix>:kb:``).
+
+``prefix`` is the deployment's key prefix as ``bot.store.keys.key_prefix`` writes it: on a Redis
+Cluster the hash tag ``{<prefix>}``, which keeps these keys in the slot of the bot's own keys.
+"""
 
 from __future__ import annotations
 

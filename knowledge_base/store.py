@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.exceptions import RedisError
 
 from knowledge_base.keys import KbKeys
 from knowledge_base.loaders import KnowledgeBaseError, validate_entry, validate_out_of_scope
@@ -215,7 +216,6 @@ class KnowledgeBaseStore:
             pipe.set(version_key, number)
             if number - self.keep_versions >= 1:
                 pipe.delete(self.keys.snapshot(number - self.keep_versions))
-            pipe.publish(self.keys.events(), version.to_json())
             kb = KnowledgeBase(
                 entries=new.entries, name=f"v{number}", out_of_scope=new.out_of_scope
             )
@@ -226,6 +226,12 @@ class KnowledgeBaseStore:
         )
         if result.version is not None:
             self._cache = (result.version.number, result.kb)
+            # Announced after the commit (a cluster client refuses PUBLISH in a transaction); a
+            # notification lost here only delays a reload: every watcher also polls the version.
+            try:
+                await self.redis.publish(self.keys.events(), result.version.to_json())
+            except RedisError as exc:
+                log.warning("knowledge base v%d not announced: %s", result.version.number, exc)
             log.info(
                 "knowledge base v%d by %s: %s",
                 result.version.number,

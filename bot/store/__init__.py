@@ -1,7 +1,7 @@
 """Conversation state in Redis, behind repositories with typed keys.
 
-Every key name is built by ``Keys`` (keys.py) from one prefix. Handlers and services call the
-repositories — conversations, answers, tickets — never Redis.
+Every key name is built by ``Keys`` (keys.py) from one prefix (a hash tag on a Redis Cluster).
+Handlers and services call the repositories — conversations, answers, tickets — never Redis.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from bot.store.answers import AnswerRecord, AnswerRepository, new_id
 from bot.store.connection import connect_redis, in_process_redis
 from bot.store.conversations import ConversationRepository, Turn, TurnRole
-from bot.store.keys import Keys
+from bot.store.keys import Keys, key_prefix
 from bot.store.tickets import ClaimResult, Ticket, TicketRepository, TicketStatus
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "TurnRole",
     "connect_redis",
     "in_process_redis",
+    "key_prefix",
     "new_id",
 ]
 

@@ -1,10 +1,32 @@
-"""The one place that names the bot's Redis keys."""
+"""The one place that names the bot's Redis keys.
+
+Every key of a deployment starts with one prefix (``REDIS__PREFIX``): the bot's keys (``Keys``),
+the knowledge base's (``KbKeys``, under ``<prefix>:kb:``), aiogram's FSM state and chat locks
+(``fsm_prefix``) and the ``limits`` library's rate-limit windows (``rate_limits``).
+
+On a Redis Cluster (``REDIS__CLUSTER=true``) the prefix is written as a hash tag, ``{<prefix>}``
+(see ``key_prefix``): Redis hashes only the part between the braces, so every key of a deployment
+lives in one hash slot. A MULTI/EXEC, a Lua script or a WATCH transaction on a cluster must keep
+to one slot, and ours span a chat's keys, a ticket's keys and the deployment's global sets (a
+ticket's hash, the chat's open-ticket pointer and the open-tickets set are written together), so
+tags per chat or per ticket could not keep them together. A cluster then spreads deployments
+(several businesses, each with its own prefix) over its shards and gives failover; one
+deployment's load (a few hundred commands a second per 100 answers a second) is far below what
+one shard serves. Off a cluster the names stay ``<prefix>:...``, so data kept on a single server
+keeps its names.
+"""
 
 from __future__ import annotations
 
 
+def key_prefix(prefix: str, *, cluster: bool = False) -> str:
+    """What every key of the deployment starts with: ``prefix``, or ``{prefix}`` on a cluster."""
+    prefix = prefix.rstrip(":")
+    return f"{{{prefix}}}" if cluster else prefix
+
+
 class Keys:
-    """Every key name of the bot, built from one prefix.
+    """Every key name of the bot, built from one prefix (``key_prefix``'s result).
 
     Two deployments (or a test run) can share a Redis server without touching each other's data.
     """

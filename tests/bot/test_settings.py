@@ -54,6 +54,14 @@ def test_environment_names_are_the_documented_contract(monkeypatch, tmp_path) ->
             "TELEGRAM: TELEGRAM__MODE=webhook needs TELEGRAM__WEBHOOK_URL",
         ),
         ({"REDIS__URL": "localhost:6379"}, "REDIS__URL: expected a URL like redis://"),
+        (
+            {"REDIS__CLUSTER": "true", "REDIS__PREFIX": "{acme}"},
+            "REDIS: REDIS__PREFIX: with REDIS__CLUSTER the prefix becomes the keys' hash tag",
+        ),
+        (
+            {"REDIS__CLUSTER": "true", "REDIS__URL": "redis://127.0.0.1:7000/3"},
+            "REDIS: REDIS__URL: a Redis Cluster is reached over TCP and has only database 0",
+        ),
         ({"ESCALATION__AGENT_IDS": "12,abc"}, "ESCALATION__AGENT_IDS:"),
         ({"KB__PATH": "/nonexistent/kb.yaml"}, "KB__PATH: file not found"),
         ({"TELEGRAM__WEBHOOK_SECRET": "has spaces"}, "TELEGRAM__WEBHOOK_SECRET: expected 1–256"),
@@ -92,3 +100,10 @@ def test_operator_ids_are_validated(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPERATORS__IDS", "123,alice")
     with pytest.raises(ConfigurationError, match="OPERATORS__IDS: expected Telegram user ids"):
         load_settings(_env_file=None)
+
+
+def test_a_redis_cluster_is_off_unless_asked_for(monkeypatch) -> None:
+    assert load_settings().redis.cluster is False
+    monkeypatch.setenv("REDIS__CLUSTER", "true")
+    monkeypatch.setenv("REDIS__URL", "redis://10.0.0.5:7000")
+    assert load_settings().redis.cluster is True
