@@ -1,16 +1,21 @@
 """Answers under load: the real bot process (`supportbot run`) against a local fake Bot API.
 
 N customers ask at once, each sending its next question when the previous answer arrives (closed
-loop); every question is one the bundled knowledge base answers (retrieval answers; no generator
-unless GENERATOR__MODEL_PATH names one). Printed per system: answers/s, latency p50 / p99 from the
-update being queued to the answer's sendMessage, errors (questions with no answer in time) and the
-bot process's CPU time per answer. The same run measures a bare aiogram echo bot on the same fake
-server: the ceiling of polling + dispatch + HTTP on this machine.
+loop); every question is one the bundled knowledge base answers. Without ``--generator`` the bot
+answers with the entries' own text (retrieval answers); with ``--generator DIR`` (a folder from
+`supportbot train-generator`) it composes replies, and the table also shows how many were
+generated and how many fell back to the entry's text (the generation queue full, or the reply past
+GENERATOR__TIMEOUT_S). Printed per system: answers/s, latency p50 / p99 from the update being
+queued to the final answer (the message, or the last edit of a streamed one, that carries the
+answer's buttons), errors (questions with no answer in time) and the bot process's CPU time per
+answer. The same run measures a bare aiogram echo bot on the same fake server: the ceiling of
+polling + dispatch + HTTP on this machine.
 
 The bot runs with Telegram's sending limits raised (the fake server has none) so that the figure
 is the bot's own capacity; pass --telegram-limits to keep the defaults. ``--repo`` runs another
 checkout's code (e.g. an older commit) with this script. Usage:
-    python benchmarks/load.py [--customers 50] [--questions 20] [--redis redis://127.0.0.1:6379/15]
+    python benchmarks/load.py [--customers 50] [--questions 20] [--generator var/generator]
+        [--redis redis://127.0.0.1:6379/15]
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ import asyncio
 import os
 import statistics
 import sys
+import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,6 +78,22 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+async def final_answer(api: FakeBotAPI, chat: int, timeout: float, start: int) -> None:
+    """The answer is complete: its message to ``chat`` carries the answer's buttons, at once or
+    (a streamed reply) in the edit that finishes it."""
+    first = await api.wait_for(
+        "sendMessage", lambda p: p["chat_id"] == chat, timeout=timeout, start=start
+    )
+    if first.params.get("reply_markup"):
+        return
+    await api.wait_for(
+        "editMessageText",
+        lambda p: p["chat_id"] == chat and bool(p.get("reply_markup")),
+        timeout=timeout,
+        start=start,
+    )
+
+
 async def run_load(api: FakeBotAPI, customers: int, questions: int, timeout: float) -> dict:
     latencies: list[float] = []
     errors = 0
@@ -83,9 +106,7 @@ async def run_load(api: FakeBotAPI, customers: int, questions: int, timeout: flo
             sent = time.perf_counter()
             api.push_update(api.text_update(chat, QUESTIONS[(n + i) % len(QUESTIONS)]))
             try:
-                await api.wait_for(
-                    "sendMessage", lambda p: p["chat_id"] == chat, timeout=timeout, start=start
-                )
+                await final_answer(api, chat, timeout, start)
             except (TimeoutError, AssertionError):
                 errors += 1
                 continue
@@ -140,6 +161,9 @@ async def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/15")
     parser.add_argument("--repo", type=Path, default=ROOT, help="the checkout whose bot runs")
     parser.add_argument("--telegram-limits", action="store_true")
+    parser.add_argument(
+        "--generator", type=Path, help="a generator folder: replies are composed by the model"
+    )
     parser.add_argument("--skip-echo", action="store_true")
     args = parser.parse_args()
 
@@ -151,6 +175,10 @@ async def main() -> None:
         bot_env.update(
             SENDING__PER_CHAT="1000 per 1 second", SENDING__OVERALL="100000 per 1 second"
         )
+    no_model = tempfile.TemporaryDirectory()  # a folder without a model: verbatim answers
+    bot_env["GENERATOR__MODEL_PATH"] = str(
+        args.generator.resolve() if args.generator else no_model.name
+    )
     rows = [
         await measure(
             "supportbot", [sys.executable, "-m", "bot.cli", "run"], bot_env, args.repo, args
@@ -160,7 +188,10 @@ async def main() -> None:
         rows.append(
             await measure("aiogram echo bot", [sys.executable, "-c", ECHO_BOT], base, ROOT, args)
         )
-    redis = Redis.from_url(args.redis)
+    redis = Redis.from_url(args.redis, decode_responses=True)
+    kinds = [fields for _id, fields in await redis.xrange(f"{prefix}:events")]
+    sources = Counter(f.get("source", "?") for f in kinds if f.get("kind") == "answered")
+    escalated = sum(1 for f in kinds if f.get("kind") == "escalated")
     async for key in redis.scan_iter(match=f"{prefix}*", count=500):
         await redis.delete(key)
     await redis.aclose()
@@ -171,6 +202,12 @@ async def main() -> None:
         f"(bot code: {args.repo})"
     )
     header = ["system", "answers/s", "p50 ms", "p99 ms", "errors", "CPU ms/answer"]
+    if args.generator:
+        print(
+            f"supportbot replies (warm-up included): {sources.get('generated', 0)} generated, "
+            f"{sources.get('faq', 0)} the entry's own text (queue full or past the timeout), "
+            f"{escalated} handed to a person"
+        )
     print(" | ".join(header))
     for row in rows:
         print(

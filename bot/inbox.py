@@ -132,14 +132,14 @@ class UpdateInbox:
     # ------------------------------------------------------------------ handling
 
     async def consume(self, handler: Handler, stop: asyncio.Event) -> None:
-        """Run this worker's consumers and its reclaim loop until ``stop`` is set; an update
-        being handled then is finished first (one cut short stays pending for the reclaimer)."""
+        """Handle this worker's share of the inbox, and run its reclaim loop, until ``stop`` is
+        set; the updates in hand then are finished first (one cut short stays pending for the
+        reclaimer)."""
         await self.ensure_group()
         tasks = [
-            asyncio.create_task(self._read_loop(handler, stop), name=f"inbox-consumer-{i}")
-            for i in range(self.settings.consumers)
+            asyncio.create_task(self._read_loop(handler, stop), name="inbox-read"),
+            asyncio.create_task(self._reclaim_loop(handler, stop), name="inbox-reclaim"),
         ]
-        tasks.append(asyncio.create_task(self._reclaim_loop(handler, stop), name="inbox-reclaim"))
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -148,18 +148,38 @@ class UpdateInbox:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _read_loop(self, handler: Handler, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                batches = await self.redis.xreadgroup(
-                    GROUP, self.consumer, {self.stream: ">"}, count=1, block=BLOCK_MS
-                )
-            except RedisError as exc:
-                log.warning("inbox read failed (%s); retrying", exc)
-                await asyncio.sleep(RETRY_PAUSE_S)
-                continue
-            for _stream, entries in batches or []:
-                for entry_id, fields in entries:
-                    await self.handle(entry_id, fields, handler)
+        """One reader takes as many new entries as there are free places (``consumers``) and
+        handles each in its own task: a slow update (a generated reply) holds one place, not the
+        inbox. Per-chat order is kept by the chat lock, not by reading one at a time."""
+        in_hand: set[asyncio.Task[None]] = set()
+        try:
+            while not stop.is_set():
+                free = self.settings.consumers - len(in_hand)
+                if free <= 0:
+                    await asyncio.wait(in_hand, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                try:
+                    batches = await self.redis.xreadgroup(
+                        GROUP, self.consumer, {self.stream: ">"}, count=free, block=BLOCK_MS
+                    )
+                except RedisError as exc:
+                    log.warning("inbox read failed (%s); retrying", exc)
+                    await asyncio.sleep(RETRY_PAUSE_S)
+                    continue
+                for _stream, entries in batches or []:
+                    for entry_id, fields in entries:
+                        task = asyncio.create_task(self._handle_one(entry_id, fields, handler))
+                        in_hand.add(task)
+                        task.add_done_callback(in_hand.discard)
+        finally:
+            if in_hand:  # finished, not dropped: an update cut short would be handled again
+                await asyncio.gather(*in_hand, return_exceptions=True)
+
+    async def _handle_one(self, entry_id: str, fields: dict[str, str], handler: Handler) -> None:
+        try:
+            await self.handle(entry_id, fields, handler)
+        except RedisError as exc:  # left pending: the reclaimer hands it out again
+            log.warning("inbox entry %s not handled now (%s); it stays pending", entry_id, exc)
 
     async def _reclaim_loop(self, handler: Handler, stop: asyncio.Event) -> None:
         pause = min(max(self.settings.claim_after_s / 2, 0.2), 5.0)

@@ -279,7 +279,9 @@ class SendingSettings(BaseModel):
 class InboxSettings(BaseModel):
     """The update inbox (``bot/inbox.py``): updates kept in Redis until handled, at least once."""
 
-    consumers: int = Field(4, ge=1, le=64)  # updates one worker handles at a time
+    # Updates one worker handles at a time: enough for every chat waiting on the generator to
+    # hold a place while quicker answers go on (the generator's own queue bounds its work).
+    consumers: int = Field(64, ge=1, le=1024)
     claim_after_s: float = Field(30.0, gt=0)  # a worker silent this long is taken over
     max_len: int = Field(1_000_000, ge=1000)  # about how many entries the stream keeps
     max_deliveries: int = Field(5, ge=1)  # an update delivered more often goes to the dead letters
