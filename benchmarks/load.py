@@ -78,13 +78,15 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-async def final_answer(api: FakeBotAPI, chat: int, timeout: float, start: int) -> None:
-    """The answer is complete: its message to ``chat`` carries the answer's buttons, at once or
-    (a streamed reply) in the edit that finishes it."""
+async def final_answer(
+    api: FakeBotAPI, chat: int, timeout: float, start: int, buttons: bool
+) -> None:
+    """The answer is complete: its message to ``chat`` (the echo bot's: any message) carries the
+    answer's buttons, at once or (a streamed reply) in the edit that finishes it."""
     first = await api.wait_for(
         "sendMessage", lambda p: p["chat_id"] == chat, timeout=timeout, start=start
     )
-    if first.params.get("reply_markup"):
+    if not buttons or first.params.get("reply_markup"):
         return
     await api.wait_for(
         "editMessageText",
@@ -94,7 +96,9 @@ async def final_answer(api: FakeBotAPI, chat: int, timeout: float, start: int) -
     )
 
 
-async def run_load(api: FakeBotAPI, customers: int, questions: int, timeout: float) -> dict:
+async def run_load(
+    api: FakeBotAPI, customers: int, questions: int, timeout: float, buttons: bool = True
+) -> dict:
     latencies: list[float] = []
     errors = 0
 
@@ -106,7 +110,7 @@ async def run_load(api: FakeBotAPI, customers: int, questions: int, timeout: flo
             sent = time.perf_counter()
             api.push_update(api.text_update(chat, QUESTIONS[(n + i) % len(QUESTIONS)]))
             try:
-                await final_answer(api, chat, timeout, start)
+                await final_answer(api, chat, timeout, start, buttons)
             except (TimeoutError, AssertionError):
                 errors += 1
                 continue
@@ -118,7 +122,9 @@ async def run_load(api: FakeBotAPI, customers: int, questions: int, timeout: flo
     return {"wall": wall, "latencies": latencies, "errors": errors}
 
 
-async def measure(name: str, cmd: list[str], env: dict, cwd: Path, args) -> dict:
+async def measure(
+    name: str, cmd: list[str], env: dict, cwd: Path, args, buttons: bool = True
+) -> dict:
     async with FakeBotAPI(max_poll_wait=0.2) as api:
         env = dict(env, API_BASE=api.base_url, TELEGRAM__API_BASE=api.base_url)
         proc = await asyncio.create_subprocess_exec(
@@ -130,11 +136,11 @@ async def measure(name: str, cmd: list[str], env: dict, cwd: Path, args) -> dict
         )
         try:
             await api.wait_for("getUpdates", timeout=300)
-            warm = await run_load(api, 1, 3, 60)  # first answers load lazily-built pieces
+            warm = await run_load(api, 1, 3, 60, buttons)  # first answers load lazily-built pieces
             if warm["errors"]:
                 raise RuntimeError(f"{name}: no answer to the warm-up questions")
             cpu_before = cpu_seconds(proc.pid)
-            result = await run_load(api, args.customers, args.questions, args.timeout)
+            result = await run_load(api, args.customers, args.questions, args.timeout, buttons)
             result["cpu"] = cpu_seconds(proc.pid) - cpu_before
         finally:
             proc.terminate()
@@ -186,7 +192,14 @@ async def main() -> None:
     ]
     if not args.skip_echo:
         rows.append(
-            await measure("aiogram echo bot", [sys.executable, "-c", ECHO_BOT], base, ROOT, args)
+            await measure(
+                "aiogram echo bot",
+                [sys.executable, "-c", ECHO_BOT],
+                base,
+                ROOT,
+                args,
+                buttons=False,
+            )
         )
     redis = Redis.from_url(args.redis, decode_responses=True)
     kinds = [fields for _id, fields in await redis.xrange(f"{prefix}:events")]
