@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
@@ -33,6 +35,8 @@ from knowledge_base.gaps import GapLog
 from knowledge_base.keys import KbKeys
 from knowledge_base.store import KnowledgeBaseStore
 from knowledge_base.suggestions import SuggestionStore
+from tests.bot.test_worker_killed import worker
+from tests.support.fake_bot_api import DEFAULT_TOKEN, FakeBotAPI
 from tests.support.redis_cluster import RedisCluster, running_cluster
 
 # ---------------------------------------------------------------------- key names
@@ -237,3 +241,37 @@ async def test_knowledge_base_changes_run_on_a_cluster_and_are_announced(client,
         assert heard is not None and heard["number"] == 1
     finally:
         await pubsub.aclose()
+
+
+@needs_cluster
+async def test_the_bot_answers_and_hands_off_on_a_cluster(
+    cluster: RedisCluster, client, tmp_path: Path
+) -> None:
+    """`supportbot run` with REDIS__CLUSTER against a real three-master cluster: it seeds the
+    knowledge base, answers from it and opens a ticket, and every key it wrote is in one slot."""
+    name = f"e2e-{uuid.uuid4().hex[:8]}"
+    async with FakeBotAPI() as api:
+        env = {
+            **os.environ,
+            "TELEGRAM__TOKEN": DEFAULT_TOKEN,
+            "TELEGRAM__API_BASE": api.base_url,
+            "TELEGRAM__MODE": "polling",
+            "REDIS__URL": cluster.url,
+            "REDIS__CLUSTER": "true",
+            "REDIS__PREFIX": name,
+            "GENERATOR__MODEL_PATH": str(tmp_path / "no-generator"),  # verbatim FAQ answers
+        }
+        async with worker(env, tmp_path / "bot.log"):
+            await api.wait_for("getUpdates", timeout=240)
+            api.push_update(api.text_update(CHAT, "how long does delivery take?"))
+            answer = await api.wait_for("sendMessage", lambda p: p["chat_id"] == CHAT, 30)
+            assert "delivery" in answer.params["text"].lower()
+            start = len(api.calls)
+            api.push_update(api.text_update(CHAT, "I want to talk to a human"))
+            notice = await api.wait_for(
+                "sendMessage", lambda p: p["chat_id"] == CHAT, 30, start=start
+            )
+            assert "ticket #1" in notice.params["text"]
+    stored = await _every_stored_key(client, key_prefix(name, cluster=True))
+    assert len(stored) > 5
+    assert len({key_slot(key.encode()) for key, _port in stored}) == 1
