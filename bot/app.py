@@ -450,6 +450,7 @@ def build_dispatcher(app: App, bot: Bot) -> Dispatcher:
     from bot.handlers import get_routers
     from bot.inbox import FsmStorage, LeasedEventIsolation
     from bot.middlewares import setup_middlewares
+    from bot.middlewares.flood import FloodControlMiddleware
 
     if app.answering is None:
         raise RuntimeError("the dispatcher needs an app opened with its models")
@@ -467,7 +468,14 @@ def build_dispatcher(app: App, bot: Bot) -> Dispatcher:
     dp["product_name"] = app.product
     dp["knowledge"] = app.knowledge
     dp["catalog"] = app.catalog  # handlers read ``i18n``; the errors router falls back on this
-    setup_middlewares(dp, app.events, app.catalog)
+    flood = FloodControlMiddleware(
+        app.stores.redis,
+        app.stores.keys,
+        app.settings.flood.per_customer,
+        app.events,
+        exempt=frozenset(app.settings.operators.ids),
+    )
+    setup_middlewares(dp, app.events, app.catalog, flood)
     dp.include_routers(*get_routers())
     return dp
 

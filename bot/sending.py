@@ -136,7 +136,7 @@ class OutgoingLimiter:
     """Telegram's sending limits, counted in Redis so that every worker shares them."""
 
     def __init__(self, redis: Redis, keys: Keys, settings: SendingSettings) -> None:
-        storage = _limits_storage(redis, keys.rate_limits())
+        storage = limits_storage(redis, keys.rate_limits())
         self.limiter = MovingWindowRateLimiter(storage)
         self.per_chat = parse(settings.per_chat)
         self.per_group = parse(settings.per_group)
@@ -349,7 +349,7 @@ def _paced(name: str) -> bool:
     return name.startswith(PACED_PREFIXES) and name not in NOT_PACED
 
 
-def _limits_storage(redis: Redis, key_prefix: str) -> RedisStorage:
+def limits_storage(redis: Redis, key_prefix: str) -> RedisStorage:
     """The ``limits`` storage over the bot's Redis: its connection pool, or on a Redis Cluster a
     client of its own to the same nodes with the same credentials (``limits`` takes a connection
     pool, which a cluster client has not). Its keys start with ``key_prefix``, so on a cluster they

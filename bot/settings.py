@@ -276,6 +276,14 @@ class SendingSettings(BaseModel):
     keep_hours: float = Field(24.0, gt=0)  # a kept message older than this is given up
 
 
+class FloodSettings(BaseModel):
+    """Flood control of incoming messages (``bot/middlewares/flood.py``), shared by all workers."""
+
+    # Enough for a customer who splits a question over several messages; a flood beyond it is
+    # not answered (one notice per window).
+    per_customer: Rate = "8 per 10 seconds"
+
+
 class InboxSettings(BaseModel):
     """The update inbox (``bot/inbox.py``): updates kept in Redis until handled, at least once."""
 
@@ -324,6 +332,7 @@ class Settings(BaseSettings):
     sending: SendingSettings = Field(default_factory=SendingSettings)
     inbox: InboxSettings = Field(default_factory=InboxSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    flood: FloodSettings = Field(default_factory=FloodSettings)
     log_level: str = "INFO"
 
 

@@ -1,8 +1,8 @@
 """Cross-cutting concerns that apply to every update, before any handler runs.
 
 Each concern is an aiogram middleware in its own module; ``setup_middlewares`` registers them on
-the dispatcher in the order they must run (the reply language, redaction before storage and
-throttling go here too when they come).
+the dispatcher in the order they must run: the reply language, the ``message_received`` event,
+flood control (redaction before storage goes here too when it comes).
 """
 
 from __future__ import annotations
@@ -11,12 +11,20 @@ from aiogram import Dispatcher
 
 from bot.i18n import Catalog
 from bot.middlewares.events import ReceivedEventsMiddleware
+from bot.middlewares.flood import FloodControlMiddleware
 from bot.middlewares.locale import setup_locale
 from bot.services.events import EventRecorder
 
 
-def setup_middlewares(dp: Dispatcher, events: EventRecorder, catalog: Catalog) -> None:
+def setup_middlewares(
+    dp: Dispatcher,
+    events: EventRecorder,
+    catalog: Catalog,
+    flood: FloodControlMiddleware | None = None,
+) -> None:
     setup_locale(dp, catalog)
     received = ReceivedEventsMiddleware(events)
     dp.message.outer_middleware(received)
     dp.callback_query.outer_middleware(received)
+    if flood is not None:  # after ``received``: a throttled message still counts as received
+        dp.message.outer_middleware(flood)

@@ -35,6 +35,7 @@ class EventKind(StrEnum):
     FEEDBACK = "feedback"
     RATING = "rating"
     KB_CHANGED = "kb_changed"
+    THROTTLED = "throttled"  # a customer's message over the flood limit, not answered
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,6 +91,13 @@ class Keys:
     def rate_limits(self) -> str:
         return f"{self.prefix}:outbox:limits"
 
+    def flood(self) -> str:
+        """Prefix of the incoming-message counters per customer (``limits`` adds the rest)."""
+        return f"{self.prefix}:flood"
+
+    def flood_notice(self, user_id: int) -> str:
+        return f"{self.prefix}:flood:notified:{user_id}"
+
     def inbox(self) -> str:
         return f"{self.prefix}:inbox"
 

@@ -61,3 +61,6 @@ terminal-handoff = bot> I'm handing this to a person from our support team (tick
 terminal-bye = Bye!
 # The customer's name on a ticket opened from the terminal chat (agents read it).
 terminal-customer = terminal user
+
+# Sent once when a customer writes faster than the flood limit; later messages in that window get no answer.
+flood-notice = You're sending messages very quickly, so I'll pause for a few seconds. Please send your question in one message, and I'll answer it.

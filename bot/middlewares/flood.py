@@ -1,0 +1,75 @@
+"""Flood control: a customer's messages beyond ``FLOOD__PER_CUSTOMER`` are not answered.
+
+Counted per customer in Redis with the ``limits`` library (a moving window, atomic in Redis), so
+every worker shares the count: a customer whose messages land on different workers is still one
+customer. The first message over the limit gets one calm notice; the rest of that window's
+messages get nothing (no answer, no ticket, no relay to the agents). Other customers are not
+touched. Operators and the agents' chat are not limited (only customers' private chats are).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.enums import ChatType
+from aiogram.types import Message, TelegramObject
+from limits import parse
+from limits.aio.strategies import MovingWindowRateLimiter
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from bot.i18n import TextSource
+from bot.sending import limits_storage
+from bot.services.events import DomainEvent, EventKind, EventRecorder
+from bot.store.keys import Keys
+
+log = logging.getLogger(__name__)
+
+
+class FloodControlMiddleware(BaseMiddleware):
+    """An outer middleware on messages: over the limit, the handlers never see the message."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        rate: str,
+        events: EventRecorder,
+        exempt: frozenset[int] = frozenset(),
+    ) -> None:
+        self.redis, self.keys, self.events = redis, keys, events
+        self.limit = parse(rate)
+        self.limiter = MovingWindowRateLimiter(limits_storage(redis, keys.flood()))
+        self.exempt = exempt
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if not isinstance(event, Message) or event.chat.type != ChatType.PRIVATE:
+            return await handler(event, data)
+        user_id = event.from_user.id if event.from_user else event.chat.id
+        if user_id in self.exempt:
+            return await handler(event, data)
+        try:
+            allowed = await self.limiter.hit(self.limit, f"customer:{user_id}")
+        except RedisError as exc:  # the count is unreachable: answer rather than drop
+            log.warning("flood control unavailable (%s); message let through", exc)
+            return await handler(event, data)
+        if allowed:
+            return await handler(event, data)
+        await self.events.record(DomainEvent(EventKind.THROTTLED, chat_id=event.chat.id))
+        if await self._first_notice(user_id):
+            texts: TextSource = data["i18n"]
+            await event.answer(texts.get("flood-notice"))
+        return None
+
+    async def _first_notice(self, user_id: int) -> bool:
+        """True once per window: the customer hears why they get no answers, once."""
+        window = self.limit.get_expiry()
+        return bool(await self.redis.set(self.keys.flood_notice(user_id), "1", nx=True, ex=window))
