@@ -467,7 +467,7 @@ def build_dispatcher(app: App, bot: Bot) -> Dispatcher:
     dp["product_name"] = app.product
     dp["knowledge"] = app.knowledge
     dp["catalog"] = app.catalog  # handlers read ``i18n``; the errors router falls back on this
-    setup_middlewares(dp, app.events, app.catalog)
+    setup_middlewares(dp, app.events, app.catalog, app.stores.languages)
     dp.include_routers(*get_routers())
     return dp
 
@@ -510,6 +510,7 @@ _MENUS = {
     "BOT_COMMANDS": (
         ("start", "Start / greeting"),
         ("help", "What the bot can do"),
+        ("language", "Choose the bot's language"),
     ),
     "OPERATOR_COMMANDS": (
         ("kb_help", "Knowledge base: all operator commands"),

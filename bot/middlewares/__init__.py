@@ -13,10 +13,13 @@ from bot.i18n import Catalog
 from bot.middlewares.events import ReceivedEventsMiddleware
 from bot.middlewares.locale import setup_locale
 from bot.services.events import EventRecorder
+from bot.store import LanguageRepository
 
 
-def setup_middlewares(dp: Dispatcher, events: EventRecorder, catalog: Catalog) -> None:
-    setup_locale(dp, catalog)
+def setup_middlewares(
+    dp: Dispatcher, events: EventRecorder, catalog: Catalog, languages: LanguageRepository
+) -> None:
+    setup_locale(dp, catalog, languages)
     received = ReceivedEventsMiddleware(events)
     dp.message.outer_middleware(received)
     dp.callback_query.outer_middleware(received)
