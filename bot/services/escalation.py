@@ -342,7 +342,8 @@ class EscalationService:
         await self._to_agents(ticket, lambda t: self.agents.post(t, claimed))
         await self._to_agents(ticket, self.agents_status)
         first_name = actor.name.split(" (")[0].split()[0]
-        joined = (await self.customer_texts(ticket)).get("handoff-agent-joined", agent=first_name)
+        customer = await self.customer_texts(ticket)
+        joined = customer.get("handoff-agent-joined", agent=first_name)
         await self._to_customer(ticket, lambda d: d.send_text(ticket.chat_id, joined))
 
     async def _record_agent_turn(self, ticket: Ticket, actor: Actor, text: str) -> None:
