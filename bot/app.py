@@ -475,7 +475,7 @@ def build_dispatcher(app: App, bot: Bot) -> Dispatcher:
         app.events,
         exempt=frozenset(app.settings.operators.ids),
     )
-    setup_middlewares(dp, app.events, app.catalog, flood)
+    setup_middlewares(dp, app.events, app.catalog, app.stores.languages, flood)
     dp.include_routers(*get_routers())
     return dp
 
@@ -518,6 +518,7 @@ _MENUS = {
     "BOT_COMMANDS": (
         ("start", "Start / greeting"),
         ("help", "What the bot can do"),
+        ("language", "Choose the bot's language"),
     ),
     "OPERATOR_COMMANDS": (
         ("kb_help", "Knowledge base: all operator commands"),

@@ -13,6 +13,7 @@ UTF-8 stops the start with ``file:line: problem``.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -86,6 +87,23 @@ class Catalog:
         bundle = self.bundles.get(locale or self.default_locale)
         return bundle is not None and bundle.has_message(key)
 
+    def language_name(self, locale: str) -> str:
+        """How a language names itself on the ``/language`` buttons (``language-name``)."""
+        return self.get("language-name", locale) if self.has("language-name", locale) else locale
+
+    def match(self, code: str | None) -> str | None:
+        """The catalog's locale for a language code (Telegram's ``language_code``, ``/language``).
+
+        ``zh``, ``zh-hans``, ``zh-CN``, ``zh_TW``… all give ``zh``; a language without texts, None.
+        """
+        if not code:
+            return None
+        code = code.strip().lower().replace("_", "-")
+        if code in self.bundles:
+            return code
+        primary = code.split("-", 1)[0]
+        return primary if primary in self.bundles else None
+
     def texts(self, locale: str | None = None) -> Texts:
         """The catalog bound to one language (agents', operators' and CLI texts, services)."""
         locale = locale if locale in self.bundles else self.default_locale
@@ -102,6 +120,28 @@ class _Text(str, FluentType):
 
     def format(self, locale: Locale) -> str:
         return self
+
+
+def script_locale(text: str | None) -> str | None:
+    """The language a text's script gives away: ``zh`` when it is mostly Chinese characters.
+
+    One Chinese character weighs as much as one word in another script: "我的order在哪里" is
+    Chinese, "where is my 订单" is not.
+    """
+    if not text:
+        return None
+    cjk = words = 0
+    in_word = False
+    for ch in text:
+        if ch.isalpha() and unicodedata.name(ch, "").startswith("CJK "):
+            cjk += 1
+            in_word = False
+        elif ch.isalpha():
+            words += not in_word
+            in_word = True
+        else:
+            in_word = False
+    return "zh" if cjk > words else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,4 +204,5 @@ __all__ = [
     "TextSource",
     "Texts",
     "check_catalog",
+    "script_locale",
 ]

@@ -33,6 +33,21 @@ class RatingCallback(CallbackData, prefix="rate"):
     score: int
 
 
+class LanguageCallback(CallbackData, prefix="lang"):
+    """A language picked under ``/language``: a locale code of the catalog."""
+
+    locale: str
+
+
+def language_keyboard(choices: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """One button per language: ``(locale, its own name)``, e.g. ``("zh", "简体中文")``."""
+    builder = InlineKeyboardBuilder()
+    for locale, name in choices:
+        builder.button(text=name, callback_data=LanguageCallback(locale=locale))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
 def answer_keyboard(texts: TextSource, answer_id: str) -> InlineKeyboardMarkup:
     """👍 / 👎 and "Talk to a human" under a bot's answer."""
     builder = InlineKeyboardBuilder()

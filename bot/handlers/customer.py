@@ -11,13 +11,21 @@ import logging
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command, CommandStart, Filter
+from aiogram.filters import Command, CommandObject, CommandStart, Filter
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.chat_action import ChatActionSender
+from aiogram_i18n import I18nContext
 
 from bot.handlers.filters import Inline
-from bot.i18n import TextSource
-from bot.keyboards import FeedbackCallback, HumanCallback, RatingCallback, answer_keyboard
+from bot.i18n import Catalog, TextSource
+from bot.keyboards import (
+    FeedbackCallback,
+    HumanCallback,
+    LanguageCallback,
+    RatingCallback,
+    answer_keyboard,
+    language_keyboard,
+)
 from bot.services.agents_chat import display_name
 from bot.services.answering import Answer, AnsweringService, Escalation, EscalationReason
 from bot.services.escalation import EscalationService
@@ -38,12 +46,14 @@ def create_router() -> Router:
     router.message.filter(Inline(F.chat.type == ChatType.PRIVATE))
     router.message.register(cmd_start, CommandStart())
     router.message.register(cmd_help, Command("help"))
+    router.message.register(cmd_language, Command("language"))
     router.message.register(relay_to_agents, InHandoff())
     router.message.register(handle_question, Inline(F.text))
     router.message.register(handle_other)
     router.callback_query.register(on_feedback, FeedbackCallback.filter())
     router.callback_query.register(on_talk_to_human, HumanCallback.filter())
     router.callback_query.register(on_rating, RatingCallback.filter())
+    router.callback_query.register(on_language, LanguageCallback.filter())
     return router
 
 
@@ -54,6 +64,44 @@ async def cmd_start(message: Message, product_name: str, i18n: TextSource) -> No
 
 async def cmd_help(message: Message, i18n: TextSource) -> None:
     await message.answer(i18n.get("help"))
+
+
+async def cmd_language(
+    message: Message, command: CommandObject, catalog: Catalog, i18n: I18nContext
+) -> None:
+    """``/language``: a button per language; ``/language zh``: that language at once."""
+    code = (command.args or "").strip()
+    if not code:
+        choices = [(locale, catalog.language_name(locale)) for locale in catalog.locales]
+        await message.answer(i18n.get("language-choose"), reply_markup=language_keyboard(choices))
+        return
+    locale = catalog.match(code)
+    if locale is None:
+        codes = ", ".join(catalog.locales)
+        await message.answer(i18n.get("language-unknown", code=code, codes=codes))
+        return
+    await i18n.set_locale(locale)
+    await message.answer(i18n.get("language-set", language=catalog.language_name(locale)))
+
+
+async def on_language(
+    query: CallbackQuery, callback_data: LanguageCallback, catalog: Catalog, i18n: I18nContext
+) -> None:
+    locale = catalog.match(callback_data.locale)
+    if locale is None:  # a button from a release that had this language
+        await query.answer(
+            i18n.get(
+                "language-unknown", code=callback_data.locale, codes=", ".join(catalog.locales)
+            )
+        )
+        return
+    await i18n.set_locale(locale)
+    done = i18n.get("language-set", language=catalog.language_name(locale))
+    await query.answer(done)
+    if isinstance(query.message, Message):
+        with contextlib.suppress(TelegramBadRequest):
+            await query.message.edit_reply_markup(reply_markup=None)
+        await query.message.answer(done)
 
 
 class InHandoff(Filter):

@@ -14,15 +14,17 @@ from bot.middlewares.events import ReceivedEventsMiddleware
 from bot.middlewares.flood import FloodControlMiddleware
 from bot.middlewares.locale import setup_locale
 from bot.services.events import EventRecorder
+from bot.store import LanguageRepository
 
 
 def setup_middlewares(
     dp: Dispatcher,
     events: EventRecorder,
     catalog: Catalog,
+    languages: LanguageRepository,
     flood: FloodControlMiddleware | None = None,
 ) -> None:
-    setup_locale(dp, catalog)
+    setup_locale(dp, catalog, languages)
     received = ReceivedEventsMiddleware(events)
     dp.message.outer_middleware(received)
     dp.callback_query.outer_middleware(received)

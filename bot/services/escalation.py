@@ -86,13 +86,14 @@ class EscalationService:
 
     # ------------------------------------------------------------- customers
 
-    def customer_texts(self, ticket: Ticket) -> Texts:
+    async def customer_texts(self, ticket: Ticket) -> Texts:
         """The language of what the bot sends a customer outside a reply to their own update.
 
-        For now every customer reads the default language (as the locale middleware chooses for
-        replies); a customer's own language is picked here when customers can choose one.
+        The one they chose with ``/language`` (in a private chat the chat is the customer), else
+        the default language.
         """
-        return self.catalog.texts()
+        chosen = self.catalog.match(await self.stores.languages.get(ticket.chat_id))
+        return self.catalog.texts(chosen)
 
     async def current(self, chat_id: int) -> Ticket | None:
         return await self.stores.tickets.current(chat_id)
@@ -233,7 +234,7 @@ class EscalationService:
                 meta={"ticket_closed": ticket.id},
             ),
         )
-        customer = self.customer_texts(ticket)
+        customer = await self.customer_texts(ticket)
         closing = customer.get("handoff-closed", ticket=ticket.id)
         rating = rating_keyboard(customer, ticket.id)
         await self.stores.tickets.append_turn(ticket.id, Turn(TurnRole.BOT, closing))
@@ -341,7 +342,8 @@ class EscalationService:
         await self._to_agents(ticket, lambda t: self.agents.post(t, claimed))
         await self._to_agents(ticket, self.agents_status)
         first_name = actor.name.split(" (")[0].split()[0]
-        joined = self.customer_texts(ticket).get("handoff-agent-joined", agent=first_name)
+        customer = await self.customer_texts(ticket)
+        joined = customer.get("handoff-agent-joined", agent=first_name)
         await self._to_customer(ticket, lambda d: d.send_text(ticket.chat_id, joined))
 
     async def _record_agent_turn(self, ticket: Ticket, actor: Actor, text: str) -> None:

@@ -1,7 +1,8 @@
 """Conversation state in Redis, behind repositories with typed keys.
 
 Every key name is built by ``Keys`` (keys.py) from one prefix (a hash tag on a Redis Cluster).
-Handlers and services call the repositories — conversations, answers, tickets — never Redis.
+Handlers and services call the repositories — conversations, answers, tickets, languages —
+never Redis.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from bot.store.answers import AnswerRecord, AnswerRepository, new_id
 from bot.store.connection import connect_redis, in_process_redis
 from bot.store.conversations import ConversationRepository, Turn, TurnRole
 from bot.store.keys import Keys, key_prefix
+from bot.store.languages import LanguageRepository
 from bot.store.tickets import ClaimResult, Ticket, TicketRepository, TicketStatus
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "ClaimResult",
     "ConversationRepository",
     "Keys",
+    "LanguageRepository",
     "Stores",
     "Ticket",
     "TicketRepository",
@@ -44,6 +47,7 @@ class Stores:
     conversations: ConversationRepository
     answers: AnswerRepository
     tickets: TicketRepository
+    languages: LanguageRepository
 
     @classmethod
     def build(
@@ -59,6 +63,7 @@ class Stores:
             ),
             answers=AnswerRepository(redis, keys, ttl_seconds=max(ttl, 7 * 24 * 3600)),
             tickets=TicketRepository(redis, keys),
+            languages=LanguageRepository(redis, keys),
         )
 
     async def record_answer(self, record: AnswerRecord, turn: Turn) -> None:

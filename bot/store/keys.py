@@ -70,6 +70,10 @@ class Keys:
     def thread_tickets(self) -> str:
         return f"{self.prefix}:tickets:by-thread"
 
+    def language(self, user_id: int) -> str:
+        """The reply language a customer chose with ``/language``."""
+        return f"{self.prefix}:lang:{user_id}"
+
     def dislikes(self, chat_id: int) -> str:
         return f"{self.prefix}:dislikes:{chat_id}"
 

@@ -78,3 +78,45 @@ def test_every_key_the_code_asks_for_exists() -> None:
     assert used, "no catalog lookups found"
     missing = sorted(key for key in used if not catalog.has(key))
     assert missing == []
+
+
+def _messages(path: Path) -> dict[str, set[str]]:
+    """Each message of a Fluent file and the variables it uses."""
+    from fluent.syntax import FluentParser, ast
+
+    source = path.read_text(encoding="utf-8")
+    found = {}
+    for entry in FluentParser().parse(source).body:
+        if isinstance(entry, ast.Message):
+            text = source[entry.span.start : entry.span.end]
+            found[entry.id.name] = set(re.findall(r"\{\s*\$([a-z_]+)", text))
+    return found
+
+
+def test_every_customer_text_exists_in_chinese_with_the_same_variables() -> None:
+    english = _messages(LOCALES_DIR / "en" / "customer.ftl")
+    chinese = _messages(LOCALES_DIR / "zh" / "customer.ftl")
+    assert chinese == english
+    catalog = Catalog.load()
+    assert catalog.locales == ("en", "zh")
+    assert catalog.get("button-human", "zh") == "转人工客服"
+    assert catalog.language_name("zh") == "简体中文"
+    assert catalog.language_name("en") == "English"
+
+
+def test_agents_texts_stay_english_in_the_chinese_catalog() -> None:
+    """Only customers' texts are translated: the rest falls back to English key by key."""
+    assert sorted(p.name for p in (LOCALES_DIR / "zh").glob("*.ftl")) == ["customer.ftl"]
+    catalog = Catalog.load()
+    assert not catalog.has("agent-claimed", "zh")
+    assert catalog.get("agent-claimed", "zh", agent="Dana") == catalog.get(
+        "agent-claimed", "en", agent="Dana"
+    )
+
+
+def test_a_broken_chinese_file_stops_the_load_naming_file_and_line(tmp_path: Path) -> None:
+    _write(tmp_path, "en", "main.ftl", "hello = Hello\n")
+    path = _write(tmp_path, "zh", "main.ftl", "hello = 你好\nbroken = { $名字\n")
+    with pytest.raises(ConfigurationError) as caught:
+        Catalog.load(tmp_path)
+    assert str(caught.value).startswith(f"{path}:2: ")

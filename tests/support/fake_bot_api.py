@@ -453,6 +453,7 @@ class FakeBotAPI:
         message_id: int,
         *,
         first_name: str = "Alice",
+        language_code: str | None = "en",
     ) -> dict[str, Any]:
         """An Update dict with a callback query pressed on ``message_id`` in ``chat_id``."""
         message = self.messages.get((chat_id, message_id))
@@ -460,7 +461,7 @@ class FakeBotAPI:
             message = self._unseen_bot_message(chat_id, message_id, DEFAULT_TOKEN)
         query = {
             "id": str(next(self._callback_seq) + 7_000_000_000),
-            "from": self._user(user_id, first_name, None, "en"),
+            "from": self._user(user_id, first_name, None, language_code),
             "message": message,
             "chat_instance": str(abs(chat_id) * 31 + 17),
             "data": data,

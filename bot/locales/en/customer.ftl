@@ -10,6 +10,7 @@ help =
     • 👍 / 👎 under an answer tells us whether it helped.
     • “Talk to a human” hands your question to our support team.
     • /start shows the greeting again.
+    • /language changes the language I answer in.
 not-text = Sorry, I can only read text messages. Please type your question — or tap “Talk to a human” if you'd like a person to look at it.
 empty = Please type your question in words, and I'll look it up.
 feedback-thanks-up = Thanks for the feedback! 🙌
@@ -35,6 +36,16 @@ handoff-agent-joined = 👋 { $agent } from our support team is looking at your 
 handoff-closed = Your conversation with our support team is closed (ticket #{ $ticket }) — I'm back to answer your questions. How did we do? Tap 1 (poor) to 5 (excellent).
 rating-thanks = Thank you for rating us { $score }/5!
 rating-already = This conversation was already rated — thank you!
+
+## /language: the customer's reply language
+
+# How this language names itself, on its /language button.
+language-name = English
+language-choose = Which language should I answer you in?
+# $language: the chosen language's language-name
+language-set = Done — from now on I'll answer you in { $language }.
+# $code: what the customer typed; $codes: the available codes, e.g. "en, zh"
+language-unknown = Sorry, I don't know the language “{ $code }”. Available: { $codes } — for example /language en, or just /language to pick from a list.
 
 ## Any chat: a refused request (a UserFacingError) — in reply to a command, or to a file sent
 

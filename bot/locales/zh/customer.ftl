@@ -1,0 +1,78 @@
+# 简体中文：顾客看到的文字。键和变量与 ../en/customer.ftl 相同；缺少的键用默认语言（英文）。
+start =
+    你好{ $name }！我是 { $product } 的客服助手。
+    
+    关于订单、配送、退货、付款、账户或我们的产品，有任何问题都可以直接用自己的话问我。如果我不确定，会帮你转给我们的人工客服。
+    
+    发送 /help 查看我能做什么。
+help =
+    直接输入你的问题就可以，例如“我的订单到哪了？”或“怎么退货？”。
+    
+    • 回答下方的 👍 / 👎 可以告诉我们它是否有帮助。
+    • “转人工客服”会把你的问题交给我们的客服团队。
+    • /start 再次显示欢迎语。
+    • /language 更改我回复你时使用的语言。
+not-text = 抱歉，我只能读懂文字消息。请把你的问题打出来——如果想让人工客服来看，也可以点“转人工客服”。
+empty = 请用文字输入你的问题，我来帮你查。
+feedback-thanks-up = 感谢你的反馈！🙌
+feedback-thanks-down = 谢谢告诉我们。如果需要人工帮助，请点“转人工客服”。
+feedback-expired = 这条回答太久了，无法再评价。
+handoff-new = 我已把你的问题转给我们的客服团队（工单 #{ $ticket }）。客服人员会在这个对话里回复你——你不需要再做其他操作。
+handoff-existing = 你的问题已经在我们的客服团队那里（工单 #{ $ticket }）；我已把这条消息补充进去。客服人员会在这里回复你。
+# 在 handoff-new 前面（中间加一个空格），用于机器人把握不够、不作回答时。
+low-confidence-prefix = 这个问题我不确定能答对，所以请人工客服来帮你。
+error = 抱歉，我们这边出了点问题。请稍后再试。
+button-helpful = 👍
+button-not-helpful = 👎
+button-human = 转人工客服
+button-rating = { $score }⭐
+wait-soon = 客服通常会在 { $minutes } 分钟左右回复。
+# $when 是下面 wait-back-… 中的一条。
+wait-offline = 我们的团队现在不在线，将于{ $when }（{ $tz }）回来。你的消息已保存，届时客服人员会在这里回复你。
+wait-back-today = 今天 { $time }
+wait-back-tomorrow = 明天 { $time }
+# $day：星期几的名称
+wait-back-on = { $day } { $time }
+handoff-agent-joined = 👋 我们客服团队的 { $agent } 正在处理你的问题。
+handoff-closed = 你与客服团队的对话已结束（工单 #{ $ticket }）——接下来由我继续回答你的问题。我们的服务怎么样？请点 1（很差）到 5（非常好）打分。
+rating-thanks = 感谢你给我们打 { $score }/5 分！
+rating-already = 这次对话已经评过分了——谢谢你！
+
+## /language：顾客的回复语言
+
+# 这种语言对自己的称呼，显示在 /language 的按钮上。
+language-name = 简体中文
+language-choose = 你希望我用哪种语言回复你？
+# $language：所选语言的 language-name
+language-set = 好的——从现在起我会用{ $language }回复你。
+# $code：顾客输入的内容；$codes：可用的语言代码，例如 "en, zh"
+language-unknown = 抱歉，我不认识语言代码“{ $code }”。可用的代码：{ $codes }——例如 /language zh，或者只发送 /language 从列表中选择。
+
+## 任何对话：被拒绝的请求（UserFacingError）——回复命令或发送的文件
+
+refused = ❌ { $problems }
+# $problems：每行一条，最后一条可能是 refused-more
+file-refused =
+    ❌ { $name } 未被接受（{ $count } 个问题）；知识库没有变化：
+    { $problems }
+refused-more = …… 另有 { $count } 个
+# 发送的文件没有名称时使用的名称。
+file-unnamed = 上传的文件
+
+## 终端对话（`supportbot chat`）
+
+terminal-loading = 正在加载知识库和模型……
+terminal-ready = { $product } 客服机器人已就绪，用时 { $seconds } 秒（{ $entries } 条常见问题）。输入你的问题；输入 /quit 退出。
+# 输入者的提示符（后面跟一个空格）。
+terminal-prompt = 你>
+terminal-answer =
+    机器人> { $text }
+         { "[" }{ $entry }，置信度 { $confidence }]
+# $reason：原因代码，例如 low_confidence
+terminal-handoff = 机器人> 我把这个问题交给我们客服团队的人工客服（工单 #{ $ticket }，原因：{ $reason }）。
+terminal-bye = 再见！
+# 从终端对话创建的工单上的顾客名称（客服人员会看到）。
+terminal-customer = 终端用户
+
+# Sent once when a customer writes faster than the flood limit; later messages in that window get no answer.
+flood-notice = 你发消息的速度太快了，我先暂停几秒钟。请把你的问题写在一条消息里发给我，我会回答你。
