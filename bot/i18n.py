@@ -37,6 +37,8 @@ class TextSource(Protocol):
     aiogram-i18n's ``I18nContext`` (injected into handlers) and ``Texts`` both fit.
     """
 
+    locale: str  # the language the texts are in
+
     def get(self, key: str, /, **kwargs: Any) -> str: ...
 
 

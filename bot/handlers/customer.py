@@ -150,7 +150,7 @@ async def hand_off(
     i18n: TextSource,
 ) -> None:
     """Open (or join) the customer's ticket and tell them a person will answer."""
-    outcome = await escalation.escalate(chat_id, customer, result)
+    outcome = await escalation.escalate(chat_id, customer, result, locale=i18n.locale)
     if not outcome.is_new:
         await bot.send_message(chat_id, i18n.get("handoff-existing", ticket=outcome.ticket.id))
         return

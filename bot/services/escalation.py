@@ -90,18 +90,20 @@ class EscalationService:
         """The language of what the bot sends a customer outside a reply to their own update.
 
         The one they chose with ``/language`` (in a private chat the chat is the customer), else
-        the default language.
+        the one they were answered in when the ticket opened (their Telegram language or their
+        message's script), else the default language.
         """
         chosen = self.catalog.match(await self.stores.languages.get(ticket.chat_id))
-        return self.catalog.texts(chosen)
+        return self.catalog.texts(chosen or self.catalog.match(ticket.locale or None))
 
     async def current(self, chat_id: int) -> Ticket | None:
         return await self.stores.tickets.current(chat_id)
 
     async def escalate(
-        self, chat_id: int, customer_name: str, escalation: Escalation
+        self, chat_id: int, customer_name: str, escalation: Escalation, *, locale: str = ""
     ) -> EscalationOutcome:
-        """Open (or reuse) the customer's ticket and make sure agents see it in a topic."""
+        """Open (or reuse) the customer's ticket and make sure agents see it in a topic;
+        ``locale`` is the language the customer is being answered in."""
         history = escalation.transcript
         if history is None:  # not read on the way here (a button, not a message)
             history = await self.stores.conversations.history(chat_id)
@@ -114,6 +116,7 @@ class EscalationService:
             best_guess=f"{guess.entry.question} → {guess.entry.answer}" if guess else "",
             confidence=escalation.confidence if guess else None,
             transcript=history,
+            locale=locale,
         )
         log.info("ticket %s (%s) for chat %s, new=%s", ticket.id, ticket.reason, chat_id, is_new)
         await self.events.record(

@@ -47,6 +47,7 @@ class Ticket:
     sla_reminded_at: float | None = None
     rating: int | None = None
     reopened_at: float | None = None
+    locale: str = ""  # the language the customer was answered in when the ticket opened
 
     def __post_init__(self) -> None:
         self.status = TicketStatus(self.status)
@@ -90,6 +91,7 @@ class Ticket:
             sla_reminded_at=opt_float("sla_reminded_at"),
             rating=opt_int("rating"),
             reopened_at=opt_float("reopened_at"),
+            locale=data.get("locale", ""),
         )
 
     def to_hash(self) -> dict[str, str]:
@@ -134,6 +136,7 @@ class TicketRepository:
         best_guess: str = "",
         confidence: float | None = None,
         transcript: Sequence[Turn] = (),
+        locale: str = "",
     ) -> tuple[Ticket, bool]:
         """The customer's active ticket, creating it if there is none; the flag says it is new."""
         pointer = self.keys.open_ticket(chat_id)
@@ -159,6 +162,7 @@ class TicketRepository:
                 created_at=time.time(),
                 best_guess=best_guess,
                 confidence=confidence,
+                locale=locale,
             )
             pipe.multi()
             pipe.hset(self.keys.ticket(ticket.id), mapping=ticket.to_hash())

@@ -120,3 +120,22 @@ async def test_notices_outside_a_reply_use_the_remembered_language(
     closing = await api.wait_for("sendMessage", lambda p: p["chat_id"] == CUSTOMER, start=start)
     assert closing.params["text"] == ZH.get("handoff-closed", ticket=ticket.id)
     assert [b["text"] for b in _buttons(closing)] == [f"{n}⭐" for n in range(1, 6)]
+
+
+async def test_notices_outside_a_reply_follow_the_customer_s_telegram_language(
+    running_bot: RunningBot,
+) -> None:
+    """A customer who never used /language but writes with a Chinese Telegram app: the ticket
+    keeps the language they were answered in, and the agent's closing reaches them in Chinese."""
+    api = running_bot.api
+    told = await _say(
+        running_bot, "I want to talk to a real person please", language_code="zh-hans"
+    )
+    assert "工单" in told.params["text"]
+    ticket = await running_bot.app.stores.tickets.current(CUSTOMER)
+    assert ticket is not None and ticket.locale == "zh"
+    assert await running_bot.app.stores.languages.get(CUSTOMER) is None  # nothing chosen
+    start = len(api.calls)
+    await running_bot.escalation.close(ticket.id, Actor(777, "Dana"))
+    closing = await api.wait_for("sendMessage", lambda p: p["chat_id"] == CUSTOMER, start=start)
+    assert closing.params["text"] == ZH.get("handoff-closed", ticket=ticket.id)
