@@ -460,7 +460,9 @@ def build_dispatcher(app: App, bot: Bot) -> Dispatcher:
     isolation = LeasedEventIsolation(
         app.stores.redis, key_builder, lease_s=app.settings.inbox.claim_after_s
     )
-    dp = Dispatcher(storage=storage, events_isolation=isolation)
+    # The FSM middleware (and its chat lock) is registered by setup_middlewares, after the
+    # middlewares that must run before the lock.
+    dp = Dispatcher(storage=storage, events_isolation=isolation, disable_fsm=True)
     dp["settings"] = app.settings
     dp["stores"] = app.stores
     dp["answering"] = app.answering

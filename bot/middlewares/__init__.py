@@ -25,8 +25,11 @@ def setup_middlewares(
     flood: FloodControlMiddleware | None = None,
 ) -> None:
     setup_locale(dp, catalog, languages)
+    if flood is not None:  # before the chat lock: a flood is dropped, not queued per chat
+        dp.update.outer_middleware(flood)
+    # aiogram's FSM middleware takes the chat lock (events isolation); the dispatcher is built
+    # with ``disable_fsm=True`` so that it runs here, after flood control.
+    dp.update.outer_middleware(dp.fsm)
     received = ReceivedEventsMiddleware(events)
     dp.message.outer_middleware(received)
     dp.callback_query.outer_middleware(received)
-    if flood is not None:  # after ``received``: a throttled message still counts as received
-        dp.message.outer_middleware(flood)

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.enums import ChatType
-from aiogram.types import Message, TelegramObject
+from aiogram.types import Message, TelegramObject, Update
 from limits import parse
 from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import Redis
@@ -30,7 +30,9 @@ log = logging.getLogger(__name__)
 
 
 class FloodControlMiddleware(BaseMiddleware):
-    """An outer middleware on messages: over the limit, the handlers never see the message."""
+    """An outer middleware on updates, ahead of the chat lock (aiogram's FSM middleware): a
+    message over the limit is dropped at once instead of queueing for its chat, so a flood does
+    not hold a worker's places; the handlers never see it."""
 
     def __init__(
         self,
@@ -51,9 +53,10 @@ class FloodControlMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        if not isinstance(event, Message) or event.chat.type != ChatType.PRIVATE:
+        message = event.message if isinstance(event, Update) else event
+        if not isinstance(message, Message) or message.chat.type != ChatType.PRIVATE:
             return await handler(event, data)
-        user_id = event.from_user.id if event.from_user else event.chat.id
+        user_id = message.from_user.id if message.from_user else message.chat.id
         if user_id in self.exempt:
             return await handler(event, data)
         try:
@@ -63,10 +66,10 @@ class FloodControlMiddleware(BaseMiddleware):
             return await handler(event, data)
         if allowed:
             return await handler(event, data)
-        await self.events.record(DomainEvent(EventKind.THROTTLED, chat_id=event.chat.id))
+        await self.events.record(DomainEvent(EventKind.THROTTLED, chat_id=message.chat.id))
         if await self._first_notice(user_id):
             texts: TextSource = data["i18n"]
-            await event.answer(texts.get("flood-notice"))
+            await message.answer(texts.get("flood-notice"))
         return None
 
     async def _first_notice(self, user_id: int) -> bool:

@@ -35,15 +35,15 @@ def _settings(rate: str):
 
 
 async def _all_received(stores: Stores, chat: int, count: int, timeout: float = 30.0) -> None:
-    """Wait until ``count`` messages of ``chat`` went through the dispatcher (one at a time: the
-    chat lock keeps them in order), then a little more for the last one's reply."""
+    """Wait until ``count`` messages of ``chat`` were handled or throttled, then a little more
+    for the last one's reply."""
     log = RedisEventLog(stores.redis, stores.keys)
     deadline = time.monotonic() + timeout
     while True:
         received = [
             e
             for e in await log.read()
-            if e.kind is EventKind.MESSAGE_RECEIVED and e.chat_id == chat
+            if e.kind in (EventKind.MESSAGE_RECEIVED, EventKind.THROTTLED) and e.chat_id == chat
         ]
         if len(received) >= count:
             break
