@@ -12,6 +12,7 @@ import importlib.util
 import json
 import logging
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -59,10 +60,17 @@ def base_model_dir(cache_dir: Path) -> Path:
     model = AutoModelForCausalLM.from_pretrained(
         gguf.parent, gguf_file=gguf.name, quantization_config=GgufConfig(dequantize=True)
     )
-    tmp = out.with_name(out.name + ".tmp")
+    # A folder of this process's own, renamed into place: another process converting at the same
+    # time (two workers starting on one cache) neither mixes its files in nor makes this one fail.
+    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
-    tmp.rename(out)
+    try:
+        tmp.rename(out)
+    except OSError:
+        if not (out / "model.safetensors").is_file():
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)  # the other process's copy is already in place
     return out
 
 
