@@ -1,4 +1,5 @@
-"""Logging for every command, with secrets masked wherever they would appear."""
+"""Logging for every command, with secrets and customers' personal data masked wherever they
+would appear."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ import logging
 import re
 
 from bot.settings import Settings
+from common.pii import mask
 
 _TOKEN_RE = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}\b")
 
 
 class RedactSecrets(logging.Filter):
-    """Replace configured secrets and anything shaped like a bot token with ``***``."""
+    """Replace configured secrets and anything shaped like a bot token with ``***``, and
+    customers' personal data (``common/pii.py``) with ``[email]``, ``[phone]``…."""
 
     def __init__(self, secrets: list[str]) -> None:
         super().__init__()
@@ -20,7 +23,7 @@ class RedactSecrets(logging.Filter):
     def _clean(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "***")
-        return _TOKEN_RE.sub("***", text)
+        return mask(_TOKEN_RE.sub("***", text))
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

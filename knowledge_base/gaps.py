@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from redis.asyncio import Redis
 
+from common.pii import mask
 from knowledge_base.keys import KbKeys
 from knowledge_base.model import text_key
 
@@ -52,6 +53,9 @@ class GapLog:
         self.key = self.keys.gaps()
 
     async def record(self, text: str, reason: str) -> None:
+        """Log a question the bot could not answer, its personal data masked (it is kept for the
+        operators' content-gap report, which needs the topic, not who asked)."""
+        text = mask(text)
         item = json.dumps({"text": text, "reason": reason, "at": time.time()}, ensure_ascii=False)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.lpush(self.key, item)

@@ -86,11 +86,15 @@ def test_token_is_redacted_from_logs(caplog) -> None:
     try:
         logger.error("request to https://api.telegram.org/bot%s/getMe failed", TOKEN)
         logger.error("other token 987654321:ZZZZZZZZZZZZZZZZZZZZZZZZZZ leaked")
+        logger.warning("could not parse %r", "mail me at ana@example.com or call +44 20 7946 0958")
+        logger.warning("update %s for chat %s: order %s", 41, 900001, "BC-2024-000123")
     finally:
         logger.removeHandler(handler)
     assert records == [
         "request to https://api.telegram.org/bot***/getMe failed",
         "other token *** leaked",
+        "could not parse 'mail me at [email] or call [phone]'",  # a customer's words
+        "update 41 for chat 900001: order BC-2024-000123",  # ids and order numbers stay
     ]
 
 

@@ -41,3 +41,17 @@ async def test_dismissed_questions_leave_the_log(redis_client: Redis, key_prefix
     assert await log.dismiss(["do you sell cars?"]) == 2
     assert [q.text for q in await log.recent()] == ["Is there a store in Berlin?"]
     assert await log.dismiss(["never asked"]) == 0
+
+
+async def test_personal_data_is_masked_in_the_gap_log(
+    redis_client: Redis, key_prefix: str
+) -> None:
+    log = GapLog(redis_client, key_prefix)
+    await log.record(
+        "card 4111 1111 1111 1111 charged twice for order BC-2024-000123, call +44 20 7946 0958",
+        "low_confidence",
+    )
+    [question] = await log.recent()
+    assert question.text == "card [card] charged twice for order BC-2024-000123, call [phone]"
+    raw = " ".join(await redis_client.lrange(log.key, 0, -1))
+    assert "4111" not in raw and "7946" not in raw
