@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from redis.asyncio import Redis  # noqa: E402
 
-from benchmarks.load import QUESTIONS, final_answer  # noqa: E402
+from benchmarks.load import QUESTIONS, final_answer, start_bot  # noqa: E402
 from tests.support.fake_bot_api import DEFAULT_TOKEN, FakeBotAPI  # noqa: E402
 
 FLOODER, OTHER = 910_001, 920_000
@@ -53,16 +53,7 @@ async def main() -> None:
             LOG_LEVEL="WARNING",
             METRICS__PORT="0",
         )
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "run",
-            env=env,
-            cwd=ROOT,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
+        proc = await start_bot([sys.executable, "-m", "bot.cli", "run"], env, ROOT)
         try:
             await api.wait_for("getUpdates", timeout=300)
             start = len(api.calls)

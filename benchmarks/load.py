@@ -122,18 +122,23 @@ async def run_load(
     return {"wall": wall, "latencies": latencies, "errors": errors}
 
 
+async def start_bot(cmd: list[str], env: dict, cwd: Path) -> asyncio.subprocess.Process:
+    """A bot process (its output discarded); the caller terminates it."""
+    return await asyncio.create_subprocess_exec(
+        *cmd,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+
+
 async def measure(
     name: str, cmd: list[str], env: dict, cwd: Path, args, buttons: bool = True
 ) -> dict:
     async with FakeBotAPI(max_poll_wait=0.2) as api:
         env = dict(env, API_BASE=api.base_url, TELEGRAM__API_BASE=api.base_url)
-        proc = await asyncio.create_subprocess_exec(
-            *cmd,
-            env=env,
-            cwd=cwd,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
+        proc = await start_bot(cmd, env, cwd)
         try:
             await api.wait_for("getUpdates", timeout=300)
             warm = await run_load(api, 1, 3, 60, buttons)  # first answers load lazily-built pieces

@@ -38,10 +38,10 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from limits import parse
-from limits.aio.storage import RedisClusterStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from bot import metrics
+from bot.store.connection import limits_storage
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -347,42 +347,6 @@ def _hold_response_model(method: TelegramMethod[Any]) -> None:
 
 def _paced(name: str) -> bool:
     return name.startswith(PACED_PREFIXES) and name not in NOT_PACED
-
-
-def limits_storage(redis: Redis, key_prefix: str) -> RedisStorage:
-    """The ``limits`` storage over the bot's Redis: its connection pool, or on a Redis Cluster a
-    client of its own to the same nodes with the same credentials (``limits`` takes a connection
-    pool, which a cluster client has not). Its keys start with ``key_prefix``, so on a cluster they
-    carry the deployment's hash tag too."""
-    from redis.asyncio.cluster import RedisCluster
-    from redis.asyncio.connection import SSLConnection
-
-    if not isinstance(redis, RedisCluster):
-        return RedisStorage(
-            "async+redis://",
-            implementation="redispy",
-            connection_pool=redis.connection_pool,
-            key_prefix=key_prefix,
-        )
-    nodes = ",".join(f"{node.host}:{node.port}" for node in redis.get_primaries())
-    kwargs = redis.get_connection_kwargs()
-    options = {
-        name: value
-        for name, value in kwargs.items()
-        if value is not None
-        and (
-            name in ("username", "password", "socket_connect_timeout", "socket_timeout")
-            or name.startswith("ssl_")
-        )
-    }
-    if issubclass(kwargs.get("connection_class") or object, SSLConnection):
-        options["ssl"] = True
-    return RedisClusterStorage(
-        f"async+redis+cluster://{nodes}",
-        implementation="redispy",
-        key_prefix=key_prefix,
-        **options,
-    )
 
 
 def _is_group(chat_id: int | str) -> bool:

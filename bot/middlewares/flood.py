@@ -22,8 +22,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.i18n import TextSource
-from bot.sending import limits_storage
 from bot.services.events import DomainEvent, EventKind, EventRecorder
+from bot.store.connection import limits_storage
 from bot.store.keys import Keys
 
 log = logging.getLogger(__name__)

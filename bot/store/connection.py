@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -9,6 +11,9 @@ from redis.exceptions import RedisClusterException
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.errors import StoreUnavailableError
+
+if TYPE_CHECKING:
+    from limits.aio.storage import RedisStorage
 
 
 async def connect_redis(url: str, *, cluster: bool = False) -> Redis | RedisCluster:
@@ -45,3 +50,39 @@ def _safe_url(url: str) -> str:
         return url
     scheme, _, rest = url.partition("://")
     return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+
+
+def limits_storage(redis: Redis, key_prefix: str) -> RedisStorage:
+    """The ``limits`` storage over the bot's Redis: its connection pool, or on a Redis Cluster a
+    client of its own to the same nodes with the same credentials (``limits`` takes a connection
+    pool, which a cluster client has not). Its keys start with ``key_prefix``, so on a cluster they
+    carry the deployment's hash tag too."""
+    from limits.aio.storage import RedisClusterStorage, RedisStorage
+    from redis.asyncio.connection import SSLConnection
+
+    if not isinstance(redis, RedisCluster):
+        return RedisStorage(
+            "async+redis://",
+            implementation="redispy",
+            connection_pool=redis.connection_pool,
+            key_prefix=key_prefix,
+        )
+    nodes = ",".join(f"{node.host}:{node.port}" for node in redis.get_primaries())
+    kwargs = redis.get_connection_kwargs()
+    options = {
+        name: value
+        for name, value in kwargs.items()
+        if value is not None
+        and (
+            name in ("username", "password", "socket_connect_timeout", "socket_timeout")
+            or name.startswith("ssl_")
+        )
+    }
+    if issubclass(kwargs.get("connection_class") or object, SSLConnection):
+        options["ssl"] = True
+    return RedisClusterStorage(
+        f"async+redis+cluster://{nodes}",
+        implementation="redispy",
+        key_prefix=key_prefix,
+        **options,
+    )
