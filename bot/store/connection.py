@@ -53,12 +53,15 @@ def _safe_url(url: str) -> str:
 
 
 def limits_storage(redis: Redis, key_prefix: str) -> RedisStorage:
-    """The ``limits`` storage over the bot's Redis: its connection pool, or on a Redis Cluster a
-    client of its own to the same nodes with the same credentials (``limits`` takes a connection
-    pool, which a cluster client has not). Its keys start with ``key_prefix``, so on a cluster they
-    carry the deployment's hash tag too."""
+    """The ``limits`` storage over the bot's own Redis client, so it opens no connections of its
+    own and closes with the store. Its keys start with ``key_prefix``, so on a cluster they carry
+    the deployment's hash tag too.
+
+    ``limits`` takes a connection pool, which a cluster client has not: on a Redis Cluster its
+    storage is built for the same nodes and then handed the bot's cluster client (the one it
+    built is never used, so it never connects), with its scripts registered on that client.
+    """
     from limits.aio.storage import RedisClusterStorage, RedisStorage
-    from redis.asyncio.connection import SSLConnection
 
     if not isinstance(redis, RedisCluster):
         return RedisStorage(
@@ -68,21 +71,10 @@ def limits_storage(redis: Redis, key_prefix: str) -> RedisStorage:
             key_prefix=key_prefix,
         )
     nodes = ",".join(f"{node.host}:{node.port}" for node in redis.get_primaries())
-    kwargs = redis.get_connection_kwargs()
-    options = {
-        name: value
-        for name, value in kwargs.items()
-        if value is not None
-        and (
-            name in ("username", "password", "socket_connect_timeout", "socket_timeout")
-            or name.startswith("ssl_")
-        )
-    }
-    if issubclass(kwargs.get("connection_class") or object, SSLConnection):
-        options["ssl"] = True
-    return RedisClusterStorage(
-        f"async+redis+cluster://{nodes}",
-        implementation="redispy",
-        key_prefix=key_prefix,
-        **options,
+    storage = RedisClusterStorage(
+        f"async+redis+cluster://{nodes}", implementation="redispy", key_prefix=key_prefix
     )
+    storage.bridge.storage = redis
+    storage.bridge.connection_getter = lambda _readonly: redis
+    storage.bridge.register_scripts()
+    return storage

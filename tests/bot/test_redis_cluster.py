@@ -35,7 +35,7 @@ from knowledge_base.gaps import GapLog
 from knowledge_base.keys import KbKeys
 from knowledge_base.store import KnowledgeBaseStore
 from knowledge_base.suggestions import SuggestionStore
-from tests.bot.test_worker_killed import worker
+from tests.support.bot_processes import worker
 from tests.support.fake_bot_api import DEFAULT_TOKEN, FakeBotAPI
 from tests.support.redis_cluster import RedisCluster, running_cluster
 

@@ -7,39 +7,18 @@ Prints what was sent, answered and lost (``pytest -s`` shows it).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
-import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 from redis.asyncio import Redis
 
+from tests.support.bot_processes import worker
 from tests.support.fake_bot_api import DEFAULT_TOKEN, FakeBotAPI
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAT = 9101
 QUESTION = "How long does delivery take?"
-
-
-@contextlib.asynccontextmanager
-async def worker(env: dict[str, str], log: Path) -> AsyncIterator[asyncio.subprocess.Process]:
-    """A `supportbot run` process; stopped with SIGTERM at the end unless already dead."""
-    with log.open("ab") as out:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", cwd=ROOT, env=env, stdout=out, stderr=out
-        )
-    try:
-        yield proc
-    finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), 30)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
 
 
 async def test_a_killed_worker_s_update_is_answered_once_by_another(

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import os
+import signal
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,3 +73,22 @@ async def until_answered(process: BotProcess, question: str, expected: str, limi
             return elapsed
         if elapsed > limit:
             raise AssertionError(f"still {reply['text']!r} after {elapsed:.1f}s")
+
+
+@contextlib.asynccontextmanager
+async def worker(env: dict[str, str], log: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+    """A `supportbot run` process; stopped with SIGTERM at the end unless already dead."""
+    with log.open("ab") as out:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "run", cwd=ROOT, env=env, stdout=out, stderr=out
+        )
+    try:
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), 30)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
