@@ -475,8 +475,10 @@ def build_parser(texts: TextSource) -> argparse.ArgumentParser:
     ev.set_defaults(func=cmd_eval)
 
     from bot.cli_kb import register
+    from bot.cli_report import register as register_report
 
     register(sub)
+    register_report(sub)
     return parser
 
 

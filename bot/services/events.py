@@ -123,3 +123,16 @@ class RedisEventLog:
         """Events in the order they were recorded, from stream id ``start`` on."""
         entries = await self.redis.xrange(self.key, min=start, count=count)
         return [DomainEvent.from_fields(values) for _, values in entries]
+
+    async def between(self, since: float, until: float, chunk: int = 10_000) -> list[DomainEvent]:
+        """Events recorded from ``since`` to ``until`` (seconds), read in chunks; the stream's
+        ids are the milliseconds at which each event was added."""
+        events: list[DomainEvent] = []
+        start, end = f"{int(since * 1000)}-0", f"{int(until * 1000)}-0"
+        while True:
+            entries = await self.redis.xrange(self.key, min=start, max=end, count=chunk)
+            events.extend(DomainEvent.from_fields(values) for _, values in entries)
+            if len(entries) < chunk:
+                return events
+            last = entries[-1][0]
+            start = "(" + (last.decode() if isinstance(last, bytes) else last)

@@ -89,3 +89,24 @@ class BusinessHours:
             if best is not None:
                 return best
         return best
+
+    def open_seconds(self, start: datetime, end: datetime) -> float:
+        """Seconds between ``start`` and ``end`` that fall within opening hours (a wait that
+        began on Friday evening and ended on Monday morning counts only Monday's part)."""
+        if end <= start:
+            return 0.0
+        if self.always_open:
+            return (end - start).total_seconds()
+        first, last = start.astimezone(self.tz), end.astimezone(self.tz)
+        total = 0.0
+        day = first.date()
+        while day <= last.date():
+            for w in self.windows:
+                if w.weekday != day.weekday():
+                    continue
+                opens = datetime.combine(day, w.start, tzinfo=self.tz)
+                closes = datetime.combine(day, w.end, tzinfo=self.tz)
+                overlap = (min(closes, last) - max(opens, first)).total_seconds()
+                total += max(overlap, 0.0)
+            day += timedelta(days=1)
+        return total

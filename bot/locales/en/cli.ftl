@@ -62,3 +62,33 @@ cli-kb-suggestion-from-ticket =
 cli-kb-needs-suggestion = kb suggestions { $action } needs a suggestion id
 cli-kb-approved = suggestion #{ $id } → { $entry }
 cli-kb-rejected = suggestion #{ $id } rejected
+
+## supportbot report
+
+cli-report-bad-moment = cannot read { $value } as a period: give a span back from now (30m, 24h, 7d, 4w) or a date (2026-11-30)
+cli-report-empty-period = --until must be later than --since
+cli-report-title = Support from { $since } to { $until }
+cli-report-conversations = Conversations
+cli-report-messages = Customer messages
+cli-report-involvement-rate = Involvement (bot answered)
+cli-report-resolution-rate = Resolution
+cli-report-resolution = { $rate } ({ $confirmed } confirmed, { $assumed } assumed, { $pending } pending)
+cli-report-escalation-rate = Escalation
+cli-report-tickets = Tickets opened
+cli-report-csat = CSAT (4–5 of 5)
+cli-report-thumbs-up-share = 👍 share of rated answers
+cli-report-of = { $value } of { $n }
+cli-report-first-response-p50-s = First response, median
+cli-report-first-response-business-p50-s = First response in business hours, median
+cli-report-resolution-time-p50-s = Resolution time, median
+cli-report-unclaimed-wait-p50-s = Wait until claimed, median
+cli-report-reasons = Tickets by reason
+cli-report-reason = Reason
+cli-report-count = Tickets
+cli-report-entries = Answers to fix (worst first)
+cli-report-col-entry = Entry
+cli-report-col-answers = Answers
+cli-report-col-up = 👍
+cli-report-col-down = 👎
+cli-report-col-resolved = Resolved
+cli-report-col-handoffs = Handoffs after

@@ -1,0 +1,168 @@
+"""``supportbot report``: how support went over a period, from the domain events in Redis.
+
+A table in the terminal (``rich``), or ``--json``: one object whose keys are the metric names the
+README defines (``bot/services/analytics.py`` computes them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.errors import UserFacingError
+
+if TYPE_CHECKING:
+    from bot.i18n import TextSource
+    from bot.services.analytics import Report
+
+_SPAN_RE = re.compile(r"^(\d+)\s*([mhdw])$")
+_UNIT_S = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="resolution, escalation, CSAT, response times of a period")
+    p.add_argument(
+        "--since",
+        default="7d",
+        help="a span back from now (30m, 24h, 7d, 4w) or a date (default 7d)",
+    )
+    p.add_argument("--until", help="a date (YYYY-MM-DD, exclusive) or a span back from now")
+    p.add_argument("--json", action="store_true", help="print one JSON object of the metrics")
+    p.add_argument("--entries", type=int, default=10, help="answers to fix: how many to show")
+    p.set_defaults(func=cmd_report)
+
+
+def parse_moment(text: str, now: float, texts: TextSource) -> float:
+    """``7d`` (a span back from ``now``) or ``2026-11-30`` / an ISO time (UTC unless it says)."""
+    value = text.strip().lower()
+    span = _SPAN_RE.match(value)
+    if span:
+        return now - int(span[1]) * _UNIT_S[span[2]]
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UserFacingError(texts.get("cli-report-bad-moment", value=text)) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def cmd_report(args: argparse.Namespace, texts: TextSource) -> int:
+    from bot.settings import load_settings
+
+    now = time.time()
+    since = parse_moment(args.since, now, texts)
+    until = parse_moment(args.until, now, texts) if args.until else now
+    if until <= since:
+        raise UserFacingError(texts.get("cli-report-empty-period"))
+    report = asyncio.run(_report(load_settings(), since, until, now))
+    figures = report.to_json()
+    if args.json:
+        print(json.dumps(figures, ensure_ascii=False))
+    else:
+        print_report(figures, texts, entries=args.entries)
+    return 0
+
+
+async def _report(settings: Any, since: float, until: float, now: float) -> Report:
+    from bot.app import Models, open_app
+    from bot.services.analytics import CONVERSATION_GAP_S, build_report
+    from bot.services.events import RedisEventLog
+    from bot.services.hours import BusinessHours
+
+    async with open_app(
+        settings, models=Models.LAZY, needs_redis="the report reads the bot's events", seed=False
+    ) as app:
+        log = RedisEventLog(app.stores.redis, app.stores.keys)
+        # Conversations going on at ``since`` started up to a day before it.
+        events = await log.between(since - CONVERSATION_GAP_S, now)
+    hours = BusinessHours.parse(settings.escalation.business_hours, settings.escalation.timezone)
+    return build_report(events, since=since, until=until, now=now, hours=hours)
+
+
+def print_report(figures: dict[str, Any], texts: TextSource, *, entries: int = 10) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    summary = Table(
+        title=texts.get("cli-report-title", since=figures["since"], until=figures["until"]),
+        show_header=False,
+    )
+    summary.add_column(style="bold")
+    summary.add_column(justify="right")
+    rows = [
+        ("conversations", figures["conversations"]),
+        ("messages", figures["messages"]),
+        ("involvement_rate", _share(figures["involvement_rate"])),
+        (
+            "resolution_rate",
+            texts.get(
+                "cli-report-resolution",
+                rate=_share(figures["resolution_rate"]),
+                confirmed=figures["resolution_confirmed"],
+                assumed=figures["resolution_assumed"],
+                pending=figures["resolution_pending"],
+            ),
+        ),
+        ("escalation_rate", _share(figures["escalation_rate"])),
+        ("tickets", figures["tickets"]),
+        ("csat", texts.get("cli-report-of", value=_share(figures["csat"]), n=figures["ratings"])),
+        (
+            "thumbs_up_share",
+            texts.get(
+                "cli-report-of",
+                value=_share(figures["thumbs_up_share"]),
+                n=figures["rated_answers"],
+            ),
+        ),
+        ("first_response_p50_s", _seconds(figures["first_response_p50_s"])),
+        ("first_response_business_p50_s", _seconds(figures["first_response_business_p50_s"])),
+        ("resolution_time_p50_s", _seconds(figures["resolution_time_p50_s"])),
+        ("unclaimed_wait_p50_s", _seconds(figures["unclaimed_wait_p50_s"])),
+    ]
+    for key, value in rows:
+        summary.add_row(texts.get(f"cli-report-{key.replace('_', '-')}"), str(value))
+    console.print(summary)
+    if figures["escalations_by_reason"]:
+        reasons = Table(title=texts.get("cli-report-reasons"))
+        reasons.add_column(texts.get("cli-report-reason"))
+        reasons.add_column(texts.get("cli-report-count"), justify="right")
+        for reason, count in sorted(figures["escalations_by_reason"].items(), key=lambda r: -r[1]):
+            reasons.add_row(reason, str(count))
+        console.print(reasons)
+    if figures["entries"] and entries > 0:
+        worst = Table(title=texts.get("cli-report-entries"))
+        for key in ("entry", "answers", "up", "down", "resolved", "handoffs"):
+            worst.add_column(
+                texts.get(f"cli-report-col-{key}"), justify="left" if key == "entry" else "right"
+            )
+        for entry in figures["entries"][:entries]:
+            worst.add_row(
+                entry["entry_id"],
+                str(entry["answers"]),
+                str(entry["thumbs_up"]),
+                str(entry["thumbs_down"]),
+                _share(entry["resolution_rate"]),
+                str(entry["handoffs_after"]),
+            )
+        console.print(worst)
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f} %"
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value < 120:
+        return f"{value:.0f} s"
+    if value < 7200:
+        return f"{value / 60:.1f} min"
+    return f"{value / 3600:.1f} h"
