@@ -33,7 +33,7 @@ from bot.app import (
     sending_path,
 )
 from bot.inbox import DispatcherHandler, UpdateInbox, poll_into
-from bot.metrics import serve_metrics
+from bot.metrics import aiohttp_handler, serve_metrics
 from bot.sending import Redeliverer
 from bot.services.live import LiveModels
 from bot.services.sla import SlaMonitor
@@ -53,7 +53,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Start the bot with the configured mode and run until ``stop`` is set or a signal arrives."""
     app = await build_app(settings, needs_redis=NEEDS_REDIS, telegram=True)
     if settings.metrics.port:
-        serve_metrics(settings.metrics.host, settings.metrics.port)
+        metrics_server = await serve_metrics(
+            settings.metrics.host, settings.metrics.port, settings.metrics.token_value()
+        )
+        if metrics_server is not None:
+            app.resources.push_async_callback(metrics_server.cleanup)
     try:
         bot = app.bot
         app.spawn(_heartbeat(app.stores), "heartbeat")
@@ -204,6 +208,7 @@ async def _run_webhook(
     secret = await webhook_secret(settings, stores)
     app = web.Application()
     app.router.add_post(path, WebhookReceiver(inbox, secret).receive)
+    app.router.add_get("/metrics", aiohttp_handler(settings.metrics.token_value()))
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, tg.webhook_host, tg.webhook_port)

@@ -300,6 +300,11 @@ class MetricsSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(9464, ge=0, le=65535)
+    # Optional: scrapes must send ``Authorization: Bearer <token>`` (bot, webhook server, console).
+    token: SecretStr | None = None
+
+    def token_value(self) -> str | None:
+        return self.token.get_secret_value() if self.token is not None else None
 
 
 class TextsSettings(BaseModel):

@@ -16,6 +16,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.chat_action import ChatActionSender
 from aiogram_i18n import I18nContext
 
+from bot import metrics
 from bot.handlers.filters import Inline
 from bot.i18n import Catalog, TextSource
 from bot.keyboards import (
@@ -48,7 +49,7 @@ def create_router() -> Router:
     router.message.register(cmd_help, Command("help"))
     router.message.register(cmd_language, Command("language"))
     router.message.register(relay_to_agents, InHandoff())
-    router.message.register(handle_question, Inline(F.text))
+    router.message.register(metrics.timed(handle_question), Inline(F.text))
     router.message.register(handle_other)
     router.callback_query.register(on_feedback, FeedbackCallback.filter())
     router.callback_query.register(on_talk_to_human, HumanCallback.filter())

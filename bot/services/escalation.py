@@ -126,6 +126,7 @@ class EscalationService:
                 ticket_id=ticket.id,
                 reason=escalation.reason.value,
                 is_new=is_new,
+                confidence=escalation.confidence if guess else None,
             )
         )
         if self.knowledge is not None:

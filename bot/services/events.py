@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
+from bot import metrics
 from bot.store import Keys
 from common.batching import Batcher
 
@@ -107,6 +108,7 @@ class RedisEventLog:
         self._writes: Batcher[DomainEvent, None] = Batcher(self._write, name="events")
 
     async def record(self, event: DomainEvent) -> None:
+        metrics.observe(event)
         try:
             await self._writes.submit(event)
         except Exception as exc:  # the one place a lost event is handled: the caller goes on

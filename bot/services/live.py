@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from bot import metrics
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -51,6 +53,7 @@ class LiveModels:
         """
         stats = self.retriever.load(kb)
         self.version, self.kb = version, kb
+        metrics.KB_VERSION.set(version)
         return stats or {}
 
     def serve_out_of_scope(self, questions: Sequence[str]) -> None:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from aiogram.exceptions import TelegramAPIError
 
+from bot import metrics
 from bot.keyboards import ticket_keyboard
 from bot.services.agents_chat import customer_name
 from bot.services.escalation import EscalationService
@@ -42,16 +43,19 @@ class SlaMonitor:
             await asyncio.sleep(self.interval)
 
     async def remind_overdue(self, now: float | None = None) -> list[str]:
-        """Post one reminder per unclaimed ticket waiting longer than the SLA; heal missing topics."""
+        """Post one reminder per unclaimed ticket waiting longer than the SLA; heal missing topics;
+        set the gauges of tickets waiting."""
         service = self.escalation
         agents, tickets, settings = service.agents, service.stores.tickets, service.settings
         texts = service.texts
         now = now or time.time()
         reminded: list[str] = []
+        waiting = await tickets.list_open()
+        metrics.set_tickets(len(waiting), sum(t.status == TicketStatus.OPEN for t in waiting))
         if agents is None:
             return reminded
         business_open = service.hours.is_open(datetime.fromtimestamp(now, UTC))
-        for ticket in await tickets.list_open():
+        for ticket in waiting:
             if not ticket.thread_id:
                 await service.ensure_topic(ticket)  # e.g. Telegram was down
             if ticket.status != TicketStatus.OPEN or not business_open:

@@ -202,3 +202,24 @@ async def test_console_in_a_headless_browser(console: Console) -> None:
     assert ticket.status == TicketStatus.CLOSED and ticket.claimed_by_name == USER
     roles = [t.role for t in await console.stores.tickets.transcript(first)]
     assert roles.count("agent") == 1
+
+
+async def test_prometheus_scrapes_metrics_without_the_login(console: Console) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+    from pydantic import SecretStr
+
+    await console.customer_asks(62, "Dan", "I need a human")
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{console.url}/metrics") as resp:
+            assert resp.status == 200
+            body = await resp.text()
+        found = {s.name: s.value for f in text_string_to_metric_families(body) for s in f.samples}
+        assert found["supportbot_tickets_open"] == 1
+        assert found["supportbot_tickets_unclaimed"] == 1
+        # With METRICS__TOKEN set a scrape must bring it.
+        console.settings.metrics.token = SecretStr("scrape-token")
+        async with http.get(f"{console.url}/metrics") as resp:
+            assert resp.status == 401
+        headers = {"Authorization": "Bearer scrape-token"}
+        async with http.get(f"{console.url}/metrics", headers=headers) as resp:
+            assert resp.status == 200
