@@ -44,10 +44,10 @@ async def test_metrics_port_serves_and_a_taken_port_is_not_fatal() -> None:
     runner = await metrics.serve_metrics("127.0.0.1", port)
     assert runner is not None
     try:
-        async with aiohttp.ClientSession() as http:
-            async with http.get(f"http://127.0.0.1:{port}/metrics") as resp:
-                assert resp.status == 200
-                body = await resp.text()
+        url = f"http://127.0.0.1:{port}/metrics"
+        async with aiohttp.ClientSession() as http, http.get(url) as resp:
+            assert resp.status == 200
+            body = await resp.text()
         found = samples(body)
         assert found[("supportbot_outgoing_kept_total", ())] >= 1
         assert ("supportbot_outgoing_kept_waiting", ()) in found
@@ -100,3 +100,26 @@ async def test_answers_handoffs_and_feedback_are_counted(running_bot: RunningBot
     assert delta(before, after, "supportbot_answer_seconds_count") == 2
     assert delta(before, after, "supportbot_retrieval_confidence_count") == 1
     assert delta(before, after, "supportbot_events_total", kind="answered") == 1
+
+
+def test_workers_sharing_a_multiprocess_folder_are_added_up(tmp_path) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR, any one worker's scrape shows every worker's counts."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    count = (
+        "from bot import metrics\n"
+        "from bot.services.events import DomainEvent, EventKind\n"
+        "metrics.observe(DomainEvent(EventKind.ESCALATED, is_new=True, reason='asked_for_human'))\n"
+    )
+    for _ in range(2):  # two workers, each counts one handoff and exits
+        subprocess.run([sys.executable, "-c", count], env=env, check=True, timeout=60)
+    scrape = "from bot import metrics\nprint(metrics.render()[0].decode())"
+    out = subprocess.run(
+        [sys.executable, "-c", scrape], env=env, check=True, timeout=60, capture_output=True
+    ).stdout.decode()
+    found = samples(out)
+    assert found[("supportbot_escalations_total", (("reason", "asked_for_human"),))] == 2
+    assert found[("supportbot_tickets_opened_total", ())] == 2
