@@ -477,7 +477,9 @@ def build_dispatcher(app: App, bot: Bot) -> Dispatcher:
         app.events,
         exempt=frozenset(app.settings.operators.ids),
     )
-    setup_middlewares(dp, app.events, app.catalog, app.stores.languages, flood)
+    setup_middlewares(
+        dp, app.events, app.catalog, app.stores.languages, flood, app.answering.sentiment
+    )
     dp.include_routers(*get_routers())
     return dp
 

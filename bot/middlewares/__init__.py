@@ -14,6 +14,7 @@ from bot.middlewares.events import ReceivedEventsMiddleware
 from bot.middlewares.flood import FloodControlMiddleware
 from bot.middlewares.locale import setup_locale
 from bot.services.events import EventRecorder
+from bot.services.sentiment import SentimentAnalyzer
 from bot.store import LanguageRepository
 
 
@@ -23,6 +24,7 @@ def setup_middlewares(
     catalog: Catalog,
     languages: LanguageRepository,
     flood: FloodControlMiddleware | None = None,
+    sentiment: SentimentAnalyzer | None = None,
 ) -> None:
     setup_locale(dp, catalog, languages)
     if flood is not None:  # before the chat lock: a flood is dropped, not queued per chat
@@ -30,6 +32,6 @@ def setup_middlewares(
     # aiogram's FSM middleware takes the chat lock (events isolation); the dispatcher is built
     # with ``disable_fsm=True`` so that it runs here, after flood control.
     dp.update.outer_middleware(dp.fsm)
-    received = ReceivedEventsMiddleware(events)
+    received = ReceivedEventsMiddleware(events, sentiment)
     dp.message.outer_middleware(received)
     dp.callback_query.outer_middleware(received)

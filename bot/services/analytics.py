@@ -83,6 +83,19 @@ class Conversation:
         return Outcome.PENDING
 
     @property
+    def moods(self) -> list[float]:
+        """The sentiment of each of the customer's messages that has one."""
+        return [
+            e.sentiment for e in self.events if _customer_message(e) and e.sentiment is not None
+        ]
+
+    @property
+    def tickets(self) -> list[str]:
+        return sorted(
+            {e.ticket_id for e in self.events if e.kind == EventKind.ESCALATED and e.ticket_id}
+        )
+
+    @property
     def last_answer(self) -> DomainEvent | None:
         answers = [e for e in self.events if e.kind == EventKind.ANSWERED]
         return answers[-1] if answers else None
@@ -153,6 +166,7 @@ class Report:
     tickets_per_agent: dict[str, int]
     entries: list[EntryFigures]
     sentiment: list[float] = field(default_factory=list)
+    most_negative: list[dict[str, Any]] = field(default_factory=list)
     topics: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -191,6 +205,7 @@ class Report:
             "unclaimed_wait_p50_s": _median(self.unclaimed_wait_s),
             "tickets_per_agent": dict(sorted(self.tickets_per_agent.items())),
             "sentiment_mean": _round(statistics.fmean(self.sentiment)) if self.sentiment else None,
+            "most_negative": self.most_negative,
             "entries": [e.to_json() for e in self.entries],
             "topics": self.topics,
         }
@@ -243,7 +258,31 @@ def build_report(
         unclaimed_wait_s=[t.claimed - t.opened for t in opened if t.claimed],
         tickets_per_agent=dict(Counter(agent for t in opened for agent in t.agents)),
         entries=_entries(in_period, now),
+        sentiment=[
+            e.sentiment
+            for e in ordered
+            if _customer_message(e) and e.sentiment is not None and since <= e.at < until
+        ],
+        most_negative=_most_negative(in_period, now),
     )
+
+
+def _most_negative(conversations: list[Conversation], now: float, n: int = 5) -> list[dict]:
+    """The conversations whose customer sounded worst (lowest message), worst first; ticket ids
+    lead to the transcript, no customer identity is in the report."""
+    scored = [(min(c.moods), c) for c in conversations if c.moods and min(c.moods) < 0]
+    scored.sort(key=lambda pair: (pair[0], pair[1].started))
+    return [
+        {
+            "started": _iso(c.started),
+            "lowest_sentiment": round(low, 3),
+            "mean_sentiment": round(statistics.fmean(c.moods), 3),
+            "messages": len(c.moods),
+            "outcome": c.outcome(now).value,
+            "tickets": c.tickets,
+        }
+        for low, c in scored[:n]
+    ]
 
 
 def _conversations(ordered: list[DomainEvent]) -> list[Conversation]:

@@ -58,6 +58,7 @@ class DomainEvent:
     version: int | None = None  # kb_changed: the new knowledge-base version
     summary: str | None = None  # kb_changed: entry ids and counts
     message_kind: str | None = None  # message_received: text, photo, …, callback
+    sentiment: float | None = None  # message_received: −1 (furious) … +1 (delighted)
     at: float = field(default_factory=time.time)
 
     def to_fields(self) -> dict[str, str]:
@@ -81,6 +82,7 @@ _PARSE: dict[str, Callable[[str], Any]] = {
     "kind": EventKind,
     "chat_id": int,
     "confidence": float,
+    "sentiment": float,
     "is_new": lambda v: v == "1",
     "helpful": lambda v: v == "1",
     "score": int,

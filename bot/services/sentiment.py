@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -33,6 +34,20 @@ CHINESE_ANGER_WORDS = (
     "他妈",
     "妈的",
 )
+# Thanks and satisfaction: a Chinese message with these (and no anger word) leans positive.
+CHINESE_PLEASED_WORDS = (
+    "谢谢",
+    "感谢",
+    "多谢",
+    "满意",
+    "很好",
+    "太好了",
+    "不错",
+    "棒",
+    "解决了",
+    "好评",
+    "辛苦了",
+)
 _CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -48,13 +63,16 @@ class SentimentAnalyzer:
     def __init__(self, threshold: float = -0.6) -> None:
         self.threshold = threshold
         self._vader = None
+        # A message is scored when it arrives (its event) and again on the answer path: the
+        # second time is a lookup.
+        self.score = functools.lru_cache(maxsize=4096)(self._score)
 
     def warm_up(self) -> None:
         from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
         self._vader = SentimentIntensityAnalyzer()
 
-    def score(self, text: str) -> SentimentScore:
+    def _score(self, text: str) -> SentimentScore:
         if self._vader is None:
             self.warm_up()
         compound = float(self._vader.polarity_scores(text)["compound"])
@@ -64,6 +82,8 @@ class SentimentAnalyzer:
                 # One anger word is strong; each further one or "!" pushes it further.
                 bangs = text.count("!") + text.count("！")
                 compound = min(compound, -0.6 - 0.15 * (hits - 1) - 0.05 * min(bangs, 3))
+            elif any(word in text for word in CHINESE_PLEASED_WORDS):
+                compound = max(compound, 0.5)
         compound = max(-1.0, compound)
         return SentimentScore(compound, compound <= self.threshold)
 

@@ -15,6 +15,7 @@ from bot.services.escalation import EscalationService
 from bot.services.events import DomainEvent, EventKind, RedisEventLog
 from bot.services.knowledge import KnowledgeService
 from bot.services.live import LiveModels
+from bot.services.sentiment import SentimentAnalyzer
 from bot.store import Keys, Stores, Turn
 from models.generator import VerbatimGenerator
 from retrieval import FaqRetriever
@@ -95,19 +96,21 @@ async def test_a_conversation_is_recorded_as_events(
     assert entry == "delivery-time" and 0 < answered[0].confidence <= 1
     received = EventKind.MESSAGE_RECEIVED
 
-    def got(chat: int, kind: str) -> DomainEvent:
-        return DomainEvent(received, chat_id=chat, message_kind=kind)
+    def got(chat: int, kind: str, said: str | None = None) -> DomainEvent:
+        # a customer's words are scored; the score is kept, the words are not
+        mood = round(SentimentAnalyzer().score(said).compound, 3) if said else None
+        return DomainEvent(received, chat_id=chat, message_kind=kind, sentiment=mood)
 
     to_answer = {"chat_id": CUSTOMER, "answer_id": answer_id, "entry_id": entry}
     by_agent = {"chat_id": CUSTOMER, "ticket_id": "1", "actor": AGENT_NAME}
     expected = [
-        got(CUSTOMER, "text"),
+        got(CUSTOMER, "text", QUESTION),
         DomainEvent(
             EventKind.ANSWERED, **to_answer, confidence=answered[0].confidence, source="faq"
         ),
         got(CUSTOMER, "callback"),
         DomainEvent(EventKind.FEEDBACK, **to_answer, helpful=True),
-        got(CUSTOMER, "text"),
+        got(CUSTOMER, "text", ASK_HUMAN),
         DomainEvent(
             EventKind.ESCALATED,
             chat_id=CUSTOMER,

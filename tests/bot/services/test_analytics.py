@@ -201,3 +201,36 @@ def test_first_response_within_business_hours() -> None:
     assert figures["first_response_business_p50_s"] == 3600.0  # Friday's and Monday's half hour
     assert figures["first_response_p50_s"] == pytest.approx(monday - friday)
     assert figures["resolution_time_p50_s"] is None  # never closed
+
+
+def test_sentiment_mean_and_the_most_negative_conversations() -> None:
+    def said(chat: int, at: float, mood: float) -> DomainEvent:
+        return DomainEvent(
+            EventKind.MESSAGE_RECEIVED,
+            chat_id=chat,
+            message_kind="text",
+            sentiment=mood,
+            at=T0 + at,
+        )
+
+    events = [
+        said(1, 0, 0.5),
+        answered(1, 1, "a1", "shipping"),
+        said(2, 0, -0.2),
+        said(2, 60, -0.9),
+        escalated(2, 61, "T7", "negative_sentiment"),
+        said(3, 0, -0.4),
+        said(4, 0, 0.0),
+    ]
+    figures = build_report(events, since=T0, until=T0 + DAY).to_json()
+    assert figures["sentiment_mean"] == round((0.5 - 0.2 - 0.9 - 0.4 + 0.0) / 5, 4)
+    worst = figures["most_negative"]
+    assert [w["lowest_sentiment"] for w in worst] == [-0.9, -0.4]  # chats 1 and 4 never < 0
+    assert worst[0] == {
+        "started": worst[0]["started"],
+        "lowest_sentiment": -0.9,
+        "mean_sentiment": -0.55,
+        "messages": 2,
+        "outcome": "escalated",
+        "tickets": ["T7"],
+    }
