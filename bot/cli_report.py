@@ -71,18 +71,15 @@ def cmd_report(args: argparse.Namespace, texts: TextSource) -> int:
 
 async def _report(settings: Any, since: float, until: float, now: float) -> Report:
     from bot.app import Models, open_app
-    from bot.services.analytics import CONVERSATION_GAP_S, build_report
-    from bot.services.events import RedisEventLog
     from bot.services.hours import BusinessHours
+    from bot.services.rollup import DailyFigures
 
+    hours = BusinessHours.parse(settings.escalation.business_hours, settings.escalation.timezone)
     async with open_app(
         settings, models=Models.LAZY, needs_redis="the report reads the bot's events", seed=False
     ) as app:
-        log = RedisEventLog(app.stores.redis, app.stores.keys)
-        # Conversations going on at ``since`` started up to a day before it.
-        events = await log.between(since - CONVERSATION_GAP_S, now)
-    hours = BusinessHours.parse(settings.escalation.business_hours, settings.escalation.timezone)
-    return build_report(events, since=since, until=until, now=now, hours=hours)
+        figures = DailyFigures(app.stores.redis, app.stores.keys, hours)
+        return await figures.report(since, until, now)
 
 
 def print_report(figures: dict[str, Any], texts: TextSource, *, entries: int = 10) -> None:

@@ -36,6 +36,7 @@ from bot.inbox import DispatcherHandler, UpdateInbox, poll_into
 from bot.metrics import aiohttp_handler, serve_metrics
 from bot.sending import Redeliverer
 from bot.services.live import LiveModels
+from bot.services.rollup import DailyFigures
 from bot.services.sla import SlaMonitor
 from bot.settings import Mode, Settings
 from bot.store import Stores
@@ -65,6 +66,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         dp = build_dispatcher(app, bot)
         monitor = SlaMonitor(dp["escalation"], settings.escalation.sla_check_seconds)
         app.spawn(monitor.run(), "sla-monitor")
+        app.spawn(
+            DailyFigures(app.stores.redis, app.stores.keys, monitor.escalation.hours).run(),
+            "daily-figures",
+        )
         sending = sending_path(bot, app.stores, settings)
         app.spawn(Redeliverer(bot, sending.store, settings.sending).run(), "redelivery")
         me = await bot.get_me()

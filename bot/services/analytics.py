@@ -42,6 +42,7 @@ from bot.services.hours import BusinessHours
 CONVERSATION_GAP_S = 24 * 3600  # silence that ends a conversation
 RESOLUTION_WAIT_S = 24 * 3600  # silence after the bot's last answer that assumes it helped
 GOOD_RATINGS = (4, 5)
+MOST_NEGATIVE = 5  # conversations listed as the most negative of a period
 
 
 class Outcome(StrEnum):
@@ -165,7 +166,8 @@ class Report:
     unclaimed_wait_s: list[float]
     tickets_per_agent: dict[str, int]
     entries: list[EntryFigures]
-    sentiment: list[float] = field(default_factory=list)
+    sentiment_sum: float = 0.0
+    sentiment_count: int = 0
     most_negative: list[dict[str, Any]] = field(default_factory=list)
     topics: list[dict[str, Any]] = field(default_factory=list)
 
@@ -177,6 +179,88 @@ class Report:
     def decided(self) -> int:
         """Conversations the bot took part in whose outcome is known."""
         return self.involved - self.outcomes[Outcome.PENDING]
+
+    def state(self) -> dict[str, Any]:
+        """Everything needed to merge this report with others (a day's stored aggregate)."""
+        return {
+            "since": self.since,
+            "until": self.until,
+            "conversations": self.conversations,
+            "involved": self.involved,
+            "outcomes": {k.value: v for k, v in self.outcomes.items()},
+            "escalated_conversations": self.escalated_conversations,
+            "escalations_by_reason": self.escalations_by_reason,
+            "messages": self.messages,
+            "tickets": self.tickets,
+            "ratings": self.ratings,
+            "thumbs_up": self.thumbs_up,
+            "thumbs_down": self.thumbs_down,
+            "first_response_s": self.first_response_s,
+            "first_response_business_s": self.first_response_business_s,
+            "resolution_time_s": self.resolution_time_s,
+            "unclaimed_wait_s": self.unclaimed_wait_s,
+            "tickets_per_agent": self.tickets_per_agent,
+            "entries": [{f: getattr(e, f) for f in EntryFigures.__slots__} for e in self.entries],
+            "sentiment_sum": self.sentiment_sum,
+            "sentiment_count": self.sentiment_count,
+            "most_negative": self.most_negative,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Report:
+        values = dict(state)
+        values["outcomes"] = Counter({Outcome(k): v for k, v in state["outcomes"].items()})
+        values["entries"] = [EntryFigures(**e) for e in state["entries"]]
+        return cls(**values)
+
+    @classmethod
+    def merge(cls, parts: list[Report]) -> Report:
+        """One report of consecutive periods (each conversation counted in the one it began in)."""
+        if not parts:
+            raise ValueError("nothing to merge")
+        entries: dict[str, EntryFigures] = {}
+        for part in parts:
+            for e in part.entries:
+                total = entries.setdefault(e.entry_id, EntryFigures(e.entry_id))
+                for name in EntryFigures.__slots__[1:]:
+                    setattr(total, name, getattr(total, name) + getattr(e, name))
+        negative = sorted(
+            (c for part in parts for c in part.most_negative),
+            key=lambda c: (c["lowest_sentiment"], c["started"]),
+        )
+
+        def added(name: str) -> Any:
+            return sum((getattr(p, name) for p in parts), start=type(getattr(parts[0], name))())
+
+        def counted(name: str) -> dict[str, int]:
+            total: Counter[str] = Counter()
+            for part in parts:
+                total.update(getattr(part, name))
+            return dict(total)
+
+        return cls(
+            since=min(p.since for p in parts),
+            until=max(p.until for p in parts),
+            conversations=added("conversations"),
+            involved=added("involved"),
+            outcomes=sum((p.outcomes for p in parts), Counter()),
+            escalated_conversations=added("escalated_conversations"),
+            escalations_by_reason=counted("escalations_by_reason"),
+            messages=added("messages"),
+            tickets=added("tickets"),
+            ratings=added("ratings"),
+            thumbs_up=added("thumbs_up"),
+            thumbs_down=added("thumbs_down"),
+            first_response_s=added("first_response_s"),
+            first_response_business_s=added("first_response_business_s"),
+            resolution_time_s=added("resolution_time_s"),
+            unclaimed_wait_s=added("unclaimed_wait_s"),
+            tickets_per_agent=counted("tickets_per_agent"),
+            entries=sorted(entries.values(), key=EntryFigures.badness),
+            sentiment_sum=added("sentiment_sum"),
+            sentiment_count=added("sentiment_count"),
+            most_negative=negative[:MOST_NEGATIVE],
+        )
 
     def to_json(self) -> dict[str, Any]:
         decided = self.decided
@@ -204,7 +288,7 @@ class Report:
             "resolution_time_p50_s": _median(self.resolution_time_s),
             "unclaimed_wait_p50_s": _median(self.unclaimed_wait_s),
             "tickets_per_agent": dict(sorted(self.tickets_per_agent.items())),
-            "sentiment_mean": _round(statistics.fmean(self.sentiment)) if self.sentiment else None,
+            "sentiment_mean": _rate_f(self.sentiment_sum, self.sentiment_count),
             "most_negative": self.most_negative,
             "entries": [e.to_json() for e in self.entries],
             "topics": self.topics,
@@ -233,6 +317,11 @@ def build_report(
     outcomes = Counter(c.outcome(now) for c in in_period)
     tickets = _tickets(ordered)
     opened = [t for t in tickets.values() if since <= t.opened < until]
+    moods = [
+        e.sentiment
+        for e in ordered
+        if _customer_message(e) and e.sentiment is not None and since <= e.at < until
+    ]
     return Report(
         since=since,
         until=until,
@@ -258,16 +347,15 @@ def build_report(
         unclaimed_wait_s=[t.claimed - t.opened for t in opened if t.claimed],
         tickets_per_agent=dict(Counter(agent for t in opened for agent in t.agents)),
         entries=_entries(in_period, now),
-        sentiment=[
-            e.sentiment
-            for e in ordered
-            if _customer_message(e) and e.sentiment is not None and since <= e.at < until
-        ],
+        sentiment_sum=sum(moods),
+        sentiment_count=len(moods),
         most_negative=_most_negative(in_period, now),
     )
 
 
-def _most_negative(conversations: list[Conversation], now: float, n: int = 5) -> list[dict]:
+def _most_negative(
+    conversations: list[Conversation], now: float, n: int = MOST_NEGATIVE
+) -> list[dict]:
     """The conversations whose customer sounded worst (lowest message), worst first; ticket ids
     lead to the transcript, no customer identity is in the report."""
     scored = [(min(c.moods), c) for c in conversations if c.moods and min(c.moods) < 0]
@@ -385,6 +473,10 @@ def _votes(ordered: list[DomainEvent], since: float, until: float) -> list[Domai
 
 def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
+
+
+def _rate_f(total: float, count: int) -> float | None:
+    return round(total / count, 4) if count else None
 
 
 def _median(values: list[float]) -> float | None:

@@ -83,6 +83,13 @@ class Keys:
     def events(self) -> str:
         return f"{self.prefix}:events"
 
+    def stats_day(self, day: str) -> str:
+        """One day's support figures (``bot/services/rollup.py``), ``day`` as ``YYYY-MM-DD``."""
+        return f"{self.prefix}:stats:day:{day}"
+
+    def stats_lock(self) -> str:
+        return f"{self.prefix}:stats:lock"
+
     def webhook_secret(self) -> str:
         return f"{self.prefix}:webhook-secret"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -234,3 +235,15 @@ def test_sentiment_mean_and_the_most_negative_conversations() -> None:
         "outcome": "escalated",
         "tickets": ["T7"],
     }
+
+
+def test_reports_of_consecutive_periods_merge_into_the_whole() -> None:
+    from bot.services.analytics import Report
+
+    now = T0 + DAY + 3600
+    halves = [
+        build_report(SCRIPT, since=T0, until=T0 + 600, now=now),
+        build_report(SCRIPT, since=T0 + 600, until=T0 + DAY, now=now),
+    ]
+    stored = [Report.from_state(json.loads(json.dumps(h.state()))) for h in halves]
+    assert Report.merge(stored).to_json() == report().to_json()
