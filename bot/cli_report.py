@@ -34,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--until", help="a date (YYYY-MM-DD, exclusive) or a span back from now")
     p.add_argument("--json", action="store_true", help="print one JSON object of the metrics")
     p.add_argument("--entries", type=int, default=10, help="answers to fix: how many to show")
+    p.add_argument(
+        "--no-topics", action="store_true", help="skip the topics (they embed the questions)"
+    )
     p.set_defaults(func=cmd_report)
 
 
@@ -60,7 +63,7 @@ def cmd_report(args: argparse.Namespace, texts: TextSource) -> int:
     until = parse_moment(args.until, now, texts) if args.until else now
     if until <= since:
         raise UserFacingError(texts.get("cli-report-empty-period"))
-    report = asyncio.run(_report(load_settings(), since, until, now))
+    report = asyncio.run(_report(load_settings(), since, until, now, topics=not args.no_topics))
     figures = report.to_json()
     if args.json:
         print(json.dumps(figures, ensure_ascii=False))
@@ -69,17 +72,33 @@ def cmd_report(args: argparse.Namespace, texts: TextSource) -> int:
     return 0
 
 
-async def _report(settings: Any, since: float, until: float, now: float) -> Report:
+async def _report(
+    settings: Any, since: float, until: float, now: float, *, topics: bool = True
+) -> Report:
     from bot.app import Models, open_app
+    from bot.services.analytics import CONVERSATION_GAP_S
     from bot.services.hours import BusinessHours
     from bot.services.rollup import DailyFigures
+    from bot.services.topics import QuestionLog, period_topics
 
     hours = BusinessHours.parse(settings.escalation.business_hours, settings.escalation.timezone)
     async with open_app(
         settings, models=Models.LAZY, needs_redis="the report reads the bot's events", seed=False
     ) as app:
         figures = DailyFigures(app.stores.redis, app.stores.keys, hours)
-        return await figures.report(since, until, now)
+        report = await figures.report(since, until, now)
+        if topics:
+            events = await figures.events.between(since - CONVERSATION_GAP_S, now)
+            found = await period_topics(
+                QuestionLog(app.stores.redis, app.stores.keys),
+                events,
+                app.knowledge.vectors,
+                since=since,
+                until=until,
+                now=now,
+            )
+            report.topics = [t.to_json() for t in found]
+        return report
 
 
 def print_report(figures: dict[str, Any], texts: TextSource, *, entries: int = 10) -> None:
@@ -149,6 +168,24 @@ def print_report(figures: dict[str, Any], texts: TextSource, *, entries: int = 1
                 str(entry["handoffs_after"]),
             )
         console.print(worst)
+    if figures["topics"]:
+        asked = Table(title=texts.get("cli-report-topics"))
+        for key in ("topic", "volume", "trend", "answered", "escalated", "mood", "example"):
+            asked.add_column(texts.get(f"cli-report-col-{key}"))
+        for topic in figures["topics"]:
+            gap = texts.get("cli-report-gap") if topic["gap"] else ""
+            asked.add_row(
+                topic["name"] + gap,
+                str(topic["volume"]),
+                texts.get("cli-report-new")
+                if topic["trend"] is None
+                else f"{topic['trend']:+.0%}",
+                _share(topic["answered_share"]),
+                _share(topic["escalated_share"]),
+                "—" if topic["sentiment_mean"] is None else f"{topic['sentiment_mean']:+.2f}",
+                topic["examples"][0] if topic["examples"] else "",
+            )
+        console.print(asked)
 
 
 def _share(value: float | None) -> str:

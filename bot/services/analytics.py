@@ -373,6 +373,20 @@ def _most_negative(
     ]
 
 
+def resolution_by_answer(events: Iterable[DomainEvent], now: float) -> dict[str, bool]:
+    """Each answer's conversation, resolved or not (undecided conversations left out)."""
+    out: dict[str, bool] = {}
+    for conversation in _conversations(sorted(events, key=lambda e: e.at)):
+        outcome = conversation.outcome(now)
+        if outcome in (Outcome.PENDING, Outcome.NOT_INVOLVED):
+            continue
+        resolved = outcome in (Outcome.CONFIRMED, Outcome.ASSUMED)
+        for event in conversation.events:
+            if event.kind == EventKind.ANSWERED and event.answer_id:
+                out[event.answer_id] = resolved
+    return out
+
+
 def _conversations(ordered: list[DomainEvent]) -> list[Conversation]:
     """Customers' conversations; an event joins its chat's conversation going on at the time."""
     current: dict[int, Conversation] = {}

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.services.events import DomainEvent, EventKind, EventRecorder, RedisEventLog
 from bot.services.generation import GenerationService
 from bot.services.live import LiveModels
 from bot.services.sentiment import SentimentAnalyzer
 from bot.services.signals import EscalationReason, same_question, wants_human
+from bot.services.topics import AskedQuestion, QuestionLog
 from bot.store import AnswerRecord, Stores, Turn, TurnRole, new_id
 from models.generator import HistoryTurn, ReplySource, TextCallback
 from retrieval.batching import SearchBatcher
@@ -81,12 +83,31 @@ class AnsweringService:
         self.searches = SearchBatcher(lambda: self.live.retriever, executor)
         self.sentiment = sentiment
         self.events = events or RedisEventLog(stores.redis, stores.keys)
+        self.questions = QuestionLog(stores.redis, stores.keys)
 
     async def answer(
         self, chat_id: int, text: str, on_text: TextCallback | None = None
     ) -> Answer | Escalation:
         """``on_text`` receives a generated reply while it is written (from another thread)."""
         text = " ".join(text.split())
+        result = await self._answer(chat_id, text, on_text)
+        await self._log_question(chat_id, text, result)
+        return result
+
+    async def _log_question(self, chat_id: int, text: str, result: Answer | Escalation) -> None:
+        """What was asked and what became of it, for the topics report (masked there)."""
+        mood = self.sentiment.score(text).compound if self.sentiment is not None else None
+        if isinstance(result, Answer):
+            asked = AskedQuestion(
+                text, chat_id, "answered", time.time(), result.entry_id, result.answer_id
+            )
+        else:
+            asked = AskedQuestion(text, chat_id, "escalated", time.time(), reason=result.reason)
+        await self.questions.record(replace(asked, sentiment=mood))
+
+    async def _answer(
+        self, chat_id: int, text: str, on_text: TextCallback | None
+    ) -> Answer | Escalation:
         turn = Turn(TurnRole.CUSTOMER, text)
         # The one read per message, with the message's own write.
         before = await self.stores.conversations.add(chat_id, turn)

@@ -83,6 +83,10 @@ class Keys:
     def events(self) -> str:
         return f"{self.prefix}:events"
 
+    def questions(self) -> str:
+        """The questions asked, masked, for the topics report (``bot/services/topics.py``)."""
+        return f"{self.prefix}:questions"
+
     def stats_day(self, day: str) -> str:
         """One day's support figures (``bot/services/rollup.py``), ``day`` as ``YYYY-MM-DD``."""
         return f"{self.prefix}:stats:day:{day}"

@@ -92,3 +92,14 @@ cli-report-col-up = 👍
 cli-report-col-down = 👎
 cli-report-col-resolved = Resolved
 cli-report-col-handoffs = Handoffs after
+cli-report-topics = What customers asked about
+cli-report-col-topic = Topic
+cli-report-col-volume = Questions
+cli-report-col-trend = vs. before
+cli-report-col-answered = Answered
+cli-report-col-escalated = To a person
+cli-report-col-mood = Mood
+cli-report-col-example = Example
+# After a topic's name when most of its questions went to a person: see `supportbot kb gaps`.
+cli-report-gap = {" "}(gap: see kb gaps)
+cli-report-new = new
