@@ -105,6 +105,8 @@ def print_report(figures: dict[str, Any], texts: TextSource, *, entries: int = 1
     from rich.console import Console
     from rich.table import Table
 
+    from bot.services.analytics import seconds_text, share_text
+
     console = Console()
     summary = Table(
         title=texts.get("cli-report-title", since=figures["since"], until=figures["until"]),
@@ -115,32 +117,35 @@ def print_report(figures: dict[str, Any], texts: TextSource, *, entries: int = 1
     rows = [
         ("conversations", figures["conversations"]),
         ("messages", figures["messages"]),
-        ("involvement_rate", _share(figures["involvement_rate"])),
+        ("involvement_rate", share_text(figures["involvement_rate"])),
         (
             "resolution_rate",
             texts.get(
                 "cli-report-resolution",
-                rate=_share(figures["resolution_rate"]),
+                rate=share_text(figures["resolution_rate"]),
                 confirmed=figures["resolution_confirmed"],
                 assumed=figures["resolution_assumed"],
                 pending=figures["resolution_pending"],
             ),
         ),
-        ("escalation_rate", _share(figures["escalation_rate"])),
+        ("escalation_rate", share_text(figures["escalation_rate"])),
         ("tickets", figures["tickets"]),
-        ("csat", texts.get("cli-report-of", value=_share(figures["csat"]), n=figures["ratings"])),
+        (
+            "csat",
+            texts.get("cli-report-of", value=share_text(figures["csat"]), n=figures["ratings"]),
+        ),
         (
             "thumbs_up_share",
             texts.get(
                 "cli-report-of",
-                value=_share(figures["thumbs_up_share"]),
+                value=share_text(figures["thumbs_up_share"]),
                 n=figures["rated_answers"],
             ),
         ),
-        ("first_response_p50_s", _seconds(figures["first_response_p50_s"])),
-        ("first_response_business_p50_s", _seconds(figures["first_response_business_p50_s"])),
-        ("resolution_time_p50_s", _seconds(figures["resolution_time_p50_s"])),
-        ("unclaimed_wait_p50_s", _seconds(figures["unclaimed_wait_p50_s"])),
+        ("first_response_p50_s", seconds_text(figures["first_response_p50_s"])),
+        ("first_response_business_p50_s", seconds_text(figures["first_response_business_p50_s"])),
+        ("resolution_time_p50_s", seconds_text(figures["resolution_time_p50_s"])),
+        ("unclaimed_wait_p50_s", seconds_text(figures["unclaimed_wait_p50_s"])),
     ]
     for key, value in rows:
         summary.add_row(texts.get(f"cli-report-{key.replace('_', '-')}"), str(value))
@@ -164,7 +169,7 @@ def print_report(figures: dict[str, Any], texts: TextSource, *, entries: int = 1
                 str(entry["answers"]),
                 str(entry["thumbs_up"]),
                 str(entry["thumbs_down"]),
-                _share(entry["resolution_rate"]),
+                share_text(entry["resolution_rate"]),
                 str(entry["handoffs_after"]),
             )
         console.print(worst)
@@ -180,23 +185,9 @@ def print_report(figures: dict[str, Any], texts: TextSource, *, entries: int = 1
                 texts.get("cli-report-new")
                 if topic["trend"] is None
                 else f"{topic['trend']:+.0%}",
-                _share(topic["answered_share"]),
-                _share(topic["escalated_share"]),
+                share_text(topic["answered_share"]),
+                share_text(topic["escalated_share"]),
                 "—" if topic["sentiment_mean"] is None else f"{topic['sentiment_mean']:+.2f}",
                 topic["examples"][0] if topic["examples"] else "",
             )
         console.print(asked)
-
-
-def _share(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f} %"
-
-
-def _seconds(value: float | None) -> str:
-    if value is None:
-        return "—"
-    if value < 120:
-        return f"{value:.0f} s"
-    if value < 7200:
-        return f"{value / 60:.1f} min"
-    return f"{value / 3600:.1f} h"

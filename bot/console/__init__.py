@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
-from bot.console import auth, prometheus, tickets
+from bot.console import auth, dashboard, prometheus, tickets
 from bot.console.refusals import show_refusal
 from bot.errors import ConfigurationError, UserFacingError
 from bot.i18n import Catalog
@@ -65,6 +65,7 @@ def create_app(services: ConsoleServices, settings: Settings) -> FastAPI:
     app.add_exception_handler(UserFacingError, show_refusal)
     app.include_router(auth.router)
     app.include_router(tickets.router)
+    app.include_router(dashboard.router)
     app.include_router(prometheus.router)
     knowledge = services.extra.get("knowledge")
     if knowledge is not None:

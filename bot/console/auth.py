@@ -104,7 +104,7 @@ async def login(
         return response
     request.session.clear()
     request.session["user"] = console.username
-    return RedirectResponse("/tickets", status_code=status.HTTP_303_SEE_OTHER)
+    return RedirectResponse("/dashboard", status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/logout")

@@ -61,7 +61,7 @@ def _back(ticket_id: str) -> RedirectResponse:
 
 @router.get("/")
 async def home() -> Response:
-    return RedirectResponse("/tickets", status_code=status.HTTP_303_SEE_OTHER)
+    return RedirectResponse("/dashboard", status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.get("/api/tickets")

@@ -507,3 +507,19 @@ def _dt(ts: float) -> datetime:
 
 def _iso(ts: float) -> str:
     return _dt(ts).isoformat(timespec="seconds")
+
+
+def share_text(value: float | None) -> str:
+    """A rate as people read it: ``60.0 %``, or ``—`` when there was nothing to count."""
+    return "—" if value is None else f"{value * 100:.1f} %"
+
+
+def seconds_text(value: float | None) -> str:
+    """A duration in the unit that suits it: ``45 s``, ``2.7 min``, ``1.2 h``."""
+    if value is None:
+        return "—"
+    if value < 120:
+        return f"{value:.0f} s"
+    if value < 7200:
+        return f"{value / 60:.1f} min"
+    return f"{value / 3600:.1f} h"

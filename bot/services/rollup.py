@@ -104,6 +104,26 @@ class DailyFigures:
                 )
         return Report.merge(sorted(parts, key=lambda r: r.since))
 
+    async def days(self, first: date, last: date, now: float | None = None) -> list[Report]:
+        """One report per day from ``first`` to ``last`` (the plots' points): stored days as
+        stored, the others from the raw events, read once."""
+        now = time.time() if now is None else now
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        stored = await self.redis.mget([self.keys.stats_day(d.isoformat()) for d in days])
+        missing = [d for d, value in zip(days, stored, strict=True) if value is None]
+        events = []
+        if missing:
+            start = self.bounds(missing[0])[0]
+            events = await self.events.between(start - CONVERSATION_GAP_S, now)
+        out = []
+        for d, value in zip(days, stored, strict=True):
+            if value is not None:
+                out.append(Report.from_state(json.loads(value)))
+                continue
+            start, end = self.bounds(d)
+            out.append(build_report(events, since=start, until=end, now=now, hours=self.hours))
+        return out
+
     async def run(self, interval: float = ROLL_EVERY_S) -> None:
         """Store settled days every ``interval`` seconds (one worker at a time)."""
         while True:

@@ -145,6 +145,8 @@ async def test_console_in_a_headless_browser(console: Console) -> None:
             await page.fill("#username", USER)
             await page.fill("#password", PASSWORD)
             await page.click("#login")
+            await expect(page).to_have_url(re.compile(r"/dashboard$"))  # the first page
+            await page.click("#nav-tickets")
             await expect(page).to_have_url(re.compile(r"/tickets$"))
 
             # The queue shows the ticket with its waiting time, and new tickets appear live.

@@ -1,0 +1,138 @@
+"""The console's first page: how support is going over the last 7, 30 or 90 days.
+
+The rates and times of ``supportbot report`` (``bot/services/analytics.py``), plots of each day
+(``bot/plots.py``: volume, resolution, tickets by reason, CSAT, mood), the answers to fix and what
+customers asked about (``bot/services/topics.py``). Topics embed the period's questions, so they
+are kept for ``TOPICS_FRESH_S`` per period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import date, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from bot.console.auth import Agent, render
+from bot.services.analytics import (
+    CONVERSATION_GAP_S,
+    Report,
+    resolution_by_answer,
+    seconds_text,
+    share_text,
+)
+from bot.services.rollup import DailyFigures
+from bot.services.topics import QuestionLog, find_topics
+
+router = APIRouter()
+PERIODS = (7, 30, 90)
+TOPICS_FRESH_S = 600.0
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+async def dashboard(request: Request, user: Agent, days: int = 7) -> Response:
+    services = request.app.state.services
+    stores = services.stores
+    if days not in PERIODS:
+        days = PERIODS[0]
+    figures = DailyFigures(stores.redis, stores.keys, services.escalation.hours)
+    now = time.time()
+    last = figures.day_of(now)
+    first = last - timedelta(days=days - 1)
+    since = figures.bounds(first)[0]
+    report = await figures.report(since, now, now)
+    daily = await figures.days(first, last, now)
+    knowledge = services.extra.get("knowledge")
+    entries: dict[str, str] = {}
+    if knowledge is not None:
+        _, kb = await knowledge.live()
+        entries = {e.id: e.question for e in kb.entries}
+        report.topics = await _topics(request, figures, knowledge.vectors, days, since, now)
+    dates = [first + timedelta(days=n) for n in range(len(daily))]
+    plots = await asyncio.to_thread(_plots, dates, daily)
+    return render(
+        request,
+        "dashboard.html",
+        days=days,
+        periods=PERIODS,
+        figures=report.to_json(),
+        plots=plots,
+        entry_questions=entries,
+        share=share_text,
+        seconds=seconds_text,
+    )
+
+
+async def _topics(request: Request, figures: DailyFigures, vectors, days: int, since, now):
+    cache: dict[int, tuple[float, list[dict[str, Any]]]] | None = getattr(
+        request.app.state, "dashboard_topics", None
+    )
+    if cache is None:
+        cache = request.app.state.dashboard_topics = {}
+    kept = cache.get(days)
+    if kept is not None and now - kept[0] < TOPICS_FRESH_S:
+        return kept[1]
+    log = QuestionLog(figures.redis, figures.keys)
+    asked = await log.between(since - (now - since), now)
+    events = await figures.events.between(since - CONVERSATION_GAP_S, now)
+    resolved = resolution_by_answer(events, now)
+    current = [q for q in asked if q.at >= since]
+    previous = [q for q in asked if q.at < since]
+    found = await asyncio.to_thread(find_topics, current, previous, vectors, resolved=resolved)
+    topics = [t.to_json() for t in found]
+    cache[days] = (now, topics)
+    return topics
+
+
+def _plots(days: list[date], daily: list[Report]) -> dict[str, str]:
+    from bot.plots import line_svg, stacked_bars_svg
+
+    points = [r.to_json() for r in daily]
+    reasons = sorted({reason for r in daily for reason in r.escalations_by_reason})
+    return {
+        "volume": line_svg(
+            "Conversations and tickets per day",
+            days,
+            {
+                "conversations": [p["conversations"] for p in points],
+                "tickets": [p["tickets"] for p in points],
+            },
+        ),
+        "resolution": line_svg(
+            "Resolution and escalation rate",
+            days,
+            {
+                "resolution": [p["resolution_rate"] for p in points],
+                "escalation": [p["escalation_rate"] for p in points],
+            },
+            percent=True,
+            y_range=(0.0, 1.0),
+        ),
+        "reasons": stacked_bars_svg(
+            "Tickets by reason",
+            days,
+            {
+                reason: [r.escalations_by_reason.get(reason, 0) for r in daily]
+                for reason in reasons
+            },
+        ),
+        "csat": line_svg(
+            "CSAT and share of answers rated helpful",
+            days,
+            {
+                "CSAT": [p["csat"] for p in points],
+                "helpful answers": [p["thumbs_up_share"] for p in points],
+            },
+            percent=True,
+            y_range=(0.0, 1.0),
+        ),
+        "sentiment": line_svg(
+            "Customers' mood (mean sentiment, −1 … +1)",
+            days,
+            {"mood": [p["sentiment_mean"] for p in points]},
+            y_range=(-1.0, 1.0),
+        ),
+    }
