@@ -1,6 +1,7 @@
 """``supportbot report``: how support went over a period, from the domain events in Redis.
 
-A table in the terminal (``rich``), or ``--json``: one object whose keys are the metric names the
+A table in the terminal (``rich``), ``--html FILE`` a self-contained page with the plots, or
+``--json``: one object whose keys are the metric names the
 README defines (``bot/services/analytics.py`` computes them).
 """
 
@@ -10,8 +11,10 @@ import argparse
 import asyncio
 import json
 import re
+import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import UserFacingError
@@ -33,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--until", help="a date (YYYY-MM-DD, exclusive) or a span back from now")
     p.add_argument("--json", action="store_true", help="print one JSON object of the metrics")
+    p.add_argument("--html", type=Path, help="also write a self-contained page with the plots")
     p.add_argument("--entries", type=int, default=10, help="answers to fix: how many to show")
     p.add_argument(
         "--no-topics", action="store_true", help="skip the topics (they embed the questions)"
@@ -63,8 +67,13 @@ def cmd_report(args: argparse.Namespace, texts: TextSource) -> int:
     until = parse_moment(args.until, now, texts) if args.until else now
     if until <= since:
         raise UserFacingError(texts.get("cli-report-empty-period"))
-    report = asyncio.run(_report(load_settings(), since, until, now, topics=not args.no_topics))
+    report, daily = asyncio.run(
+        _report(load_settings(), since, until, now, topics=not args.no_topics)
+    )
     figures = report.to_json()
+    if args.html:
+        write_html(args.html, figures, daily)
+        print(texts.get("cli-report-html-written", file=str(args.html)), file=sys.stderr)
     if args.json:
         print(json.dumps(figures, ensure_ascii=False))
     else:
@@ -74,7 +83,8 @@ def cmd_report(args: argparse.Namespace, texts: TextSource) -> int:
 
 async def _report(
     settings: Any, since: float, until: float, now: float, *, topics: bool = True
-) -> Report:
+) -> tuple[Report, list[tuple[date, Report]]]:
+    """The period's report, and one per day (for the plots)."""
     from bot.app import Models, open_app
     from bot.services.analytics import CONVERSATION_GAP_S
     from bot.services.hours import BusinessHours
@@ -98,7 +108,33 @@ async def _report(
                 now=now,
             )
             report.topics = [t.to_json() for t in found]
-        return report
+        first, last = figures.day_of(since), figures.day_of(until - 1)
+        per_day = await figures.days(first, last, now)
+        days = [first + timedelta(days=n) for n in range(len(per_day))]
+        return report, list(zip(days, per_day, strict=True))
+
+
+def write_html(path: Path, figures: dict[str, Any], daily: list[tuple[date, Report]]) -> None:
+    """One page, plots inline: it opens anywhere, with nothing to load."""
+    import jinja2
+
+    from bot.plots import support_plots
+    from bot.services.analytics import seconds_text, share_text
+
+    folder = Path(__file__).parent / "console" / "templates"
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(folder), autoescape=True)
+    page = env.get_template("report.html").render(
+        figures=figures,
+        plots=support_plots([d for d, _ in daily], [r for _, r in daily]),
+        entry_questions={},
+        share=share_text,
+        seconds=seconds_text,
+        links=False,
+    )
+    try:
+        path.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise UserFacingError(f"{path}: {exc.strerror}") from None
 
 
 def print_report(figures: dict[str, Any], texts: TextSource, *, entries: int = 10) -> None:

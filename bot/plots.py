@@ -6,6 +6,10 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.services.analytics import Report
 
 COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#4b5563")
 
@@ -72,3 +76,53 @@ def _svg(fig, ax, days: Sequence[date]) -> str:
     fig.savefig(out, format="svg")
     text = out.getvalue()
     return text[text.index("<svg") :]  # inline: without the XML prolog
+
+
+def support_plots(days: Sequence[date], daily: Sequence[Report]) -> dict[str, str]:
+    """The dashboard's and the HTML report's plots, one point per day."""
+    points = [r.to_json() for r in daily]
+    reasons = sorted({reason for r in daily for reason in r.escalations_by_reason})
+    return {
+        "volume": line_svg(
+            "Conversations and tickets per day",
+            days,
+            {
+                "conversations": [p["conversations"] for p in points],
+                "tickets": [p["tickets"] for p in points],
+            },
+        ),
+        "resolution": line_svg(
+            "Resolution and escalation rate",
+            days,
+            {
+                "resolution": [p["resolution_rate"] for p in points],
+                "escalation": [p["escalation_rate"] for p in points],
+            },
+            percent=True,
+            y_range=(0.0, 1.0),
+        ),
+        "reasons": stacked_bars_svg(
+            "Tickets by reason",
+            days,
+            {
+                reason: [r.escalations_by_reason.get(reason, 0) for r in daily]
+                for reason in reasons
+            },
+        ),
+        "csat": line_svg(
+            "CSAT and share of answers rated helpful",
+            days,
+            {
+                "CSAT": [p["csat"] for p in points],
+                "helpful answers": [p["thumbs_up_share"] for p in points],
+            },
+            percent=True,
+            y_range=(0.0, 1.0),
+        ),
+        "sentiment": line_svg(
+            "Customers' mood (mean sentiment, −1 … +1)",
+            days,
+            {"mood": [p["sentiment_mean"] for p in points]},
+            y_range=(-1.0, 1.0),
+        ),
+    }

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from bot.console.auth import Agent, render
+from bot.plots import support_plots
 from bot.services.analytics import (
     CONVERSATION_GAP_S,
-    Report,
     resolution_by_answer,
     seconds_text,
     share_text,
@@ -52,7 +52,7 @@ async def dashboard(request: Request, user: Agent, days: int = 7) -> Response:
         entries = {e.id: e.question for e in kb.entries}
         report.topics = await _topics(request, figures, knowledge.vectors, days, since, now)
     dates = [first + timedelta(days=n) for n in range(len(daily))]
-    plots = await asyncio.to_thread(_plots, dates, daily)
+    plots = await asyncio.to_thread(support_plots, dates, daily)
     return render(
         request,
         "dashboard.html",
@@ -63,6 +63,7 @@ async def dashboard(request: Request, user: Agent, days: int = 7) -> Response:
         entry_questions=entries,
         share=share_text,
         seconds=seconds_text,
+        links=True,
     )
 
 
@@ -85,54 +86,3 @@ async def _topics(request: Request, figures: DailyFigures, vectors, days: int, s
     topics = [t.to_json() for t in found]
     cache[days] = (now, topics)
     return topics
-
-
-def _plots(days: list[date], daily: list[Report]) -> dict[str, str]:
-    from bot.plots import line_svg, stacked_bars_svg
-
-    points = [r.to_json() for r in daily]
-    reasons = sorted({reason for r in daily for reason in r.escalations_by_reason})
-    return {
-        "volume": line_svg(
-            "Conversations and tickets per day",
-            days,
-            {
-                "conversations": [p["conversations"] for p in points],
-                "tickets": [p["tickets"] for p in points],
-            },
-        ),
-        "resolution": line_svg(
-            "Resolution and escalation rate",
-            days,
-            {
-                "resolution": [p["resolution_rate"] for p in points],
-                "escalation": [p["escalation_rate"] for p in points],
-            },
-            percent=True,
-            y_range=(0.0, 1.0),
-        ),
-        "reasons": stacked_bars_svg(
-            "Tickets by reason",
-            days,
-            {
-                reason: [r.escalations_by_reason.get(reason, 0) for r in daily]
-                for reason in reasons
-            },
-        ),
-        "csat": line_svg(
-            "CSAT and share of answers rated helpful",
-            days,
-            {
-                "CSAT": [p["csat"] for p in points],
-                "helpful answers": [p["thumbs_up_share"] for p in points],
-            },
-            percent=True,
-            y_range=(0.0, 1.0),
-        ),
-        "sentiment": line_svg(
-            "Customers' mood (mean sentiment, −1 … +1)",
-            days,
-            {"mood": [p["sentiment_mean"] for p in points]},
-            y_range=(-1.0, 1.0),
-        ),
-    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 
 import pytest
@@ -65,3 +66,17 @@ def test_report_refuses_a_period_it_cannot_read(recorded: None, capsys) -> None:
     assert "cannot read last tuesday as a period" in capsys.readouterr().err
     assert main(["report", "--since", "1d", "--until", "7d"]) == 2
     assert "--until must be later than --since" in capsys.readouterr().err
+
+
+def test_report_html_is_one_self_contained_page(recorded: None, capsys, tmp_path) -> None:
+    page = tmp_path / "report.html"
+    assert main(["report", "--since", "7d", "--html", str(page), "--json"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["conversations"] == 7  # stdout is still the one JSON object
+    assert f"wrote {page}" in out.err
+    html = page.read_text(encoding="utf-8")
+    assert html.count("<svg") == 5  # the plots, inline
+    assert "60.0 %" in html and "refunds" in html
+    assert re.search(r"""(src|href)=["']https?:""", html) is None  # nothing to load
+    assert main(["report", "--html", str(tmp_path / "no" / "such" / "dir.html")]) == 2
+    assert "No such file or directory" in capsys.readouterr().err

@@ -103,3 +103,4 @@ cli-report-col-example = Example
 # After a topic's name when most of its questions went to a person: see `supportbot kb gaps`.
 cli-report-gap = {" "}(gap: see kb gaps)
 cli-report-new = new
+cli-report-html-written = wrote { $file }
