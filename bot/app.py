@@ -478,7 +478,13 @@ def build_dispatcher(app: App, bot: Bot) -> Dispatcher:
         exempt=frozenset(app.settings.operators.ids),
     )
     setup_middlewares(
-        dp, app.events, app.catalog, app.stores.languages, flood, app.answering.sentiment
+        dp,
+        app.events,
+        app.catalog,
+        app.stores.languages,
+        flood,
+        app.answering.sentiment,
+        operators=frozenset(app.settings.operators.ids),
     )
     dp.include_routers(*get_routers())
     return dp
@@ -530,6 +536,7 @@ _MENUS = {
         ("kb_suggestions", "Pending 'add to knowledge base' suggestions"),
         ("kb_gaps", "What customers ask that we don't answer"),
         ("kb_oos", "Questions we hand to a person, never answer"),
+        ("stats", "Today's and this week's support figures"),
     ),
 }
 

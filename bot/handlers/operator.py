@@ -10,7 +10,9 @@ every bot process through the knowledge-base watcher.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
+from datetime import timedelta
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
@@ -25,14 +27,18 @@ from bot.keyboards import (
     kb_decision_keyboard,
     kb_gap_keyboard,
 )
+from bot.services.analytics import seconds_text, share_text
 from bot.services.delivery import split_message
+from bot.services.escalation import EscalationService
 from bot.services.knowledge import (
     ImportReport,
     KnowledgeService,
     describe_commit,
     describe_version,
 )
+from bot.services.rollup import DailyFigures
 from bot.settings import Settings
+from bot.store import Stores, TicketStatus
 from knowledge_base.formats import EXPORT_FORMATS
 from knowledge_base.loaders import SUPPORTED_SUFFIXES
 from knowledge_base.store import CommitResult
@@ -62,6 +68,7 @@ KB_COMMANDS = (
     "kb_reject",
     "kb_export",
     "kb_retrain",
+    "stats",
 )
 EDITABLE = ("question", "answer", "tags", "alternatives")
 GAPS_SHOWN = 10  # clusters sent by /kb_gaps, each with its buttons
@@ -110,6 +117,7 @@ def create_router() -> Router:
     router.message.register(cmd_decide, Command("kb_approve", "kb_reject"))
     router.message.register(cmd_export, Command("kb_export"))
     router.message.register(cmd_retrain, Command("kb_retrain"))
+    router.message.register(cmd_stats, Command("stats"))
     router.message.register(handle_upload, Inline(F.document))
     router.callback_query.filter(or_f(KbSuggestionCallback.filter(), KbGapCallback.filter()))
     router.callback_query.register(refuse_button, ~IsOperator())
@@ -458,3 +466,42 @@ async def handle_upload(
         data.read(), name, author(message.from_user), replace=replace
     )
     await _say(message, render_import(report, i18n))
+
+
+async def cmd_stats(
+    message: Message, stores: Stores, escalation: EscalationService, i18n: TextSource
+) -> None:
+    """``/stats``: today's and this week's key figures in one message."""
+    figures = DailyFigures(stores.redis, stores.keys, escalation.hours)
+    now = time.time()
+    today = figures.day_of(now)
+    periods = (
+        ("stats-today", figures.bounds(today)[0]),
+        ("stats-week", figures.bounds(today - timedelta(days=6))[0]),
+    )
+    parts = []
+    for title, since in periods:
+        f = (await figures.report(since, now, now)).to_json()
+        parts.append(
+            i18n.get(
+                "stats-period",
+                title=i18n.get(title),
+                conversations=str(f["conversations"]),
+                messages=str(f["messages"]),
+                involvement=share_text(f["involvement_rate"]),
+                resolution=share_text(f["resolution_rate"]),
+                confirmed=str(f["resolution_confirmed"]),
+                assumed=str(f["resolution_assumed"]),
+                escalation=share_text(f["escalation_rate"]),
+                tickets=str(f["tickets"]),
+                csat=share_text(f["csat"]),
+                ratings=str(f["ratings"]),
+                helpful=share_text(f["thumbs_up_share"]),
+                first_response=seconds_text(f["first_response_p50_s"]),
+                resolution_time=seconds_text(f["resolution_time_p50_s"]),
+            )
+        )
+    waiting = await stores.tickets.list_open()
+    unclaimed = sum(t.status == TicketStatus.OPEN for t in waiting)
+    parts.append(i18n.get("stats-now", open=str(len(waiting)), unclaimed=str(unclaimed)))
+    await _say(message, "\n\n".join(parts))

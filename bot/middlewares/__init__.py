@@ -25,6 +25,7 @@ def setup_middlewares(
     languages: LanguageRepository,
     flood: FloodControlMiddleware | None = None,
     sentiment: SentimentAnalyzer | None = None,
+    operators: frozenset[int] = frozenset(),
 ) -> None:
     setup_locale(dp, catalog, languages)
     if flood is not None:  # before the chat lock: a flood is dropped, not queued per chat
@@ -32,6 +33,6 @@ def setup_middlewares(
     # aiogram's FSM middleware takes the chat lock (events isolation); the dispatcher is built
     # with ``disable_fsm=True`` so that it runs here, after flood control.
     dp.update.outer_middleware(dp.fsm)
-    received = ReceivedEventsMiddleware(events, sentiment)
+    received = ReceivedEventsMiddleware(events, sentiment, operators)
     dp.message.outer_middleware(received)
     dp.callback_query.outer_middleware(received)

@@ -17,9 +17,15 @@ from bot.services.sentiment import SentimentAnalyzer
 class ReceivedEventsMiddleware(BaseMiddleware):
     """An outer middleware: the event is recorded before filters and handlers see the update."""
 
-    def __init__(self, events: EventRecorder, sentiment: SentimentAnalyzer | None = None) -> None:
+    def __init__(
+        self,
+        events: EventRecorder,
+        sentiment: SentimentAnalyzer | None = None,
+        staff: frozenset[int] = frozenset(),
+    ) -> None:
         self.events = events
         self.sentiment = sentiment
+        self.staff = staff  # operators: what they send is work, not a customer's conversation
 
     async def __call__(
         self,
@@ -27,7 +33,8 @@ class ReceivedEventsMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        received = _received(event, self.sentiment)
+        sender = getattr(event, "from_user", None)
+        received = None if sender and sender.id in self.staff else _received(event, self.sentiment)
         if received is not None:
             await self.events.record(received)
         return await handler(event, data)

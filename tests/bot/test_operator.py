@@ -323,3 +323,15 @@ async def test_a_fault_is_logged_and_the_operator_gets_the_apology(
         "❌ return-item: a phrasing contains '|', which CSV uses as separator"
     )
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+async def test_stats_gives_today_and_this_week_to_operators_only(run: RunningBot) -> None:
+    await ask(run, "how do I return an item?")  # answered
+    await ask(run, "I want to talk to a human", chat=CUSTOMER + 1)  # a ticket
+    reply = await command(run, OPERATOR, "/stats")
+    today, week, now = reply.split("\n\n")
+    assert today.startswith("Today: 2 conversations, 2 messages")
+    assert "Bot answered 50.0 %" in today and "Handed to a person 50.0 % · 1 tickets" in today
+    assert week.startswith("Last 7 days: 2 conversations")
+    assert now.startswith("Now: 1 tickets open, 1 unclaimed.")
+    assert await command(run, STRANGER, "/stats") == texts.get("operator-only")

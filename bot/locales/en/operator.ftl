@@ -17,6 +17,7 @@ kb-help =
     /kb_gaps — what customers ask that the knowledge base does not answer
     /kb_suggestions, /kb_approve ID [entry], /kb_reject ID
     /kb_export yaml|jsonl|csv|md, /kb_retrain
+    /stats — today's and this week's figures
     Send a .yaml / .jsonl / .csv / .md file to import it (caption “replace” to replace all).
 kb-suggestion =
     Suggestion #{ $id } (from { $by }):
@@ -78,3 +79,15 @@ kb-retrain-requested = Retraining requested. The current model keeps answering u
 kb-imported = ✅ Imported { $count } entries → { $commit }
 kb-quality-issues = ⚠️ { $count } quality issue(s):
 kb-not-a-kb-file = { $name }: not a knowledge-base file; send { $suffixes }
+
+## /stats
+
+stats-today = Today
+stats-week = Last 7 days
+stats-period =
+    { $title }: { $conversations } conversations, { $messages } messages
+    Bot answered { $involvement } · resolved { $resolution } ({ $confirmed } confirmed, { $assumed } assumed)
+    Handed to a person { $escalation } · { $tickets } tickets
+    CSAT { $csat } of { $ratings } ratings · helpful answers { $helpful }
+    First response { $first_response } · resolution time { $resolution_time } (medians)
+stats-now = Now: { $open } tickets open, { $unclaimed } unclaimed. Details: supportbot report, or the console's dashboard.
