@@ -241,6 +241,11 @@ async def test_webhook_checks_the_secret_token(
             assert (
                 len([c for c in api.calls_of("sendMessage") if c.params["chat_id"] == 9001]) == 1
             )
+            # Prometheus scrapes the webhook server too.
+            metrics_url = f"http://127.0.0.1:{port}/metrics"
+            async with aiohttp.ClientSession() as http, http.get(metrics_url) as scraped:
+                assert scraped.status == 200
+                assert 'supportbot_answers_total{source="faq"}' in await scraped.text()
         finally:
             stop.set()
             await asyncio.wait_for(task, 30)

@@ -68,3 +68,40 @@ async def test_stored_days_give_the_same_report_once_the_raw_events_are_gone(
     # a period that starts mid-day needs raw events for that day: only the stored days count
     partial = (await figures.report(since + 3600, until, now)).to_json()
     assert partial["conversations"] == 7  # day 4's one and day 3's six
+
+
+async def test_several_processes_recording_at_once_lose_no_event(
+    redis_client: Redis, key_prefix: str
+) -> None:
+    """Three processes each record 150 conversations at the same time; the report counts all."""
+    import asyncio
+    import sys
+
+    from tests.conftest import REDIS_URL
+
+    script = (
+        "import asyncio, sys, time\n"
+        "from redis.asyncio import Redis\n"
+        "from bot.services.events import DomainEvent, EventKind, RedisEventLog\n"
+        "from bot.store import Keys\n"
+        "async def main(worker):\n"
+        f"    redis = Redis.from_url({REDIS_URL!r}, decode_responses=True)\n"
+        f"    log = RedisEventLog(redis, Keys({key_prefix!r}))\n"
+        "    async def one(n):\n"
+        "        chat = worker * 1000 + n\n"
+        "        await log.record(DomainEvent(EventKind.MESSAGE_RECEIVED, chat_id=chat, message_kind='text'))\n"
+        "        await log.record(DomainEvent(EventKind.ANSWERED, chat_id=chat, answer_id=f'{chat}', entry_id='e'))\n"
+        "    await asyncio.gather(*(one(n) for n in range(150)))\n"
+        "    await redis.aclose()\n"
+        "asyncio.run(main(int(sys.argv[1])))\n"
+    )
+    workers = [
+        await asyncio.create_subprocess_exec(sys.executable, "-c", script, str(w))
+        for w in range(1, 4)
+    ]
+    assert [await w.wait() for w in workers] == [0, 0, 0]
+    assert await redis_client.xlen(Keys(key_prefix).events()) == 900
+    figures = DailyFigures(redis_client, Keys(key_prefix), BusinessHours((), UTC))
+    now = time.time()
+    report = (await figures.report(now - 3600, now + 1, now)).to_json()
+    assert report["conversations"] == 450 and report["involvement_rate"] == 1.0
