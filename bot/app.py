@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     from bot.sending import DeliveryMiddleware
     from bot.services.answering import AnsweringService
+    from bot.services.delivery import CustomerDelivery
     from bot.services.escalation import EscalationService
     from bot.services.live import LiveModels
     from bot.services.watcher import KbWatcher
@@ -100,7 +101,9 @@ class App:
         self.tasks.append(task)
         return task
 
-    def escalation(self, bot: Bot | None = None) -> EscalationService:
+    def escalation(
+        self, bot: Bot | None = None, delivery: CustomerDelivery | None = None
+    ) -> EscalationService:
         return build_escalation(
             self.settings,
             self.stores,
@@ -108,6 +111,7 @@ class App:
             catalog=self.catalog,
             knowledge=self.knowledge,
             events=self.events,
+            delivery=delivery,
         )
 
     async def close(self) -> None:
@@ -498,10 +502,12 @@ def build_escalation(
     catalog: Catalog | None = None,
     knowledge: KnowledgeService | None = None,
     events: EventRecorder | None = None,
+    delivery: CustomerDelivery | None = None,
 ) -> EscalationService:
     """Human handoff through the agents' forum supergroup (if configured and there is a bot).
 
-    ``catalog``: the app's texts (default: loaded from settings, as the app loads them).
+    ``catalog``: the app's texts (default: loaded from settings, as the app loads them);
+    ``delivery``: how agents' messages reach customers (default: through ``bot``).
     """
     from bot.services.agents_chat import TelegramAgentsChat
     from bot.services.escalation import EscalationService
@@ -519,6 +525,7 @@ def build_escalation(
         catalog=catalog,
         knowledge=knowledge,
         events=events,
+        delivery=delivery,
     )
 
 

@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,62 +72,17 @@ def cmd_chat(args: argparse.Namespace, texts: TextSource) -> int:
     """A conversation with the bot in the terminal (no Telegram needed)."""
     from bot.logging_setup import setup_logging
 
+    # The conversation is the screen: log lines only for errors unless asked (--log-level), and
+    # no model-loading progress bars.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     settings = _settings()
-    setup_logging(settings, "WARNING")
-    logging.getLogger().setLevel(getattr(args, "log_level", None) or "WARNING")
-    return asyncio.run(_chat(settings))
+    setup_logging(settings, "ERROR")
+    level = (getattr(args, "log_level", None) or "ERROR").upper()
+    for logger in (logging.getLogger(), *logging.getLogger().handlers):
+        logger.setLevel(level)
+    from bot.terminal import chat
 
-
-async def _chat(settings) -> int:
-    from bot.app import load_catalog, open_app
-    from bot.services.answering import Answer
-
-    started = time.perf_counter()
-    catalog = load_catalog(settings)
-    texts = catalog.texts()  # the customer's language (the default, for now)
-    print(texts.get("terminal-loading"), flush=True)
-    async with open_app(settings, catalog=catalog) as app:
-        escalation = app.escalation()
-        ready = texts.get(
-            "terminal-ready",
-            product=app.product,
-            seconds=f"{time.perf_counter() - started:.1f}",
-            entries=str(len(app.live.kb)),
-        )
-        print(ready + "\n", flush=True)
-        prompt = texts.get("terminal-prompt") + " "
-        chat_id = 1
-        try:
-            while True:
-                try:
-                    line = await asyncio.to_thread(input, prompt)
-                except EOFError:
-                    break
-                text = line.strip()
-                if not text:
-                    continue
-                if text in ("/quit", "/exit"):
-                    break
-                result = await app.answering.answer(chat_id, text)
-                if isinstance(result, Answer):
-                    answer = texts.get(
-                        "terminal-answer",
-                        text=result.text,
-                        entry=result.entry_id,
-                        confidence=f"{result.confidence:.2f}",
-                    )
-                    print(answer + "\n")
-                else:
-                    customer = texts.get("terminal-customer")
-                    outcome = await escalation.escalate(chat_id, customer, result)
-                    handoff = texts.get(
-                        "terminal-handoff", ticket=outcome.ticket.id, reason=result.reason.value
-                    )
-                    print(handoff + "\n")
-        except KeyboardInterrupt:
-            pass
-    print(texts.get("terminal-bye"))
-    return 0
+    return asyncio.run(chat(settings))
 
 
 def cmd_health(args: argparse.Namespace, texts: TextSource) -> int:
@@ -383,7 +337,9 @@ def build_parser(texts: TextSource) -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     chat = sub.add_parser("chat", help="chat with the bot in the terminal")
-    chat.add_argument("--log-level", default=None, help="e.g. INFO to see what the bot does")
+    chat.add_argument(
+        "--log-level", default=None, help="default ERROR; e.g. INFO to see what the bot does"
+    )
     chat.set_defaults(func=cmd_chat)
 
     sub.add_parser("health", help="exit 0 if the bot on this host is alive").set_defaults(

@@ -48,8 +48,11 @@ def setup_logging(settings: Settings | None, level: str = "INFO") -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets(secrets))
+    # The handler has the level too: a library that sets its own logger to DEBUG (bm25s does, on
+    # import) still propagates its records to this handler.
+    handler.setLevel(level.upper())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "sentence_transformers", "faiss", "urllib3", "filelock"):
+    for noisy in ("httpx", "sentence_transformers", "faiss", "urllib3", "filelock", "bm25s"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -72,17 +72,22 @@ class EscalationService:
         catalog: Catalog,
         knowledge: KnowledgeService | None = None,
         events: EventRecorder | None = None,
+        delivery: CustomerDelivery | None = None,
     ) -> None:
+        """``delivery`` reaches customers (default: through ``bot``; the terminal chat prints)."""
         self.stores = stores
         self.agents = agents
         self.catalog = catalog
         self.texts = catalog.texts()  # the agents' language: the default one
-        self.delivery = CustomerDelivery(bot, self.texts) if bot is not None else None
+        if delivery is None and bot is not None:
+            delivery = CustomerDelivery(bot, self.texts)
+        self.delivery = delivery
         self.settings = settings or EscalationSettings()
         self.knowledge = knowledge
         self.events = events or RedisEventLog(stores.redis, stores.keys)
         self.hours = BusinessHours.parse(self.settings.business_hours, self.settings.timezone)
         self._membership: dict[int, tuple[float, bool]] = {}
+        self._warned_no_agents_chat = False
 
     # ------------------------------------------------------------- customers
 
@@ -144,21 +149,25 @@ class EscalationService:
     async def customer_message(self, ticket: Ticket, message: Message) -> None:
         """A customer with an active ticket wrote: keep it and show it to the agents."""
         text = message_text(self.texts, message)
-        await self.stores.tickets.append_turn(
-            ticket.id, Turn(TurnRole.CUSTOMER, text, meta={"message_id": message.message_id})
-        )
+        await self.customer_wrote(ticket, text, message_id=message.message_id)
+        if not message.text:
+            await self._to_agents(
+                ticket, lambda t: self.agents.copy_in(t, message.chat.id, message.message_id)
+            )
+
+    async def customer_wrote(self, ticket: Ticket, text: str, *, message_id: int = 0) -> None:
+        """Keep what the customer wrote in the ticket (agents read it in the console) and, for a
+        text, post it in the agents' topic."""
+        meta = {"message_id": message_id} if message_id else {}
+        await self.stores.tickets.append_turn(ticket.id, Turn(TurnRole.CUSTOMER, text, meta=meta))
         await self.stores.conversations.append(ticket.chat_id, Turn(TurnRole.CUSTOMER, text))
         if ticket.customer_blocked:
             await self.stores.tickets.update(ticket.id, customer_blocked=False)
             ticket.customer_blocked = False
-        if message.text:
-            name = customer_name(self.texts, ticket)
+        name = customer_name(self.texts, ticket)
+        if self.agents is not None and text:
             line = render_turn(self.texts, Turn(TurnRole.CUSTOMER, text, meta={"name": name}))
             await self._to_agents(ticket, lambda t: self.agents.post(t, line))
-        else:
-            await self._to_agents(
-                ticket, lambda t: self.agents.copy_in(t, message.chat.id, message.message_id)
-            )
 
     def wait_notice(self, now: datetime | None = None, *, texts: TextSource | None = None) -> str:
         """Roughly when a person will answer: soon, or when the team is back.
@@ -362,9 +371,13 @@ class EscalationService:
     ) -> bool:
         """Run something in the agents' chat; failures are logged (the transcript keeps all)."""
         if self.agents is None:
-            log.warning(
-                "ticket %s: no agents' chat configured (ESCALATION__AGENTS_CHAT_ID)", ticket.id
-            )
+            if not self._warned_no_agents_chat:  # once: agents may work in the console only
+                self._warned_no_agents_chat = True
+                log.warning(
+                    "no agents' chat configured (ESCALATION__AGENTS_CHAT_ID): tickets are in the "
+                    "console only (first: ticket %s)",
+                    ticket.id,
+                )
             return False
         try:
             await action(ticket)

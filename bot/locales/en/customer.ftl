@@ -72,6 +72,12 @@ terminal-handoff = bot> I'm handing this to a person from our support team (tick
 terminal-bye = Bye!
 # The customer's name on a ticket opened from the terminal chat (agents read it).
 terminal-customer = terminal user
+# What an agent wrote to the customer, shown in the terminal chat.
+terminal-from-agent = agent> { $text }
+terminal-agent-attachment = (the agent sent a file: the terminal cannot show it)
+# The agent side of the terminal chat: the console on this machine and its login.
+terminal-console = Agents: the console is at { $url } (user { $user }, password { $password }). A question the bot hands over appears there; your answer comes back here.
+terminal-no-console = The agents' console could not start on port { $port } (in use?); set CONSOLE__PORT to another port to answer handed-over questions.
 
 # Sent once when a customer writes faster than the flood limit; later messages in that window get no answer.
 flood-notice = You're sending messages very quickly, so I'll pause for a few seconds. Please send your question in one message, and I'll answer it.

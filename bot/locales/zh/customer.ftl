@@ -73,6 +73,10 @@ terminal-handoff = 机器人> 我把这个问题交给我们客服团队的人�
 terminal-bye = 再见！
 # 从终端对话创建的工单上的顾客名称（客服人员会看到）。
 terminal-customer = 终端用户
+terminal-from-agent = 客服> { $text }
+terminal-agent-attachment = （客服发送了一个文件：终端无法显示）
+terminal-console = 客服：控制台地址 { $url }（用户 { $user }，密码 { $password }）。机器人转交的问题会出现在那里；你的回复会显示在这里。
+terminal-no-console = 客服控制台无法在端口 { $port } 上启动（端口被占用？）；请把 CONSOLE__PORT 设为其他端口，以便回答转交的问题。
 
 # Sent once when a customer writes faster than the flood limit; later messages in that window get no answer.
 flood-notice = 你发消息的速度太快了，我先暂停几秒钟。请把你的问题写在一条消息里发给我，我会回答你。
