@@ -164,6 +164,10 @@ class EscalationService:
         if ticket.customer_blocked:
             await self.stores.tickets.update(ticket.id, customer_blocked=False)
             ticket.customer_blocked = False
+        if ticket.status == TicketStatus.CLAIMED and ticket.waiting_since is None:
+            # the customer now waits for the agent: the SLA counts from here
+            ticket.waiting_since = time.time()
+            await self.stores.tickets.update(ticket.id, waiting_since=ticket.waiting_since)
         name = customer_name(self.texts, ticket)
         if self.agents is not None and text:
             line = render_turn(self.texts, Turn(TurnRole.CUSTOMER, text, meta={"name": name}))
@@ -227,6 +231,7 @@ class EscalationService:
     async def claim(self, ticket_id: str, actor: Actor) -> ClaimResult:
         result = await self.stores.tickets.claim(ticket_id, actor.id, actor.name)
         if result.claimed and result.ticket is not None:
+            await self.stores.tickets.wait_over(ticket_id)
             await self._ticket_event(EventKind.TICKET_CLAIMED, result.ticket, actor)
             await self._announce_claim(result.ticket, actor)
         return result
@@ -364,6 +369,7 @@ class EscalationService:
         turn = Turn(TurnRole.AGENT, text, meta={"name": actor.name})
         await self.stores.tickets.append_turn(ticket.id, turn)
         await self.stores.conversations.append(ticket.chat_id, turn)
+        await self.stores.tickets.wait_over(ticket.id)
         await self._ticket_event(EventKind.TICKET_REPLIED, ticket, actor)
 
     async def _to_agents(

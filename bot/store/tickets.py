@@ -44,7 +44,9 @@ class Ticket:
     best_guess: str = ""
     confidence: float | None = None
     customer_blocked: bool = False
-    sla_reminded_at: float | None = None
+    sla_reminded_at: float | None = None  # the last reminder of the current wait
+    sla_reminders: int = 0  # reminders of the current wait (unclaimed, or a customer unanswered)
+    waiting_since: float | None = None  # claimed: the customer's first message no agent answered
     rating: int | None = None
     reopened_at: float | None = None
     locale: str = ""  # the language the customer was answered in when the ticket opened
@@ -89,6 +91,8 @@ class Ticket:
             confidence=opt_float("confidence"),
             customer_blocked=data.get("customer_blocked") == "1",
             sla_reminded_at=opt_float("sla_reminded_at"),
+            sla_reminders=int(data.get("sla_reminders") or 0),
+            waiting_since=opt_float("waiting_since"),
             rating=opt_int("rating"),
             reopened_at=opt_float("reopened_at"),
             locale=data.get("locale", ""),
@@ -284,6 +288,7 @@ class TicketRepository:
             ticket.claimed_by, ticket.claimed_by_name, ticket.claimed_at = None, "", None
             ticket.closed_at, ticket.closed_by_name = None, ""
             ticket.sla_reminded_at, ticket.rating = None, None
+            ticket.sla_reminders, ticket.waiting_since = 0, None
             pipe.multi()
             pipe.hset(key, mapping=ticket.to_hash())
             pipe.set(pointer, ticket.id)
@@ -323,19 +328,30 @@ class TicketRepository:
         ticket_id = await self.redis.hget(self.keys.thread_tickets(), f"{chat_id}:{thread_id}")
         return await self.get(ticket_id) if ticket_id else None
 
-    async def mark_reminded(self, ticket_id: str) -> bool:
-        """True exactly once per ticket (per opening), whichever process asks first."""
+    async def mark_reminder(self, ticket_id: str, seen: int, now: float | None = None) -> bool:
+        """Count one more reminder of the ticket's current wait if it still has ``seen``: True
+        for exactly one process when several check the same ticket at once."""
         key = self.keys.ticket(ticket_id)
 
-        async def mark_once(pipe: Pipeline) -> bool:
-            if await pipe.hget(key, "sla_reminded_at"):
+        async def count_once(pipe: Pipeline) -> bool:
+            if int(await pipe.hget(key, "sla_reminders") or 0) != seen:
                 await pipe.unwatch()
                 return False
             pipe.multi()
-            pipe.hset(key, "sla_reminded_at", str(time.time()))
+            pipe.hset(
+                key,
+                mapping={
+                    "sla_reminders": str(seen + 1),
+                    "sla_reminded_at": str(now or time.time()),
+                },
+            )
             return True
 
-        return await self.redis.transaction(mark_once, key, value_from_callable=True)
+        return await self.redis.transaction(count_once, key, value_from_callable=True)
+
+    async def wait_over(self, ticket_id: str) -> None:
+        """The customer's wait ended (claimed, or an agent answered): reminders start again."""
+        await self.update(ticket_id, sla_reminders=0, sla_reminded_at=None, waiting_since=None)
 
     async def rate(self, ticket_id: str, score: int) -> Ticket | None:
         """Store the customer's 1–5 rating of a closed ticket once; None if not allowed."""

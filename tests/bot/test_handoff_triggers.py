@@ -9,7 +9,7 @@ import pytest
 import pytest_asyncio
 
 from bot.errors import ConfigurationError
-from bot.services.escalation import EscalationService
+from bot.services.escalation import Actor, EscalationService
 from bot.services.hours import BusinessHours
 from bot.services.sentiment import SentimentAnalyzer
 from bot.services.signals import wants_human
@@ -207,14 +207,46 @@ async def test_sla_reminders_wait_for_business_hours(stores: Stores) -> None:
             from bot.services.sla import SlaMonitor
 
             service = build_escalation(settings, stores, bot)
-            sla = SlaMonitor(service)
+            told: list[str] = []
+
+            async def admins(text: str) -> None:
+                told.append(text)
+
+            sla = SlaMonitor(service, admins=admins)
             await service.escalate(9, "Eve", Escalation(EscalationReason.ASKED_FOR_HUMAN, "hi"))
             ticket = await stores.tickets.current(9)
             saturday = datetime(2025, 6, 7, 12, 0, tzinfo=UTC).timestamp()
             monday = datetime(2025, 6, 9, 9, 0, tzinfo=UTC).timestamp()
             await stores.tickets.update(ticket.id, created_at=saturday - 3600)
-            assert await sla.remind_overdue(now=saturday) == []
+            assert await sla.remind_overdue(now=saturday) == []  # closed: the wait does not count
             assert await sla.remind_overdue(now=monday) == [ticket.id]
-            assert await sla.remind_overdue(now=monday + 600) == []
+            assert told == []
+            assert await sla.remind_overdue(now=monday + 30) == []  # within the next period
+            # Still unclaimed a period later: reminded again, and the admins are told.
+            assert await sla.remind_overdue(now=monday + 61) == [ticket.id]
+            assert len(told) == 1 and "Ticket #1 — Eve has waited 61 min" in told[0]
+            reminders = [
+                t for t in api.sent_texts(settings.escalation.agents_chat_id) if "⏰" in t
+            ]
+            assert len(reminders) == 2
+
+            # Claimed: quiet while the agent has answered last; the customer's new message starts
+            # a wait that is reminded of, naming the agent.
+            await service.claim(ticket.id, Actor(7, "Ann"))
+            assert await sla.remind_overdue(now=monday + 3600) == []
+            ticket = await stores.tickets.get(ticket.id)
+            await service.customer_wrote(ticket, "hello? anyone?")
+            ticket = await stores.tickets.get(ticket.id)
+            assert ticket.waiting_since is not None and ticket.sla_reminders == 0
+            await stores.tickets.update(ticket.id, waiting_since=monday + 7200)  # in hours
+            later = monday + 7200 + 61
+            assert await sla.remind_overdue(now=later) == [ticket.id]
+            assert (
+                "waited 1 min for a reply from Ann"
+                in api.sent_texts(settings.escalation.agents_chat_id)[-1]
+            )
+            await service.console_reply(ticket.id, Actor(7, "Ann"), "Here I am")
+            assert (await stores.tickets.get(ticket.id)).waiting_since is None
+            assert await sla.remind_overdue(now=later + 3600) == []
         finally:
             await bot.session.close()

@@ -21,6 +21,9 @@ agent-console-reply =
     🧑‍💼 { $agent } (web console):
     { $text }
 agent-sla-reminder = ⏰ Ticket #{ $ticket } — { $customer } has waited { $minutes } min and nobody has claimed it yet.
+agent-sla-reply-reminder = ⏰ Ticket #{ $ticket } — { $customer } has waited { $minutes } min for a reply from { $agent }.
+# To the admins from a ticket's second reminder on; $reminder is the reminder itself.
+agent-sla-admins = Still waiting after repeated reminders — please step in. { $reminder }
 button-add-to-kb = 📚 Add to knowledge base
 agent-kb-offer = 💡 Was this a question others will ask too? Suggest your reply for the knowledge base (operators approve it).
 agent-kb-suggested = Suggestion #{ $id } is waiting for an operator: “{ $question }”.
