@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from bot.services.escalation import EscalationService
     from bot.services.live import LiveModels
     from bot.services.watcher import KbWatcher
+    from common.moderation import AbuseDetector
     from models.generator import Generator
     from retrieval import FaqRetriever
     from retrieval.embedder import Embedder
@@ -85,6 +86,7 @@ class App:
     catalog: Catalog
     live: LiveModels | None = None
     answering: AnsweringService | None = None
+    abuse: AbuseDetector | None = None  # abusive language, in customers' and generated words
     watcher: KbWatcher | None = None
     bot: Bot | None = None
     tasks: list[asyncio.Task] = field(default_factory=list)
@@ -213,6 +215,7 @@ async def _serve_questions(app: App, live: LiveModels | None, *, watch: bool) ->
     from bot.services.answering import AnsweringService
     from bot.services.sentiment import SentimentAnalyzer
     from bot.services.watcher import KbWatcher
+    from common.moderation import AbuseDetector
 
     settings = app.settings
     loader = ModelLoader.from_settings(settings)
@@ -223,6 +226,7 @@ async def _serve_questions(app: App, live: LiveModels | None, *, watch: bool) ->
     sentiment = SentimentAnalyzer(settings.escalation.sentiment_threshold)
     sentiment.warm_up()
     app.live = live
+    app.abuse = AbuseDetector()
     app.answering = AnsweringService(
         live,
         app.stores,
@@ -233,6 +237,7 @@ async def _serve_questions(app: App, live: LiveModels | None, *, watch: bool) ->
         generation_timeout_s=settings.generator.timeout_s,
         generation_queue=settings.generator.queue_size,
         events=app.events,
+        abuse=app.abuse,
     )
     app.resources.callback(app.answering.generation.close)
     if watch:
@@ -451,6 +456,8 @@ def build_dispatcher(app: App, bot: Bot) -> Dispatcher:
     from bot.inbox import FsmStorage, LeasedEventIsolation
     from bot.middlewares import setup_middlewares
     from bot.middlewares.flood import FloodControlMiddleware
+    from bot.middlewares.moderation import ModerationMiddleware
+    from bot.services.moderation import ModerationService
 
     if app.answering is None:
         raise RuntimeError("the dispatcher needs an app opened with its models")
@@ -466,7 +473,7 @@ def build_dispatcher(app: App, bot: Bot) -> Dispatcher:
     dp["settings"] = app.settings
     dp["stores"] = app.stores
     dp["answering"] = app.answering
-    dp["escalation"] = app.escalation(bot)
+    dp["escalation"] = escalation = app.escalation(bot)
     dp["product_name"] = app.product
     dp["knowledge"] = app.knowledge
     dp["catalog"] = app.catalog  # handlers read ``i18n``; the errors router falls back on this
@@ -477,7 +484,23 @@ def build_dispatcher(app: App, bot: Bot) -> Dispatcher:
         app.events,
         exempt=frozenset(app.settings.operators.ids),
     )
-    setup_middlewares(dp, app.events, app.catalog, app.stores.languages, flood)
+    moderation = ModerationService(
+        app.stores.moderation,
+        app.events,
+        app.settings.moderation,
+        escalation,
+        detector=app.abuse,
+    )
+    dp["moderation"] = moderation  # /unmute in a ticket's topic
+    exempt = frozenset(app.settings.operators.ids) | frozenset(app.settings.escalation.agent_ids)
+    setup_middlewares(
+        dp,
+        app.events,
+        app.catalog,
+        app.stores.languages,
+        flood,
+        ModerationMiddleware(moderation, exempt) if app.settings.moderation.enabled else None,
+    )
     dp.include_routers(*get_routers())
     return dp
 
