@@ -4,9 +4,11 @@ still an answer), then a mute with one notice, silence while muted, /unmute by a
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest_asyncio
 
 from bot.i18n import Catalog
@@ -15,6 +17,7 @@ from bot.settings import ModerationSettings, Settings
 from bot.store import Stores
 from knowledge_base import KnowledgeBase
 from retrieval import FaqRetriever
+from tests.bot.test_console import PASSWORD, USER, Console, console  # noqa: F401 (fixture)
 from tests.support.handoff import (
     AGENT_ID,
     AGENT_NAME,
@@ -275,3 +278,37 @@ async def test_the_moderation_store_exports_and_forgets_a_customer(stores: Store
     assert await store.forget(CUSTOMER) == 1
     assert await store.muted_until(CUSTOMER) is None
     assert await store.forget(CUSTOMER) == 0
+
+
+async def test_the_console_button_lifts_a_mute(console: Console) -> None:  # noqa: F811
+    ticket_id = await console.customer_asks(CUSTOMER, "Alice", "I want to talk to a human")
+    await console.stores.moderation.mute(CUSTOMER, time.time() + 600, 600)
+    page_url = f"{console.url}/tickets/{ticket_id}"
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        login = {"username": USER, "password": PASSWORD}
+        async with http.post(f"{console.url}/login", data=login) as resp:
+            assert resp.status == 200
+        async with http.get(page_url) as resp:
+            page = await resp.text()
+        assert 'id="unmute"' in page and "muted for abusive language until" in page
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+        # A forged form (no CSRF token) changes nothing.
+        async with http.post(f"{page_url}/unmute", data={"csrf": "forged"}) as resp:
+            assert resp.status == 403
+        assert await console.stores.moderation.muted_until(CUSTOMER) is not None
+
+        start = len(console.api.calls)
+        async with http.post(f"{page_url}/unmute", data={"csrf": csrf}) as resp:
+            page = await resp.text()  # back on the ticket page
+        assert TEXTS.get("console-unmuted") in page and 'id="unmute"' not in page
+        assert await console.stores.moderation.muted_until(CUSTOMER) is None
+        told = await console.api.wait_for(
+            "sendMessage", lambda p: p["chat_id"] == CUSTOMER, start=start
+        )
+        assert told.params["text"] == TEXTS.get("moderation-unmuted")
+        (unmuted,) = await events_of(console.stores, EventKind.CUSTOMER_UNMUTED)
+        assert (unmuted.ticket_id, unmuted.actor) == (ticket_id, USER)
+
+        async with http.post(f"{page_url}/unmute", data={"csrf": csrf}) as resp:
+            assert TEXTS.get("console-not-muted") in await resp.text()
