@@ -23,6 +23,7 @@ from bot.services.live import LiveModels
 from common.moderation import AbuseDetector
 from models.generator import (
     GeneratedReply,
+    Generator,
     HistoryTurn,
     ReplySource,
     TextCallback,
@@ -72,7 +73,14 @@ class GenerationService:
             on_text = self._shown_while_clean(on_text, abusive, stop)
         # Bound now: a generator swapped in meanwhile serves the next reply, not this one.
         call = functools.partial(
-            self.live.generator.generate, question, candidates, history, on_text=on_text, stop=stop
+            self._generate,
+            self.live.generator,
+            question,
+            candidates,
+            history,
+            on_text=on_text,
+            stop=stop,
+            abusive=abusive,
         )
         self._pending += 1
         future = asyncio.get_running_loop().run_in_executor(self._executor, call)
@@ -86,7 +94,7 @@ class GenerationService:
         except Exception:
             log.exception("generation failed: verbatim answer")
             return verbatim_reply(candidates, "error")
-        if abusive.is_set() or self._abusive(reply):
+        if abusive.is_set():
             # No draft kept: the words are not stored or shown anywhere.
             log.warning(
                 "generated reply for entry %s was abusive: verbatim answer", reply.entry_id
@@ -94,12 +102,26 @@ class GenerationService:
             return verbatim_reply(candidates, "abusive")
         return reply
 
-    def _abusive(self, reply: GeneratedReply) -> bool:
-        return (
+    def _generate(
+        self,
+        generator: Generator,
+        question: str,
+        candidates: Sequence[RetrievedFaq],
+        history: Sequence[HistoryTurn],
+        *,
+        on_text: TextCallback | None,
+        stop: threading.Event,
+        abusive: threading.Event,
+    ) -> GeneratedReply:
+        """The generator's reply, checked for abuse on the generating thread (not the loop)."""
+        reply = generator.generate(question, candidates, history, on_text=on_text, stop=stop)
+        if (
             self.abuse is not None
             and reply.source == ReplySource.GENERATED
             and self.abuse.is_abusive(reply.text)
-        )
+        ):
+            abusive.set()
+        return reply
 
     def _shown_while_clean(
         self, on_text: TextCallback, abusive: threading.Event, stop: threading.Event

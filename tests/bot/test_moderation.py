@@ -13,8 +13,10 @@ import pytest_asyncio
 
 from bot.i18n import Catalog
 from bot.services.events import DomainEvent, EventKind, RedisEventLog
+from bot.services.moderation import INLINE_CHARS, ModerationService, Verdict
 from bot.settings import ModerationSettings, Settings
 from bot.store import Stores
+from common.moderation import AbuseDetector
 from knowledge_base import KnowledgeBase
 from retrieval import FaqRetriever
 from tests.bot.test_console import PASSWORD, USER, Console, console  # noqa: F401 (fixture)
@@ -198,10 +200,9 @@ async def test_a_chinese_customer_is_warned_and_muted_in_chinese(
     run: RunningBot, stores: Stores
 ) -> None:
     await run.say(CUSTOMER, "你们这些傻逼，送货要多久？", language_code="zh-hans")
-    (warned,) = await new_texts(run, CUSTOMER, 0, 1)
-    assert warned == ZH.get("moderation-warning")
-    seen = len(run.api.sent_texts(CUSTOMER))
-    await asyncio.sleep(0.5)  # the first message's own reply
+    warned, handled = await new_texts(run, CUSTOMER, 0, 2)  # the warning, then the message's
+    assert warned == ZH.get("moderation-warning")  # own reply (a person, in Chinese)
+    assert ZH.get("handoff-new", ticket="1").split("（")[0] in handled
     seen = len(run.api.sent_texts(CUSTOMER))
     await run.say(CUSTOMER, "傻 逼", language_code="zh-hans")
     (notice,) = await new_texts(run, CUSTOMER, seen, 1)
@@ -312,3 +313,21 @@ async def test_the_console_button_lifts_a_mute(console: Console) -> None:  # noq
 
         async with http.post(f"{page_url}/unmute", data={"csrf": csrf}) as resp:
             assert TEXTS.get("console-not-muted") in await resp.text()
+
+
+async def test_a_long_message_is_checked_too(stores: Stores) -> None:
+    """Long texts are checked off the event loop; the verdict is the same."""
+    moderation = ModerationService(
+        stores.moderation,
+        RedisEventLog(stores.redis, stores.keys),
+        ModerationSettings(),
+        detector=AbuseDetector(),
+    )
+    padding = "I ordered a cocktail shaker from Scunthorpe and it has not arrived. " * 5
+    assert len(padding) > INLINE_CHARS
+    assert (await moderation.check(CUSTOMER, padding)).verdict is Verdict.CLEAN
+    abusive = await moderation.check(CUSTOMER, padding + "You are a fucking idiot.")
+    assert abusive.verdict is Verdict.WARNED
+    muted = await moderation.check(CUSTOMER, "idiot " + padding + " asshole")
+    assert muted.verdict is Verdict.MUTED and muted.until is not None
+    assert (await moderation.check(CUSTOMER, "hello")).verdict is Verdict.SILENCED
