@@ -9,12 +9,14 @@ import time
 from collections.abc import AsyncIterator
 
 import aiohttp
+import pytest
 import pytest_asyncio
 
+from bot.errors import ConfigurationError
 from bot.i18n import Catalog
 from bot.services.events import DomainEvent, EventKind, RedisEventLog
 from bot.services.moderation import INLINE_CHARS, ModerationService, Verdict
-from bot.settings import ModerationSettings, Settings
+from bot.settings import ModerationSettings, Settings, load_settings
 from bot.store import Stores
 from common.moderation import AbuseDetector
 from knowledge_base import KnowledgeBase
@@ -331,3 +333,13 @@ async def test_a_long_message_is_checked_too(stores: Stores) -> None:
     muted = await moderation.check(CUSTOMER, "idiot " + padding + " asshole")
     assert muted.verdict is Verdict.MUTED and muted.until is not None
     assert (await moderation.check(CUSTOMER, "hello")).verdict is Verdict.SILENCED
+
+
+def test_moderation_settings_come_from_the_environment(monkeypatch) -> None:
+    monkeypatch.setenv("MODERATION__MUTE_MINUTES", "5")
+    monkeypatch.setenv("MODERATION__ENABLED", "false")
+    moderation = load_settings(_env_file=None).moderation
+    assert (moderation.enabled, moderation.mute_minutes, moderation.warnings) == (False, 5.0, 1)
+    monkeypatch.setenv("MODERATION__WARNINGS", "-1")
+    with pytest.raises(ConfigurationError, match="MODERATION__WARNINGS"):
+        load_settings(_env_file=None)
