@@ -293,7 +293,7 @@ class ModerationSettings(BaseModel):
     # Abusive messages in one window that get a warning (and an answer); the next one mutes.
     warnings: int = Field(1, ge=0, le=10)
     window_minutes: float = Field(60.0, gt=0)  # counted from the first warned message
-    mute_minutes: float = Field(15.0, gt=0)
+    mute_minutes: float = Field(15.0, gt=0, le=1440)  # "until 14:35" names no day: a day at most
 
 
 class InboxSettings(BaseModel):
