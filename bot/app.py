@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from bot.services.escalation import EscalationService
     from bot.services.live import LiveModels
     from bot.services.watcher import KbWatcher
+    from common.moderation import AbuseDetector
     from models.generator import Generator
     from retrieval import FaqRetriever
     from retrieval.embedder import Embedder
@@ -86,6 +87,7 @@ class App:
     catalog: Catalog
     live: LiveModels | None = None
     answering: AnsweringService | None = None
+    abuse: AbuseDetector | None = None  # abusive language, in customers' and generated words
     watcher: KbWatcher | None = None
     bot: Bot | None = None
     tasks: list[asyncio.Task] = field(default_factory=list)
@@ -217,6 +219,7 @@ async def _serve_questions(app: App, live: LiveModels | None, *, watch: bool) ->
     from bot.services.answering import AnsweringService
     from bot.services.sentiment import SentimentAnalyzer
     from bot.services.watcher import KbWatcher
+    from common.moderation import AbuseDetector
 
     settings = app.settings
     loader = ModelLoader.from_settings(settings)
@@ -227,6 +230,7 @@ async def _serve_questions(app: App, live: LiveModels | None, *, watch: bool) ->
     sentiment = SentimentAnalyzer(settings.escalation.sentiment_threshold)
     sentiment.warm_up()
     app.live = live
+    app.abuse = AbuseDetector()
     app.answering = AnsweringService(
         live,
         app.stores,
@@ -237,6 +241,7 @@ async def _serve_questions(app: App, live: LiveModels | None, *, watch: bool) ->
         generation_timeout_s=settings.generator.timeout_s,
         generation_queue=settings.generator.queue_size,
         events=app.events,
+        abuse=app.abuse,
     )
     app.resources.callback(app.answering.generation.close)
     if watch:
@@ -455,6 +460,8 @@ def build_dispatcher(app: App, bot: Bot) -> Dispatcher:
     from bot.inbox import FsmStorage, LeasedEventIsolation
     from bot.middlewares import setup_middlewares
     from bot.middlewares.flood import FloodControlMiddleware
+    from bot.middlewares.moderation import ModerationMiddleware
+    from bot.services.moderation import ModerationService
 
     if app.answering is None:
         raise RuntimeError("the dispatcher needs an app opened with its models")
@@ -470,7 +477,7 @@ def build_dispatcher(app: App, bot: Bot) -> Dispatcher:
     dp["settings"] = app.settings
     dp["stores"] = app.stores
     dp["answering"] = app.answering
-    dp["escalation"] = app.escalation(bot)
+    dp["escalation"] = escalation = app.escalation(bot)
     dp["product_name"] = app.product
     dp["knowledge"] = app.knowledge
     dp["catalog"] = app.catalog  # handlers read ``i18n``; the errors router falls back on this
@@ -481,13 +488,23 @@ def build_dispatcher(app: App, bot: Bot) -> Dispatcher:
         app.events,
         exempt=frozenset(app.settings.operators.ids),
     )
+    moderation = ModerationService(
+        app.stores.moderation,
+        app.events,
+        app.settings.moderation,
+        escalation,
+        detector=app.abuse,
+    )
+    dp["moderation"] = moderation  # /unmute in a ticket's topic
+    exempt = frozenset(app.settings.operators.ids) | frozenset(app.settings.escalation.agent_ids)
     setup_middlewares(
         dp,
         app.events,
         app.catalog,
         app.stores.languages,
         flood,
-        app.answering.sentiment,
+        ModerationMiddleware(moderation, exempt) if app.settings.moderation.enabled else None,
+        sentiment=app.answering.sentiment,
         operators=frozenset(app.settings.operators.ids),
     )
     dp.include_routers(*get_routers())

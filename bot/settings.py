@@ -284,6 +284,18 @@ class FloodSettings(BaseModel):
     per_customer: Rate = "8 per 10 seconds"
 
 
+class ModerationSettings(BaseModel):
+    """Abusive language from customers (``bot/middlewares/moderation.py``): a calm warning first,
+    then a mute; counted in Redis, so every worker shares them. Generated replies are checked
+    whatever ``enabled`` says."""
+
+    enabled: bool = True
+    # Abusive messages in one window that get a warning (and an answer); the next one mutes.
+    warnings: int = Field(1, ge=0, le=10)
+    window_minutes: float = Field(60.0, gt=0)  # counted from the first warned message
+    mute_minutes: float = Field(15.0, gt=0, le=1440)  # "until 14:35" names no day: a day at most
+
+
 class InboxSettings(BaseModel):
     """The update inbox (``bot/inbox.py``): updates kept in Redis until handled, at least once."""
 
@@ -338,6 +350,7 @@ class Settings(BaseSettings):
     inbox: InboxSettings = Field(default_factory=InboxSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     flood: FloodSettings = Field(default_factory=FloodSettings)
+    moderation: ModerationSettings = Field(default_factory=ModerationSettings)
     log_level: str = "INFO"
 
 

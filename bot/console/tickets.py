@@ -1,4 +1,5 @@
-"""The ticket queue, a ticket's transcript, and reply / claim / close / reopen from the browser."""
+"""The ticket queue, a ticket's transcript, and reply / claim / close / reopen / unmute from the
+browser."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from bot.console.auth import Agent, ConsoleTexts, FormAgent, render
 from bot.i18n import Texts
 from bot.services.escalation import Actor, EscalationService
+from bot.services.moderation import ModerationService
 from bot.store import Ticket, Turn
 
 router = APIRouter()
@@ -18,6 +20,13 @@ router = APIRouter()
 
 def _escalation(request: Request) -> EscalationService:
     return request.app.state.services.escalation
+
+
+def _moderation(request: Request) -> ModerationService:
+    """Lifting mutes needs no detector: built per request from the escalation service's parts."""
+    escalation = _escalation(request)
+    settings = request.app.state.settings.moderation
+    return ModerationService(escalation.stores.moderation, escalation.events, settings, escalation)
 
 
 def reason_label(reason: str, texts: Texts) -> str:
@@ -92,7 +101,10 @@ async def ticket_page(
     request: Request, ticket_id: str, user: Agent, texts: ConsoleTexts
 ) -> Response:
     data = await api_ticket(request, ticket_id, user, texts)
-    return render(request, "ticket.html", ticket=data)
+    moderation = _moderation(request)
+    until = await moderation.muted_until(data["chat_id"])
+    muted = texts.get("console-muted-until", **moderation.until_args(until)) if until else None
+    return render(request, "ticket.html", ticket=data, muted=muted)
 
 
 @router.post("/tickets/{ticket_id}/reply")
@@ -105,6 +117,18 @@ async def reply(
 ) -> Response:
     delivery = await _escalation(request).console_reply(ticket_id, Actor(None, user), text)
     request.session["flash"] = texts.get("console-sent") if delivery.delivered else delivery.note
+    return _back(ticket_id)
+
+
+@router.post("/tickets/{ticket_id}/unmute")
+async def unmute(
+    request: Request, ticket_id: str, user: FormAgent, texts: ConsoleTexts
+) -> Response:
+    ticket = await _ticket_or_404(request, ticket_id, texts)
+    if await _moderation(request).unmute(ticket, Actor(None, user)):
+        request.session["flash"] = texts.get("console-unmuted")
+    else:
+        request.session["flash"] = texts.get("console-not-muted")
     return _back(ticket_id)
 
 

@@ -1,4 +1,5 @@
-"""Agents in their forum supergroup: Claim / Close / Reopen buttons and replies in ticket topics.
+"""Agents in their forum supergroup: Claim / Close / Reopen buttons, /unmute and replies in ticket
+topics.
 
 Replies to an agent are in their language: ``i18n``, which the locale middleware injects.
 """
@@ -17,6 +18,7 @@ from bot.keyboards import KbSuggestCallback, TicketAction, TicketCallback
 from bot.services.agents_chat import display_name
 from bot.services.escalation import Actor, EscalationService
 from bot.services.knowledge import KnowledgeService
+from bot.services.moderation import ModerationService
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ def create_router() -> Router:
     router.callback_query.register(on_ticket_button, TicketCallback.filter())
     router.callback_query.register(on_add_to_kb, KbSuggestCallback.filter())
     router.message.register(cmd_ticket, Command(*TicketAction), Inline(F.message_thread_id))
+    router.message.register(cmd_unmute, Command("unmute"), Inline(F.message_thread_id))
     router.message.register(relay_to_customer, Inline(F.message_thread_id))
     return router
 
@@ -135,6 +138,23 @@ async def cmd_ticket(message: Message, escalation: EscalationService, i18n: Text
         _, refusal = await escalation.reopen(ticket.id, who)
         if refusal:
             await message.reply(refusal)
+
+
+async def cmd_unmute(
+    message: Message,
+    escalation: EscalationService,
+    moderation: ModerationService,
+    i18n: TextSource,
+) -> None:
+    """/unmute in a ticket's topic: the customer muted for abusive language may write again."""
+    ticket = await escalation.ticket_for_thread(message.chat.id, message.message_thread_id)
+    if ticket is None or message.from_user is None:
+        return
+    if not await escalation.is_agent(message.from_user.id):
+        await message.reply(i18n.get("agent-not-allowed"))
+        return
+    if not await moderation.unmute(ticket, actor(message.from_user)):
+        await message.reply(i18n.get("agent-not-muted"))
 
 
 async def relay_to_customer(

@@ -16,6 +16,7 @@ from bot.services.sentiment import SentimentAnalyzer
 from bot.services.signals import EscalationReason, same_question, wants_human
 from bot.services.topics import AskedQuestion, QuestionLog
 from bot.store import AnswerRecord, Stores, Turn, TurnRole, new_id
+from common.moderation import AbuseDetector
 from models.generator import HistoryTurn, ReplySource, TextCallback
 from retrieval.batching import SearchBatcher
 from retrieval.followup import contextual_query
@@ -70,10 +71,11 @@ class AnsweringService:
         generation_timeout_s: float = 20.0,
         generation_queue: int = 8,
         events: EventRecorder | None = None,
+        abuse: AbuseDetector | None = None,
     ) -> None:
         self.live = live
         self.generation = GenerationService(
-            live, timeout_s=generation_timeout_s, max_waiting=generation_queue
+            live, timeout_s=generation_timeout_s, max_waiting=generation_queue, abuse=abuse
         )
         self.stores = stores
         self.threshold = threshold

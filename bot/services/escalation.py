@@ -372,6 +372,15 @@ class EscalationService:
         await self.stores.tickets.wait_over(ticket.id)
         await self._ticket_event(EventKind.TICKET_REPLIED, ticket, actor)
 
+    async def note_to_agents(self, ticket: Ticket, text: str) -> bool:
+        """A note from the bot in the ticket's topic (e.g. the customer was muted)."""
+        return await self._to_agents(ticket, lambda t: self.agents.post(t, text))
+
+    async def tell_customer(self, ticket: Ticket, key: str, **args: object) -> Delivery:
+        """A catalog text to the ticket's customer, in their language."""
+        text = (await self.customer_texts(ticket)).get(key, **args)
+        return await self._to_customer(ticket, lambda d: d.send_text(ticket.chat_id, text))
+
     async def _to_agents(
         self, ticket: Ticket, action: Callable[[Ticket], Awaitable[object]]
     ) -> bool:

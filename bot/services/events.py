@@ -37,6 +37,10 @@ class EventKind(StrEnum):
     RATING = "rating"
     KB_CHANGED = "kb_changed"
     THROTTLED = "throttled"  # a customer's message over the flood limit, not answered
+    ABUSE_WARNED = "abuse_warned"  # abusive language: the customer was warned, then answered
+    CUSTOMER_MUTED = "customer_muted"  # abusive again within the window: muted
+    MUTED_MESSAGE = "muted_message"  # a muted customer's message, not answered or relayed
+    CUSTOMER_UNMUTED = "customer_unmuted"  # an agent lifted a mute (``actor``)
 
 
 @dataclass(frozen=True, slots=True)

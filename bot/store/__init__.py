@@ -1,7 +1,7 @@
 """Conversation state in Redis, behind repositories with typed keys.
 
 Every key name is built by ``Keys`` (keys.py) from one prefix (a hash tag on a Redis Cluster).
-Handlers and services call the repositories — conversations, answers, tickets, languages —
+Handlers and services call the repositories — conversations, answers, tickets, languages, moderation —
 never Redis.
 """
 
@@ -16,6 +16,7 @@ from bot.store.connection import connect_redis, in_process_redis
 from bot.store.conversations import ConversationRepository, Turn, TurnRole
 from bot.store.keys import Keys, key_prefix
 from bot.store.languages import LanguageRepository
+from bot.store.moderation import ModerationRepository
 from bot.store.tickets import ClaimResult, Ticket, TicketRepository, TicketStatus
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "ConversationRepository",
     "Keys",
     "LanguageRepository",
+    "ModerationRepository",
     "Stores",
     "Ticket",
     "TicketRepository",
@@ -48,6 +50,7 @@ class Stores:
     answers: AnswerRepository
     tickets: TicketRepository
     languages: LanguageRepository
+    moderation: ModerationRepository
 
     @classmethod
     def build(
@@ -64,6 +67,7 @@ class Stores:
             answers=AnswerRepository(redis, keys, ttl_seconds=max(ttl, 7 * 24 * 3600)),
             tickets=TicketRepository(redis, keys),
             languages=LanguageRepository(redis, keys),
+            moderation=ModerationRepository(redis, keys),
         )
 
     async def record_answer(self, record: AnswerRecord, turn: Turn) -> None:

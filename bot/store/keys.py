@@ -113,6 +113,14 @@ class Keys:
     def flood_notice(self, user_id: int) -> str:
         return f"{self.prefix}:flood:notified:{user_id}"
 
+    def abuse_strikes(self, chat_id: int) -> str:
+        """Abusive messages of a customer in the current moderation window."""
+        return f"{self.prefix}:moderation:strikes:{chat_id}"
+
+    def muted(self, chat_id: int) -> str:
+        """A muted customer: until when (epoch seconds), expiring then."""
+        return f"{self.prefix}:moderation:muted:{chat_id}"
+
     def inbox(self) -> str:
         return f"{self.prefix}:inbox"
 

@@ -82,3 +82,11 @@ turn-customer-blocked = [customer has blocked the bot]
 agent-nothing-to-send = Nothing to send.
 agent-no-bot = no bot configured
 agent-delivery-kept = ⏳ Telegram is not answering ({ $error }); the message is kept and will reach the customer when it does — no need to send it again.
+
+## Moderation: abusive language (bot/services/moderation.py, /unmute)
+
+# In the ticket's topic when its customer is muted. $minutes, $time (HH:MM), $tz: the mute's length and end.
+agent-customer-muted = 🔇 Customer muted for abusive language until { $time } ({ $tz }): their messages are not answered or relayed. /unmute to lift.
+# In the ticket's topic when an agent lifts the mute (here or in the console).
+agent-unmuted = 🔊 { $agent } lifted the mute: the customer can write again.
+agent-not-muted = This customer is not muted.

@@ -27,3 +27,10 @@ console-not-deleted = Not deleted: { $problems }
 console-not-added = Not added: { $problems }
 console-not-removed = Not removed: { $problems }
 console-not-rolled-back = Not rolled back: { $problems }
+
+## Moderation: abusive language (the ticket page's Unmute button)
+
+# $minutes, $time (HH:MM), $tz: the mute's length and end.
+console-muted-until = customer muted for abusive language until { $time } ({ $tz })
+console-unmuted = Mute lifted: the customer can write again.
+console-not-muted = This customer is not muted.

@@ -81,3 +81,13 @@ terminal-no-console = The agents' console could not start on port { $port } (in 
 
 # Sent once when a customer writes faster than the flood limit; later messages in that window get no answer.
 flood-notice = You're sending messages very quickly, so I'll pause for a few seconds. Please send your question in one message, and I'll answer it.
+
+## Moderation: abusive language (bot/middlewares/moderation.py)
+
+# The first abusive message in a window: a calm warning; the message is still answered.
+moderation-warning = I understand this is frustrating, and I want to help. Please keep the language respectful, though — another message like that and I'll have to pause our chat for a while.
+# Abusive again within the window: one notice; nothing the customer writes is answered or passed on until then.
+# $minutes: the mute's length; $time: when it ends (HH:MM); $tz: the time zone of $time
+moderation-muted = I've paused our chat for { $minutes } minutes because of the language used. You can write again at { $time } ({ $tz }), and I'll be glad to help then.
+# An agent lifted the mute early.
+moderation-unmuted = Our support team has resumed the chat — you can write again, and we'll help.

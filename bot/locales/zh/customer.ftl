@@ -80,3 +80,13 @@ terminal-no-console = 客服控制台无法在端口 { $port } 上启动（端�
 
 # Sent once when a customer writes faster than the flood limit; later messages in that window get no answer.
 flood-notice = 你发消息的速度太快了，我先暂停几秒钟。请把你的问题写在一条消息里发给我，我会回答你。
+
+## Moderation: abusive language (bot/middlewares/moderation.py)
+
+# The first abusive message in a window: a calm warning; the message is still answered.
+moderation-warning = 我理解你现在很着急，我很想帮你解决问题。但请注意文明用语——如果再出现这样的话，我只能暂停我们的对话一段时间。
+# Abusive again within the window: one notice; nothing the customer writes is answered or passed on until then.
+# $minutes: the mute's length; $time: when it ends (HH:MM); $tz: the time zone of $time
+moderation-muted = 由于对话中出现了不文明用语，我已将对话暂停 { $minutes } 分钟。你可以在 { $time }（{ $tz }）之后再发消息，届时我很乐意帮你。
+# An agent lifted the mute early.
+moderation-unmuted = 客服团队已恢复对话——你现在可以继续发消息了，我们会帮你处理。
