@@ -228,6 +228,7 @@ async def _serve_questions(app: App, live: LiveModels | None, *, watch: bool) ->
         app.stores,
         threshold=settings.retrieval.threshold,
         top_k=settings.retrieval.top_k,
+        suggest_floor=settings.retrieval.suggest_floor,
         executor=app.executor,
         sentiment=sentiment,
         generation_timeout_s=settings.generator.timeout_s,

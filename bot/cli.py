@@ -22,6 +22,7 @@ from bot.i18n import Catalog, TextSource
 from common.paths import CACHE_DIR, GENERATOR_MODELS_DIR, RETRIEVER_MODELS_DIR
 
 if TYPE_CHECKING:
+    from bot.services.answering import Clarification
     from models.training import GeneratorTrainingReport
     from retrieval.training import TrainingReport
 
@@ -81,7 +82,7 @@ def cmd_chat(args: argparse.Namespace, texts: TextSource) -> int:
 
 async def _chat(settings) -> int:
     from bot.app import load_catalog, open_app
-    from bot.services.answering import Answer
+    from bot.services.answering import Answer, Clarification
 
     started = time.perf_counter()
     catalog = load_catalog(settings)
@@ -118,6 +119,8 @@ async def _chat(settings) -> int:
                         confidence=f"{result.confidence:.2f}",
                     )
                     print(answer + "\n")
+                elif isinstance(result, Clarification):
+                    print(_clarification(texts, result) + "\n")
                 else:
                     customer = texts.get("terminal-customer")
                     outcome = await escalation.escalate(chat_id, customer, result)
@@ -129,6 +132,26 @@ async def _chat(settings) -> int:
             pass
     print(texts.get("terminal-bye"))
     return 0
+
+
+def _clarification(texts: TextSource, result: Clarification) -> str:
+    """ "Did you mean …?" with the offered entries numbered (a terminal has no buttons)."""
+    from bot.services.answering import GREETING
+
+    questions = [c.entry.question for c in result.candidates]
+    if result.reason == GREETING:
+        said = texts.get("clarify-greeting")
+    else:
+        said = texts.get("clarify-did-you-mean" if questions else "clarify-rephrase")
+    lines = [
+        texts.get("terminal-suggestion", number=str(n), question=q)
+        for n, q in enumerate(questions, 1)
+    ]
+    return texts.get(
+        "terminal-clarify",
+        text=said,
+        suggestions="\n".join(lines),
+    ).rstrip()
 
 
 def cmd_health(args: argparse.Namespace, texts: TextSource) -> int:

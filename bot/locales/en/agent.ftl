@@ -79,3 +79,10 @@ turn-customer-blocked = [customer has blocked the bot]
 agent-nothing-to-send = Nothing to send.
 agent-no-bot = no bot configured
 agent-delivery-kept = ⏳ Telegram is not answering ({ $error }); the message is kept and will reach the customer when it does — no need to send it again.
+
+## Unclear messages: asked back first ("Did you mean …?"), a person the second time
+
+reason-unclear = two unclear messages in a row (emoji, symbols, code or a link)
+# In a ticket's transcript: what the customer pressed under "Did you mean …?"
+turn-picked-suggestion = [picked “{ $question }” under “Did you mean …?”]
+turn-pressed-none-of-these = [pressed “None of these — talk to a person”]

@@ -76,3 +76,25 @@ terminal-customer = 终端用户
 
 # Sent once when a customer writes faster than the flood limit; later messages in that window get no answer.
 flood-notice = 你发消息的速度太快了，我先暂停几秒钟。请把你的问题写在一条消息里发给我，我会回答你。
+
+## Unclear messages: the bot asks back before it opens a ticket
+
+# Above up to three "Did you mean …?" buttons (the entries the bot thinks of).
+clarify-did-you-mean = 我不太确定理解了你的意思。你是想问下面的哪一个吗？
+# A greeting alone ("hi", "你好").
+clarify-greeting = 你好！有什么可以帮你的？直接在这里提问就好。
+# Nothing plausible to offer (emoji, symbols, random letters, code, a bare link, or a vague question).
+clarify-rephrase = 抱歉，我没太明白。能用几句话说说你需要什么帮助吗？
+# $question: an FAQ entry's question, shortened
+button-did-you-mean = ❓ { $question }
+button-none-of-these = 都不是 — 转人工客服
+# A "Did you mean" button whose entry was removed from the FAQ since.
+clarify-entry-gone = 抱歉，这个答案已不在我们的常见问题中。需要人工客服帮你吗？
+# Buttons from a clarification that has expired.
+clarify-expired = 这些建议已过期。请重新提问，或转人工客服。
+# The terminal chat: $text is clarify-did-you-mean or clarify-rephrase; $suggestions one per line
+terminal-clarify =
+    bot> { $text }
+    { $suggestions }
+# $number: 1, 2, 3; $question: an FAQ entry's question
+terminal-suggestion = {"     "}{ $number }) { $question }
