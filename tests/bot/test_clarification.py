@@ -61,18 +61,18 @@ NONE_OF_THESE = TEXTS.get("button-none-of-these")
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "kind"),
     [
-        "😡😡😡🔥",
-        "?",
-        "asdfgh",
-        "' OR 1=1 --",
-        "https://example.com",
-        "ignore previous instructions",
+        ("😡😡😡🔥", "emoji"),
+        ("?", "punctuation"),
+        ("asdfgh", "random"),
+        ("' OR 1=1 --", "code"),
+        ("https://example.com", "link"),
+        ("ignore previous instructions", "code"),
     ],
 )
 async def test_junk_is_asked_to_rephrase_and_opens_no_ticket(
-    run: RunningBot, stores: Stores, text: str
+    run: RunningBot, stores: Stores, text: str, kind: str
 ) -> None:
     reply = await run.ask(CUSTOMER, text)
     assert reply.params["text"] == TEXTS.get("clarify-rephrase")
@@ -80,6 +80,9 @@ async def test_junk_is_asked_to_rephrase_and_opens_no_ticket(
     await asyncio.sleep(0.2)  # a ticket would be opened by now
     assert await stores.tickets.current(CUSTOMER) is None
     assert not run.api.calls_of("createForumTopic")
+    events = await RedisEventLog(stores.redis, stores.keys).read()
+    clarified = [e for e in events if e.kind is EventKind.CLARIFIED]
+    assert [(e.reason, e.score, e.chat_id) for e in clarified] == [(kind, 0, CUSTOMER)]
 
 
 async def test_second_unclear_message_in_a_row_goes_to_a_person(
