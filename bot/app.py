@@ -234,6 +234,7 @@ async def _serve_questions(app: App, live: LiveModels | None, *, watch: bool) ->
         generation_timeout_s=settings.generator.timeout_s,
         generation_queue=settings.generator.queue_size,
         events=app.events,
+        record_gap=app.knowledge.record_gap,
     )
     app.resources.callback(app.answering.generation.close)
     if watch:

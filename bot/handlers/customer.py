@@ -227,6 +227,7 @@ async def on_clarify_choice(
             confidence=record.confidence,
             best_guess=guess[0] if guess else None,
             candidates=guess,
+            gap_logged=record.reason == UNSURE,  # logged when the bot asked back
         )
         await hand_off(chat_id, display_name(query.from_user), result, bot, escalation, i18n)
         return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
@@ -59,6 +59,7 @@ class Escalation:
     best_guess: RetrievedFaq | None = None
     candidates: tuple[RetrievedFaq, ...] = field(default_factory=tuple)
     transcript: tuple[Turn, ...] | None = None
+    gap_logged: bool = False  # already in the content-gap log (the bot asked back first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,7 @@ class AnsweringService:
         generation_timeout_s: float = 20.0,
         generation_queue: int = 8,
         events: EventRecorder | None = None,
+        record_gap: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> None:
         self.live = live
         self.generation = GenerationService(
@@ -108,6 +110,8 @@ class AnsweringService:
         self.searches = SearchBatcher(lambda: self.live.retriever, executor)
         self.sentiment = sentiment
         self.events = events or RedisEventLog(stores.redis, stores.keys)
+        # Questions asked back for lack of confidence feed the content-gap report.
+        self.record_gap = record_gap
 
     async def answer(
         self, chat_id: int, text: str, on_text: TextCallback | None = None
@@ -203,7 +207,7 @@ class AnsweringService:
         # A greeting answered with "how can I help?" does not make the next message a second
         # unclear one.
         meta = {"greeting": True} if reason == GREETING else {"clarified": reason}
-        await asyncio.gather(
+        writes = [
             self.stores.record_clarification(
                 ClarificationRecord(
                     clarification.clarification_id, chat_id, text, reason, entry_ids, confidence
@@ -219,7 +223,10 @@ class AnsweringService:
                     score=len(candidates),
                 )
             ),
-        )
+        ]
+        if reason == UNSURE and self.record_gap is not None:
+            writes.append(self.record_gap(text, "unanswered"))
+        await asyncio.gather(*writes)
         return clarification
 
     def offered_entry(self, record: ClarificationRecord, choice: int) -> FaqEntry | None:

@@ -128,7 +128,7 @@ class EscalationService:
                 is_new=is_new,
             )
         )
-        if self.knowledge is not None:
+        if self.knowledge is not None and not escalation.gap_logged:
             await self.knowledge.record_escalation(escalation.question, escalation.reason)
         if is_new:
             await self.ensure_topic(ticket)

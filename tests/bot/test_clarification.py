@@ -154,6 +154,9 @@ async def test_none_of_these_opens_a_ticket_with_the_best_guess(
     assert RETURN_QUESTION in opening and "pressed “None of these" in opening
     ticket = await stores.tickets.current(CUSTOMER)
     assert (ticket.reason, ticket.question) == ("low_confidence", UNSURE_QUESTION)
+    # In the content-gap report once: when the bot asked back, not again at the handoff.
+    gaps = await run.app.knowledge.gaps.recent()
+    assert [(g.text, g.reason) for g in gaps] == [(UNSURE_QUESTION, "unanswered")]
 
 
 async def test_second_unsure_question_in_a_row_goes_to_a_person(
