@@ -158,6 +158,8 @@ async def run_dataset(name: str, folder: Path, args) -> None:
     ins = [(r, q) for r, q in zip(results, dev, strict=True) if q.faq_id is not None]
     out = [(r, q) for r, q in zip(results, dev, strict=True) if q.faq_id is None]
     print(f"\n{name} dev, threshold {args.threshold}, floor {args.floor}")
+    taken = [q.text for q in dev if junk_kind(q.text) is not None]
+    print(f"  dev questions taken for junk: {len(taken)} of {len(dev)} {taken[:5]}")
     if out:
         counts = Counter(outcome(r, None, args.floor) for r, _ in out)
         person = counts["to a person"]

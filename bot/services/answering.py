@@ -29,7 +29,7 @@ MAX_SUGGESTIONS = 3  # "Did you mean …?" buttons under a clarification
 # Why the bot asked back about a question it searched (junk gets its JunkKind value).
 UNSURE = "low_confidence"
 GREETING = "greeting"  # "hi" alone: welcomed and asked what they need; not an unclear message
-# How an entry picked from "Did you mean …?" was answered (AnswerRecord / ANSWERED event).
+# The ANSWERED event's source for an entry picked under "Did you mean …?".
 CLARIFIED_SOURCE = "clarified"
 
 
@@ -67,8 +67,9 @@ class Clarification:
     """The bot asks back instead of answering or opening a ticket.
 
     ``reason`` is a ``JunkKind`` value (the message was no question), ``GREETING`` or ``UNSURE``
-    (a question the bot is not confident about); ``candidates`` are the entries offered as "Did you mean …?"
-    (none when nothing is plausible). A second unclear message in a row goes to a person.
+    (a question the bot is not confident about); ``candidates`` are the entries offered as
+    "Did you mean …?" (none when nothing is plausible). A second unclear message in a row goes
+    to a person.
     """
 
     clarification_id: str
@@ -134,12 +135,12 @@ class AnsweringService:
             if asked_back:
                 return Escalation(EscalationReason.UNCLEAR, text, transcript=transcript)
             return await self._clarify(chat_id, text, junk.value)
-        if is_greeting(text):
-            return await self._clarify(chat_id, text, GREETING)
         result = await self._search(text, [t.text for t in earlier if t.role == TurnRole.CUSTOMER])
         top = result.top
         reason = self._handoff_signal(text, top, transcript)
         if reason is None and (top is None or result.confidence < self.threshold):
+            if is_greeting(text):  # unless the knowledge base answers greetings itself
+                return await self._clarify(chat_id, text, GREETING)
             if not asked_back:
                 return await self._clarify(chat_id, text, UNSURE, result)
             reason = EscalationReason.LOW_CONFIDENCE

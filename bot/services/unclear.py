@@ -33,10 +33,10 @@ _CODE_PATTERNS = [
     r"\bdelete\s+from\s+\w+",
     r"\bupdate\s+\w+\s+set\s+\w+\s*=",
     r"['\"]\s*(or|and)\s+['\"]?\w+['\"]?\s*=\s*['\"]?\w+",
-    r"['\"]\s*;?\s*--",
+    r"['\"];?\s*--\s*$",
     r"\b(sleep|benchmark|waitfor\s+delay)\s*\(\s*\d",
     # HTML / script injection and templates
-    r"<\s*/?\s*(script|iframe|img|svg|object|embed|body|html|style|a|div|form|input)\b[^>]*>",
+    r"</?(script|iframe|img|svg|object|embed|body|html|style|div|form|input)\b[^>]*>",
     r"\bjavascript\s*:",
     r"\bon(error|load|click|mouseover)\s*=",
     r"\{\{.*\}\}|\$\{.*\}",
@@ -47,7 +47,7 @@ _CODE_PATTERNS = [
     r"\b(curl|wget)\s+(-\w|https?://)",
     r"/etc/(passwd|shadow)|/bin/(ba)?sh\b|\bcmd\.exe\b|\bpowershell\b",
     r"\$\([^)]*\)|`[^`]+`",
-    r"[|;&]\s*(ls|cat|rm|wget|curl|echo|bash|sh|nc|whoami|id)\b",
+    r"(\||;|&&)\s*(ls|cat|rm|wget|curl|echo|bash|sh|nc|whoami|id)(\s+[-/$]\S*|\s*$)",
     # stack traces
     r"\bTraceback \(most recent call last\)",
     r"\bFile \"[^\"]+\", line \d+",
@@ -61,7 +61,8 @@ _CODE_PATTERNS = [
     # prompt injection
     r"\b(ignore|disregard|forget)\s+(all\s+)?(of\s+)?(the\s+|your\s+|my\s+)?"
     r"(previous|prior|above|earlier|preceding|system)\s+(instructions|prompts?|rules|directions)",
-    r"\b(reveal|show|print|repeat|tell)\s+(me\s+)?(your|the)\s+(system\s+)?(prompt|instructions)\b",
+    r"\b(reveal|show|print|repeat|tell)\s+(me\s+)?(your\s+(system\s+)?|the\s+system\s+)"
+    r"(prompt|instructions)\b",
     r"\bsystem\s+prompt\b",
     r"\byou\s+are\s+now\s+(a|an|in|dan)\b",
     r"\b(jailbreak|developer\s+mode|DAN\s+mode)\b",
