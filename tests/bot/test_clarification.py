@@ -209,3 +209,16 @@ async def test_an_angry_customer_is_not_asked_back(run: RunningBot) -> None:
     start = len(run.api.calls)
     await run.say(CUSTOMER, "Refund?? This is absolutely terrible, I am furious!")
     assert "Reason: customer is upset" in await ticket_reason(run, start)
+
+
+async def test_chinese_customer_is_asked_back_in_chinese(run: RunningBot, stores: Stores) -> None:
+    zh = TEXTS.catalog.texts("zh")
+    start = len(run.api.calls)
+    await run.say(CUSTOMER, "？？？", language_code="zh-hans")
+    reply = await run.api.wait_for("sendMessage", lambda p: p["chat_id"] == CUSTOMER, start=start)
+    assert reply.params["text"] == zh.get("clarify-rephrase")
+    assert [label for label, _ in buttons(reply)] == [zh.get("button-none-of-these")]
+    start = len(run.api.calls)
+    await run.say(CUSTOMER, "😡😡", language_code="zh-hans")
+    assert "Reason: two unclear messages in a row" in await ticket_reason(run, start)
+    assert (await stores.tickets.current(CUSTOMER)).locale == "zh"
