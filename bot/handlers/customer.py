@@ -33,7 +33,6 @@ from bot.keyboards import (
 from bot.services.agents_chat import display_name
 from bot.services.answering import (
     GREETING,
-    UNSURE,
     Answer,
     AnsweringService,
     Clarification,
@@ -215,20 +214,7 @@ async def on_clarify_choice(
         await stores.conversations.append(
             chat_id, Turn(TurnRole.CUSTOMER, texts.get("turn-pressed-none-of-these"))
         )
-        guess = answering.offered(record)
-        reason = (
-            EscalationReason.LOW_CONFIDENCE
-            if record.reason == UNSURE
-            else EscalationReason.UNCLEAR
-        )
-        result = Escalation(
-            reason,
-            record.question,
-            confidence=record.confidence,
-            best_guess=guess[0] if guess else None,
-            candidates=guess,
-            gap_logged=record.reason == UNSURE,  # logged when the bot asked back
-        )
+        result = answering.none_of_these(record)
         await hand_off(chat_id, display_name(query.from_user), result, bot, escalation, i18n)
         return
     entry = answering.offered_entry(record, callback_data.choice)

@@ -240,11 +240,26 @@ class AnsweringService:
             return None
         return kb.get(record.entry_ids[choice])
 
-    def offered(self, record: ClarificationRecord) -> tuple[RetrievedFaq, ...]:
-        """The offered entries still in the knowledge base, as candidates for a ticket."""
+    def none_of_these(self, record: ClarificationRecord) -> Escalation:
+        """ "None of these — talk to a person" pressed: the case for a person, with the offered
+        entries still in the knowledge base as the bot's guesses."""
         entries = [self.offered_entry(record, i) for i in range(len(record.entry_ids))]
-        return tuple(
+        guesses = tuple(
             RetrievedFaq(e, record.confidence, e.question) for e in entries if e is not None
+        )
+        if record.reason == UNSURE:
+            reason = EscalationReason.LOW_CONFIDENCE
+        elif record.reason == GREETING:  # nothing asked yet: they simply want a person
+            reason = EscalationReason.ASKED_FOR_HUMAN
+        else:
+            reason = EscalationReason.UNCLEAR
+        return Escalation(
+            reason,
+            record.question,
+            confidence=record.confidence,
+            best_guess=guesses[0] if guesses else None,
+            candidates=guesses,
+            gap_logged=record.reason == UNSURE,  # logged when the bot asked back
         )
 
     async def answer_entry(

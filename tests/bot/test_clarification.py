@@ -92,7 +92,7 @@ async def test_second_unclear_message_in_a_row_goes_to_a_person(
     assert first.params["text"] == TEXTS.get("clarify-rephrase")
     start = len(run.api.calls)
     await run.say(CUSTOMER, "???")
-    assert "Reason: two unclear messages in a row" in await ticket_reason(run, start)
+    assert "Reason: unclear message" in await ticket_reason(run, start)
     assert (await stores.tickets.current(CUSTOMER)).reason == "unclear"
     # Junk does not feed the content-gap report.
     assert await run.app.knowledge.gaps.recent() == []
@@ -107,6 +107,20 @@ async def test_greeting_is_welcomed_and_is_not_an_unclear_message(
     mash = await run.ask(CUSTOMER, "asdfgh")  # after a greeting: asked back, not a ticket yet
     assert mash.params["text"] == TEXTS.get("clarify-rephrase")
     assert await stores.tickets.current(CUSTOMER) is None
+    # "None of these — talk to a person" under junk: a person, for an unclear message.
+    start = len(run.api.calls)
+    await press(run, mash, buttons(mash)[-1][1])
+    assert "Reason: unclear message" in await ticket_reason(run, start)
+    assert (await stores.tickets.current(CUSTOMER)).reason == "unclear"
+
+
+async def test_none_of_these_under_a_greeting_is_a_request_for_a_person(
+    run: RunningBot, stores: Stores
+) -> None:
+    hello = await run.ask(CUSTOMER, "hello!")
+    start = len(run.api.calls)
+    await press(run, hello, buttons(hello)[-1][1])
+    assert "Reason: customer asked for a person" in await ticket_reason(run, start)
 
 
 async def test_did_you_mean_press_answers_that_entry(run: RunningBot, stores: Stores) -> None:
@@ -220,5 +234,5 @@ async def test_chinese_customer_is_asked_back_in_chinese(run: RunningBot, stores
     assert [label for label, _ in buttons(reply)] == [zh.get("button-none-of-these")]
     start = len(run.api.calls)
     await run.say(CUSTOMER, "😡😡", language_code="zh-hans")
-    assert "Reason: two unclear messages in a row" in await ticket_reason(run, start)
+    assert "Reason: unclear message" in await ticket_reason(run, start)
     assert (await stores.tickets.current(CUSTOMER)).locale == "zh"

@@ -82,7 +82,7 @@ agent-delivery-kept = ⏳ Telegram is not answering ({ $error }); the message is
 
 ## Unclear messages: asked back first ("Did you mean …?"), a person the second time
 
-reason-unclear = two unclear messages in a row (emoji, symbols, code or a link)
+reason-unclear = unclear message (emoji, symbols, random letters, code or a link) — the bot asked back first
 # In a ticket's transcript: what the customer pressed under "Did you mean …?"
 turn-picked-suggestion = [picked “{ $question }” under “Did you mean …?”]
 turn-pressed-none-of-these = [pressed “None of these — talk to a person”]
