@@ -136,10 +136,12 @@ async def _chat(settings) -> int:
 
 def _clarification(texts: TextSource, result: Clarification) -> str:
     """ "Did you mean …?" with the offered entries numbered (a terminal has no buttons)."""
-    from bot.services.answering import GREETING
+    from bot.services.unclear import SmallTalk
 
     questions = [c.entry.question for c in result.candidates]
-    if result.reason == GREETING:
+    if result.reason == SmallTalk.THANKS:
+        said = texts.get("clarify-thanks")
+    elif result.reason == SmallTalk.GREETING:
         said = texts.get("clarify-greeting")
     else:
         said = texts.get("clarify-did-you-mean" if questions else "clarify-rephrase")

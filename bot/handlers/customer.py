@@ -32,7 +32,6 @@ from bot.keyboards import (
 )
 from bot.services.agents_chat import display_name
 from bot.services.answering import (
-    GREETING,
     Answer,
     AnsweringService,
     Clarification,
@@ -40,6 +39,7 @@ from bot.services.answering import (
     EscalationReason,
 )
 from bot.services.escalation import EscalationService
+from bot.services.unclear import SmallTalk
 from bot.settings import Settings
 from bot.store import Stores, Ticket, Turn, TurnRole
 from bot.streaming import ReplyStream
@@ -177,10 +177,13 @@ async def hand_off(
 
 
 async def ask_back(message: Message, result: Clarification, i18n: TextSource) -> None:
-    """ "Did you mean …?" with the plausible entries, or a request to rephrase; both offer a
-    person."""
+    """ "Did you mean …?" with the plausible entries, a request to rephrase or a welcome, each
+    offering a person; a thank-you is only acknowledged."""
+    if result.reason == SmallTalk.THANKS:
+        await message.answer(i18n.get("clarify-thanks"))
+        return
     questions = [c.entry.question for c in result.candidates]
-    if result.reason == GREETING:
+    if result.reason == SmallTalk.GREETING:
         text = i18n.get("clarify-greeting")
     else:
         text = i18n.get("clarify-did-you-mean" if questions else "clarify-rephrase")

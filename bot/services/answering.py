@@ -13,7 +13,7 @@ from bot.services.generation import GenerationService
 from bot.services.live import LiveModels
 from bot.services.sentiment import SentimentAnalyzer
 from bot.services.signals import EscalationReason, same_question, wants_human
-from bot.services.unclear import is_greeting, junk_kind
+from bot.services.unclear import SmallTalk, junk_kind, small_talk
 from bot.store import AnswerRecord, ClarificationRecord, Stores, Turn, TurnRole, new_id
 from knowledge_base.model import FaqEntry
 from models.generator import HistoryTurn, ReplySource, TextCallback
@@ -28,7 +28,7 @@ HISTORY_TURNS = 6  # turns read back for follow-ups and the generator's prompt
 MAX_SUGGESTIONS = 3  # "Did you mean …?" buttons under a clarification
 # Why the bot asked back about a question it searched (junk gets its JunkKind value).
 UNSURE = "low_confidence"
-GREETING = "greeting"  # "hi" alone: welcomed and asked what they need; not an unclear message
+SMALL_TALK = frozenset(SmallTalk)  # "hi", "thanks": answered, and not an unclear message
 # The ANSWERED event's source for an entry picked under "Did you mean …?".
 CLARIFIED_SOURCE = "clarified"
 
@@ -66,8 +66,8 @@ class Escalation:
 class Clarification:
     """The bot asks back instead of answering or opening a ticket.
 
-    ``reason`` is a ``JunkKind`` value (the message was no question), ``GREETING`` or ``UNSURE``
-    (a question the bot is not confident about); ``candidates`` are the entries offered as
+    ``reason`` is a ``JunkKind`` value (the message was no question), a ``SmallTalk`` value
+    ("hi", "thanks": not unclear) or ``UNSURE`` (a question the bot is not confident about); ``candidates`` are the entries offered as
     "Did you mean …?" (none when nothing is plausible). A second unclear message in a row goes
     to a person.
     """
@@ -139,8 +139,9 @@ class AnsweringService:
         top = result.top
         reason = self._handoff_signal(text, top, transcript)
         if reason is None and (top is None or result.confidence < self.threshold):
-            if is_greeting(text):  # unless the knowledge base answers greetings itself
-                return await self._clarify(chat_id, text, GREETING)
+            talk = small_talk(text)  # unless the knowledge base answers it itself
+            if talk is not None:
+                return await self._clarify(chat_id, text, talk.value)
             if not asked_back:
                 return await self._clarify(chat_id, text, UNSURE, result)
             reason = EscalationReason.LOW_CONFIDENCE
@@ -205,9 +206,8 @@ class AnsweringService:
         entry_ids = tuple(c.id for c in candidates)
         # Agents read this turn in a later ticket's transcript.
         said = "[did you mean: " + " | ".join(entry_ids) + "]" if entry_ids else f"[{reason}]"
-        # A greeting answered with "how can I help?" does not make the next message a second
-        # unclear one.
-        meta = {"greeting": True} if reason == GREETING else {"clarified": reason}
+        # "Hi" or "thanks" answered does not make the next message a second unclear one.
+        meta = {"small_talk": reason} if reason in SMALL_TALK else {"clarified": reason}
         writes = [
             self.stores.record_clarification(
                 ClarificationRecord(
@@ -249,7 +249,7 @@ class AnsweringService:
         )
         if record.reason == UNSURE:
             reason = EscalationReason.LOW_CONFIDENCE
-        elif record.reason == GREETING:  # nothing asked yet: they simply want a person
+        elif record.reason in SMALL_TALK:  # nothing asked yet: they simply want a person
             reason = EscalationReason.ASKED_FOR_HUMAN
         else:
             reason = EscalationReason.UNCLEAR

@@ -16,6 +16,13 @@ from urllib.parse import urlsplit
 import emoji
 
 
+class SmallTalk(StrEnum):
+    """A message that is no question but needs no help either."""
+
+    GREETING = "greeting"  # "hi", "你好": welcomed and asked what they need
+    THANKS = "thanks"  # "thanks", "ok bye", "谢谢": acknowledged
+
+
 class JunkKind(StrEnum):
     EMOJI = "emoji"
     PUNCTUATION = "punctuation"
@@ -72,9 +79,16 @@ _CODE_RE = re.compile("|".join(f"(?:{p})" for p in _CODE_PATTERNS), re.IGNORECAS
 # Characters that are rare in a customer's words and common in code.
 _CODE_CHARS = frozenset("{}[]<>;=$|\\`")
 _DOMAIN_RE = re.compile(r"^(www\.)?([a-z0-9-]+\.)+[a-z]{2,24}(:\d+)?(/\S*)?$", re.IGNORECASE)
+_PUNCT_TAIL = r"[\s!.,。！，~?？:)]*$"
 _GREETING_RE = re.compile(
-    r"^(hi|hii+|hello|hey|hey there|hi there|hello there|hallo|hola|yo|good\s+(morning|afternoon|"
-    r"evening|day)|你好|您好|嗨|哈喽|在吗|在不在|有人吗)[\s!.,。！，~?？]*$",
+    r"^(hi+|hello|hey|hey there|hi there|hello there|hallo|hola|yo|good\s+(morning|afternoon|"
+    r"evening|day)|你好|您好|嗨|哈喽|在吗|在不在|有人吗)" + _PUNCT_TAIL,
+    re.IGNORECASE,
+)
+_THANKS_RE = re.compile(
+    r"^((ok(ay)?|great|perfect|cool|got it|nice)[\s,!.]*)?(thanks?( you)?( a lot| so much)?|thx|ty|"
+    r"cheers|bye|goodbye|see you|got it|ok(ay)?|谢谢(你|您)?|多谢|好的|好|再见|拜拜|明白了?)"
+    + _PUNCT_TAIL,
     re.IGNORECASE,
 )
 _TOKEN_RE = re.compile(r"[^\W\d_]+")
@@ -101,9 +115,14 @@ def junk_kind(text: str) -> JunkKind | None:
     return None
 
 
-def is_greeting(text: str) -> bool:
-    """A greeting and nothing else ("hi", "good morning!", "你好"): welcomed, not a question."""
-    return bool(_GREETING_RE.match(text.strip()))
+def small_talk(text: str) -> SmallTalk | None:
+    """A greeting or a thank-you and nothing else, or None."""
+    text = text.strip()
+    if _GREETING_RE.match(text):
+        return SmallTalk.GREETING
+    if _THANKS_RE.match(text):
+        return SmallTalk.THANKS
+    return None
 
 
 def _has_word_chars(text: str) -> bool:

@@ -236,3 +236,16 @@ async def test_chinese_customer_is_asked_back_in_chinese(run: RunningBot, stores
     await run.say(CUSTOMER, "😡😡", language_code="zh-hans")
     assert "Reason: unclear message" in await ticket_reason(run, start)
     assert (await stores.tickets.current(CUSTOMER)).locale == "zh"
+
+
+async def test_thanks_after_an_answer_is_acknowledged_without_a_ticket(
+    run: RunningBot, stores: Stores
+) -> None:
+    answer = await run.ask(CUSTOMER, "How do I return an item?")
+    assert answer.params["text"] == RETURN_ANSWER
+    for text in ("thanks!", "ok bye"):  # two in a row: neither is an unclear message
+        reply = await run.ask(CUSTOMER, text)
+        assert reply.params["text"] == TEXTS.get("clarify-thanks")
+        assert "reply_markup" not in reply.params
+    await asyncio.sleep(0.2)
+    assert await stores.tickets.current(CUSTOMER) is None

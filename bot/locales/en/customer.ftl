@@ -82,6 +82,8 @@ flood-notice = You're sending messages very quickly, so I'll pause for a few sec
 clarify-did-you-mean = I'm not sure I understood. Did you mean one of these?
 # A greeting alone ("hi", "你好").
 clarify-greeting = Hi! What can I help you with? Just ask your question here.
+# A thank-you or goodbye alone ("thanks", "ok bye", "谢谢").
+clarify-thanks = You're welcome! If there's anything else, just ask.
 # Nothing plausible to offer (emoji, symbols, random letters, code, a bare link, or a vague question).
 clarify-rephrase = Sorry, I didn't quite get that. Could you tell me in a few words what you need help with?
 # $question: an FAQ entry's question, shortened

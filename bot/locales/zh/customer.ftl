@@ -83,6 +83,8 @@ flood-notice = 你发消息的速度太快了，我先暂停几秒钟。请把�
 clarify-did-you-mean = 我不太确定理解了你的意思。你是想问下面的哪一个吗？
 # A greeting alone ("hi", "你好").
 clarify-greeting = 你好！有什么可以帮你的？直接在这里提问就好。
+# A thank-you or goodbye alone ("thanks", "ok bye", "谢谢").
+clarify-thanks = 不客气！如果还有其他问题，随时问我。
 # Nothing plausible to offer (emoji, symbols, random letters, code, a bare link, or a vague question).
 clarify-rephrase = 抱歉，我没太明白。能用几句话说说你需要什么帮助吗？
 # $question: an FAQ entry's question, shortened

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.services.unclear import JunkKind, junk_kind
+from bot.services.unclear import JunkKind, SmallTalk, junk_kind, small_talk
 
 
 @pytest.mark.parametrize(
@@ -76,4 +76,26 @@ def test_junk_is_recognised(text: str, kind: JunkKind) -> None:
     ],
 )
 def test_short_and_foreign_questions_are_not_junk(text: str) -> None:
+    assert junk_kind(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "talk"),
+    [
+        ("hi", SmallTalk.GREETING),
+        ("Hello!", SmallTalk.GREETING),
+        ("good morning", SmallTalk.GREETING),
+        ("你好", SmallTalk.GREETING),
+        ("thanks", SmallTalk.THANKS),
+        ("Thank you so much!", SmallTalk.THANKS),
+        ("ok bye", SmallTalk.THANKS),
+        ("谢谢", SmallTalk.THANKS),
+        ("hi, my parcel is late", None),
+        ("thanks, where is my order?", None),
+        ("thanks for nothing", None),
+        ("ok so how do I return it", None),
+    ],
+)
+def test_greetings_and_thanks_alone_are_small_talk(text: str, talk: SmallTalk | None) -> None:
+    assert small_talk(text) is talk
     assert junk_kind(text) is None
