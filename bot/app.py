@@ -236,12 +236,14 @@ async def _serve_questions(app: App, live: LiveModels | None, *, watch: bool) ->
         app.stores,
         threshold=settings.retrieval.threshold,
         top_k=settings.retrieval.top_k,
+        suggest_floor=settings.retrieval.suggest_floor,
         executor=app.executor,
         sentiment=sentiment,
         generation_timeout_s=settings.generator.timeout_s,
         generation_queue=settings.generator.queue_size,
         events=app.events,
         abuse=app.abuse,
+        record_gap=app.knowledge.record_gap,
     )
     app.resources.callback(app.answering.generation.close)
     if watch:

@@ -39,6 +39,41 @@ class LanguageCallback(CallbackData, prefix="lang"):
     locale: str
 
 
+class ClarifyCallback(CallbackData, prefix="clr"):
+    """A press under "Did you mean …?": the clarification (its record in Redis) and the offered
+    entry's position, or ``NONE_OF_THESE``. Ids, not entry ids, fit Telegram's 64 bytes."""
+
+    clarification_id: str
+    choice: int
+
+
+NONE_OF_THESE = -1
+SUGGESTION_CHARS = 48  # an entry's question on its button, shortened
+
+
+def clarify_keyboard(
+    texts: TextSource, clarification_id: str, questions: list[str]
+) -> InlineKeyboardMarkup:
+    """One button per offered entry's question, then "None of these — talk to a person"."""
+    builder = InlineKeyboardBuilder()
+    for choice, question in enumerate(questions):
+        builder.button(
+            text=texts.get("button-did-you-mean", question=_shorten(question)),
+            callback_data=ClarifyCallback(clarification_id=clarification_id, choice=choice),
+        )
+    builder.button(
+        text=texts.get("button-none-of-these"),
+        callback_data=ClarifyCallback(clarification_id=clarification_id, choice=NONE_OF_THESE),
+    )
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def _shorten(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= SUGGESTION_CHARS else text[: SUGGESTION_CHARS - 1].rstrip() + "…"
+
+
 def language_keyboard(choices: list[tuple[str, str]]) -> InlineKeyboardMarkup:
     """One button per language: ``(locale, its own name)``, e.g. ``("zh", "简体中文")``."""
     builder = InlineKeyboardBuilder()
@@ -63,6 +98,15 @@ def answer_keyboard(texts: TextSource, answer_id: str) -> InlineKeyboardMarkup:
         text=texts.get("button-human"), callback_data=HumanCallback(answer_id=answer_id)
     )
     builder.adjust(2, 1)
+    return builder.as_markup()
+
+
+def human_keyboard(texts: TextSource, answer_id: str) -> InlineKeyboardMarkup:
+    """ "Talk to a human" alone (under a message that offers no answer)."""
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=texts.get("button-human"), callback_data=HumanCallback(answer_id=answer_id)
+    )
     return builder.as_markup()
 
 

@@ -138,6 +138,9 @@ class RetrievalSettings(BaseModel):
     runtime: EmbedderRuntime = EmbedderRuntime.AUTO
     threshold: float = Field(0.55, ge=0.0, le=1.0)
     top_k: int = Field(3, ge=1, le=20)
+    # Below the threshold the bot asks back; an entry scoring at least this is offered as a
+    # "Did you mean …?" button (benchmarks/clarification.py tunes it on dev sets).
+    suggest_floor: float = Field(0.45, ge=0.0, le=2.0)
     model_path: Path | None = None
     cache_dir: Path = CACHE_DIR
     workers: int = Field(2, ge=1, le=16)

@@ -45,7 +45,7 @@ class TerminalDelivery(CustomerDelivery):
 
 async def chat(settings: Any) -> int:
     from bot.app import load_catalog, open_app
-    from bot.services.answering import Answer
+    from bot.services.answering import Answer, Clarification
 
     started = time.perf_counter()
     catalog = load_catalog(settings)
@@ -87,6 +87,9 @@ async def chat(settings: Any) -> int:
                             confidence=f"{result.confidence:.2f}",
                         )
                         print(answer + "\n")
+                        continue
+                    if isinstance(result, Clarification):
+                        print(_clarification(texts, result) + "\n")
                         continue
                     customer = texts.get("terminal-customer")
                     outcome = await escalation.escalate(CHAT_ID, customer, result)
@@ -145,3 +148,25 @@ async def _console(app: Any, escalation: Any, settings: Any, texts: TextSource):
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError, SystemExit, Exception):
             await asyncio.wait_for(task, timeout=5)
+
+
+def _clarification(texts: TextSource, result: Any) -> str:
+    """ "Did you mean …?" with the offered entries numbered (a terminal has no buttons)."""
+    from bot.services.unclear import SmallTalk
+
+    questions = [c.entry.question for c in result.candidates]
+    if result.reason == SmallTalk.THANKS:
+        said = texts.get("clarify-thanks")
+    elif result.reason == SmallTalk.GREETING:
+        said = texts.get("clarify-greeting")
+    else:
+        said = texts.get("clarify-did-you-mean" if questions else "clarify-rephrase")
+    lines = [
+        texts.get("terminal-suggestion", number=str(n), question=q)
+        for n, q in enumerate(questions, 1)
+    ]
+    return texts.get(
+        "terminal-clarify",
+        text=said,
+        suggestions="\n".join(lines),
+    ).rstrip()

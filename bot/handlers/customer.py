@@ -20,16 +20,27 @@ from bot import metrics
 from bot.handlers.filters import Inline
 from bot.i18n import Catalog, TextSource
 from bot.keyboards import (
+    NONE_OF_THESE,
+    ClarifyCallback,
     FeedbackCallback,
     HumanCallback,
     LanguageCallback,
     RatingCallback,
     answer_keyboard,
+    clarify_keyboard,
+    human_keyboard,
     language_keyboard,
 )
 from bot.services.agents_chat import display_name
-from bot.services.answering import Answer, AnsweringService, Escalation, EscalationReason
+from bot.services.answering import (
+    Answer,
+    AnsweringService,
+    Clarification,
+    Escalation,
+    EscalationReason,
+)
 from bot.services.escalation import EscalationService
+from bot.services.unclear import SmallTalk
 from bot.settings import Settings
 from bot.store import Stores, Ticket, Turn, TurnRole
 from bot.streaming import ReplyStream
@@ -53,6 +64,7 @@ def create_router() -> Router:
     router.message.register(handle_other)
     router.callback_query.register(on_feedback, FeedbackCallback.filter())
     router.callback_query.register(on_talk_to_human, HumanCallback.filter())
+    router.callback_query.register(on_clarify_choice, ClarifyCallback.filter())
     router.callback_query.register(on_rating, RatingCallback.filter())
     router.callback_query.register(on_language, LanguageCallback.filter())
     return router
@@ -139,6 +151,9 @@ async def handle_question(
             await stream.finish(result.text, answer_keyboard(i18n, result.answer_id))
             return
         await stream.discard()
+    if isinstance(result, Clarification):
+        await ask_back(message, result, i18n)
+        return
     await hand_off(message.chat.id, display_name(message.from_user), result, bot, escalation, i18n)
 
 
@@ -160,6 +175,65 @@ async def hand_off(
         parts.insert(0, i18n.get("low-confidence-prefix"))
     parts.append(escalation.wait_notice(texts=i18n))
     await bot.send_message(chat_id, " ".join(parts))
+
+
+async def ask_back(message: Message, result: Clarification, i18n: TextSource) -> None:
+    """ "Did you mean …?" with the plausible entries, a request to rephrase or a welcome, each
+    offering a person; a thank-you is only acknowledged."""
+    if result.reason == SmallTalk.THANKS:
+        await message.answer(i18n.get("clarify-thanks"))
+        return
+    questions = [c.entry.question for c in result.candidates]
+    if result.reason == SmallTalk.GREETING:
+        text = i18n.get("clarify-greeting")
+    else:
+        text = i18n.get("clarify-did-you-mean" if questions else "clarify-rephrase")
+    await message.answer(
+        text, reply_markup=clarify_keyboard(i18n, result.clarification_id, questions)
+    )
+
+
+async def on_clarify_choice(
+    query: CallbackQuery,
+    callback_data: ClarifyCallback,
+    bot: Bot,
+    stores: Stores,
+    answering: AnsweringService,
+    escalation: EscalationService,
+    i18n: TextSource,
+) -> None:
+    """A press under "Did you mean …?": that entry's answer, or a person for "None of these"."""
+    await query.answer()
+    chat_id = query.message.chat.id if query.message else query.from_user.id
+    record = await stores.clarifications.get(callback_data.clarification_id)
+    if record is None:  # expired: a person can still be asked for
+        await bot.send_message(
+            chat_id,
+            i18n.get("clarify-expired"),
+            reply_markup=human_keyboard(i18n, callback_data.clarification_id),
+        )
+        return
+    texts = escalation.texts  # the agents': they read the transcript
+    if callback_data.choice == NONE_OF_THESE:
+        await stores.conversations.append(
+            chat_id, Turn(TurnRole.CUSTOMER, texts.get("turn-pressed-none-of-these"))
+        )
+        result = answering.none_of_these(record)
+        await hand_off(chat_id, display_name(query.from_user), result, bot, escalation, i18n)
+        return
+    entry = answering.offered_entry(record, callback_data.choice)
+    if entry is None:  # removed from the knowledge base since the buttons were sent
+        await bot.send_message(
+            chat_id,
+            i18n.get("clarify-entry-gone"),
+            reply_markup=clarify_keyboard(i18n, record.clarification_id, []),
+        )
+        return
+    said = texts.get("turn-picked-suggestion", question=entry.question)
+    answer = await answering.answer_entry(record, entry, said)
+    await bot.send_message(
+        chat_id, answer.text, reply_markup=answer_keyboard(i18n, answer.answer_id)
+    )
 
 
 async def handle_other(message: Message, i18n: TextSource) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 
@@ -15,8 +15,10 @@ from bot.services.live import LiveModels
 from bot.services.sentiment import SentimentAnalyzer
 from bot.services.signals import EscalationReason, same_question, wants_human
 from bot.services.topics import AskedQuestion, QuestionLog
-from bot.store import AnswerRecord, Stores, Turn, TurnRole, new_id
+from bot.services.unclear import SmallTalk, junk_kind, small_talk
+from bot.store import AnswerRecord, ClarificationRecord, Stores, Turn, TurnRole, new_id
 from common.moderation import AbuseDetector
+from knowledge_base.model import FaqEntry
 from models.generator import HistoryTurn, ReplySource, TextCallback
 from retrieval.batching import SearchBatcher
 from retrieval.followup import contextual_query
@@ -26,6 +28,12 @@ log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 1500
 HISTORY_TURNS = 6  # turns read back for follow-ups and the generator's prompt
+MAX_SUGGESTIONS = 3  # "Did you mean …?" buttons under a clarification
+# Why the bot asked back about a question it searched (junk gets its JunkKind value).
+UNSURE = "low_confidence"
+SMALL_TALK = frozenset(SmallTalk)  # "hi", "thanks": answered, and not an unclear message
+# The ANSWERED event's source for an entry picked under "Did you mean …?".
+CLARIFIED_SOURCE = "clarified"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +62,29 @@ class Escalation:
     best_guess: RetrievedFaq | None = None
     candidates: tuple[RetrievedFaq, ...] = field(default_factory=tuple)
     transcript: tuple[Turn, ...] | None = None
+    gap_logged: bool = False  # already in the content-gap log (the bot asked back first)
+
+
+@dataclass(frozen=True, slots=True)
+class Clarification:
+    """The bot asks back instead of answering or opening a ticket.
+
+    ``reason`` is a ``JunkKind`` value (the message was no question), a ``SmallTalk`` value
+    ("hi", "thanks": not unclear) or ``UNSURE`` (a question the bot is not confident about); ``candidates`` are the entries offered as
+    "Did you mean …?" (none when nothing is plausible). A second unclear message in a row goes
+    to a person.
+    """
+
+    clarification_id: str
+    reason: str
+    question: str
+    candidates: tuple[RetrievedFaq, ...] = ()
+    confidence: float = 0.0
 
 
 class AnsweringService:
-    """Turns a customer's message into an Answer or an Escalation, and records the exchange."""
+    """Turns a customer's message into an Answer, a Clarification or an Escalation, and records
+    the exchange."""
 
     def __init__(
         self,
@@ -66,12 +93,14 @@ class AnsweringService:
         *,
         threshold: float,
         top_k: int,
+        suggest_floor: float = 0.0,
         executor: Executor | None = None,
         sentiment: SentimentAnalyzer | None = None,
         generation_timeout_s: float = 20.0,
         generation_queue: int = 8,
         events: EventRecorder | None = None,
         abuse: AbuseDetector | None = None,
+        record_gap: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> None:
         self.live = live
         self.generation = GenerationService(
@@ -80,28 +109,37 @@ class AnsweringService:
         self.stores = stores
         self.threshold = threshold
         self.top_k = top_k
+        self.suggest_floor = suggest_floor  # a candidate's score to be offered as "Did you mean"
         self.executor = executor
         # Concurrent questions are embedded and searched together (one batch at a time).
         self.searches = SearchBatcher(lambda: self.live.retriever, executor)
         self.sentiment = sentiment
         self.events = events or RedisEventLog(stores.redis, stores.keys)
         self.questions = QuestionLog(stores.redis, stores.keys)
+        # Questions asked back for lack of confidence feed the content-gap report.
+        self.record_gap = record_gap
 
     async def answer(
         self, chat_id: int, text: str, on_text: TextCallback | None = None
-    ) -> Answer | Escalation:
+    ) -> Answer | Clarification | Escalation:
         """``on_text`` receives a generated reply while it is written (from another thread)."""
         text = " ".join(text.split())
         result = await self._answer(chat_id, text, on_text)
         await self._log_question(chat_id, text, result)
         return result
 
-    async def _log_question(self, chat_id: int, text: str, result: Answer | Escalation) -> None:
+    async def _log_question(
+        self, chat_id: int, text: str, result: Answer | Clarification | Escalation
+    ) -> None:
         """What was asked and what became of it, for the topics report (masked there)."""
         mood = self.sentiment.score(text).compound if self.sentiment is not None else None
         if isinstance(result, Answer):
             asked = AskedQuestion(
                 text, chat_id, "answered", time.time(), result.entry_id, result.answer_id
+            )
+        elif isinstance(result, Clarification):
+            asked = AskedQuestion(
+                text, chat_id, "clarified", time.time(), reason=str(result.reason)
             )
         else:
             asked = AskedQuestion(text, chat_id, "escalated", time.time(), reason=result.reason)
@@ -109,7 +147,7 @@ class AnsweringService:
 
     async def _answer(
         self, chat_id: int, text: str, on_text: TextCallback | None
-    ) -> Answer | Escalation:
+    ) -> Answer | Clarification | Escalation:
         turn = Turn(TurnRole.CUSTOMER, text)
         # The one read per message, with the message's own write.
         before = await self.stores.conversations.add(chat_id, turn)
@@ -120,10 +158,21 @@ class AnsweringService:
             return Escalation(EscalationReason.ASKED_FOR_HUMAN, text, transcript=transcript)
         if len(text) > MAX_QUESTION_CHARS:
             return Escalation(EscalationReason.LONG_MESSAGE, text, transcript=transcript)
+        asked_back = asked_back_last(before)
+        junk = junk_kind(text)
+        if junk is not None:  # no question to search: ask back, or a person the second time
+            if asked_back:
+                return Escalation(EscalationReason.UNCLEAR, text, transcript=transcript)
+            return await self._clarify(chat_id, text, junk.value)
         result = await self._search(text, [t.text for t in earlier if t.role == TurnRole.CUSTOMER])
         top = result.top
         reason = self._handoff_signal(text, top, transcript)
         if reason is None and (top is None or result.confidence < self.threshold):
+            talk = small_talk(text)  # unless the knowledge base answers it itself
+            if talk is not None:
+                return await self._clarify(chat_id, text, talk.value)
+            if not asked_back:
+                return await self._clarify(chat_id, text, UNSURE, result)
             reason = EscalationReason.LOW_CONFIDENCE
         if reason is not None:
             return Escalation(
@@ -169,6 +218,111 @@ class AnsweringService:
                 Turn(TurnRole.BOT, answer.text, meta={"entry_id": top.id}),
             ),
             self.events.record(event),
+        )
+        return answer
+
+    async def _clarify(
+        self, chat_id: int, text: str, reason: str, result: SearchResult | None = None
+    ) -> Clarification:
+        """Ask back; the plausible entries (score at least ``suggest_floor``) become buttons."""
+        candidates: tuple[RetrievedFaq, ...] = ()
+        confidence = 0.0
+        if result is not None:
+            confidence = result.confidence
+            plausible = [c for c in result.candidates if c.score >= self.suggest_floor]
+            candidates = tuple(plausible[:MAX_SUGGESTIONS])
+        clarification = Clarification(new_id(), reason, text, candidates, confidence)
+        entry_ids = tuple(c.id for c in candidates)
+        # Agents read this turn in a later ticket's transcript.
+        said = "[did you mean: " + " | ".join(entry_ids) + "]" if entry_ids else f"[{reason}]"
+        # "Hi" or "thanks" answered does not make the next message a second unclear one.
+        meta = {"small_talk": reason} if reason in SMALL_TALK else {"clarified": reason}
+        writes = [
+            self.stores.record_clarification(
+                ClarificationRecord(
+                    clarification.clarification_id, chat_id, text, reason, entry_ids, confidence
+                ),
+                Turn(TurnRole.BOT, said, meta=meta),
+            ),
+            self.events.record(
+                DomainEvent(
+                    EventKind.CLARIFIED,
+                    chat_id=chat_id,
+                    confidence=confidence if result is not None else None,
+                    reason=reason,
+                    score=len(candidates),
+                )
+            ),
+        ]
+        if reason == UNSURE and self.record_gap is not None:
+            writes.append(self.record_gap(text, "unanswered"))
+        await asyncio.gather(*writes)
+        return clarification
+
+    def offered_entry(self, record: ClarificationRecord, choice: int) -> FaqEntry | None:
+        """The entry offered as button ``choice``; None when it is no longer in the knowledge
+        base (or no such button was sent)."""
+        kb = self.live.kb
+        if kb is None and self.live.retriever.ready:
+            kb = self.live.retriever.knowledge_base
+        if not 0 <= choice < len(record.entry_ids) or kb is None:
+            return None
+        return kb.get(record.entry_ids[choice])
+
+    def none_of_these(self, record: ClarificationRecord) -> Escalation:
+        """ "None of these — talk to a person" pressed: the case for a person, with the offered
+        entries still in the knowledge base as the bot's guesses."""
+        entries = [self.offered_entry(record, i) for i in range(len(record.entry_ids))]
+        guesses = tuple(
+            RetrievedFaq(e, record.confidence, e.question) for e in entries if e is not None
+        )
+        if record.reason == UNSURE:
+            reason = EscalationReason.LOW_CONFIDENCE
+        elif record.reason in SMALL_TALK:  # nothing asked yet: they simply want a person
+            reason = EscalationReason.ASKED_FOR_HUMAN
+        else:
+            reason = EscalationReason.UNCLEAR
+        return Escalation(
+            reason,
+            record.question,
+            confidence=record.confidence,
+            best_guess=guesses[0] if guesses else None,
+            candidates=guesses,
+            gap_logged=record.reason == UNSURE,  # logged when the bot asked back
+        )
+
+    async def answer_entry(
+        self, record: ClarificationRecord, entry: FaqEntry, customer_said: str
+    ) -> Answer:
+        """The entry the customer picked under "Did you mean …?", answered and recorded like any
+        answer (``customer_said`` is their pick, as the conversation keeps it)."""
+        answer = Answer(
+            text=entry.answer,
+            answer_id=new_id(),
+            entry_id=entry.id,
+            confidence=record.confidence,
+            source=ReplySource.FAQ,  # the entry's answer as written
+        )
+        await self.stores.conversations.append(
+            record.chat_id, Turn(TurnRole.CUSTOMER, customer_said)
+        )
+        await asyncio.gather(
+            self.stores.record_answer(
+                AnswerRecord(
+                    answer.answer_id, record.chat_id, record.question, entry.id, record.confidence
+                ),
+                Turn(TurnRole.BOT, answer.text, meta={"entry_id": entry.id}),
+            ),
+            self.events.record(
+                DomainEvent(
+                    EventKind.ANSWERED,
+                    chat_id=record.chat_id,
+                    answer_id=answer.answer_id,
+                    entry_id=entry.id,
+                    confidence=record.confidence,
+                    source=CLARIFIED_SOURCE,
+                )
+            ),
         )
         return answer
 
@@ -225,3 +379,14 @@ class AnsweringService:
         if joined.confidence >= self.threshold or joined.confidence > plain.confidence:
             return joined
         return plain
+
+
+def asked_back_last(history: Sequence[Turn]) -> bool:
+    """True when the bot's (or an agent's) latest turn, since the last ticket closed, was a
+    clarification: this message is the second unclear one in a row."""
+    for turn in reversed(history):
+        if turn.meta.get("ticket_closed"):
+            return False
+        if turn.role in (TurnRole.BOT, TurnRole.AGENT):
+            return bool(turn.meta.get("clarified"))
+    return False

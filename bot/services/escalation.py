@@ -134,7 +134,7 @@ class EscalationService:
                 confidence=escalation.confidence if guess else None,
             )
         )
-        if self.knowledge is not None:
+        if self.knowledge is not None and not escalation.gap_logged:
             await self.knowledge.record_escalation(escalation.question, escalation.reason)
         if is_new:
             await self.ensure_topic(ticket)

@@ -28,6 +28,9 @@ MAX_EVENTS = 100_000  # the stream is trimmed (approximately) to about this many
 class EventKind(StrEnum):
     MESSAGE_RECEIVED = "message_received"
     ANSWERED = "answered"
+    CLARIFIED = (
+        "clarified"  # asked back ("Did you mean …?" / rephrase); reason: why, score: buttons
+    )
     ESCALATED = "escalated"
     TICKET_CLAIMED = "ticket_claimed"
     TICKET_REPLIED = "ticket_replied"
@@ -58,7 +61,7 @@ class DomainEvent:
     is_new: bool | None = None  # escalated: a new ticket rather than the one already open
     actor: str | None = None  # the agent or operator who acted
     helpful: bool | None = None
-    score: int | None = None
+    score: int | None = None  # rating: 1–5; clarified: how many entries were offered
     version: int | None = None  # kb_changed: the new knowledge-base version
     summary: str | None = None  # kb_changed: entry ids and counts
     message_kind: str | None = None  # message_received: text, photo, …, callback

@@ -237,8 +237,9 @@ class KnowledgeService:
             log.warning("could not log an unanswered question: %s", exc)
 
     async def record_escalation(self, question: str, reason: EscalationReason) -> None:
-        """Questions the bot could not answer feed the content-gap report (not "a human please")."""
-        if reason is EscalationReason.ASKED_FOR_HUMAN:
+        """Questions the bot could not answer feed the content-gap report (not "a human please",
+        nor messages that were no question: emoji, keyboard mash, code…)."""
+        if reason in (EscalationReason.ASKED_FOR_HUMAN, EscalationReason.UNCLEAR):
             return
         await self.record_gap(
             question, "unanswered" if reason is EscalationReason.LOW_CONFIDENCE else reason.value

@@ -14,6 +14,7 @@ class EscalationReason(StrEnum):
     NEGATIVE_SENTIMENT = "negative_sentiment"
     REPEATED_DISLIKES = "repeated_dislikes"
     REPEATED_QUESTION = "repeated_question"
+    UNCLEAR = "unclear"  # no question (emoji, mash, code…), still unclear after asking back
 
 
 _HUMAN_PATTERNS = [

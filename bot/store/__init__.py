@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from bot.store.answers import AnswerRecord, AnswerRepository, new_id
+from bot.store.clarifications import ClarificationRecord, ClarificationRepository
 from bot.store.connection import connect_redis, in_process_redis
 from bot.store.conversations import ConversationRepository, Turn, TurnRole
 from bot.store.keys import Keys, key_prefix
@@ -23,6 +24,8 @@ __all__ = [
     "AnswerRecord",
     "AnswerRepository",
     "ClaimResult",
+    "ClarificationRecord",
+    "ClarificationRepository",
     "ConversationRepository",
     "Keys",
     "LanguageRepository",
@@ -51,6 +54,7 @@ class Stores:
     tickets: TicketRepository
     languages: LanguageRepository
     moderation: ModerationRepository
+    clarifications: ClarificationRepository
 
     @classmethod
     def build(
@@ -58,22 +62,31 @@ class Stores:
     ) -> Stores:
         keys = Keys(prefix)
         ttl = int(history_ttl_hours * 3600)
+        kept = max(ttl, 7 * 24 * 3600)  # answers and their buttons outlive the conversation
         return cls(
             redis=redis,
             keys=keys,
             conversations=ConversationRepository(
                 redis, keys, ttl_seconds=ttl, max_turns=history_max_turns
             ),
-            answers=AnswerRepository(redis, keys, ttl_seconds=max(ttl, 7 * 24 * 3600)),
+            answers=AnswerRepository(redis, keys, ttl_seconds=kept),
             tickets=TicketRepository(redis, keys),
             languages=LanguageRepository(redis, keys),
             moderation=ModerationRepository(redis, keys),
+            clarifications=ClarificationRepository(redis, keys, ttl_seconds=kept),
         )
 
     async def record_answer(self, record: AnswerRecord, turn: Turn) -> None:
         """The answer the bot sent and its turn in the conversation, in one round trip."""
         async with self.redis.pipeline(transaction=True) as pipe:
             self.answers.save_in(pipe, record)
+            self.conversations.append_in(pipe, record.chat_id, turn)
+            await pipe.execute()
+
+    async def record_clarification(self, record: ClarificationRecord, turn: Turn) -> None:
+        """The clarification the bot asked and its turn in the conversation, in one round trip."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            self.clarifications.save_in(pipe, record)
             self.conversations.append_in(pipe, record.chat_id, turn)
             await pipe.execute()
 

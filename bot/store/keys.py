@@ -40,6 +40,9 @@ class Keys:
     def answer(self, answer_id: str) -> str:
         return f"{self.prefix}:answer:{answer_id}"
 
+    def clarification(self, clarification_id: str) -> str:
+        return f"{self.prefix}:clarify:{clarification_id}"
+
     def feedback(self, answer_id: str) -> str:
         return f"{self.prefix}:feedback:{answer_id}"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.bot.conftest import AGENTS_CHAT_ID, RunningBot
+from tests.support.texts import TEXTS
 
 CUSTOMER = 5001
 
@@ -72,8 +73,14 @@ async def test_asking_for_a_person_in_words_escalates(running_bot: RunningBot) -
     assert ticket is not None and ticket.reason == "asked_for_human"
 
 
-async def test_unrelated_question_escalates_with_low_confidence(running_bot: RunningBot) -> None:
-    told = await running_bot.ask(CUSTOMER, "what is the airspeed of an unladen swallow")
+async def test_unrelated_question_is_asked_back_then_escalates(running_bot: RunningBot) -> None:
+    """The bot asks back first (with a person one press away); asked again, a person takes it."""
+    asked = await running_bot.ask(CUSTOMER, "what is the airspeed of an unladen swallow")
+    assert asked.params["text"] == TEXTS.get("clarify-rephrase")
+    labels = [b["text"] for row in asked.params["reply_markup"]["inline_keyboard"] for b in row]
+    assert labels == [TEXTS.get("button-none-of-these")]
+    assert await running_bot.app.stores.tickets.current(CUSTOMER) is None
+    told = await running_bot.ask(CUSTOMER, "and how fast do pigeons fly")
     assert "not sure" in told.params["text"]
     ticket = await running_bot.app.stores.tickets.current(CUSTOMER)
     assert ticket is not None and ticket.reason == "low_confidence"

@@ -71,12 +71,21 @@ def test_sentiment_english_and_chinese() -> None:
     assert analyzer.score("I hate this, terrible, awful").compound <= -0.6
 
 
-async def test_low_confidence_escalates_with_the_best_guess(run: RunningBot) -> None:
+async def test_low_confidence_asks_back_then_escalates_with_the_best_guess(
+    run: RunningBot, stores: Stores
+) -> None:
+    asked = await run.ask(CUSTOMER, "Do you sell gift cards for the cinema next door?")
+    assert asked.params["text"] in (
+        TEXTS.get("clarify-did-you-mean"),
+        TEXTS.get("clarify-rephrase"),
+    )
+    assert await stores.tickets.current(CUSTOMER) is None  # asked back first
+    start = len(run.api.calls)
     await run.say(CUSTOMER, "Do you sell gift cards for the cinema next door?")
-    opening = await reason_of_topic(run)
+    opening = await reason_of_topic(run, start)
     assert "Reason: bot not confident" in opening
     assert "Bot's best guess" in opening or "No good guess" in opening
-    told = await run.api.wait_for("sendMessage", lambda p: p["chat_id"] == CUSTOMER)
+    told = await run.api.wait_for("sendMessage", lambda p: p["chat_id"] == CUSTOMER, start=start)
     assert told.params["text"].startswith(TEXTS.get("low-confidence-prefix") + " ")
 
 

@@ -181,6 +181,13 @@ async def test_agent_reply_offers_add_to_kb_and_operator_approves(run: RunningBo
     api = run.api
     start = len(api.calls)
     await run.say(CUSTOMER, "Do you have a physical store in Berlin?", first_name="Alice")
+    # Not in the knowledge base: the bot asks back, and the customer picks "None of these".
+    asked = await api.wait_for("sendMessage", lambda p: p["chat_id"] == CUSTOMER, start=start)
+    none_of_these = asked.params["reply_markup"]["inline_keyboard"][-1][0]["callback_data"]
+    start = len(api.calls)
+    api.push_update(
+        api.callback_update(CUSTOMER, CUSTOMER, none_of_these, asked.result["message_id"])
+    )
     topic = await api.wait_for("createForumTopic", start=start)
     thread = topic.result["message_thread_id"]
     start = len(api.calls)

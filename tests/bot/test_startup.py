@@ -115,9 +115,12 @@ def test_terminal_chat_hands_over_known_out_of_scope_questions(tmp_path: Path) -
         "where can I get sushi around here\nwho won the football match\n",
         encoding="utf-8",
     )
-    proc = _supportbot("chat", cwd=tmp_path, env=env, input=question)
+    # Asked back first ("Did you mean …?" or "could you rephrase"); the second time, a person.
+    proc = _supportbot("chat", cwd=tmp_path, env=env, input=question + question)
     assert proc.returncode == 0, proc.stderr
-    assert "ticket #1, reason: low_confidence" in proc.stdout
+    first, second = proc.stdout.split("ticket #")[0], proc.stdout.split("ticket #")[1]
+    assert "bot> " in first and "you> " in first
+    assert second.startswith("1, reason: low_confidence")
 
 
 def test_eval_command_prints_table_and_json(tmp_path: Path) -> None:

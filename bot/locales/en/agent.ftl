@@ -90,3 +90,9 @@ agent-customer-muted = 🔇 Customer muted for abusive language until { $time } 
 # In the ticket's topic when an agent lifts the mute (here or in the console).
 agent-unmuted = 🔊 { $agent } lifted the mute: the customer can write again.
 agent-not-muted = This customer is not muted.
+## Unclear messages: asked back first ("Did you mean …?"), a person the second time
+
+reason-unclear = unclear message (emoji, symbols, random letters, code or a link) — the bot asked back first
+# In a ticket's transcript: what the customer pressed under "Did you mean …?"
+turn-picked-suggestion = [picked “{ $question }” under “Did you mean …?”]
+turn-pressed-none-of-these = [pressed “None of these — talk to a person”]

@@ -91,3 +91,26 @@ moderation-warning = I understand this is frustrating, and I want to help. Pleas
 moderation-muted = I've paused our chat for { $minutes } minutes because of the language used. You can write again at { $time } ({ $tz }), and I'll be glad to help then.
 # An agent lifted the mute early.
 moderation-unmuted = Our support team has resumed the chat — you can write again, and we'll help.
+## Unclear messages: the bot asks back before it opens a ticket
+
+# Above up to three "Did you mean …?" buttons (the entries the bot thinks of).
+clarify-did-you-mean = I'm not sure I understood. Did you mean one of these?
+# A greeting alone ("hi", "你好").
+clarify-greeting = Hi! What can I help you with? Just ask your question here.
+# A thank-you or goodbye alone ("thanks", "ok bye", "谢谢").
+clarify-thanks = You're welcome! If there's anything else, just ask.
+# Nothing plausible to offer (emoji, symbols, random letters, code, a bare link, or a vague question).
+clarify-rephrase = Sorry, I didn't quite get that. Could you tell me in a few words what you need help with?
+# $question: an FAQ entry's question, shortened
+button-did-you-mean = ❓ { $question }
+button-none-of-these = None of these — talk to a person
+# A "Did you mean" button whose entry was removed from the FAQ since.
+clarify-entry-gone = Sorry, that answer is no longer in our FAQ. Would you like a person to help?
+# Buttons from a clarification that has expired.
+clarify-expired = These suggestions have expired. Please ask your question again, or talk to a person.
+# The terminal chat: $text is clarify-did-you-mean or clarify-rephrase; $suggestions one per line
+terminal-clarify =
+    bot> { $text }
+    { $suggestions }
+# $number: 1, 2, 3; $question: an FAQ entry's question
+terminal-suggestion = {"     "}{ $number }) { $question }

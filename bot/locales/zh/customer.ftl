@@ -90,3 +90,26 @@ moderation-warning = 我理解你现在很着急，我很想帮你解决问题�
 moderation-muted = 由于对话中出现了不文明用语，我已将对话暂停 { $minutes } 分钟。你可以在 { $time }（{ $tz }）之后再发消息，届时我很乐意帮你。
 # An agent lifted the mute early.
 moderation-unmuted = 客服团队已恢复对话——你现在可以继续发消息了，我们会帮你处理。
+## Unclear messages: the bot asks back before it opens a ticket
+
+# Above up to three "Did you mean …?" buttons (the entries the bot thinks of).
+clarify-did-you-mean = 我不太确定理解了你的意思。你是想问下面的哪一个吗？
+# A greeting alone ("hi", "你好").
+clarify-greeting = 你好！有什么可以帮你的？直接在这里提问就好。
+# A thank-you or goodbye alone ("thanks", "ok bye", "谢谢").
+clarify-thanks = 不客气！如果还有其他问题，随时问我。
+# Nothing plausible to offer (emoji, symbols, random letters, code, a bare link, or a vague question).
+clarify-rephrase = 抱歉，我没太明白。能用几句话说说你需要什么帮助吗？
+# $question: an FAQ entry's question, shortened
+button-did-you-mean = ❓ { $question }
+button-none-of-these = 都不是 — 转人工客服
+# A "Did you mean" button whose entry was removed from the FAQ since.
+clarify-entry-gone = 抱歉，这个答案已不在我们的常见问题中。需要人工客服帮你吗？
+# Buttons from a clarification that has expired.
+clarify-expired = 这些建议已过期。请重新提问，或转人工客服。
+# The terminal chat: $text is clarify-did-you-mean or clarify-rephrase; $suggestions one per line
+terminal-clarify =
+    bot> { $text }
+    { $suggestions }
+# $number: 1, 2, 3; $question: an FAQ entry's question
+terminal-suggestion = {"     "}{ $number }) { $question }
