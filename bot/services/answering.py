@@ -118,6 +118,7 @@ class AnsweringService:
         self.questions = QuestionLog(stores.redis, stores.keys)
         # Questions asked back for lack of confidence feed the content-gap report.
         self.record_gap = record_gap
+        self.abuse = abuse
 
     async def answer(
         self, chat_id: int, text: str, on_text: TextCallback | None = None
@@ -167,6 +168,11 @@ class AnsweringService:
         result = await self._search(text, [t.text for t in earlier if t.role == TurnRole.CUSTOMER])
         top = result.top
         reason = self._handoff_signal(text, top, transcript)
+        unsure = top is None or result.confidence < self.threshold
+        if reason is None and unsure and self.abuse is not None and self.abuse.is_abusive(text):
+            # Swearing at a bot that cannot help: an angry customer, for a person at once
+            # (moderation warns, and mutes a repeat, so agents are not flooded with abuse).
+            reason = EscalationReason.NEGATIVE_SENTIMENT
         if reason is None and (top is None or result.confidence < self.threshold):
             talk = small_talk(text)  # unless the knowledge base answers it itself
             if talk is not None:
