@@ -61,6 +61,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         dp = build_dispatcher(app, bot)
         monitor = SlaMonitor(dp["escalation"], settings.escalation.sla_check_seconds)
         app.spawn(monitor.run(), "sla-monitor")
+        app.spawn(dp["privacy"].run(), "privacy-sweep")
         sending = sending_path(bot, app.stores, settings)
         app.spawn(Redeliverer(bot, sending.store, settings.sending).run(), "redelivery")
         me = await bot.get_me()

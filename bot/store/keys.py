@@ -40,6 +40,10 @@ class Keys:
     def answer(self, answer_id: str) -> str:
         return f"{self.prefix}:answer:{answer_id}"
 
+    def chat_answers(self, chat_id: int) -> str:
+        """The ids of the answers a customer was sent (to export or forget them)."""
+        return f"{self.prefix}:answers-of:{chat_id}"
+
     def feedback(self, answer_id: str) -> str:
         return f"{self.prefix}:feedback:{answer_id}"
 
@@ -54,6 +58,10 @@ class Keys:
 
     def open_ticket(self, chat_id: int) -> str:
         return f"{self.prefix}:open-ticket:{chat_id}"
+
+    def chat_tickets(self, chat_id: int) -> str:
+        """The ids of every ticket a customer has had (to export or forget them)."""
+        return f"{self.prefix}:tickets-of:{chat_id}"
 
     def open_tickets(self) -> str:
         return f"{self.prefix}:tickets:open"
@@ -101,6 +109,14 @@ class Keys:
 
     def flood_notice(self, user_id: int) -> str:
         return f"{self.prefix}:flood:notified:{user_id}"
+
+    def forget_request(self, chat_id: int) -> str:
+        """A customer's /forget waiting for its confirmation (minutes)."""
+        return f"{self.prefix}:privacy:forget:{chat_id}"
+
+    def privacy_sweep(self) -> str:
+        """Held by the worker running the retention sweep (one at a time)."""
+        return f"{self.prefix}:privacy:sweep"
 
     def inbox(self) -> str:
         return f"{self.prefix}:inbox"

@@ -79,3 +79,9 @@ turn-customer-blocked = [customer has blocked the bot]
 agent-nothing-to-send = Nothing to send.
 agent-no-bot = no bot configured
 agent-delivery-kept = ⏳ Telegram is not answering ({ $error }); the message is kept and will reach the customer when it does — no need to send it again.
+
+## Customers' data (/forget)
+
+# Who closed a ticket whose customer asked us to delete their data.
+agent-closed-by-customer = the customer (data deletion)
+agent-customer-forgot = 🗑 The customer asked us to delete their data: ticket #{ $ticket } is closed and its transcript deleted. Please don't contact them about it.

@@ -62,3 +62,8 @@ cli-kb-suggestion-from-ticket =
 cli-kb-needs-suggestion = kb suggestions { $action } needs a suggestion id
 cli-kb-approved = suggestion #{ $id } → { $entry }
 cli-kb-rejected = suggestion #{ $id } rejected
+
+## supportbot privacy …
+
+# One line per kind of data the retention sweep looked at; $count: records masked or deleted
+cli-privacy-swept = { $kind }: { $count } masked or deleted
