@@ -318,3 +318,76 @@ async def test_faq_suggestions_from_tickets_are_masked(running_bot: RunningBot) 
     suggestion = await app.knowledge.suggest_from_ticket(ticket.id, "operator")
     assert "4111" not in suggestion.question and EMAIL not in suggestion.question
     assert "[card]" in suggestion.question and "[email]" in suggestion.answer
+
+
+def test_privacy_sweep_by_hand(
+    key_prefix: str, redis_url: str, monkeypatch, capsys, tmp_path
+) -> None:
+    """``supportbot privacy sweep`` deletes a ticket closed longer ago than the retention."""
+    from bot.cli import main
+    from bot.store import Stores
+
+    async def closed_ticket(closed_days_ago: float) -> str:
+        redis = Redis.from_url(redis_url, decode_responses=True)
+        stores = Stores.build(redis, key_prefix, history_ttl_hours=1, history_max_turns=20)
+        ticket, _ = await stores.tickets.open(CUSTOMER, "Alice", "low_confidence", MARKER)
+        await stores.tickets.close(ticket)
+        closed_at = time.time() - closed_days_ago * DAY_S
+        await stores.tickets.update(ticket.id, closed_at=closed_at)
+        await redis.aclose()
+        return ticket.id
+
+    async def exists(ticket_id: str) -> bool:
+        redis = Redis.from_url(redis_url, decode_responses=True)
+        try:
+            return bool(await redis.exists(f"{key_prefix}:ticket:{ticket_id}"))
+        finally:
+            await redis.aclose()
+
+    old, recent = asyncio.run(closed_ticket(400)), asyncio.run(closed_ticket(1))
+    monkeypatch.chdir(tmp_path)  # no .env of the checkout
+    monkeypatch.setenv("REDIS__URL", redis_url)
+    monkeypatch.setenv("REDIS__PREFIX", key_prefix)
+    monkeypatch.setenv("PRIVACY__RETENTION_DAYS", "365")
+    assert main(["privacy", "sweep"]) == 0
+    assert "tickets: 1 masked or deleted" in capsys.readouterr().out
+    assert not asyncio.run(exists(old)) and asyncio.run(exists(recent))
+
+
+def test_bad_privacy_settings_are_named(monkeypatch) -> None:
+    import pytest
+
+    from bot.errors import ConfigurationError
+    from bot.settings import load_settings
+
+    with pytest.raises(ConfigurationError, match="PRIVACY__TRANSCRIPT_DAYS"):
+        load_settings(_env_file=None, privacy={"transcript_days": 400, "retention_days": 365})
+    with pytest.raises(ConfigurationError, match="PRIVACY__RETENTION_DAYS"):
+        load_settings(_env_file=None, privacy={"retention_days": 0})
+
+
+async def test_received_updates_are_forgotten_and_aged_out(stores) -> None:
+    """The inbox keeps raw updates (text and sender): /forget and the sweep remove them."""
+    from bot.inbox import InboxRecords, UpdateInbox
+    from bot.settings import InboxSettings
+    from common.privacy import Customer, Cutoffs
+
+    inbox = UpdateInbox(stores.redis, stores.keys, InboxSettings())
+
+    def update(user: int, text: str) -> dict:
+        sender = {"id": user, "is_bot": False, "first_name": "A"}
+        chat = {"id": user, "type": "private"}
+        message = {"message_id": 1, "date": 0, "chat": chat, "from": sender, "text": text}
+        return {"update_id": user % 1000, "message": message}
+
+    await inbox.put(update(CUSTOMER, MARKER))
+    await inbox.put(update(OTHER, "hello"))
+    records = InboxRecords(stores.redis, stores.keys)
+    customer = Customer(CUSTOMER)
+    assert [u["message"]["text"] for u in await records.export(customer)] == [MARKER]
+    assert await records.forget(customer) == 1
+    assert await records.export(customer) == []
+    assert await stores.redis.xlen(stores.keys.inbox()) == 1  # the other customer's stays
+    later = time.time() + 60
+    assert await records.age_out(Cutoffs(later, later, handled_before=later)) == 1
+    assert await stores.redis.xlen(stores.keys.inbox()) == 0
