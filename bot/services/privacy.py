@@ -29,8 +29,18 @@ DAY_S = 24 * 3600
 FORGET_CONFIRM_S = 10 * 60  # how long /forget's buttons wait for an answer
 
 # Kept of every message anyone sends (events, flood counters, the inbox): on their own they
-# are a record that someone wrote, not data that /mydata reports as "kept about you".
+# are a record that someone wrote (the /mydata command itself makes one), not what /mydata and
+# /forget report as "kept about you".
 INCIDENTAL = frozenset({"events", "throttling", "received_updates"})
+# The events that are such a record; any other event (answered, escalated…) is the customer's.
+INCIDENTAL_EVENTS = frozenset({"message_received", "throttled"})
+
+
+def substantive(kind: str, found: Any) -> bool:
+    """Whether what a store found is more than the record of the customer's recent messages."""
+    if kind == "events":
+        return any(event.get("kind") not in INCIDENTAL_EVENTS for event in found)
+    return kind not in INCIDENTAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,14 +86,15 @@ class PrivacyService:
         return Customer(customer_id, kept, tuple(tickets))
 
     async def export(self, customer_id: int) -> dict[str, Any] | None:
-        """Everything kept about the customer by kind; None when only incidental records are."""
+        """Everything kept about the customer by kind; None when nothing is but the record of
+        their recent messages (``substantive``)."""
         customer = await self.customer(customer_id)
         data: dict[str, Any] = {}
         for store in self.registry:
             found = await store.export(customer)
             if found:
                 data[store.data_kind] = found
-        if not set(data) - INCIDENTAL:
+        if not any(substantive(kind, found) for kind, found in data.items()):
             return None
         return {"customer_id": customer_id, "exported_at": time.time(), "data": data}
 

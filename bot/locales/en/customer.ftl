@@ -79,7 +79,7 @@ flood-notice = You're sending messages very quickly, so I'll pause for a few sec
 ## Customers' data: /mydata and /forget (bot/handlers/customer.py)
 
 # $days: PRIVACY__RETENTION_DAYS
-mydata-nothing = We keep nothing about you: no conversation, tickets, feedback or preferences. (Only a technical record that you sent this command, deleted within { $days } days.)
+mydata-nothing = We keep nothing about you: no conversation, tickets, feedback or preferences. (Only a technical record that you wrote to us, without your words, deleted within { $days } days.)
 mydata-caption = Everything we keep about you, as a JSON file.
 forget-confirm = This deletes everything we keep about you: your conversation with the bot, your tickets (an open one is closed), your feedback, your language choice and the questions you asked. It cannot be undone. Delete it?
 button-forget-confirm = 🗑 Delete my data
@@ -87,7 +87,7 @@ button-forget-cancel = Cancel
 forget-cancelled = Cancelled: nothing was deleted.
 forget-not-yours = These buttons belong to someone else's request; nothing was changed. Send /forget to delete your own data.
 forget-stale = This request was already answered or has expired; nothing was changed. Send /forget again if you want to delete your data.
-forget-nothing = We kept nothing about you, so there was nothing to delete.
+forget-nothing = We kept nothing about you but a technical record that you wrote to us (without your words); that is deleted too.
 # $what: a list of privacy-kind texts
 forget-done = Done. We deleted { $what }.
 forget-done-ticket = Done. Your open ticket #{ $ticket } is closed and we deleted { $what }.
