@@ -109,7 +109,7 @@ class App:
 
         return PrivacyService(
             self.stores,
-            personal_data(self.stores, self.knowledge, self.events),
+            personal_data(self.settings, self.stores, self.knowledge, self.events),
             self.settings.privacy,
             close_ticket=escalation.close_for_privacy if escalation is not None else None,
         )
@@ -215,7 +215,7 @@ async def build_app(
 
 
 def personal_data(
-    stores: Stores, knowledge: KnowledgeService, events: EventRecorder
+    settings: Settings, stores: Stores, knowledge: KnowledgeService, events: EventRecorder
 ) -> list[PersonalData]:
     """Every store that keeps a customer's words or identity: what ``/mydata`` exports,
     ``/forget`` deletes and the retention sweep ages out. A new store of personal data (e.g.
@@ -229,7 +229,7 @@ def personal_data(
         stores.answers,
         stores.tickets,
         stores.languages,
-        FloodCounts(stores.redis, stores.keys),
+        FloodCounts(stores.redis, stores.keys, settings.flood.per_customer),
         UndeliveredStore(stores.redis, stores.keys),
         InboxRecords(stores.redis, stores.keys),
         knowledge.gaps,

@@ -407,8 +407,11 @@ class InboxRecords:
             while True:
                 page = await self.redis.xrange(stream, min=start, count=1000)
                 for entry_id, fields in page:
+                    raw = fields.get("update", "")
+                    if str(customer.id) not in raw:  # most entries: no JSON to read
+                        continue
                     try:
-                        update = json.loads(fields.get("update", "{}"))
+                        update = json.loads(raw)
                     except ValueError:
                         continue
                     if _from_user(update, customer.id):

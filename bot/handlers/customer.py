@@ -31,7 +31,7 @@ from bot.keyboards import (
 from bot.services.agents_chat import display_name
 from bot.services.answering import Answer, AnsweringService, Escalation, EscalationReason
 from bot.services.escalation import EscalationService
-from bot.services.privacy import INCIDENTAL, PrivacyService
+from bot.services.privacy import PrivacyService
 from bot.settings import Settings
 from bot.store import Stores, Ticket, Turn, TurnRole
 from bot.streaming import ReplyStream
@@ -254,9 +254,11 @@ async def cmd_forget(message: Message, privacy: PrivacyService, i18n: TextSource
 async def on_forget(
     query: CallbackQuery,
     callback_data: ForgetCallback,
+    bot: Bot,
     privacy: PrivacyService,
     i18n: TextSource,
 ) -> None:
+    """Delete / Cancel under /forget: only its customer's press of its latest request counts."""
     if query.from_user.id != callback_data.customer_id:
         await query.answer(i18n.get("forget-not-yours"), show_alert=True)
         return
@@ -267,19 +269,20 @@ async def on_forget(
     if isinstance(query.message, Message):
         with contextlib.suppress(TelegramBadRequest):
             await query.message.edit_reply_markup(reply_markup=None)
-    chat_id = query.message.chat.id if query.message else query.from_user.id
+    chat_id = callback_data.customer_id  # a private chat: the customer's own
     if not callback_data.confirm:
-        await query.bot.send_message(chat_id, i18n.get("forget-cancelled"))
+        await bot.send_message(chat_id, i18n.get("forget-cancelled"))
         return
     forgotten = await privacy.forget(callback_data.customer_id)
-    kinds = [kind for kind in forgotten.removed if kind not in INCIDENTAL]
-    if not kinds:
-        await query.bot.send_message(chat_id, i18n.get("forget-nothing"))
+    if not forgotten.reported:
+        await bot.send_message(chat_id, i18n.get("forget-nothing"))
         return
     what = ", ".join(
-        i18n.get("privacy-kind", kind=kind, count=forgotten.removed[kind]) for kind in kinds
+        i18n.get("privacy-kind", kind=kind, count=count)
+        for kind, count in forgotten.reported.items()
     )
-    key = "forget-done-ticket" if forgotten.closed_ticket else "forget-done"
-    await query.bot.send_message(
-        chat_id, i18n.get(key, what=what, ticket=forgotten.closed_ticket or "")
-    )
+    if forgotten.closed_ticket:
+        done = i18n.get("forget-done-ticket", what=what, ticket=forgotten.closed_ticket)
+    else:
+        done = i18n.get("forget-done", what=what)
+    await bot.send_message(chat_id, done)

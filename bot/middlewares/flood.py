@@ -85,21 +85,17 @@ class FloodCounts:
 
     data_kind = "throttling"
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
-        self.redis, self.keys = redis, keys
+    def __init__(self, redis: Redis, keys: Keys, rate: str) -> None:
+        self.redis, self.keys, self.limit = redis, keys, parse(rate)
 
-    async def _keys_of(self, customer: Customer) -> list[str]:
-        # The ``limits`` library names a window ``<prefix>:LIMITER/customer:<id>/<rate>``.
-        match = f"{self.keys.flood()}:*customer:{customer.id}/*"
-        found = [key async for key in self.redis.scan_iter(match=match, count=1000)]
-        if await self.redis.exists(self.keys.flood_notice(customer.id)):
-            found.append(self.keys.flood_notice(customer.id))
-        return found
+    def _keys_of(self, customer: Customer) -> list[str]:
+        # The ``limits`` storage's name of the customer's window, as the middleware counts it.
+        window = f"{self.keys.flood()}:{self.limit.key_for(f'customer:{customer.id}')}"
+        return [window, self.keys.flood_notice(customer.id)]
 
     async def export(self, customer: Customer) -> dict[str, int] | None:
-        found = await self._keys_of(customer)
-        return {"recent_message_counters": len(found)} if found else None
+        found = await self.redis.exists(*self._keys_of(customer))
+        return {"recent_message_counters": int(found)} if found else None
 
     async def forget(self, customer: Customer) -> int:
-        found = await self._keys_of(customer)
-        return int(await self.redis.delete(*found)) if found else 0
+        return int(await self.redis.delete(*self._keys_of(customer)))

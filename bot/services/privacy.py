@@ -50,6 +50,11 @@ class Forgotten:
     removed: dict[str, int]
     closed_ticket: str | None = None
 
+    @property
+    def reported(self) -> dict[str, int]:
+        """What to tell the customer was deleted: all but the records of their messages."""
+        return {kind: n for kind, n in self.removed.items() if kind not in INCIDENTAL}
+
 
 @dataclass
 class PrivacyService:

@@ -170,7 +170,10 @@ async def test_forget_deletes_everything_and_closes_the_open_ticket(
     question = await _forget_buttons(running_bot)
     start = len(api.calls)
     await _press(running_bot, question, "🗑 Delete my data")
-    done = await api.wait_for("sendMessage", lambda p: p["chat_id"] == CUSTOMER, start=start)
+    # The note and the topic's new state go first, within Telegram's limits for the agents' chat.
+    done = await api.wait_for(
+        "sendMessage", lambda p: p["chat_id"] == CUSTOMER, timeout=20, start=start
+    )
     text = done.params["text"]
     assert text.startswith(f"Done. Your open ticket #{ticket_id} is closed")
     for said in ("your conversation", "1 answer(s)", "1 ticket(s)", "your language choice"):
