@@ -28,6 +28,7 @@ from bot.services.events import EventRecorder, RedisEventLog
 from bot.services.knowledge import KnowledgeService, LazyVectors
 from bot.settings import GeneratorSettings, Settings
 from bot.store import Stores, connect_redis, in_process_redis, key_prefix
+from common.privacy import PersonalData
 from knowledge_base import bundled_path, load_knowledge_base
 from knowledge_base.loaders import KnowledgeBaseError, OutOfScopeFile
 from knowledge_base.registry import ModelKind, PublishedModel
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from bot.services.delivery import CustomerDelivery
     from bot.services.escalation import EscalationService
     from bot.services.live import LiveModels
+    from bot.services.privacy import PrivacyService
     from bot.services.watcher import KbWatcher
     from common.moderation import AbuseDetector
     from models.generator import Generator
@@ -102,6 +104,18 @@ class App:
         task = asyncio.create_task(work, name=name)
         self.tasks.append(task)
         return task
+
+    def privacy(self, escalation: EscalationService | None = None) -> PrivacyService:
+        """``/mydata``, ``/forget`` and the retention sweep over every store of personal data;
+        with ``escalation``, an active ticket is closed with a note to the agents first."""
+        from bot.services.privacy import PrivacyService
+
+        return PrivacyService(
+            self.stores,
+            personal_data(self.settings, self.stores, self.knowledge, self.events),
+            self.settings.privacy,
+            close_ticket=escalation.close_for_privacy if escalation is not None else None,
+        )
 
     def escalation(
         self, bot: Bot | None = None, delivery: CustomerDelivery | None = None
@@ -204,6 +218,36 @@ async def build_app(
     except BaseException:
         await resources.aclose()
         raise
+
+
+def personal_data(
+    settings: Settings, stores: Stores, knowledge: KnowledgeService, events: EventRecorder
+) -> list[PersonalData]:
+    """Every store that keeps a customer's words or identity: what ``/mydata`` exports,
+    ``/forget`` deletes and the retention sweep ages out. A new store of personal data (e.g.
+    moderation's mutes) implements ``common.privacy.PersonalData`` and is added here."""
+    from bot.inbox import InboxRecords
+    from bot.middlewares.flood import FloodCounts
+    from bot.sending import UndeliveredStore
+    from bot.services.topics import QuestionLog
+
+    found: list[PersonalData] = [
+        stores.conversations,
+        stores.answers,
+        stores.tickets,
+        stores.languages,
+        FloodCounts(stores.redis, stores.keys, settings.flood.per_customer),
+        UndeliveredStore(stores.redis, stores.keys),
+        InboxRecords(stores.redis, stores.keys),
+        knowledge.gaps,
+        knowledge.suggestions,
+        stores.moderation,
+        stores.clarifications,
+        QuestionLog(stores.redis, stores.keys),
+    ]
+    if isinstance(events, PersonalData):  # the recorder of this process, when it keeps events
+        found.append(events)
+    return found
 
 
 def load_catalog(settings: Settings) -> Catalog:
@@ -480,6 +524,7 @@ def build_dispatcher(app: App, bot: Bot) -> Dispatcher:
     dp["stores"] = app.stores
     dp["answering"] = app.answering
     dp["escalation"] = escalation = app.escalation(bot)
+    dp["privacy"] = app.privacy(escalation)
     dp["product_name"] = app.product
     dp["knowledge"] = app.knowledge
     dp["catalog"] = app.catalog  # handlers read ``i18n``; the errors router falls back on this
@@ -555,6 +600,8 @@ _MENUS = {
         ("start", "Start / greeting"),
         ("help", "What the bot can do"),
         ("language", "Choose the bot's language"),
+        ("mydata", "Get everything we keep about you"),
+        ("forget", "Delete everything we keep about you"),
     ),
     "OPERATOR_COMMANDS": (
         ("kb_help", "Knowledge base: all operator commands"),

@@ -138,6 +138,26 @@ def cmd_warm_up(args: argparse.Namespace, texts: TextSource) -> int:
     return 0
 
 
+def cmd_privacy_sweep(args: argparse.Namespace, texts: TextSource) -> int:
+    """Mask and delete customers' data older than PRIVACY__* allows, now (the bot also does it
+    every PRIVACY__SWEEP_EVERY_S)."""
+    from bot.app import Models, open_app
+    from bot.logging_setup import setup_logging
+
+    settings = _settings()
+    setup_logging(settings)
+
+    async def sweep() -> dict[str, int]:
+        needs = "the retention sweep works on the bot's Redis"
+        async with open_app(settings, models=Models.LAZY, needs_redis=needs, seed=False) as app:
+            return await app.privacy().sweep()
+
+    changed = asyncio.run(sweep())
+    for kind, count in changed.items():
+        print(texts.get("cli-privacy-swept", kind=kind, count=str(count)))
+    return 0
+
+
 def cmd_console(args: argparse.Namespace, texts: TextSource) -> int:
     """The agents' web console (needs TELEGRAM__TOKEN, REDIS__URL, CONSOLE__PASSWORD)."""
     from bot.console.server import serve_console
@@ -429,6 +449,12 @@ def build_parser(texts: TextSource) -> argparse.ArgumentParser:
     ev.add_argument("--latency-queries", type=int, default=200)
     ev.add_argument("--plot", type=Path, help="write the threshold trade-off curve as a PNG")
     ev.set_defaults(func=cmd_eval)
+
+    privacy = sub.add_parser("privacy", help="customers' data: the retention sweep")
+    privacy_ops = privacy.add_subparsers(dest="privacy_command", metavar="COMMAND", required=True)
+    privacy_ops.add_parser(
+        "sweep", help="mask and delete what PRIVACY__TRANSCRIPT_DAYS / RETENTION_DAYS allow, now"
+    ).set_defaults(func=cmd_privacy_sweep)
 
     from bot.cli_kb import register
     from bot.cli_report import register as register_report

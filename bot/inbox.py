@@ -50,6 +50,7 @@ from redis.exceptions import RedisError, ResponseError
 from bot import metrics
 from bot.settings import InboxSettings
 from bot.store.keys import Keys
+from common.privacy import Customer, Cutoffs
 
 if TYPE_CHECKING:
     from aiogram.fsm.storage.base import KeyBuilder
@@ -384,6 +385,76 @@ class DispatcherHandler:
     async def __call__(self, data: dict[str, Any]) -> None:
         update = Update.model_validate(data, context={"bot": self.bot})
         await self.dp.feed_update(self.bot, update)
+
+
+# ---------------------------------------------------------------------- personal data
+
+
+class InboxRecords:
+    """The updates the inbox and its dead letters keep (a customer's words and id) as personal
+    data: ``/forget`` deletes a customer's, the retention sweep trims handled ones
+    (``PRIVACY__INBOX_HOURS``) and dead letters (``PRIVACY__RETENTION_DAYS``)."""
+
+    data_kind = "received_updates"
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.redis, self.streams = redis, (keys.inbox(), keys.inbox_dead())
+
+    async def _entries_of(self, customer: Customer) -> list[tuple[str, str, dict[str, Any]]]:
+        found = []
+        for stream in self.streams:
+            start = "-"
+            while True:
+                page = await self.redis.xrange(stream, min=start, count=1000)
+                for entry_id, fields in page:
+                    raw = fields.get("update", "")
+                    if str(customer.id) not in raw:  # most entries: no JSON to read
+                        continue
+                    try:
+                        update = json.loads(raw)
+                    except ValueError:
+                        continue
+                    if _from_user(update, customer.id):
+                        found.append((stream, entry_id, update))
+                if len(page) < 1000:
+                    break
+                start = "(" + page[-1][0]
+        return found
+
+    async def export(self, customer: Customer) -> list[dict[str, Any]]:
+        return [update for _, _, update in await self._entries_of(customer)]
+
+    async def forget(self, customer: Customer) -> int:
+        found = await self._entries_of(customer)
+        for stream, entry_id, _ in found:
+            await self.redis.xdel(stream, entry_id)
+        return len(found)
+
+    async def age_out(self, cutoffs: Cutoffs) -> int:
+        return await self.trim(cutoffs.handled_before, cutoffs.delete_before)
+
+    async def trim(self, handled_before: float, dead_before: float) -> int:
+        """Drop inbox entries older than ``handled_before`` and dead letters older than
+        ``dead_before`` (Unix times); how many went. An update older than a day is not in
+        anyone's hands any more (Telegram itself gives up on it after a day)."""
+        inbox, dead = self.streams
+        removed = await self.redis.xtrim(inbox, minid=f"{int(handled_before * 1000)}-0")
+        removed += await self.redis.xtrim(dead, minid=f"{int(dead_before * 1000)}-0")
+        return int(removed)
+
+
+def _from_user(update: Any, user_id: int) -> bool:
+    """Whether an update (as JSON data) was sent by, or in the private chat of, ``user_id``."""
+    if isinstance(update, dict):
+        for name, value in update.items():
+            owner = name in ("from", "chat", "user") and isinstance(value, dict)
+            if owner and value.get("id") == user_id:
+                return True
+            if _from_user(value, user_id):
+                return True
+    elif isinstance(update, list):
+        return any(_from_user(item, user_id) for item in update)
+    return False
 
 
 # ---------------------------------------------------------------------- per-chat order

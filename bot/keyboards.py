@@ -74,6 +74,26 @@ def _shorten(text: str) -> str:
     return text if len(text) <= SUGGESTION_CHARS else text[: SUGGESTION_CHARS - 1].rstrip() + "…"
 
 
+class ForgetCallback(CallbackData, prefix="forget"):
+    """Confirm / cancel under /forget: whose data, and which /forget it answers."""
+
+    customer_id: int
+    token: str
+    confirm: bool
+
+
+def forget_keyboard(texts: TextSource, customer_id: int, token: str) -> InlineKeyboardMarkup:
+    """ "Delete my data" / "Cancel" under /forget's question."""
+    builder = InlineKeyboardBuilder()
+    for confirm, label in ((True, "button-forget-confirm"), (False, "button-forget-cancel")):
+        builder.button(
+            text=texts.get(label),
+            callback_data=ForgetCallback(customer_id=customer_id, token=token, confirm=confirm),
+        )
+    builder.adjust(2)
+    return builder.as_markup()
+
+
 def language_keyboard(choices: list[tuple[str, str]]) -> InlineKeyboardMarkup:
     """One button per language: ``(locale, its own name)``, e.g. ``("zh", "简体中文")``."""
     builder = InlineKeyboardBuilder()

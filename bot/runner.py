@@ -70,6 +70,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             DailyFigures(app.stores.redis, app.stores.keys, monitor.escalation.hours).run(),
             "daily-figures",
         )
+        app.spawn(dp["privacy"].run(), "privacy-sweep")
         sending = sending_path(bot, app.stores, settings)
         app.spawn(Redeliverer(bot, sending.store, settings.sending).run(), "redelivery")
         me = await bot.get_me()

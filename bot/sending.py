@@ -42,6 +42,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 
 from bot import metrics
 from bot.store.connection import limits_storage
+from common.privacy import Customer
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -103,10 +104,28 @@ class KeptMessage:
 
 
 class UndeliveredStore:
-    """Messages kept after their retries (a Redis list) and the chats that blocked the bot."""
+    """Messages kept after their retries (a Redis list) and the chats that blocked the bot.
+
+    Both are a customer's data: ``/forget`` removes their kept messages and blocked mark.
+    """
+
+    data_kind = "undelivered_messages"
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis, self.keys = redis, keys
+
+    async def export(self, customer: Customer) -> list[dict[str, Any]]:
+        kept = [m for m in await self.all() if str(m.chat_id) == str(customer.id)]
+        return [json.loads(m.to_json()) for m in kept]
+
+    async def forget(self, customer: Customer) -> int:
+        raw = await self.redis.lrange(self.keys.undelivered(), 0, -1)
+        removed = 0
+        for item in raw:
+            if str(KeptMessage.from_json(item).chat_id) == str(customer.id):
+                removed += await self.redis.lrem(self.keys.undelivered(), 0, item)
+        await self.redis.delete(self.keys.blocked_chat(customer.id))
+        return removed
 
     async def keep(self, message: KeptMessage) -> None:
         await self.redis.rpush(self.keys.undelivered(), message.to_json())

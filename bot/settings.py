@@ -329,6 +329,29 @@ class TextsSettings(BaseModel):
     default_locale: str = Field("en", pattern=r"^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")
 
 
+class PrivacySettings(BaseModel):
+    """How long customers' words and identity are kept (``bot/services/privacy.py``)."""
+
+    # Agents may need a closed ticket's transcript for a while (a follow-up, a complaint); after
+    # this its personal data is masked and the customer's name dropped.
+    transcript_days: float = Field(30.0, gt=0)
+    # A closed ticket, the analytics events, the content-gap log and decided knowledge-base
+    # suggestions older than this are deleted.
+    retention_days: float = Field(365.0, gt=0)
+    # Updates the inbox keeps after handling them (their raw text and sender).
+    inbox_hours: float = Field(24.0, gt=0)
+    sweep_every_s: float = Field(3600.0, gt=0)
+
+    @model_validator(mode="after")
+    def _transcripts_first(self) -> PrivacySettings:
+        if self.transcript_days > self.retention_days:
+            raise ValueError(
+                "PRIVACY__TRANSCRIPT_DAYS: must not be longer than PRIVACY__RETENTION_DAYS "
+                f"({self.transcript_days:g} > {self.retention_days:g})"
+            )
+        return self
+
+
 class Settings(BaseSettings):
     """Everything the product can be configured with."""
 
@@ -354,6 +377,7 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     flood: FloodSettings = Field(default_factory=FloodSettings)
     moderation: ModerationSettings = Field(default_factory=ModerationSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     log_level: str = "INFO"
 
 

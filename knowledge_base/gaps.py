@@ -19,6 +19,7 @@ import numpy as np
 from redis.asyncio import Redis
 
 from common.pii import mask
+from common.privacy import Customer, Cutoffs
 from knowledge_base.keys import KbKeys
 from knowledge_base.model import text_key
 
@@ -46,7 +47,13 @@ class GapCluster:
 
 
 class GapLog:
-    """The most recent unanswered / escalated questions, newest first."""
+    """The most recent unanswered / escalated questions, newest first.
+
+    A question is kept masked and without who asked; ``/forget`` finds a customer's questions
+    by their words (``Customer.words``), and the retention sweep drops old ones (``trim_before``).
+    """
+
+    data_kind = "unanswered_questions"
 
     def __init__(self, redis: Redis, prefix: str, *, limit: int = MAX_LOGGED) -> None:
         self.redis, self.keys, self.limit = redis, KbKeys(prefix), limit
@@ -100,6 +107,49 @@ class GapLog:
             for item in doomed:
                 pipe.lrem(self.key, 0, item)  # by value: questions logged meanwhile stay
             return sum(await pipe.execute())
+
+    async def export(self, customer: Customer) -> list[dict]:
+        wanted = {text_key(mask(w)) for w in customer.words}
+        if not wanted:
+            return []
+        raw = await self.redis.lrange(self.key, 0, -1)
+        items = [json.loads(r) for r in raw]
+        return [item for item in items if text_key(item["text"]) in wanted]
+
+    async def forget(self, customer: Customer) -> int:
+        """The customer's questions, from the log and from clusters held for operators' buttons."""
+        masked = {mask(w) for w in customer.words}
+        if not masked:
+            return 0
+        removed = await self.dismiss(masked)
+        wanted = {text_key(t) for t in masked}
+        async for key in self.redis.scan_iter(match=self.keys.gap_cluster("*"), count=1000):
+            raw = await self.redis.get(key)
+            if raw is None:
+                continue
+            data = json.loads(raw)
+            kept = [m for m in data["members"] if text_key(m) not in wanted]
+            if len(kept) == len(data["members"]):
+                continue
+            if not kept or text_key(data["label"]) in wanted:
+                await self.redis.delete(key)  # its card named their words: it cannot be acted on
+                continue
+            data["members"] = kept
+            await self.redis.set(key, json.dumps(data, ensure_ascii=False), keepttl=True)
+        return removed
+
+    async def age_out(self, cutoffs: Cutoffs) -> int:
+        return await self.trim_before(cutoffs.delete_before)
+
+    async def trim_before(self, cutoff: float) -> int:
+        """Drop the questions logged before ``cutoff`` (a Unix time); how many went."""
+        removed = 0
+        while True:
+            oldest = await self.redis.lindex(self.key, -1)
+            if oldest is None or json.loads(oldest)["at"] >= cutoff:
+                return removed
+            # By value: a concurrent trim or dismissal may have taken it already.
+            removed += await self.redis.lrem(self.key, -1, oldest)
 
 
 def cluster_questions(

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from common.pii import mask
+from common.privacy import FORGOTTEN, Customer, Cutoffs
 from knowledge_base.formats.markdown import slug
 from knowledge_base.keys import KbKeys
 from knowledge_base.loaders import validate_entry
@@ -61,8 +63,64 @@ class Suggestion:
 
 
 class SuggestionStore:
+    """Suggestions in Redis. One made from a ticket names it (``ticket_id``): ``/forget`` of
+    that ticket's customer replaces its question (their words) and withdraws it if pending."""
+
+    data_kind = "kb_suggestions"
+
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis, self.keys = redis, KbKeys(prefix)
+
+    async def all(self, batch: int = 500) -> list[Suggestion]:
+        """Every stored suggestion (ids are the numbers of ``suggestion-seq``)."""
+        last = int(await self.redis.get(self.keys.suggestion_seq()) or 0)
+        found: list[Suggestion] = []
+        for start in range(1, last + 1, batch):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for n in range(start, min(start + batch, last + 1)):
+                    pipe.hgetall(self.keys.suggestion(str(n)))
+                found += [Suggestion.from_hash(data) for data in await pipe.execute() if data]
+        return found
+
+    async def export(self, customer: Customer) -> list[dict]:
+        tickets = set(customer.tickets)
+        return [asdict(s) for s in await self.all() if s.ticket_id and s.ticket_id in tickets]
+
+    async def forget(self, customer: Customer) -> int:
+        tickets = set(customer.tickets)
+        changed = 0
+        for suggestion in await self.all():
+            if not suggestion.ticket_id or suggestion.ticket_id not in tickets:
+                continue
+            fields = {"question": FORGOTTEN, "answer": mask(suggestion.answer), "ticket_id": ""}
+            async with self.redis.pipeline(transaction=True) as pipe:
+                if suggestion.status == SuggestionStatus.PENDING:
+                    fields.update(
+                        status=SuggestionStatus.REJECTED,
+                        decided_by="the customer's request to forget them",
+                        decided_at=str(time.time()),
+                    )
+                    pipe.zrem(self.keys.suggestions_pending(), suggestion.id)
+                pipe.hset(self.keys.suggestion(suggestion.id), mapping=fields)
+                await pipe.execute()
+            changed += 1
+        return changed
+
+    async def age_out(self, cutoffs: Cutoffs) -> int:
+        return await self.delete_decided_before(cutoffs.delete_before)
+
+    async def delete_decided_before(self, cutoff: float) -> int:
+        """Delete approved / rejected suggestions decided before ``cutoff``; how many went."""
+        doomed = [
+            s.id
+            for s in await self.all()
+            if s.status in (SuggestionStatus.APPROVED, SuggestionStatus.REJECTED)
+            and s.decided_at
+            and s.decided_at < cutoff
+        ]
+        if doomed:
+            await self.redis.delete(*(self.keys.suggestion(i) for i in doomed))
+        return len(doomed)
 
     async def create(
         self, question: str, answer: str, created_by: str, *, ticket_id: str = ""

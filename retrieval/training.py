@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.pii import mask
 from knowledge_base.model import KnowledgeBase
 from retrieval.embedder import default_minilm_path, mark_latest, resolve_model_dir
 
@@ -92,6 +93,15 @@ def finish_version(out_dir: Path, marker: str, meta: dict[str, object]) -> None:
     """Describe a saved version in its ``marker`` file and make it its folder's ``LATEST``."""
     (out_dir / marker).write_text(json.dumps(meta, indent=1), encoding="utf-8")
     mark_latest(out_dir.parent, out_dir.name)
+
+
+def out_of_scope_negatives(kb: KnowledgeBase, out_of_scope: Sequence[str] = ()) -> list[str]:
+    """The out-of-scope questions training pushes anchors away from, once each.
+
+    They are often customers' own words (the content-gap report, a file of logged questions):
+    their personal data is masked before the model learns them.
+    """
+    return list(dict.fromkeys(mask(t) for t in (*kb.out_of_scope, *out_of_scope) if t.strip()))
 
 
 def training_pairs(kb: KnowledgeBase) -> tuple[list[str], list[int], dict[int, list[str]]]:
@@ -176,7 +186,7 @@ def train_retriever(
     batches = batches[:planned]
     started = time.perf_counter()
     negatives: list[int | None] = [None] * len(anchors)
-    unanswerable = list(dict.fromkeys(t for t in (*kb.out_of_scope, *out_of_scope) if t.strip()))
+    unanswerable = out_of_scope_negatives(kb, out_of_scope)
     if config.hard_negatives:
         with torch.no_grad():
             vectors = model.encode(

@@ -12,7 +12,7 @@ from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart, Filter
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.chat_action import ChatActionSender
 from aiogram_i18n import I18nContext
 
@@ -23,11 +23,13 @@ from bot.keyboards import (
     NONE_OF_THESE,
     ClarifyCallback,
     FeedbackCallback,
+    ForgetCallback,
     HumanCallback,
     LanguageCallback,
     RatingCallback,
     answer_keyboard,
     clarify_keyboard,
+    forget_keyboard,
     human_keyboard,
     language_keyboard,
 )
@@ -40,6 +42,7 @@ from bot.services.answering import (
     EscalationReason,
 )
 from bot.services.escalation import EscalationService
+from bot.services.privacy import PrivacyService
 from bot.services.unclear import SmallTalk
 from bot.settings import Settings
 from bot.store import Stores, Ticket, Turn, TurnRole
@@ -59,6 +62,8 @@ def create_router() -> Router:
     router.message.register(cmd_start, CommandStart())
     router.message.register(cmd_help, Command("help"))
     router.message.register(cmd_language, Command("language"))
+    router.message.register(cmd_mydata, Command("mydata"))
+    router.message.register(cmd_forget, Command("forget"))
     router.message.register(relay_to_agents, InHandoff())
     router.message.register(metrics.timed(handle_question), Inline(F.text))
     router.message.register(handle_other)
@@ -67,6 +72,7 @@ def create_router() -> Router:
     router.callback_query.register(on_clarify_choice, ClarifyCallback.filter())
     router.callback_query.register(on_rating, RatingCallback.filter())
     router.callback_query.register(on_language, LanguageCallback.filter())
+    router.callback_query.register(on_forget, ForgetCallback.filter())
     return router
 
 
@@ -297,3 +303,61 @@ async def on_talk_to_human(
     await stores.conversations.append(chat_id, pressed)
     result = Escalation(EscalationReason.ASKED_FOR_HUMAN, question)
     await hand_off(chat_id, display_name(query.from_user), result, bot, escalation, i18n)
+
+
+async def cmd_mydata(
+    message: Message, bot: Bot, privacy: PrivacyService, settings: Settings, i18n: TextSource
+) -> None:
+    """``/mydata``: everything kept about the customer, as a JSON file."""
+    export = await privacy.export(message.chat.id)
+    if export is None:
+        days = f"{settings.privacy.retention_days:g}"
+        await message.answer(i18n.get("mydata-nothing", days=days))
+        return
+    document = BufferedInputFile(privacy.to_json(export), filename="my-data.json")
+    await bot.send_document(message.chat.id, document, caption=i18n.get("mydata-caption"))
+
+
+async def cmd_forget(message: Message, privacy: PrivacyService, i18n: TextSource) -> None:
+    """``/forget``: what deleting means, and buttons to confirm or cancel."""
+    token = await privacy.ask_to_forget(message.chat.id)
+    await message.answer(
+        i18n.get("forget-confirm"), reply_markup=forget_keyboard(i18n, message.chat.id, token)
+    )
+
+
+async def on_forget(
+    query: CallbackQuery,
+    callback_data: ForgetCallback,
+    bot: Bot,
+    privacy: PrivacyService,
+    i18n: TextSource,
+) -> None:
+    """Delete / Cancel under /forget: only its customer's press of its latest request counts."""
+    if query.from_user.id != callback_data.customer_id:
+        await query.answer(i18n.get("forget-not-yours"), show_alert=True)
+        return
+    if not await privacy.answer_request(callback_data.customer_id, callback_data.token):
+        await query.answer(i18n.get("forget-stale"), show_alert=True)
+        return
+    await query.answer()
+    if isinstance(query.message, Message):
+        with contextlib.suppress(TelegramBadRequest):
+            await query.message.edit_reply_markup(reply_markup=None)
+    chat_id = callback_data.customer_id  # a private chat: the customer's own
+    if not callback_data.confirm:
+        await bot.send_message(chat_id, i18n.get("forget-cancelled"))
+        return
+    forgotten = await privacy.forget(callback_data.customer_id)
+    if not forgotten.reported:
+        await bot.send_message(chat_id, i18n.get("forget-nothing"))
+        return
+    what = ", ".join(
+        i18n.get("privacy-kind", kind=kind, count=count)
+        for kind, count in forgotten.reported.items()
+    )
+    if forgotten.closed_ticket:
+        done = i18n.get("forget-done-ticket", what=what, ticket=forgotten.closed_ticket)
+    else:
+        done = i18n.get("forget-done", what=what)
+    await bot.send_message(chat_id, done)

@@ -25,6 +25,7 @@ from bot.i18n import TextSource
 from bot.services.events import DomainEvent, EventKind, EventRecorder
 from bot.store.connection import limits_storage
 from bot.store.keys import Keys
+from common.privacy import Customer
 
 log = logging.getLogger(__name__)
 
@@ -76,3 +77,25 @@ class FloodControlMiddleware(BaseMiddleware):
         """True once per window: the customer hears why they get no answers, once."""
         window = self.limit.get_expiry()
         return bool(await self.redis.set(self.keys.flood_notice(user_id), "1", nx=True, ex=window))
+
+
+class FloodCounts:
+    """The customers' message counts and notices of flood control, as personal data: they hold
+    a customer's id for one window only, and ``/forget`` removes them at once."""
+
+    data_kind = "throttling"
+
+    def __init__(self, redis: Redis, keys: Keys, rate: str) -> None:
+        self.redis, self.keys, self.limit = redis, keys, parse(rate)
+
+    def _keys_of(self, customer: Customer) -> list[str]:
+        # The ``limits`` storage's name of the customer's window, as the middleware counts it.
+        window = f"{self.keys.flood()}:{self.limit.key_for(f'customer:{customer.id}')}"
+        return [window, self.keys.flood_notice(customer.id)]
+
+    async def export(self, customer: Customer) -> dict[str, int] | None:
+        found = await self.redis.exists(*self._keys_of(customer))
+        return {"recent_message_counters": int(found)} if found else None
+
+    async def forget(self, customer: Customer) -> int:
+        return int(await self.redis.delete(*self._keys_of(customer)))

@@ -263,6 +263,16 @@ class EscalationService:
         log.info("ticket %s closed by %s", ticket.id, actor.name)
         return ticket, True
 
+    async def close_for_privacy(self, ticket: Ticket) -> None:
+        """The customer asked us to delete their data: close their active ticket and tell the
+        agents in its topic (the customer hears from the /forget handler)."""
+        if not await self.stores.tickets.close(ticket, self.texts.get("agent-closed-by-customer")):
+            return
+        note = self.texts.get("agent-customer-forgot", ticket=ticket.id)
+        await self._to_agents(ticket, lambda t: self.agents.post(t, note))
+        await self._to_agents(ticket, self.agents_status)
+        log.info("ticket %s closed: its customer asked to delete their data", ticket.id)
+
     async def reopen(self, ticket_id: str, actor: Actor) -> tuple[Ticket | None, str]:
         """Reopen a closed ticket; the second value is a refusal to show, or ""."""
         ticket = await self.stores.tickets.reopen(ticket_id)

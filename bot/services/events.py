@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from bot import metrics
 from bot.store import Keys
 from common.batching import Batcher
+from common.privacy import Customer, Cutoffs
 
 log = logging.getLogger(__name__)
 
@@ -107,10 +108,15 @@ class EventRecorder(Protocol):
 class RedisEventLog:
     """Domain events in a capped Redis stream (``Keys.events``).
 
+    An event names its customer by chat id only: ``/forget`` deletes that customer's events
+    (``forget``), and the retention sweep trims events older than ``PRIVACY__RETENTION_DAYS``.
+
     Events recorded at the same time (many customers answered at once) are written together in
     one pipelined round trip (``common/batching.py``); ``record`` returns once its event is in
     the stream.
     """
+
+    data_kind = "events"
 
     def __init__(self, redis: Redis, keys: Keys, *, max_events: int = MAX_EVENTS) -> None:
         self.redis, self.key, self.max_events = redis, keys.events(), max_events
@@ -147,3 +153,34 @@ class RedisEventLog:
                 return events
             last = entries[-1][0]
             start = "(" + (last.decode() if isinstance(last, bytes) else last)
+
+    async def _entries_of(self, chat_id: int) -> list[tuple[str, DomainEvent]]:
+        """The stream ids and events about ``chat_id``, read in pages."""
+        found: list[tuple[str, DomainEvent]] = []
+        start, wanted = "-", str(chat_id)
+        while True:
+            page = await self.redis.xrange(self.key, min=start, count=1000)
+            found += [
+                (entry_id, DomainEvent.from_fields(values))
+                for entry_id, values in page
+                if values.get("chat_id") == wanted
+            ]
+            if len(page) < 1000:
+                return found
+            start = "(" + page[-1][0]
+
+    async def export(self, customer: Customer) -> list[dict[str, Any]]:
+        return [event.to_fields() for _, event in await self._entries_of(customer.id)]
+
+    async def forget(self, customer: Customer) -> int:
+        ids = [entry_id for entry_id, _ in await self._entries_of(customer.id)]
+        for start in range(0, len(ids), 1000):
+            await self.redis.xdel(self.key, *ids[start : start + 1000])
+        return len(ids)
+
+    async def trim_before(self, cutoff: float) -> int:
+        """Delete the events recorded before ``cutoff`` (a Unix time); how many went."""
+        return int(await self.redis.xtrim(self.key, minid=f"{int(cutoff * 1000)}-0"))
+
+    async def age_out(self, cutoffs: Cutoffs) -> int:
+        return await self.trim_before(cutoffs.delete_before)

@@ -24,6 +24,7 @@ from bot.i18n import TextSource
 from bot.services.events import DomainEvent, EventKind, EventRecorder, RedisEventLog
 from bot.services.signals import EscalationReason, wants_human
 from bot.store import Keys, TicketRepository, TurnRole
+from common.pii import mask
 from knowledge_base.formats import export_knowledge_base
 from knowledge_base.gaps import GapCluster, GapLog, cluster_questions
 from knowledge_base.loaders import KnowledgeBaseError, parse_knowledge_base, validate_entry
@@ -250,7 +251,8 @@ class KnowledgeService:
         return await self.suggestions.offer_once(ticket_id)
 
     async def kb_draft(self, ticket_id: str) -> tuple[str, str] | None:
-        """("the customer's words", "the agent's latest reply") from a ticket, or None if no reply."""
+        """("the customer's words", "the agent's latest reply") from a ticket, or None if no reply;
+        personal data in either is masked (a suggestion may become an FAQ entry)."""
         ticket = await self.tickets.get(ticket_id)
         if ticket is None:
             return None
@@ -272,7 +274,7 @@ class KnowledgeService:
             ):
                 question = text
                 break
-        return question, transcript[last].text.strip()
+        return mask(question), mask(transcript[last].text.strip())
 
     async def suggest_from_ticket(self, ticket_id: str, author: str) -> Suggestion | None:
         """A pending "add to knowledge base" suggestion prefilled from the ticket's last reply."""

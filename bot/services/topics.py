@@ -30,6 +30,7 @@ from bot.services.events import DomainEvent
 from bot.store import Keys
 from common.batching import Batcher
 from common.pii import mask
+from common.privacy import Customer, Cutoffs
 
 log = logging.getLogger(__name__)
 
@@ -153,17 +154,36 @@ class QuestionLog:
                 return out
             start = "(" + entries[-1][0]
 
-    async def forget(self, chat_id: int) -> int:
-        """Delete every question ``chat_id`` asked; how many were deleted."""
-        doomed: list[str] = []
+    # The privacy seam (common/privacy.py): /mydata, /forget and the retention sweep.
+    data_kind = "questions"
+
+    async def _of(self, chat_id: int) -> list[tuple[str, AskedQuestion]]:
+        found: list[tuple[str, AskedQuestion]] = []
         start = "-"
         while True:
             entries = await self.redis.xrange(self.key, min=start, count=10_000)
-            doomed += [i for i, v in entries if v.get("chat_id") == str(chat_id)]
+            found += [
+                (i, AskedQuestion.from_fields(v))
+                for i, v in entries
+                if v.get("chat_id") == str(chat_id)
+            ]
             if len(entries) < 10_000:
-                break
+                return found
             start = "(" + entries[-1][0]
+
+    async def export(self, customer: Customer) -> list[dict]:
+        return [asdict(q) for _, q in await self._of(customer.id)]
+
+    async def forget(self, customer: Customer | int) -> int:
+        """Delete every question the customer asked; how many were deleted."""
+        chat_id = customer.id if isinstance(customer, Customer) else customer
+        doomed = [i for i, _ in await self._of(chat_id)]
         return await self.redis.xdel(self.key, *doomed) if doomed else 0
+
+    async def age_out(self, cutoffs: Cutoffs) -> int:
+        """Questions older than the retention (the log keeps 30 days anyway)."""
+        oldest = f"{int(cutoffs.delete_before * 1000)}-0"
+        return int(await self.redis.xtrim(self.key, minid=oldest))
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from bot.store.keys import Keys
+from common.privacy import Customer
 
 
 def new_id() -> str:
@@ -30,7 +31,13 @@ class AnswerRecord:
 
 
 class AnswerRepository:
-    """Answers the bot sent, and the customers' 👍 / 👎 on them."""
+    """Answers the bot sent, and the customers' 👍 / 👎 on them.
+
+    Each answer (with the question it answered) and its vote expire after ``ttl_seconds``; the
+    per-entry vote counts (``feedback_stats``) keep no one's id or words.
+    """
+
+    data_kind = "answers"
 
     def __init__(self, redis: Redis, keys: Keys, *, ttl_seconds: int) -> None:
         self.redis, self.keys, self.ttl = redis, keys, ttl_seconds
@@ -43,6 +50,9 @@ class AnswerRepository:
     def save_in(self, pipe: Pipeline, record: AnswerRecord) -> None:
         """Queue the save on ``pipe`` (written with the caller's other writes)."""
         pipe.set(self.keys.answer(record.answer_id), json.dumps(asdict(record)), ex=self.ttl)
+        index = self.keys.chat_answers(record.chat_id)
+        pipe.sadd(index, record.answer_id)
+        pipe.expire(index, self.ttl)
 
     async def get(self, answer_id: str) -> AnswerRecord | None:
         raw = await self.redis.get(self.keys.answer(answer_id))
@@ -84,3 +94,33 @@ class AnswerRepository:
     async def feedback_stats(self) -> dict[str, int]:
         raw = await self.redis.hgetall(self.keys.feedback_stats())
         return {k: int(v) for k, v in raw.items()}
+
+    async def of_chat(self, chat_id: int) -> list[tuple[AnswerRecord, str | None]]:
+        """The customer's answers still kept, oldest first, each with its vote ("up", "down")."""
+        ids = sorted(await self.redis.smembers(self.keys.chat_answers(chat_id)))
+        if not ids:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for answer_id in ids:
+                pipe.get(self.keys.answer(answer_id))
+                pipe.get(self.keys.feedback(answer_id))
+            found = await pipe.execute()
+        pairs = zip(found[::2], found[1::2], strict=True)
+        records = [(AnswerRecord(**json.loads(raw)), vote) for raw, vote in pairs if raw]
+        return sorted(records, key=lambda pair: pair[0].at)
+
+    async def export(self, customer: Customer) -> list[dict]:
+        return [
+            {**asdict(record), "feedback": vote}
+            for record, vote in await self.of_chat(customer.id)
+        ]
+
+    async def forget(self, customer: Customer) -> int:
+        """The customer's answers, votes and 👎 streak; the per-entry counts stay (no identity)."""
+        index = self.keys.chat_answers(customer.id)
+        ids = await self.redis.smembers(index)
+        doomed = [index, self.keys.dislikes(customer.id)]
+        for answer_id in ids:
+            doomed += [self.keys.answer(answer_id), self.keys.feedback(answer_id)]
+        await self.redis.delete(*doomed)
+        return len(ids)

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from bot.store.keys import Keys
+from common.privacy import Customer
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +42,29 @@ class ClarificationRepository:
     def __init__(self, redis: Redis, keys: Keys, *, ttl_seconds: int) -> None:
         self.redis, self.keys, self.ttl = redis, keys, ttl_seconds
 
+    data_kind = "clarifications"
+
     def save_in(self, pipe: Pipeline, record: ClarificationRecord) -> None:
-        """Queue the save on ``pipe`` (written with the caller's other writes)."""
+        """Queue the save on ``pipe`` (written with the caller's other writes), and its id in
+        the customer's index (to export or forget it)."""
         key = self.keys.clarification(record.clarification_id)
         pipe.set(key, json.dumps(asdict(record), ensure_ascii=False), ex=self.ttl)
+        index = self.keys.chat_clarifications(record.chat_id)
+        pipe.sadd(index, record.clarification_id)
+        pipe.expire(index, self.ttl)
+
+    async def export(self, customer: Customer) -> list[dict]:
+        """The questions the bot asked back about, with the entries it offered."""
+        ids = sorted(await self.redis.smembers(self.keys.chat_clarifications(customer.id)))
+        raws = await self.redis.mget([self.keys.clarification(i) for i in ids]) if ids else []
+        return [asdict(ClarificationRecord.from_json(raw)) for raw in raws if raw]
+
+    async def forget(self, customer: Customer) -> int:
+        index = self.keys.chat_clarifications(customer.id)
+        ids = await self.redis.smembers(index)
+        gone = await self.redis.delete(*(self.keys.clarification(i) for i in ids)) if ids else 0
+        await self.redis.delete(index)
+        return int(gone)
 
     async def get(self, clarification_id: str) -> ClarificationRecord | None:
         raw = await self.redis.get(self.keys.clarification(clarification_id))

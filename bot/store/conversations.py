@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from bot.store.keys import Keys
+from common.privacy import Customer
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,8 @@ class TurnRole(StrEnum):
 class ConversationRepository:
     """The recent turns of each chat, bounded in length and kept for a limited time."""
 
+    data_kind = "conversation"
+
     def __init__(self, redis: Redis, keys: Keys, *, ttl_seconds: int, max_turns: int) -> None:
         self.redis, self.keys, self.ttl, self.max_turns = redis, keys, ttl_seconds, max_turns
 
@@ -79,3 +82,9 @@ class ConversationRepository:
 
     async def clear(self, chat_id: int) -> None:
         await self.redis.delete(self.keys.history(chat_id))
+
+    async def export(self, customer: Customer) -> list[dict[str, Any]]:
+        return [asdict(turn) for turn in await self.history(customer.id)]
+
+    async def forget(self, customer: Customer) -> int:
+        return int(await self.redis.delete(self.keys.history(customer.id)))

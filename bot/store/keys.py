@@ -43,6 +43,14 @@ class Keys:
     def clarification(self, clarification_id: str) -> str:
         return f"{self.prefix}:clarify:{clarification_id}"
 
+    def chat_clarifications(self, chat_id: int) -> str:
+        """The ids of the clarifications a customer was asked (to export or forget them)."""
+        return f"{self.prefix}:clarify-of:{chat_id}"
+
+    def chat_answers(self, chat_id: int) -> str:
+        """The ids of the answers a customer was sent (to export or forget them)."""
+        return f"{self.prefix}:answers-of:{chat_id}"
+
     def feedback(self, answer_id: str) -> str:
         return f"{self.prefix}:feedback:{answer_id}"
 
@@ -57,6 +65,10 @@ class Keys:
 
     def open_ticket(self, chat_id: int) -> str:
         return f"{self.prefix}:open-ticket:{chat_id}"
+
+    def chat_tickets(self, chat_id: int) -> str:
+        """The ids of every ticket a customer has had (to export or forget them)."""
+        return f"{self.prefix}:tickets-of:{chat_id}"
 
     def open_tickets(self) -> str:
         return f"{self.prefix}:tickets:open"
@@ -123,6 +135,14 @@ class Keys:
     def muted(self, chat_id: int) -> str:
         """A muted customer: until when (epoch seconds), expiring then."""
         return f"{self.prefix}:moderation:muted:{chat_id}"
+
+    def forget_request(self, chat_id: int) -> str:
+        """A customer's /forget waiting for its confirmation (minutes)."""
+        return f"{self.prefix}:privacy:forget:{chat_id}"
+
+    def privacy_sweep(self) -> str:
+        """Held by the worker running the retention sweep (one at a time)."""
+        return f"{self.prefix}:privacy:sweep"
 
     def inbox(self) -> str:
         return f"{self.prefix}:inbox"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from bot.store.keys import Keys
+from common.privacy import Customer
 
 # A choice outlives conversations: a customer who comes back after months still reads their own
 # language. Each new choice starts the year again.
@@ -13,6 +14,8 @@ LANGUAGE_TTL_S = 365 * 24 * 3600
 
 class LanguageRepository:
     """``{prefix}:lang:{user_id}``: the locale code a customer chose, e.g. ``zh``."""
+
+    data_kind = "language"
 
     def __init__(self, redis: Redis, keys: Keys, *, ttl_seconds: int = LANGUAGE_TTL_S) -> None:
         self.redis, self.keys, self.ttl = redis, keys, ttl_seconds
@@ -25,3 +28,9 @@ class LanguageRepository:
 
     async def set(self, user_id: int, locale: str) -> None:
         await self.redis.set(self.keys.language(user_id), locale, ex=self.ttl)
+
+    async def export(self, customer: Customer) -> str | None:
+        return await self.get(customer.id)
+
+    async def forget(self, customer: Customer) -> int:
+        return int(await self.redis.delete(self.keys.language(customer.id)))

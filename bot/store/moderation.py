@@ -12,6 +12,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bot.store.keys import Keys
+from common.privacy import Customer
 
 
 class ModerationRepository:
@@ -54,15 +55,24 @@ class ModerationRepository:
 
     # The privacy seam (/mydata, /forget): what this store holds about a customer.
 
-    async def export(self, chat_id: int) -> dict[str, Any]:
+    data_kind = "moderation"
+
+    async def export(self, customer: Customer) -> dict[str, Any] | None:
+        """A mute and the abusive messages counted in the current window; None when neither."""
+        chat_id = customer.id
         strikes = await self.redis.get(self.keys.abuse_strikes(chat_id))
+        until = await self.muted_until(chat_id)
+        if strikes is None and until is None:
+            return None
         return {
-            "muted_until": await self.muted_until(chat_id),
+            "muted_until": until,
             "abusive_messages_in_window": int(strikes) if strikes is not None else 0,
         }
 
-    async def forget(self, chat_id: int) -> int:
+    async def forget(self, customer: Customer) -> int:
         """Delete the customer's moderation state; how many keys there were."""
         return int(
-            await self.redis.delete(self.keys.muted(chat_id), self.keys.abuse_strikes(chat_id))
+            await self.redis.delete(
+                self.keys.muted(customer.id), self.keys.abuse_strikes(customer.id)
+            )
         )

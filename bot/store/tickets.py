@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
@@ -13,6 +14,8 @@ from redis.asyncio.client import Pipeline
 
 from bot.store.conversations import Turn
 from bot.store.keys import Keys
+from common.pii import mask as mask_personal_data
+from common.privacy import Customer, Cutoffs
 
 
 class TicketStatus(StrEnum):
@@ -127,6 +130,8 @@ class TicketRepository:
     messages arriving at the same moment (in one process or several) open one ticket, not two.
     """
 
+    data_kind = "tickets"
+
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis, self.keys = redis, keys
 
@@ -171,6 +176,7 @@ class TicketRepository:
             pipe.multi()
             pipe.hset(self.keys.ticket(ticket.id), mapping=ticket.to_hash())
             pipe.set(pointer, ticket.id)
+            pipe.sadd(self.keys.chat_tickets(chat_id), ticket.id)
             pipe.zadd(self.keys.open_tickets(), {ticket.id: ticket.created_at})
             pipe.delete(self.keys.ticket_transcript(ticket.id))
             for turn in transcript:
@@ -372,3 +378,116 @@ class TicketRepository:
             return ticket
 
         return await self.redis.transaction(rate_once, key, value_from_callable=True)
+
+    # ------------------------------------------------------------- personal data
+
+    async def ids_of(self, chat_id: int) -> list[str]:
+        """Every ticket id the customer has had (their active one included)."""
+        ids = set(await self.redis.smembers(self.keys.chat_tickets(chat_id)))
+        active = await self.redis.get(self.keys.open_ticket(chat_id))
+        if active:
+            ids.add(active)
+        return sorted(ids, key=int)
+
+    async def export(self, customer: Customer) -> list[dict[str, Any]]:
+        out = []
+        for ticket_id in await self.ids_of(customer.id):
+            ticket = await self.get(ticket_id)
+            if ticket is None:
+                continue
+            data = asdict(ticket)
+            data["transcript"] = [asdict(turn) for turn in await self.transcript(ticket_id)]
+            out.append(data)
+        return out
+
+    async def forget(self, customer: Customer) -> int:
+        """Delete every ticket of the customer (close an active one first: that is the
+        service's, which tells the agents)."""
+        removed = 0
+        for ticket_id in await self.ids_of(customer.id):
+            removed += await self.delete(ticket_id)
+        await self.redis.delete(
+            self.keys.chat_tickets(customer.id), self.keys.open_ticket(customer.id)
+        )
+        return removed
+
+    async def delete(self, ticket_id: str) -> int:
+        """Remove a ticket and everything pointing at it; 1 if it existed."""
+        data = await self.redis.hgetall(self.keys.ticket(ticket_id))
+        if not data:
+            return 0
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(
+                self.keys.ticket(ticket_id),
+                self.keys.ticket_transcript(ticket_id),
+                self.keys.ticket_lock(ticket_id),
+            )
+            pipe.zrem(self.keys.open_tickets(), ticket_id)
+            if data.get("chat_id"):
+                pipe.srem(self.keys.chat_tickets(int(data["chat_id"])), ticket_id)
+            await pipe.execute()
+        if data.get("thread_id"):
+            match = f"*:{data['thread_id']}"
+            async for field, value in self.redis.hscan_iter(self.keys.thread_tickets(), match):
+                if value == ticket_id:
+                    await self.redis.hdel(self.keys.thread_tickets(), field)
+        return 1
+
+    async def closed(self, batch: int = 500) -> list[tuple[str, float, bool]]:
+        """Every closed ticket: ``(id, closed_at, transcript already masked)``.
+
+        Ticket ids are the numbers of ``ticket-seq``, so they are read in batches without
+        scanning the keyspace.
+        """
+        last = int(await self.redis.get(self.keys.ticket_seq()) or 0)
+        found: list[tuple[str, float, bool]] = []
+        for start in range(1, last + 1, batch):
+            ids = [str(n) for n in range(start, min(start + batch, last + 1))]
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for ticket_id in ids:
+                    pipe.hmget(self.keys.ticket(ticket_id), "status", "closed_at", "masked_at")
+                rows = await pipe.execute()
+            for ticket_id, (status, closed_at, masked_at) in zip(ids, rows, strict=True):
+                if status == TicketStatus.CLOSED and closed_at:
+                    found.append((ticket_id, float(closed_at), bool(masked_at)))
+        return found
+
+    async def mask(self, ticket_id: str, masker: Callable[[str], str]) -> bool:
+        """Mask the personal data in a closed ticket's transcript and question, and drop the
+        customer's name; False when the ticket is gone or active again (nothing changes)."""
+        key, transcript = self.keys.ticket(ticket_id), self.keys.ticket_transcript(ticket_id)
+
+        async def mask_closed(pipe: Pipeline) -> bool:
+            data = await pipe.hgetall(key)
+            if not data or data.get("status") != TicketStatus.CLOSED:
+                await pipe.unwatch()
+                return False
+            turns = [Turn.from_json(raw) for raw in await pipe.lrange(transcript, 0, -1)]
+            texts = [data.get("question", ""), *(turn.text for turn in turns)]
+            # Finding personal data is CPU work (about 0.5 ms a turn): off the event loop.
+            question, *masked = await asyncio.to_thread(lambda: [masker(t) for t in texts])
+            pipe.multi()
+            pipe.delete(transcript)
+            for turn, text in zip(turns, masked, strict=True):
+                pipe.rpush(transcript, Turn(turn.role, text, turn.at, turn.meta).to_json())
+            pipe.hset(
+                key,
+                mapping={
+                    "question": question,
+                    "customer_name": "",
+                    "masked_at": str(time.time()),
+                },
+            )
+            return True
+
+        return await self.redis.transaction(mask_closed, key, transcript, value_from_callable=True)
+
+    async def age_out(self, cutoffs: Cutoffs) -> int:
+        """Mask closed tickets after ``mask_before``, delete them after ``delete_before``."""
+        changed = 0
+        for ticket_id, closed_at, masked in await self.closed():
+            if closed_at < cutoffs.delete_before:
+                changed += await self.delete(ticket_id)
+            elif closed_at < cutoffs.mask_before and not masked:
+                changed += int(await self.mask(ticket_id, mask_personal_data))
+        return changed

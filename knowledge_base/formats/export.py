@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from common.errors import UserFacingError
+from common.pii import mask
 from knowledge_base.formats.markdown import to_markdown
 from knowledge_base.model import KnowledgeBase
 
@@ -49,7 +50,9 @@ def export_knowledge_base(kb: KnowledgeBase, fmt: str) -> str:
     if fmt == "yaml":
         data: dict = {"entries": [e.to_dict() for e in entries]}
         if kb.out_of_scope:
-            data["out_of_scope"] = list(kb.out_of_scope)
+            # Customers' questions marked out of scope: an export leaves with its personal data
+            # masked (the entries are the operators' own texts and stay as written).
+            data["out_of_scope"] = list(dict.fromkeys(mask(t) for t in kb.out_of_scope))
         return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000)
     if fmt == "jsonl":
         return "".join(json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in entries)

@@ -19,6 +19,7 @@ from bot.services.moderation import INLINE_CHARS, ModerationService, Verdict
 from bot.settings import ModerationSettings, Settings, load_settings
 from bot.store import Stores
 from common.moderation import AbuseDetector
+from common.privacy import Customer
 from knowledge_base import KnowledgeBase
 from retrieval import FaqRetriever
 from tests.bot.test_console import PASSWORD, USER, Console, console  # noqa: F401 (fixture)
@@ -226,10 +227,7 @@ async def test_ordinary_messages_are_not_moderated(run: RunningBot, stores: Stor
     await asyncio.sleep(0.3)
     assert WARNING not in run.api.sent_texts()
     assert await events_of(stores, EventKind.ABUSE_WARNED, EventKind.CUSTOMER_MUTED) == []
-    assert await stores.moderation.export(CUSTOMER) == {
-        "muted_until": None,
-        "abusive_messages_in_window": 0,
-    }
+    assert await stores.moderation.export(Customer(CUSTOMER)) is None  # nothing kept
 
 
 async def test_a_mute_ends_by_itself(
@@ -270,17 +268,20 @@ async def test_agents_operators_and_a_disabled_moderation_are_not_moderated(
 async def test_the_moderation_store_exports_and_forgets_a_customer(stores: Stores) -> None:
     store = stores.moderation
     assert await store.strike(CUSTOMER, 60) == 1
-    assert await store.export(CUSTOMER) == {"muted_until": None, "abusive_messages_in_window": 1}
+    assert await store.export(Customer(CUSTOMER)) == {
+        "muted_until": None,
+        "abusive_messages_in_window": 1,
+    }
     assert await store.mute(CUSTOMER, 2_000_000_000, 60)
     assert not await store.mute(CUSTOMER, 2_000_000_000, 60)  # once
-    assert await store.export(CUSTOMER) == {
+    assert await store.export(Customer(CUSTOMER)) == {
         "muted_until": 2_000_000_000.0,
         "abusive_messages_in_window": 0,
     }
     assert 0 < await stores.redis.ttl(stores.keys.muted(CUSTOMER)) <= 60
-    assert await store.forget(CUSTOMER) == 1
+    assert await store.forget(Customer(CUSTOMER)) == 1
     assert await store.muted_until(CUSTOMER) is None
-    assert await store.forget(CUSTOMER) == 0
+    assert await store.forget(Customer(CUSTOMER)) == 0
 
 
 async def test_the_console_button_lifts_a_mute(console: Console) -> None:  # noqa: F811

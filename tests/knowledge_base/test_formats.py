@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from knowledge_base import KnowledgeBaseError
+from knowledge_base import KnowledgeBase, KnowledgeBaseError
 from knowledge_base.formats import export_knowledge_base
 from knowledge_base.loaders import parse_knowledge_base
 from tests.conftest import SMALL_KB
@@ -106,3 +106,11 @@ def test_broken_files_list_every_problem(name: str) -> None:
     assert len(problems) == len(expected), problems
     for want, got in zip(expected, problems, strict=True):
         assert got.startswith(want), (want, got)
+
+
+def test_an_export_masks_customers_personal_data_in_out_of_scope_questions() -> None:
+    kb = KnowledgeBase(SMALL_KB.entries, out_of_scope=("my e-mail dana.k@example.org is hacked",))
+    exported = export_knowledge_base(kb, "yaml")
+    assert "dana.k@example.org" not in exported
+    assert "my e-mail [email] is hacked" in exported
+    assert parse_knowledge_base(exported, ".yaml").out_of_scope == ("my e-mail [email] is hacked",)

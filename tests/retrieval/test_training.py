@@ -11,7 +11,12 @@ import numpy as np
 from knowledge_base import FaqEntry, KnowledgeBase
 from retrieval import FaqRetriever, SentenceTransformerEmbedder
 from retrieval.embedder import resolve_model_dir
-from retrieval.training import TrainingConfig, distinct_label_batches, train_retriever
+from retrieval.training import (
+    TrainingConfig,
+    distinct_label_batches,
+    out_of_scope_negatives,
+    train_retriever,
+)
 
 
 def test_batches_never_hold_two_phrasings_of_one_entry() -> None:
@@ -70,3 +75,10 @@ def test_hard_negatives_come_from_other_entries() -> None:
     assert negatives[0] == 2 and negatives[1] == 2  # the nearest other-entry phrasing
     assert negatives[2] in (0, 1) and labels[negatives[3]] != 2
     assert mine_hard_negatives(vectors[:2], [0, 0]) == [None, None]
+
+
+def test_out_of_scope_negatives_are_masked(small_kb: KnowledgeBase) -> None:
+    """Customers' questions become training negatives without their personal data."""
+    kb = KnowledgeBase(small_kb.entries, out_of_scope=("call me on +44 20 7946 0958 please",))
+    negatives = out_of_scope_negatives(kb, ["write to dana.k@example.org about the weather"])
+    assert negatives == ["call me on [phone] please", "write to [email] about the weather"]

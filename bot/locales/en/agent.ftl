@@ -96,3 +96,8 @@ reason-unclear = unclear message (emoji, symbols, random letters, code or a link
 # In a ticket's transcript: what the customer pressed under "Did you mean …?"
 turn-picked-suggestion = [picked “{ $question }” under “Did you mean …?”]
 turn-pressed-none-of-these = [pressed “None of these — talk to a person”]
+## Customers' data (/forget)
+
+# Who closed a ticket whose customer asked us to delete their data.
+agent-closed-by-customer = the customer (data deletion)
+agent-customer-forgot = 🗑 The customer asked us to delete their data: ticket #{ $ticket } is closed and its transcript deleted. Please don't contact them about it.

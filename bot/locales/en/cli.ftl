@@ -104,3 +104,7 @@ cli-report-col-example = Example
 cli-report-gap = {" "}(gap: see kb gaps)
 cli-report-new = new
 cli-report-html-written = wrote { $file }
+## supportbot privacy …
+
+# One line per kind of data the retention sweep looked at; $count: records masked or deleted
+cli-privacy-swept = { $kind }: { $count } masked or deleted

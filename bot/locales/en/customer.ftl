@@ -114,3 +114,32 @@ terminal-clarify =
     { $suggestions }
 # $number: 1, 2, 3; $question: an FAQ entry's question
 terminal-suggestion = {"     "}{ $number }) { $question }
+## Customers' data: /mydata and /forget (bot/handlers/customer.py)
+
+# $days: PRIVACY__RETENTION_DAYS
+mydata-nothing = We keep nothing about you: no conversation, tickets, feedback or preferences. (Only a technical record that you wrote to us, without your words, deleted within { $days } days.)
+mydata-caption = Everything we keep about you, as a JSON file.
+forget-confirm = This deletes everything we keep about you: your conversation with the bot, your tickets (an open one is closed), your feedback, your language choice and the questions you asked. It cannot be undone. Delete it?
+button-forget-confirm = 🗑 Delete my data
+button-forget-cancel = Cancel
+forget-cancelled = Cancelled: nothing was deleted.
+forget-not-yours = These buttons belong to someone else's request; nothing was changed. Send /forget to delete your own data.
+forget-stale = This request was already answered or has expired; nothing was changed. Send /forget again if you want to delete your data.
+forget-nothing = We kept nothing about you but a technical record that you wrote to us (without your words); that is deleted too.
+# $what: a list of privacy-kind texts
+forget-done = Done. We deleted { $what }.
+forget-done-ticket = Done. Your open ticket #{ $ticket } is closed and we deleted { $what }.
+# One kind of data that was deleted; $count: how many items
+privacy-kind = { $kind ->
+    [conversation] your conversation with the bot
+    [answers] { $count } answer(s) with your feedback
+    [tickets] { $count } ticket(s) with their transcripts
+    [language] your language choice
+    [unanswered_questions] { $count } question(s) kept for improving our answers
+    [kb_suggestions] { $count } suggestion(s) for our FAQ made from your tickets (your words removed)
+    [undelivered_messages] { $count } message(s) waiting to be delivered to you
+    [moderation] your moderation state (warnings, mute)
+    [clarifications] { $count } question(s) the bot asked back about
+    [questions] { $count } question(s) kept for the topics report
+   *[other] { $kind } ({ $count })
+}

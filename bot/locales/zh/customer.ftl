@@ -113,3 +113,32 @@ terminal-clarify =
     { $suggestions }
 # $number: 1, 2, 3; $question: an FAQ entry's question
 terminal-suggestion = {"     "}{ $number }) { $question }
+## Customers' data: /mydata and /forget (bot/handlers/customer.py)
+
+# $days: PRIVACY__RETENTION_DAYS
+mydata-nothing = 我们没有保存任何关于你的信息：没有对话、工单、反馈或偏好设置。（只有你给我们发过消息的技术记录，不含消息内容，会在 { $days } 天内删除。）
+mydata-caption = 我们保存的关于你的全部信息（JSON 文件）。
+forget-confirm = 这将删除我们保存的关于你的全部信息：你与机器人的对话、你的工单（未关闭的工单会被关闭）、你的反馈、你选择的语言以及你提过的问题。此操作无法撤销。确定删除吗？
+button-forget-confirm = 🗑 删除我的数据
+button-forget-cancel = 取消
+forget-cancelled = 已取消：没有删除任何内容。
+forget-not-yours = 这些按钮属于别人的请求；没有做任何更改。发送 /forget 可以删除你自己的数据。
+forget-stale = 这个请求已经处理过或已过期；没有做任何更改。如果你想删除数据，请再次发送 /forget。
+forget-nothing = 除了你给我们发过消息的技术记录（不含消息内容）之外，我们没有保存关于你的任何信息；这些记录也已删除。
+# $what: a list of privacy-kind texts
+forget-done = 已完成。我们删除了{ $what }。
+forget-done-ticket = 已完成。你未关闭的工单 #{ $ticket } 已关闭，我们删除了{ $what }。
+# One kind of data that was deleted; $count: how many items
+privacy-kind = { $kind ->
+    [conversation] 你与机器人的对话
+    [answers] { $count } 条回答及你的反馈
+    [tickets] { $count } 个工单及其记录
+    [language] 你选择的语言
+    [unanswered_questions] { $count } 个为改进回答而保存的问题
+    [kb_suggestions] { $count } 条根据你的工单生成的常见问题建议（已移除你的原话）
+    [undelivered_messages] { $count } 条等待发送给你的消息
+    [moderation] 你的管理状态（警告、禁言）
+    [clarifications] 机器人追问过的 { $count } 个问题
+    [questions] 为话题报告保存的 { $count } 个问题
+   *[other] { $kind }（{ $count }）
+}

@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 
 from bot.services.topics import AskedQuestion, QuestionLog, find_topics, words
 from bot.store import Keys
+from common.privacy import Customer
 
 NOW = 1_800_000_000.0
 
@@ -77,7 +78,7 @@ async def test_the_log_masks_personal_data_and_forgets_a_customer(
     await log.record(AskedQuestion("where is my parcel", 2, "answered", now))
     got = await log.between(now - 60, now + 60)
     assert [q.text for q in got] == ["call me on [phone] about order 123456", "where is my parcel"]
-    assert await log.forget(1) == 1
+    assert await log.forget(Customer(1)) == 1
     assert [q.chat_id for q in await log.between(now - 60, now + 60)] == [2]
 
 
