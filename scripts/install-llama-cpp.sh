@@ -9,6 +9,9 @@
 # Usage: scripts/install-llama-cpp.sh PYTHON
 set -euo pipefail
 PY=${1:-python3}
+# Pinned: 0.3.36 (the newest on 2026-12-05) crashes with a segmentation fault in llama_decode on
+# the first generated token of any model here, SmolLM2's own GGUF included; 0.3.16 generates.
+VERSION="llama-cpp-python==0.3.16"
 common="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF"
 common="$common -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF -DLLAVA_BUILD=OFF"
 if [ "${LLAMA_CPU:-native}" = portable ]; then
@@ -19,8 +22,8 @@ fi
 echo "llama-cpp-python: building for ${LLAMA_CPU:-native} CPU (several minutes the first time)"
 export CMAKE_ARGS="$common $cpu" CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}
 if [ -n "${LLAMA_WHEEL_DIR:-}" ]; then
-  "$PY" -m pip wheel -q --no-deps -w "$LLAMA_WHEEL_DIR" "llama-cpp-python>=0.3.9,<0.4"
+  "$PY" -m pip wheel -q --no-deps -w "$LLAMA_WHEEL_DIR" "$VERSION"
   exit 0
 fi
-"$PY" -m pip install -q "llama-cpp-python>=0.3.9,<0.4"
+"$PY" -m pip install -q "$VERSION"
 "$PY" -c 'import llama_cpp; print("llama.cpp serving ready:", llama_cpp.__version__)'
