@@ -6,10 +6,12 @@ figures:
 - A **conversation** is a customer's private chat from a message until 24 hours pass without
   another one (Intercom's window for an assumed resolution, so the outcome of a conversation is
   decided when it ends).
-- **Involvement rate**: conversations in which the bot answered at least once ÷ conversations.
+- **Involvement rate**: conversations in which the bot attempted an answer — answered, or asked
+  back with "Did you mean …?" (a reply to "hi" or "thanks" is no attempt) — ÷ conversations.
 - **Resolution** (Intercom Fin's rule), decided on the bot's *last* answer of a conversation the
   bot was involved in: no handoff in the conversation, no 👎 on that answer, and the customer did
-  not come back for more help afterwards (a later message the bot did not answer); then it is
+  not come back for more help afterwards (a later message the bot did not answer; a conversation
+  only asked back about, never answered, is unresolved once a day passes); then it is
   *confirmed* with a 👍 on it, or *assumed* once 24 hours passed in silence. A customer who comes
   back within 24 hours is still in the same conversation, so an earlier 👍 is taken back when the
   new question is not resolved. Conversations not yet decided are *pending* and stay out of the
@@ -42,6 +44,7 @@ from bot.services.hours import BusinessHours
 CONVERSATION_GAP_S = 24 * 3600  # silence that ends a conversation
 RESOLUTION_WAIT_S = 24 * 3600  # silence after the bot's last answer that assumes it helped
 GOOD_RATINGS = (4, 5)
+SMALL_TALK = ("greeting", "thanks")  # a clarification that is no attempt to answer
 MOST_NEGATIVE = 5  # conversations listed as the most negative of a period
 
 
@@ -61,12 +64,25 @@ class Conversation:
     last_message: float
     events: list[DomainEvent] = field(default_factory=list)
 
+    @property
+    def involved(self) -> bool:
+        """The bot answered, or asked back about a question (not a "hi" or "thanks")."""
+        return any(
+            e.kind == EventKind.ANSWERED
+            or (e.kind == EventKind.CLARIFIED and e.reason not in SMALL_TALK)
+            for e in self.events
+        )
+
     def outcome(self, now: float) -> Outcome:
         answers = [e for e in self.events if e.kind == EventKind.ANSWERED]
         if any(e.kind == EventKind.ESCALATED for e in self.events):
             return Outcome.ESCALATED
         if not answers:
-            return Outcome.NOT_INVOLVED
+            if not self.involved:
+                return Outcome.NOT_INVOLVED
+            # asked back and never answered: the customer left without help
+            settled = now - self.last_message >= RESOLUTION_WAIT_S
+            return Outcome.UNRESOLVED if settled else Outcome.PENDING
         last = answers[-1]
         votes = [
             e.helpful
@@ -326,7 +342,7 @@ def build_report(
         since=since,
         until=until,
         conversations=len(in_period),
-        involved=sum(1 for c in in_period if c.last_answer is not None),
+        involved=sum(1 for c in in_period if c.involved),
         outcomes=outcomes,
         escalated_conversations=outcomes[Outcome.ESCALATED],
         escalations_by_reason=dict(Counter(t.reason for t in opened)),

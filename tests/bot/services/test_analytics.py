@@ -247,3 +247,22 @@ def test_reports_of_consecutive_periods_merge_into_the_whole() -> None:
     ]
     stored = [Report.from_state(json.loads(json.dumps(h.state()))) for h in halves]
     assert Report.merge(stored).to_json() == report().to_json()
+
+
+def test_asking_back_is_an_attempt_and_a_greeting_is_not() -> None:
+    def clarified(chat: int, at: float, reason: str) -> DomainEvent:
+        return DomainEvent(EventKind.CLARIFIED, chat_id=chat, reason=reason, at=T0 + at)
+
+    events = [
+        msg(1, 0),
+        clarified(1, 1, "unsure"),  # asked back, and the customer left
+        msg(2, 0),
+        clarified(2, 1, "greeting"),  # "hi" → "what can I help you with?"
+        msg(3, 20 * 3600),
+        clarified(3, 20 * 3600 + 1, "emoji"),  # too recent to tell
+    ]
+    report = build_report(events, since=T0, until=T0 + DAY, now=T0 + DAY + 3600)
+    figures = report.to_json()
+    assert figures["involvement_rate"] == round(2 / 3, 4)
+    assert report.outcomes[Outcome.UNRESOLVED] == 1 and report.outcomes[Outcome.PENDING] == 1
+    assert figures["resolution_rate"] == 0.0  # the one decided was not resolved
