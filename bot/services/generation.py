@@ -16,7 +16,14 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.services.live import LiveModels
-from models.generator import GeneratedReply, HistoryTurn, TextCallback, verbatim_reply
+from models.generator import (
+    GeneratedReply,
+    HistoryTurn,
+    TextCallback,
+    VerbatimGenerator,
+    generates_in,
+    verbatim_reply,
+)
 from retrieval.retriever import RetrievedFaq
 
 log = logging.getLogger(__name__)
@@ -44,13 +51,16 @@ class GenerationService:
         history: Sequence[HistoryTurn] = (),
         on_text: TextCallback | None = None,
     ) -> GeneratedReply:
+        generator = self.live.generator
+        if not isinstance(generator, VerbatimGenerator) and not generates_in(question, candidates):
+            return verbatim_reply(candidates, "language")
         if self._pending > self.max_waiting:
             log.warning("generator busy (%d waiting): verbatim answer", self._pending)
             return verbatim_reply(candidates, "busy")
         stop = threading.Event()
         # Bound now: a generator swapped in meanwhile serves the next reply, not this one.
         call = functools.partial(
-            self.live.generator.generate, question, candidates, history, on_text=on_text, stop=stop
+            generator.generate, question, candidates, history, on_text=on_text, stop=stop
         )
         self._pending += 1
         future = asyncio.get_running_loop().run_in_executor(self._executor, call)
