@@ -119,7 +119,8 @@ class LanguageRoutedRetriever:
         out: list[SearchResult | None] = [None] * len(texts)
         for retriever, wanted in ((self.english, False), (self.multilingual, True)):
             rows = [i for i, route in enumerate(routes) if route is wanted]
-            for i, result in zip(rows, retriever.search_many([texts[i] for i in rows], k)):
+            found = retriever.search_many([texts[i] for i in rows], k)
+            for i, result in zip(rows, found, strict=True):
                 out[i] = result
         return out  # type: ignore[return-value]
 

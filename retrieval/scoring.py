@@ -32,9 +32,10 @@ log = logging.getLogger(__name__)
 TOKEN_PATTERN = rf"(?u)\b\w\w+\b|[{HAN}]"
 # Chinese particles and pronouns that say nothing about what is asked (bm25s's own Chinese list
 # also drops words that do, such as 不能 and 没有).
-CHINESE_STOPWORDS = tuple(
-    "的 了 吗 呢 吧 啊 呀 哦 嘛 我 我的 我们 你 你们 您 他 她 它 这 那 这个 那个 请 请问 一下".split()
-)
+CHINESE_STOPWORDS = (
+    "的", "了", "吗", "呢", "吧", "啊", "呀", "哦", "嘛", "我", "我的", "我们", "你", "你们", "您",
+    "他", "她", "它", "这", "那", "这个", "那个", "请", "请问", "一下",
+)  # fmt: skip
 STOPWORDS = (*bm25s.stopwords.STOPWORDS_EN, *CHINESE_STOPWORDS)
 _jieba_lock = threading.Lock()
 

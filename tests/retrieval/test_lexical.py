@@ -15,9 +15,10 @@ def test_chinese_is_split_into_words_and_english_is_left_alone() -> None:
     english = "Where's my parcel? I ordered a 65-inch TV"
     assert segment(english) == english
     # English tokens are exactly bm25s's own (the English benchmarks keep their numbers).
-    assert tokenize([english], return_ids=False)[0] == bm25s.tokenize(
-        [english], stopwords="en", return_ids=False, show_progress=False
-    )[0]
+    assert (
+        tokenize([english], return_ids=False)[0]
+        == bm25s.tokenize([english], stopwords="en", return_ids=False, show_progress=False)[0]
+    )
 
 
 def test_single_character_words_and_long_words_both_match() -> None:
