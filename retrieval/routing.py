@@ -18,13 +18,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from common.language import has_chinese, is_chinese
 from knowledge_base.model import KnowledgeBase
-from retrieval.embedder import Embedder
+from retrieval.embedder import Embedder, Runtime
 from retrieval.retriever import FaqRetriever, SearchResult
+from retrieval.scoring import ScoringConfig
 
 log = logging.getLogger(__name__)
 
@@ -139,13 +141,13 @@ class LanguageRoutedRetriever:
 
 def make_retriever(
     kind: str,
-    model_path: str | None = None,
+    model_path: str | Path | None = None,
     *,
-    runtime: str = "auto",
-    cache_dir=None,
+    runtime: Runtime = "auto",
+    cache_dir: str | Path | None = None,
     threads: int | None = None,
     out_of_scope: Sequence[str] = (),
-    scoring=None,
+    scoring: ScoringConfig | None = None,
 ) -> FaqRetriever | LanguageRoutedRetriever:
     """The retriever ``RETRIEVAL__EMBEDDER`` names: ``auto`` (routed by language), ``minilm``, ``e5``.
 
