@@ -357,19 +357,15 @@ class ModelLoader:
 
     def retriever(self, model_path: str | None, out_of_scope: Sequence[str]) -> FaqRetriever:
         """A retriever on ``model_path`` (default: the configured model), not loaded yet."""
-        from retrieval import FaqRetriever
-        from retrieval.embedder import make_embedder
+        from retrieval.routing import make_retriever
 
         retrieval = self.settings.retrieval
-        return FaqRetriever(
-            make_embedder(
-                retrieval.embedder,
-                model_path or retrieval.model_path,
-                runtime=retrieval.runtime,
-                cache_dir=retrieval.cache_dir,
-                threads=retrieval.threads,
-            ),
+        return make_retriever(
+            retrieval.embedder,
+            model_path or retrieval.model_path,
+            runtime=retrieval.runtime,
             cache_dir=retrieval.cache_dir,
+            threads=retrieval.threads,
             out_of_scope=out_of_scope,
         )
 
@@ -441,7 +437,7 @@ def _out_of_scope(source: OutOfScopeFile | None) -> list[str]:
 
 async def _retrained_model(knowledge: KnowledgeService, settings: Settings) -> str | None:
     """The retriever model most recently retrained from the live knowledge base, if it exists here."""
-    if settings.retrieval.embedder != "minilm":
+    if settings.retrieval.embedder == "e5":  # retraining fine-tunes MiniLM
         return None
     published = await knowledge.store.models.current(ModelKind.RETRIEVER)
     if published is None:

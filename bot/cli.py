@@ -116,19 +116,15 @@ def cmd_warm_up(args: argparse.Namespace, texts: TextSource) -> int:
     """Build and cache the index of the configured knowledge base (e.g. while building an image)."""
     from bot.logging_setup import setup_logging
     from knowledge_base import bundled_path, load_knowledge_base
-    from retrieval import FaqRetriever
-    from retrieval.embedder import make_embedder
+    from retrieval.routing import make_retriever
 
     settings = _settings()
     setup_logging(settings)
     kb = load_knowledge_base(settings.kb.path or bundled_path())
-    retriever = FaqRetriever(
-        make_embedder(
-            settings.retrieval.embedder,
-            settings.retrieval.model_path,
-            runtime=settings.retrieval.runtime,
-            cache_dir=settings.retrieval.cache_dir,
-        ),
+    retriever = make_retriever(
+        settings.retrieval.embedder,
+        settings.retrieval.model_path,
+        runtime=settings.retrieval.runtime,
         cache_dir=settings.retrieval.cache_dir,
     )
     stats = retriever.load(kb)
@@ -438,6 +434,12 @@ def build_parser(texts: TextSource) -> argparse.ArgumentParser:
     ev.add_argument("--train", type=Path, help="JSONL whose texts become extra phrasings")
     ev.add_argument("--dev", type=Path, help="JSONL to choose the escalation threshold on")
     ev.add_argument("--model", type=Path, help="a fine-tuned embedding model folder")
+    ev.add_argument(
+        "--embedder",
+        choices=["auto", "minilm", "e5"],
+        default="auto",
+        help="as RETRIEVAL__EMBEDDER: auto (English on MiniLM, Chinese on e5), minilm, e5",
+    )
     ev.add_argument("--threshold", type=float, help="escalation threshold (default: from dev)")
     ev.add_argument(
         "--oos-recall",

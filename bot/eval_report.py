@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from knowledge_base.loaders import load_queries, load_with_training
-from retrieval import FaqRetriever, SentenceTransformerEmbedder
 from retrieval.evaluation import (
     DEFAULT_OOS_RECALL,
     EvalReport,
@@ -16,6 +15,7 @@ from retrieval.evaluation import (
     measure_latency,
     search_all,
 )
+from retrieval.routing import make_retriever
 
 
 def _say(text: str) -> None:
@@ -30,11 +30,16 @@ def run_eval(args: argparse.Namespace) -> EvalReport:
             f"train: {kb.phrasing_count()} phrasings in all; "
             f"{len(out_of_scope)} out-of-scope rows used to calibrate the confidence"
         )
+    kind = getattr(args, "embedder", "auto")
     model = f"fine-tuned model {args.model}" if args.model else "all-MiniLM-L6-v2 (not fine-tuned)"
+    model = {
+        "e5": "multilingual-e5-small",
+        "auto": f"{model} for English questions, multilingual-e5-small for Chinese ones",
+    }.get(kind, model)
     _say(f"knowledge base: {len(kb)} entries, {kb.phrasing_count()} phrasings; embedder: {model}")
-    if args.train and not args.model:
+    if args.train and not args.model and kind != "e5":
         _say("eval does not train: pass --model DIR from `supportbot train-retriever` to use one")
-    retriever = FaqRetriever(SentenceTransformerEmbedder(args.model), cache_dir=args.cache_dir)
+    retriever = make_retriever(kind, args.model, cache_dir=args.cache_dir)
     retriever.warm_up()
     retriever.load(kb, out_of_scope=out_of_scope)
     threshold = args.threshold

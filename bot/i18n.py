@@ -13,7 +13,6 @@ UTF-8 stops the start with ``file:line: problem``.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -23,6 +22,7 @@ from fluent.runtime.types import FluentType
 from fluent.syntax import FluentParser, ast
 
 from common.errors import ConfigurationError
+from common.language import is_chinese
 
 if TYPE_CHECKING:
     from babel import Locale
@@ -125,25 +125,8 @@ class _Text(str, FluentType):
 
 
 def script_locale(text: str | None) -> str | None:
-    """The language a text's script gives away: ``zh`` when it is mostly Chinese characters.
-
-    One Chinese character weighs as much as one word in another script: "我的order在哪里" is
-    Chinese, "where is my 订单" is not.
-    """
-    if not text:
-        return None
-    cjk = words = 0
-    in_word = False
-    for ch in text:
-        if ch.isalpha() and unicodedata.name(ch, "").startswith("CJK "):
-            cjk += 1
-            in_word = False
-        elif ch.isalpha():
-            words += not in_word
-            in_word = True
-        else:
-            in_word = False
-    return "zh" if cjk > words else None
+    """The language a text's script gives away: ``zh`` when it is mostly Chinese characters."""
+    return "zh" if is_chinese(text) else None
 
 
 @dataclass(frozen=True, slots=True)

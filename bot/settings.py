@@ -121,6 +121,9 @@ class RedisSettings(BaseModel):
 
 
 class EmbedderKind(StrEnum):
+    """``auto``: English questions on MiniLM, Chinese ones on e5 (``retrieval/routing.py``)."""
+
+    AUTO = "auto"
     MINILM = "minilm"
     E5 = "e5"
 
@@ -134,7 +137,7 @@ class EmbedderRuntime(StrEnum):
 
 
 class RetrievalSettings(BaseModel):
-    embedder: EmbedderKind = EmbedderKind.MINILM
+    embedder: EmbedderKind = EmbedderKind.AUTO
     runtime: EmbedderRuntime = EmbedderRuntime.AUTO
     threshold: float = Field(0.55, ge=0.0, le=1.0)
     top_k: int = Field(3, ge=1, le=20)

@@ -51,9 +51,13 @@ class _Row:
     field_lines: dict[str, int]
 
 
-def bundled_path() -> Path:
-    """The knowledge base shipped with the product (used when ``KB__PATH`` is not set)."""
-    return Path(str(resources.files("knowledge_base") / "data" / "brightcart.yaml"))
+def bundled_path(language: str = "en") -> Path:
+    """The knowledge base shipped with the product (used when ``KB__PATH`` is not set).
+
+    ``language="zh"``: its Simplified Chinese version (same entries, same ids).
+    """
+    name = "brightcart.yaml" if language == "en" else f"brightcart.{language}.yaml"
+    return Path(str(resources.files("knowledge_base") / "data" / name))
 
 
 def load_knowledge_base(path: str | Path) -> KnowledgeBase:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from common.language import has_chinese
 from models.prompting import HistoryTurn
 from retrieval.retriever import RetrievedFaq
 
@@ -17,6 +18,7 @@ __all__ = [
     "HistoryTurn",
     "ReplySource",
     "VerbatimGenerator",
+    "generates_in",
     "verbatim_reply",
 ]
 TextCallback = Callable[[str], None]
@@ -78,6 +80,14 @@ class VerbatimGenerator:
     ) -> GeneratedReply:
         """The reply is ready at once, so ``on_text`` and ``stop`` have nothing to do."""
         return verbatim_reply(candidates)
+
+
+def generates_in(question: str, candidates: Sequence[RetrievedFaq]) -> bool:
+    """Whether the reply model may write this reply: it writes English only (its base model is
+    English), so a question or a source entry with Chinese in it gets the entry's answer verbatim.
+    """
+    texts = [question, *(c.entry.answer for c in candidates[:2])]
+    return not any(has_chinese(t) for t in texts)
 
 
 def verbatim_reply(

@@ -346,13 +346,15 @@ def make_embedder(
 ) -> Embedder:
     """The embedder named in settings: ``minilm`` (English, fine-tunable) or ``e5`` (multilingual).
 
+    ``auto`` (questions routed by language, ``retrieval/routing.py``) gives its English side,
+    MiniLM: what serves the whole knowledge base where one embedder is needed.
     ``threads``: CPU threads one encoding call may use (None: every core).
     """
     if kind == "e5":
         return E5Embedder(threads=threads)
-    if kind == "minilm":
+    if kind in ("minilm", "auto"):
         onnx_dir = Path(cache_dir) / "onnx" if cache_dir else None
         return SentenceTransformerEmbedder(
             model_path, runtime=runtime, onnx_dir=onnx_dir, threads=threads
         )
-    raise ValueError(f"unknown embedder {kind!r}; expected 'minilm' or 'e5'")
+    raise ValueError(f"unknown embedder {kind!r}; expected 'auto', 'minilm' or 'e5'")

@@ -17,6 +17,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from common.language import is_chinese
 from knowledge_base.model import FaqEntry, KnowledgeBase
 from retrieval.embedder import Embedder
 from retrieval.index import build_index, choose_index, load_index, save_index
@@ -100,6 +101,7 @@ class FaqRetriever:
         self.scoring = scoring or ScoringConfig()
         self._snapshot: _Snapshot | None = None
         self._load_lock = threading.Lock()
+        self._references: dict[str, Calibrator] = {}
 
     def warm_up(self) -> None:
         self.embedder.warm_up()
@@ -217,7 +219,11 @@ class FaqRetriever:
         if len(held) > self.scoring.max_calibration_queries:
             rng = np.random.default_rng(1)
             held = np.sort(rng.choice(held, self.scoring.max_calibration_queries, replace=False))
-        if len(held) == 0 and not snap.oos_texts:
+        if len(held) == 0:
+            # No entry has phrasings to spare (a knowledge base of one question per entry): raw
+            # similarities are no confidence (e5's lie between 0.9 and 1 for related and unrelated
+            # questions alike), so borrow the calibration of the bundled demo knowledge base.
+            snap.calibrator.adopt(self._reference_calibration(snap.kb))
             return
         keep = np.flatnonzero(~mask)
         rest = _Snapshot(
@@ -260,6 +266,20 @@ class FaqRetriever:
             len(held),
             len(snap.oos_texts),
         )
+
+    def _reference_calibration(self, kb: KnowledgeBase) -> Calibrator:
+        """The confidence model this embedder gets on the bundled demo knowledge base, in the
+        language most of ``kb`` is written in (fitted once per retriever and language)."""
+        from knowledge_base import bundled_path, load_knowledge_base
+
+        sample = kb.phrasing_rows()[0][:2000]
+        language = "zh" if sum(map(is_chinese, sample)) * 2 > len(sample) else "en"
+        if language not in self._references:
+            reference = FaqRetriever(self.embedder, cache_dir=self.cache_dir, scoring=self.scoring)
+            reference.load(load_knowledge_base(bundled_path(language)))
+            self._references[language] = reference._snapshot.calibrator
+            log.info("confidence calibrated on the bundled %s knowledge base", language)
+        return self._references[language]
 
     def _embed(self, phrasings: list[str], previous: _Snapshot | None) -> tuple[np.ndarray, int]:
         """Vectors for all phrasings, reusing those the previous snapshot already had."""

@@ -3,7 +3,8 @@
 * An entry's dense score is the mean of its best ``top_m`` phrasing similarities (fewer when the entry
   has fewer phrasings), which is steadier than the single nearest phrasing.
 * A lexical score (BM25 over the phrasings, via ``bm25s``) adds exact-word evidence — product names,
-  error codes — with a small weight.
+  error codes — with a small weight. Chinese has no spaces between words, so Chinese text is split
+  into words by ``jieba`` first.
 * The confidence is a probability that the first entry is the right one: a logistic regression over
   (score, margin to the second entry, lexical agreement, closeness to known out-of-scope questions),
   fitted on held-out phrasings of the knowledge base itself and on known out-of-scope questions when
@@ -14,13 +15,29 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import bm25s
+import bm25s.stopwords
 import numpy as np
 
+from common.language import HAN, has_chinese
+
 log = logging.getLogger(__name__)
+
+# bm25s's default words (two or more word characters) plus single Chinese characters, which are
+# often words on their own (退, 钱, 卡); text without Chinese is tokenized exactly as before.
+TOKEN_PATTERN = rf"(?u)\b\w\w+\b|[{HAN}]"
+# Chinese particles and pronouns that say nothing about what is asked (bm25s's own Chinese list
+# also drops words that do, such as 不能 and 没有).
+CHINESE_STOPWORDS = (
+    "的", "了", "吗", "呢", "吧", "啊", "呀", "哦", "嘛", "我", "我的", "我们", "你", "你们", "您",
+    "他", "她", "它", "这", "那", "这个", "那个", "请", "请问", "一下",
+)  # fmt: skip
+STOPWORDS = (*bm25s.stopwords.STOPWORDS_EN, *CHINESE_STOPWORDS)
+_jieba_lock = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +54,34 @@ class ScoringConfig:
         return cls(top_m=1, lexical_weight=0.0, calibrate=False)
 
 
+def segment(text: str) -> str:
+    """``text`` with its Chinese words separated by spaces (jieba's search mode); other text as is.
+
+    Search mode also yields the shorter words inside a long one (信用卡 → 信用, 信用卡), so a
+    question and a phrasing that jieba cut differently still share words.
+    """
+    if not has_chinese(text):
+        return text
+    import jieba
+
+    with _jieba_lock:  # the dictionary loads once, on first use
+        if not jieba.dt.initialized:
+            jieba.setLogLevel(logging.WARNING)
+            jieba.initialize()
+    return " ".join(jieba.lcut_for_search(text))
+
+
+def tokenize(texts: Sequence[str], **kwargs) -> object:
+    """bm25s's tokenizer over ``texts`` with Chinese words segmented, without stop words."""
+    return bm25s.tokenize(
+        [segment(t) for t in texts],
+        stopwords=list(STOPWORDS),
+        token_pattern=TOKEN_PATTERN,
+        show_progress=False,
+        **kwargs,
+    )
+
+
 class LexicalIndex:
     """BM25 over every phrasing; scores are aggregated per entry (max) and scaled to 0..1 per query."""
 
@@ -44,13 +89,12 @@ class LexicalIndex:
         self.owners = np.asarray(owners, dtype=np.int64)
         self.n_entries = n_entries
         self._bm25 = bm25s.BM25()
-        tokens = bm25s.tokenize(list(phrasings), stopwords="en", show_progress=False)
-        self._bm25.index(tokens, show_progress=False)
+        self._bm25.index(tokenize(list(phrasings)), show_progress=False)
         self._vocab = self._bm25.vocab_dict
 
     def scores(self, query: str) -> np.ndarray:
         out = np.zeros(self.n_entries, dtype=np.float32)
-        tokens = bm25s.tokenize(query, stopwords="en", return_ids=False, show_progress=False)[0]
+        tokens = tokenize([query], return_ids=False)[0]
         tokens = [t for t in tokens if t in self._vocab]
         if tokens:
             np.maximum.at(out, self.owners, self._bm25.get_scores(tokens).astype(np.float32))
@@ -116,6 +160,11 @@ class Calibrator:
         model.fit(x, y)
         self._coef = model.coef_[0].astype(np.float64)
         self._intercept = float(model.intercept_[0])
+        return self
+
+    def adopt(self, other: Calibrator) -> Calibrator:
+        """Use ``other``'s fitted model (a knowledge base that cannot calibrate itself)."""
+        self._coef, self._intercept, self.samples = other._coef, other._intercept, other.samples
         return self
 
     @property

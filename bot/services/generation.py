@@ -27,6 +27,8 @@ from models.generator import (
     HistoryTurn,
     ReplySource,
     TextCallback,
+    VerbatimGenerator,
+    generates_in,
     verbatim_reply,
 )
 from retrieval.retriever import RetrievedFaq
@@ -64,6 +66,9 @@ class GenerationService:
         history: Sequence[HistoryTurn] = (),
         on_text: TextCallback | None = None,
     ) -> GeneratedReply:
+        generator = self.live.generator
+        if not isinstance(generator, VerbatimGenerator) and not generates_in(question, candidates):
+            return verbatim_reply(candidates, "language")
         if self._pending > self.max_waiting:
             log.warning("generator busy (%d waiting): verbatim answer", self._pending)
             return verbatim_reply(candidates, "busy")
@@ -74,7 +79,7 @@ class GenerationService:
         # Bound now: a generator swapped in meanwhile serves the next reply, not this one.
         call = functools.partial(
             self._generate,
-            self.live.generator,
+            generator,
             question,
             candidates,
             history,

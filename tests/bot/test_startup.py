@@ -187,6 +187,43 @@ def test_eval_command_prints_table_and_json(tmp_path: Path) -> None:
     assert metrics["oos_recall"] == 1.0
 
 
+def test_eval_with_the_multilingual_embedder_on_a_chinese_file(tmp_path: Path) -> None:
+    kb = tmp_path / "kb.jsonl"
+    kb.write_text(
+        "\n".join(
+            json.dumps({"id": i, "question": q, "answer": f"[{i}]"}, ensure_ascii=False)
+            for i, q in [
+                ("track", "我的订单到哪了？"),
+                ("return", "怎么退货？"),
+                ("password", "忘记密码怎么办？"),
+            ]
+        ),
+        encoding="utf-8",
+    )
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(
+        "\n".join(
+            json.dumps({"text": t, "faq_id": f}, ensure_ascii=False)
+            for t, f in [
+                ("快递什么时候到", "track"),
+                ("这个东西我不想要了，可以退吗", "return"),
+                ("密码记不起来了", "password"),
+            ]
+        ),
+        encoding="utf-8",
+    )
+    common = ["--kb", str(kb), "--queries", str(queries), "--json"]
+    common += ["--cache-dir", str(tmp_path / "c"), "--latency-queries", "3"]
+    proc = _supportbot("eval", *common, "--embedder", "e5", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "embedder: multilingual-e5-small" in proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["accuracy_at_1"] == 1.0
+    # MiniLM reads no Chinese: the same file shows why e5 serves Chinese questions.
+    proc = _supportbot("eval", *common, "--embedder", "minilm", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["accuracy_at_1"] < 1.0
+
+
 def test_eval_refuses_an_out_of_scope_recall_outside_0_to_1(
     capsys: pytest.CaptureFixture,
 ) -> None:

@@ -40,6 +40,6 @@ def test_make_embedder_names_the_choices() -> None:
     try:
         make_embedder("word2vec")
     except ValueError as exc:
-        assert "expected 'minilm' or 'e5'" in str(exc)
+        assert "expected 'auto', 'minilm' or 'e5'" in str(exc)
     else:
         raise AssertionError("unknown embedder accepted")
