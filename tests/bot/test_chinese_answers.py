@@ -111,9 +111,20 @@ async def test_chinese_question_gets_the_chinese_faq_answer(chinese_kb_bot: Runn
     assert history[-1].meta["entry_id"] == "shipping-delivery-time"
 
 
-async def test_an_unrelated_chinese_question_goes_to_a_person(chinese_kb_bot: RunningBot) -> None:
+async def test_an_unrelated_chinese_question_is_asked_back_then_goes_to_a_person(
+    chinese_kb_bot: RunningBot,
+) -> None:
     api = chinese_kb_bot.api
     await chinese_kb_bot.say(CUSTOMER, "今天股市行情怎么样", language_code=None)
+    asked = await api.wait_for("sendMessage", lambda p: p["chat_id"] == CUSTOMER, 30)
+    assert "我不太确定" in asked.params["text"] or "没太明白" in asked.params["text"]
+    none_of_these = asked.params["reply_markup"]["inline_keyboard"][-1][0]
+    assert none_of_these["callback_data"].endswith(":-1")  # "None of these — talk to a person"
+    api.push_update(
+        api.callback_update(
+            CUSTOMER, CUSTOMER, none_of_these["callback_data"], asked.result["message_id"]
+        )
+    )
     to_agents = await api.wait_for("sendMessage", lambda p: p["chat_id"] == AGENTS_CHAT_ID, 30)
     assert "今天股市行情怎么样" in to_agents.params["text"]
 
