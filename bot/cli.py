@@ -476,9 +476,11 @@ def build_parser(texts: TextSource) -> argparse.ArgumentParser:
 
     from bot.cli_kb import register
     from bot.cli_report import register as register_report
+    from bot.cli_users import register as register_users
 
     register(sub)
     register_report(sub)
+    register_users(sub)
     return parser
 
 

@@ -1,7 +1,8 @@
 """Conversation state in Redis, behind repositories with typed keys.
 
 Every key name is built by ``Keys`` (keys.py) from one prefix (a hash tag on a Redis Cluster).
-Handlers and services call the repositories — conversations, answers, tickets, languages —
+Handlers and services call the repositories — conversations, answers, tickets, languages,
+console accounts —
 never Redis.
 """
 
@@ -17,20 +18,25 @@ from bot.store.conversations import ConversationRepository, Turn, TurnRole
 from bot.store.keys import Keys, key_prefix
 from bot.store.languages import LanguageRepository
 from bot.store.tickets import ClaimResult, Ticket, TicketRepository, TicketStatus
+from bot.store.users import Account, AccountConflict, Role, UserRepository
 
 __all__ = [
+    "Account",
+    "AccountConflict",
     "AnswerRecord",
     "AnswerRepository",
     "ClaimResult",
     "ConversationRepository",
     "Keys",
     "LanguageRepository",
+    "Role",
     "Stores",
     "Ticket",
     "TicketRepository",
     "TicketStatus",
     "Turn",
     "TurnRole",
+    "UserRepository",
     "connect_redis",
     "in_process_redis",
     "key_prefix",
@@ -48,6 +54,7 @@ class Stores:
     answers: AnswerRepository
     tickets: TicketRepository
     languages: LanguageRepository
+    users: UserRepository
 
     @classmethod
     def build(
@@ -64,6 +71,7 @@ class Stores:
             answers=AnswerRepository(redis, keys, ttl_seconds=max(ttl, 7 * 24 * 3600)),
             tickets=TicketRepository(redis, keys),
             languages=LanguageRepository(redis, keys),
+            users=UserRepository(redis, keys),
         )
 
     async def record_answer(self, record: AnswerRecord, turn: Turn) -> None:

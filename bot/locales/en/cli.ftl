@@ -104,3 +104,21 @@ cli-report-col-example = Example
 cli-report-gap = {" "}(gap: see kb gaps)
 cli-report-new = new
 cli-report-html-written = wrote { $file }
+
+## Team accounts: `supportbot users` (bot/cli_users.py)
+
+cli-users-password = Password for { $name }:{" "}
+cli-users-password-again = The same password again:{" "}
+cli-users-password-mismatch = the two passwords differ; nothing changed
+cli-users-added = added { $name } ({ $role })
+cli-users-role-set = { $name } is now { $role }
+cli-users-disabled = { $name } is disabled; their console sessions ended
+cli-users-enabled = { $name } is enabled again
+cli-users-password-reset = new password set for { $name }; their console sessions ended
+cli-users-none = no accounts yet; add one with `supportbot users add NAME --role admin`
+cli-users-col-name = Name
+cli-users-col-role = Role
+cli-users-col-telegram = Telegram id
+cli-users-col-state = State
+cli-users-active = active
+cli-users-disabled-state = disabled
