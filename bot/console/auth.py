@@ -21,6 +21,7 @@ import math
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -37,6 +38,9 @@ LOGIN_LIMIT = parse("5 per 15 minutes")  # failed logins per username and per cl
 
 router = APIRouter()
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+templates.env.filters["utc"] = lambda seconds: datetime.fromtimestamp(seconds, UTC).strftime(
+    "%Y-%m-%d %H:%M:%S"
+)
 
 
 def console_texts(request: Request) -> Texts:
