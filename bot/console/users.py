@@ -68,6 +68,8 @@ async def set_role(
     texts: ConsoleTexts,
     role: Annotated[str, Form()] = "",
 ) -> Response:
+    if name == admin and accounts.role(role) is not Role.ADMIN:
+        raise UserFacingError(texts.get("console-not-yourself"))
     account = await accounts.set_role(name, role)
     flash = texts.get("console-account-role-set", name=account.name, role=account.role.value)
     return redirect_with_flash(request, PAGE, flash)
@@ -86,6 +88,8 @@ async def set_state(
     if state == "password":
         account = await accounts.reset_password(name, password)
         flash = texts.get("console-account-password-reset", name=account.name)
+    elif state == "disable" and name == admin:
+        raise UserFacingError(texts.get("console-not-yourself"))
     elif state in ("disable", "enable"):
         account = await accounts.set_disabled(name, state == "disable")
         flash = texts.get(f"console-account-{state}d", name=account.name)

@@ -232,6 +232,36 @@ async def test_admin_manages_accounts_and_a_disabled_session_ends(console: Conso
         await zoe.goto(f"{console.url}/dashboard")
         await expect(zoe).to_have_url(re.compile(r"/login$"))
 
+        # An admin cannot lock themselves out from the page.
+        await console.accounts.add("root", "admin", STRONG)
+        root = await sign_in(browser, console.url, "root", STRONG)
+        await root.goto(f"{console.url}/admin/users")
+        await root.click("#account-root .toggle")
+        await expect(root.locator("#flash")).to_contain_text(
+            "Not changed: you cannot disable your own account"
+        )
+        assert not (await console.stores.users.get("root")).disabled
+
+
+async def test_sessions_expire_on_the_server_too(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.console import auth
+
+    await console.accounts.add("olga", "operator", STRONG)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        form = {"username": "olga", "password": STRONG}
+        async with http.post(f"{console.url}/login", data=form) as resp:
+            assert resp.status == 200
+        async with http.get(f"{console.url}/api/tickets") as resp:
+            assert resp.status == 200
+        monkeypatch.setattr(auth, "SESSION_HOURS", 0)  # the session is now older than allowed
+        async with http.get(f"{console.url}/api/tickets") as resp:
+            assert resp.status == 401
+        monkeypatch.setattr(auth, "SESSION_HOURS", 12)
+        async with http.get(f"{console.url}/api/tickets") as resp:
+            assert resp.status == 401  # it stays ended
+
 
 async def test_failed_logins_are_throttled(console: Console) -> None:
     await console.accounts.add("olga", "operator", STRONG)

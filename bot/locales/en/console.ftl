@@ -48,3 +48,4 @@ console-account-disabled = { $name } is disabled; their open sessions ended.
 console-account-enabled = { $name } is enabled again.
 console-account-password-reset = New password set for { $name }; their open sessions ended.
 console-not-changed = Not changed: { $problems }
+console-not-yourself = you cannot disable your own account or take its admin role; another admin (or `supportbot users`) can
