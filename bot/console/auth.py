@@ -89,7 +89,7 @@ async def signed_in(request: Request) -> ConsoleUser:
     texts = console_texts(request)
     if time.time() - float(session.get("since") or 0) > SESSION_HOURS * 3600:
         raise _end_session(request, texts.get("console-log-in-first"))
-    account = await request.app.state.services.stores.users.get(name)
+    account = await request.app.state.services.stores.users.get(name.lower())
     if session.get("legacy"):
         if account is not None:  # an account of that name has taken the settings login over
             raise _end_session(request, texts.get("console-session-ended"))
