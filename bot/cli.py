@@ -185,7 +185,7 @@ def cmd_warm_up(args: argparse.Namespace, texts: TextSource) -> int:
 
 
 def cmd_console(args: argparse.Namespace, texts: TextSource) -> int:
-    """The agents' web console (needs TELEGRAM__TOKEN, REDIS__URL, CONSOLE__PASSWORD)."""
+    """The web console (needs TELEGRAM__TOKEN, REDIS__URL, CONSOLE__PASSWORD or accounts)."""
     from bot.console.server import serve_console
     from bot.logging_setup import setup_logging
 
