@@ -155,7 +155,7 @@ def cmd_privacy_sweep(args: argparse.Namespace, texts: TextSource) -> int:
 
 
 def cmd_console(args: argparse.Namespace, texts: TextSource) -> int:
-    """The agents' web console (needs TELEGRAM__TOKEN, REDIS__URL, CONSOLE__PASSWORD)."""
+    """The web console (needs TELEGRAM__TOKEN, REDIS__URL, CONSOLE__PASSWORD or accounts)."""
     from bot.console.server import serve_console
     from bot.logging_setup import setup_logging
 
@@ -460,9 +460,11 @@ def build_parser(texts: TextSource) -> argparse.ArgumentParser:
 
     from bot.cli_kb import register
     from bot.cli_report import register as register_report
+    from bot.cli_users import register as register_users
 
     register(sub)
     register_report(sub)
+    register_users(sub)
     return parser
 
 

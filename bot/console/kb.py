@@ -17,16 +17,24 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request, UploadFile, status
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
-from bot.console.auth import Agent, ConsoleTexts, FormAgent, redirect_with_flash, render
+from bot.console.auth import (
+    Agent,
+    ConsoleTexts,
+    FormAgent,
+    Require,
+    redirect_with_flash,
+    render,
+)
 from bot.console.refusals import BackTo, FormAgain, back_on_refusal, on_refusal
 from bot.i18n import Texts, TextSource
 from bot.services.knowledge import KnowledgeService, describe_commit
+from bot.store.users import Role
 from knowledge_base.formats import EXPORT_FORMATS
 from knowledge_base.loaders import KnowledgeBaseError
 from knowledge_base.model import text_key
 from knowledge_base.store import CommitResult
 
-router = APIRouter(prefix="/kb")
+router = APIRouter(prefix="/kb", dependencies=[Depends(Require(Role.OPERATOR))])
 GAP_PHRASINGS = 10  # a content-gap cluster's wordings offered as phrasings of a new entry
 
 

@@ -24,8 +24,9 @@ async def serve_console(settings: Settings, host: str | None = None, port: int |
         services = ConsoleServices(
             app.stores, app.escalation(app.bot), app.catalog, extra={"knowledge": app.knowledge}
         )
+        has_accounts = await app.stores.users.count() > 0
         config = uvicorn.Config(
-            create_app(services, settings),
+            create_app(services, settings, has_accounts=has_accounts),
             host=host or settings.console.host,
             port=port or settings.console.port,
             log_config=None,

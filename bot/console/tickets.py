@@ -1,5 +1,5 @@
-"""The ticket queue, a ticket's transcript, and reply / claim / close / reopen / unmute from the
-browser."""
+"""The ticket queue, a ticket's transcript and history, and reply / claim / close / reopen /
+unmute from the browser."""
 
 from __future__ import annotations
 
@@ -12,10 +12,20 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from bot.console.auth import Agent, ConsoleTexts, FormAgent, render
 from bot.i18n import Texts
 from bot.services.escalation import Actor, EscalationService
+from bot.services.events import EventKind, RedisEventLog
 from bot.services.moderation import ModerationService
 from bot.store import Ticket, Turn
 
 router = APIRouter()
+# What a ticket's history shows: the domain events of the ticket, each with who and when.
+HISTORY_KINDS = {
+    EventKind.ESCALATED,
+    EventKind.TICKET_CLAIMED,
+    EventKind.TICKET_REPLIED,
+    EventKind.TICKET_CLOSED,
+    EventKind.TICKET_REOPENED,
+    EventKind.RATING,
+}
 
 
 def _escalation(request: Request) -> EscalationService:
@@ -68,6 +78,20 @@ def _back(ticket_id: str) -> RedirectResponse:
     return RedirectResponse(f"/tickets/{ticket_id}", status_code=status.HTTP_303_SEE_OTHER)
 
 
+async def ticket_history(request: Request, ticket: Ticket) -> list[dict[str, Any]]:
+    """What happened to the ticket and who did it, from the domain events still in the (capped)
+    stream since the ticket opened: opened, claimed, replied, closed, reopened, rated."""
+    stores = _escalation(request).stores
+    events = await RedisEventLog(stores.redis, stores.keys).between(
+        ticket.created_at - 1, time.time() + 1
+    )
+    return [
+        {"kind": e.kind.value, "actor": e.actor, "at": e.at, "score": e.score, "new": e.is_new}
+        for e in events
+        if e.ticket_id == ticket.id and e.kind in HISTORY_KINDS
+    ]
+
+
 @router.get("/")
 async def home() -> Response:
     return RedirectResponse("/dashboard", status_code=status.HTTP_303_SEE_OTHER)
@@ -104,7 +128,8 @@ async def ticket_page(
     moderation = _moderation(request)
     until = await moderation.muted_until(data["chat_id"])
     muted = texts.get("console-muted-until", **moderation.until_args(until)) if until else None
-    return render(request, "ticket.html", ticket=data, muted=muted)
+    history = await ticket_history(request, await _ticket_or_404(request, ticket_id, texts))
+    return render(request, "ticket.html", ticket=data, muted=muted, history=history)
 
 
 @router.post("/tickets/{ticket_id}/reply")

@@ -49,8 +49,9 @@ def create_router() -> Router:
     return router
 
 
-def actor(user: User) -> Actor:
-    return Actor(user.id, display_name(user))
+async def actor(user: User, escalation: EscalationService) -> Actor:
+    """Who acts: their console account's name when their Telegram id is linked to one."""
+    return await escalation.actor(user.id, display_name(user))
 
 
 async def on_ticket_button(
@@ -63,7 +64,7 @@ async def on_ticket_button(
         log.info("user %s (not an agent) pressed %s", query.from_user.id, callback_data.action)
         await query.answer(i18n.get("agent-not-allowed"), show_alert=True)
         return
-    who, ticket_id = actor(query.from_user), callback_data.ticket_id
+    who, ticket_id = await actor(query.from_user, escalation), callback_data.ticket_id
     match callback_data.action:
         case TicketAction.CLAIM:
             result = await escalation.claim(ticket_id, who)
@@ -101,7 +102,7 @@ async def on_add_to_kb(
         await query.answer(i18n.get("agent-not-allowed"), show_alert=True)
         return
     suggestion = await knowledge.suggest_from_ticket(
-        callback_data.ticket_id, actor(query.from_user).name
+        callback_data.ticket_id, (await actor(query.from_user, escalation)).name
     )
     if suggestion is None:
         await query.answer(i18n.get("agent-kb-no-reply"), show_alert=True)
@@ -124,7 +125,7 @@ async def cmd_ticket(message: Message, escalation: EscalationService, i18n: Text
         await message.reply(i18n.get("agent-not-allowed"))
         return
     command = (message.text or "").split()[0].lstrip("/").split("@")[0].lower()
-    who = actor(message.from_user)
+    who = await actor(message.from_user, escalation)
     if command == TicketAction.CLAIM:
         result = await escalation.claim(ticket.id, who)
         if not result.claimed and result.ticket is not None and result.ticket.is_active:
@@ -169,7 +170,8 @@ async def relay_to_customer(
     if not await escalation.is_agent(message.from_user.id):
         await message.reply(i18n.get("agent-not-allowed-reply"))
         return
-    delivery = await escalation.agent_reply(ticket, actor(message.from_user), message)
+    who = await actor(message.from_user, escalation)
+    delivery = await escalation.agent_reply(ticket, who, message)
     if not delivery.delivered and delivery.note:
         await message.reply(delivery.note)
 

@@ -211,6 +211,12 @@ class EscalationService:
 
     # ------------------------------------------------------------- agents
 
+    async def actor(self, user_id: int, display_name: str) -> Actor:
+        """An agent acting in Telegram, named as their console account when their Telegram id
+        is linked to one (the same person on both surfaces), else by their Telegram name."""
+        account = await self.stores.users.by_telegram(user_id)
+        return Actor(user_id, account.name if account is not None else display_name)
+
     async def is_agent(self, user_id: int) -> bool:
         """Listed in ESCALATION__AGENT_IDS, or a member of the agents' chat."""
         if user_id in self.settings.agent_ids:

@@ -1,8 +1,8 @@
 """Conversation state in Redis, behind repositories with typed keys.
 
 Every key name is built by ``Keys`` (keys.py) from one prefix (a hash tag on a Redis Cluster).
-Handlers and services call the repositories — conversations, answers, tickets, languages, moderation —
-never Redis.
+Handlers and services call the repositories — conversations, answers, clarifications, tickets,
+languages, moderation, console accounts — never Redis.
 """
 
 from __future__ import annotations
@@ -19,8 +19,11 @@ from bot.store.keys import Keys, key_prefix
 from bot.store.languages import LanguageRepository
 from bot.store.moderation import ModerationRepository
 from bot.store.tickets import ClaimResult, Ticket, TicketRepository, TicketStatus
+from bot.store.users import Account, AccountConflict, Role, UserRepository
 
 __all__ = [
+    "Account",
+    "AccountConflict",
     "AnswerRecord",
     "AnswerRepository",
     "ClaimResult",
@@ -30,12 +33,14 @@ __all__ = [
     "Keys",
     "LanguageRepository",
     "ModerationRepository",
+    "Role",
     "Stores",
     "Ticket",
     "TicketRepository",
     "TicketStatus",
     "Turn",
     "TurnRole",
+    "UserRepository",
     "connect_redis",
     "in_process_redis",
     "key_prefix",
@@ -55,6 +60,7 @@ class Stores:
     languages: LanguageRepository
     moderation: ModerationRepository
     clarifications: ClarificationRepository
+    users: UserRepository
 
     @classmethod
     def build(
@@ -74,6 +80,7 @@ class Stores:
             languages=LanguageRepository(redis, keys),
             moderation=ModerationRepository(redis, keys),
             clarifications=ClarificationRepository(redis, keys, ttl_seconds=kept),
+            users=UserRepository(redis, keys),
         )
 
     async def record_answer(self, record: AnswerRecord, turn: Turn) -> None:

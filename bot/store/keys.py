@@ -152,3 +152,18 @@ class Keys:
 
     def inbox_update(self, update_id: int) -> str:
         return f"{self.prefix}:inbox:update:{update_id}"
+
+    def user(self, name: str) -> str:
+        """A console account (``bot/store/users.py``)."""
+        return f"{self.prefix}:user:{name}"
+
+    def users(self) -> str:
+        return f"{self.prefix}:users"
+
+    def user_by_telegram(self) -> str:
+        """Telegram user id → console account name (an id belongs to one account)."""
+        return f"{self.prefix}:users:by-telegram"
+
+    def login_limits(self) -> str:
+        """Prefix of the console's failed-login counters (``limits`` adds the rest)."""
+        return f"{self.prefix}:login:limits"

@@ -452,3 +452,30 @@ async def test_agent_reply_survives_flood_wait_and_reports_failures(
     )
     await api.wait_for("sendMessage", lambda p: in_topic(thread)(p) and "Reopened" in p["text"])
     assert (await stores.tickets.current(CUSTOMER)).id == "1"
+
+
+async def test_an_agent_linked_by_telegram_id_acts_under_their_account_name(
+    run: RunningBot, stores: Stores
+) -> None:
+    """An agent whose Telegram id is linked to a console account (``supportbot users add
+    --telegram-id``) is that account in the agents' group: the claim and the customer's notice
+    carry its name."""
+    from bot.services.accounts import AccountService
+
+    await AccountService(stores.users, TEXTS).add(
+        "dana.k", "agent", "violet-harbour-trombone-42", AGENT_ID
+    )
+    api = run.api
+    _, opening = await escalate(run)
+    start = len(api.calls)
+    api.push_update(
+        api.callback_update(
+            AGENTS_CHAT, AGENT_ID, "tk:claim:1", opening["message_id"], first_name=AGENT_NAME
+        )
+    )
+    joined = TEXTS.get("handoff-agent-joined", agent="dana.k")
+    await api.wait_for(
+        "sendMessage", lambda p: p["chat_id"] == CUSTOMER and p["text"] == joined, start=start
+    )
+    ticket = await stores.tickets.get("1")
+    assert ticket.claimed_by == AGENT_ID and ticket.claimed_by_name == "dana.k"

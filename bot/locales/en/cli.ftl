@@ -108,3 +108,21 @@ cli-report-html-written = wrote { $file }
 
 # One line per kind of data the retention sweep looked at; $count: records masked or deleted
 cli-privacy-swept = { $kind }: { $count } masked or deleted
+
+## Team accounts: `supportbot users` (bot/cli_users.py)
+
+cli-users-password = Password for { $name }:{" "}
+cli-users-password-again = The same password again:{" "}
+cli-users-password-mismatch = the two passwords differ; nothing changed
+cli-users-added = added { $name } ({ $role })
+cli-users-role-set = { $name } is now { $role }
+cli-users-disabled = { $name } is disabled; their console sessions ended
+cli-users-enabled = { $name } is enabled again
+cli-users-password-reset = new password set for { $name }; their console sessions ended
+cli-users-none = no accounts yet; add one with `supportbot users add NAME --role admin`
+cli-users-col-name = Name
+cli-users-col-role = Role
+cli-users-col-telegram = Telegram id
+cli-users-col-state = State
+cli-users-active = active
+cli-users-disabled-state = disabled

@@ -34,3 +34,24 @@ console-not-rolled-back = Not rolled back: { $problems }
 console-muted-until = customer muted for abusive language until { $time } ({ $tz })
 console-unmuted = Mute lifted: the customer can write again.
 console-not-muted = This customer is not muted.
+## Team accounts (bot/services/accounts.py, bot/console/users.py): refusals are shown to the admin
+## in the console and printed by `supportbot users`.
+
+account-unknown-role = no role { $role }; the roles are: { $roles }
+account-bad-name = { $name } cannot be an account name: 2 to 32 letters a-z, digits, '.', '_' or '-'
+account-name-taken = an account named { $name } already exists
+account-telegram-taken = Telegram id { $telegram_id } is already linked to another account
+account-unknown = no account named { $name }
+account-short-password = the password is too short: at least { $least } characters
+account-weak-password = the password is too easy to guess: { $advice }
+account-bad-telegram-id = a Telegram id is a number, not { $value }
+console-forbidden = Your role ({ $role }) may not open this page.
+console-session-ended = Your session ended (your account was changed or disabled); log in again.
+console-too-many-logins = Too many failed logins; try again in { $minutes } minute(s).
+console-account-added = Account { $name } ({ $role }) added.
+console-account-role-set = { $name } is now { $role }; their open sessions ended.
+console-account-disabled = { $name } is disabled; their open sessions ended.
+console-account-enabled = { $name } is enabled again.
+console-account-password-reset = New password set for { $name }; their open sessions ended.
+console-not-changed = Not changed: { $problems }
+console-not-yourself = you cannot disable your own account or take its admin role; another admin (or `supportbot users`) can
