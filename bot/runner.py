@@ -37,7 +37,7 @@ from bot.metrics import aiohttp_handler, serve_metrics
 from bot.sending import Redeliverer
 from bot.services.live import LiveModels
 from bot.services.rollup import DailyFigures
-from bot.services.sla import SlaMonitor
+from bot.services.sla import SlaMonitor, telegram_admins
 from bot.settings import Mode, Settings
 from bot.store import Stores
 from knowledge_base.retrain import Retrainer
@@ -64,7 +64,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         app.spawn(_heartbeat(app.stores), "heartbeat")
         _start_retrainer(app)
         dp = build_dispatcher(app, bot)
-        monitor = SlaMonitor(dp["escalation"], settings.escalation.sla_check_seconds)
+        monitor = SlaMonitor(
+            dp["escalation"],
+            settings.escalation.sla_check_seconds,
+            admins=telegram_admins(app.stores, bot),
+        )
         app.spawn(monitor.run(), "sla-monitor")
         app.spawn(
             DailyFigures(app.stores.redis, app.stores.keys, monitor.escalation.hours).run(),

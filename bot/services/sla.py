@@ -16,13 +16,14 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 
 from bot import metrics
 from bot.keyboards import ticket_keyboard
 from bot.services.agents_chat import customer_name
 from bot.services.escalation import EscalationService
-from bot.store import Ticket, TicketStatus
+from bot.store import Role, Stores, Ticket, TicketStatus
 
 log = logging.getLogger(__name__)
 
@@ -124,3 +125,19 @@ class SlaMonitor:
 
 def _at(moment: float) -> datetime:
     return datetime.fromtimestamp(moment, UTC)
+
+
+def telegram_admins(stores: Stores, bot: Bot) -> Callable[[str], Awaitable[None]]:
+    """The admins are told in a private message: every enabled admin account with a Telegram id
+    (``supportbot users add NAME --role admin --telegram-id ID``)."""
+
+    async def tell(text: str) -> None:
+        for account in await stores.users.list_all():
+            if account.role != Role.ADMIN or account.disabled or account.telegram_id is None:
+                continue
+            try:
+                await bot.send_message(account.telegram_id, text)
+            except TelegramAPIError as exc:
+                log.warning("SLA note to admin %s not sent: %s", account.name, exc)
+
+    return tell

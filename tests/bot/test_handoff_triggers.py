@@ -259,3 +259,20 @@ async def test_sla_reminders_wait_for_business_hours(stores: Stores) -> None:
             assert await sla.remind_overdue(now=later + 3600) == []
         finally:
             await bot.session.close()
+
+
+async def test_admins_with_a_telegram_id_are_told_in_private(stores: Stores) -> None:
+    from bot.services.sla import telegram_admins
+    from bot.store import Account, Role
+
+    await stores.users.add(Account("ada", Role.ADMIN, "x", telegram_id=7001))
+    await stores.users.add(Account("abe", Role.ADMIN, "x"))  # no Telegram id: console only
+    await stores.users.add(Account("ann", Role.AGENT, "x", telegram_id=7002))
+    await stores.users.add(Account("old", Role.ADMIN, "x", telegram_id=7003, disabled=True))
+    async with FakeBotAPI() as api:
+        bot = api.make_bot()
+        try:
+            await telegram_admins(stores, bot)("⏰ still waiting")
+        finally:
+            await bot.session.close()
+        assert [c.params["chat_id"] for c in api.calls_of("sendMessage")] == [7001]
