@@ -50,6 +50,7 @@ from redis.exceptions import RedisError, ResponseError
 from bot import metrics
 from bot.settings import InboxSettings
 from bot.store.keys import Keys
+from bot.store.streams import stream_pages
 from common.privacy import Customer, Cutoffs
 
 if TYPE_CHECKING:
@@ -403,9 +404,7 @@ class InboxRecords:
     async def _entries_of(self, customer: Customer) -> list[tuple[str, str, dict[str, Any]]]:
         found = []
         for stream in self.streams:
-            start = "-"
-            while True:
-                page = await self.redis.xrange(stream, min=start, count=1000)
+            async for page in stream_pages(self.redis, stream, page=1000):
                 for entry_id, fields in page:
                     raw = fields.get("update", "")
                     if str(customer.id) not in raw:  # most entries: no JSON to read
@@ -416,9 +415,6 @@ class InboxRecords:
                         continue
                     if _from_user(update, customer.id):
                         found.append((stream, entry_id, update))
-                if len(page) < 1000:
-                    break
-                start = "(" + page[-1][0]
         return found
 
     async def export(self, customer: Customer) -> list[dict[str, Any]]:

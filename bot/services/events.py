@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 
 from bot import metrics
 from bot.store import Keys
+from bot.store.streams import entries_of, stream_id, stream_pages
 from common.batching import Batcher
 from common.privacy import Customer, Cutoffs
 
@@ -141,33 +142,21 @@ class RedisEventLog:
         entries = await self.redis.xrange(self.key, min=start, count=count)
         return [DomainEvent.from_fields(values) for _, values in entries]
 
-    async def between(self, since: float, until: float, chunk: int = 10_000) -> list[DomainEvent]:
-        """Events recorded from ``since`` to ``until`` (seconds), read in chunks; the stream's
+    async def between(self, since: float, until: float) -> list[DomainEvent]:
+        """Events recorded from ``since`` to ``until`` (seconds), read in pages; the stream's
         ids are the milliseconds at which each event was added."""
-        events: list[DomainEvent] = []
-        start, end = f"{int(since * 1000)}-0", f"{int(until * 1000)}-0"
-        while True:
-            entries = await self.redis.xrange(self.key, min=start, max=end, count=chunk)
-            events.extend(DomainEvent.from_fields(values) for _, values in entries)
-            if len(entries) < chunk:
-                return events
-            last = entries[-1][0]
-            start = "(" + (last.decode() if isinstance(last, bytes) else last)
+        return [
+            DomainEvent.from_fields(values)
+            async for entries in stream_pages(
+                self.redis, self.key, stream_id(since), stream_id(until)
+            )
+            for _, values in entries
+        ]
 
     async def _entries_of(self, chat_id: int) -> list[tuple[str, DomainEvent]]:
-        """The stream ids and events about ``chat_id``, read in pages."""
-        found: list[tuple[str, DomainEvent]] = []
-        start, wanted = "-", str(chat_id)
-        while True:
-            page = await self.redis.xrange(self.key, min=start, count=1000)
-            found += [
-                (entry_id, DomainEvent.from_fields(values))
-                for entry_id, values in page
-                if values.get("chat_id") == wanted
-            ]
-            if len(page) < 1000:
-                return found
-            start = "(" + page[-1][0]
+        """The stream ids and events about ``chat_id``."""
+        found = await entries_of(self.redis, self.key, "chat_id", str(chat_id))
+        return [(entry_id, DomainEvent.from_fields(values)) for entry_id, values in found]
 
     async def export(self, customer: Customer) -> list[dict[str, Any]]:
         return [event.to_fields() for _, event in await self._entries_of(customer.id)]
@@ -180,7 +169,7 @@ class RedisEventLog:
 
     async def trim_before(self, cutoff: float) -> int:
         """Delete the events recorded before ``cutoff`` (a Unix time); how many went."""
-        return int(await self.redis.xtrim(self.key, minid=f"{int(cutoff * 1000)}-0"))
+        return int(await self.redis.xtrim(self.key, minid=stream_id(cutoff)))
 
     async def age_out(self, cutoffs: Cutoffs) -> int:
         return await self.trim_before(cutoffs.delete_before)

@@ -28,6 +28,7 @@ from redis.asyncio import Redis
 from bot.services.analytics import resolution_by_answer
 from bot.services.events import DomainEvent
 from bot.store import Keys
+from bot.store.streams import entries_of, stream_id, stream_pages
 from common.batching import Batcher
 from common.pii import mask
 from common.privacy import Customer, Cutoffs
@@ -133,7 +134,7 @@ class QuestionLog:
             log.warning("question not logged for the topics report: %s", exc)
 
     async def _write(self, questions: list[AskedQuestion]) -> list[None]:
-        oldest = f"{int((time.time() - self.keep_s) * 1000)}-0"
+        oldest = stream_id(time.time() - self.keep_s)
         async with self.redis.pipeline(transaction=False) as pipe:
             for q in questions:
                 masked = AskedQuestion(**{**asdict(q), "text": mask(q.text)})
@@ -142,34 +143,21 @@ class QuestionLog:
             await pipe.execute()
         return [None] * len(questions)
 
-    async def between(
-        self, since: float, until: float, chunk: int = 10_000
-    ) -> list[AskedQuestion]:
-        out: list[AskedQuestion] = []
-        start, end = f"{int(since * 1000)}-0", f"{int(until * 1000)}-0"
-        while True:
-            entries = await self.redis.xrange(self.key, min=start, max=end, count=chunk)
-            out.extend(AskedQuestion.from_fields(values) for _, values in entries)
-            if len(entries) < chunk:
-                return out
-            start = "(" + entries[-1][0]
+    async def between(self, since: float, until: float) -> list[AskedQuestion]:
+        return [
+            AskedQuestion.from_fields(values)
+            async for entries in stream_pages(
+                self.redis, self.key, stream_id(since), stream_id(until)
+            )
+            for _, values in entries
+        ]
 
     # The privacy seam (common/privacy.py): /mydata, /forget and the retention sweep.
     data_kind = "questions"
 
     async def _of(self, chat_id: int) -> list[tuple[str, AskedQuestion]]:
-        found: list[tuple[str, AskedQuestion]] = []
-        start = "-"
-        while True:
-            entries = await self.redis.xrange(self.key, min=start, count=10_000)
-            found += [
-                (i, AskedQuestion.from_fields(v))
-                for i, v in entries
-                if v.get("chat_id") == str(chat_id)
-            ]
-            if len(entries) < 10_000:
-                return found
-            start = "(" + entries[-1][0]
+        found = await entries_of(self.redis, self.key, "chat_id", str(chat_id))
+        return [(entry_id, AskedQuestion.from_fields(values)) for entry_id, values in found]
 
     async def export(self, customer: Customer) -> list[dict]:
         return [asdict(q) for _, q in await self._of(customer.id)]
@@ -182,8 +170,7 @@ class QuestionLog:
 
     async def age_out(self, cutoffs: Cutoffs) -> int:
         """Questions older than the retention (the log keeps 30 days anyway)."""
-        oldest = f"{int(cutoffs.delete_before * 1000)}-0"
-        return int(await self.redis.xtrim(self.key, minid=oldest))
+        return int(await self.redis.xtrim(self.key, minid=stream_id(cutoffs.delete_before)))
 
 
 @dataclass(frozen=True, slots=True)
