@@ -134,6 +134,7 @@ async def _console(app: Any, escalation: Any, settings: Any, texts: TextSource):
     task = asyncio.create_task(server.serve(), name="console")
     while not server.started and not task.done():
         await asyncio.sleep(0.05)
+    logging.getLogger("uvicorn.error").setLevel(logging.NOTSET)  # a console failure is logged
     if server.started:
         url = f"http://{console.host}:{console.port}"
         print(
