@@ -242,6 +242,45 @@ class EscalationService:
             await self._announce_claim(result.ticket, actor)
         return result
 
+    async def assign(self, ticket_id: str, name: str, actor: Actor) -> tuple[Ticket | None, str]:
+        """Give the ticket to the enabled account called ``name`` (any case): claimed by them, or
+        transferred when someone else had it. The second value is a refusal to show, or "";
+        after a refusal nothing stored has changed."""
+        account = await self.stores.users.find(name) if name.strip() else None
+        if account is None or account.disabled:
+            refusal = "agent-assign-unknown" if name.strip() else "agent-assign-usage"
+            return await self.stores.tickets.get(ticket_id), self.texts.get(refusal, name=name)
+        before = await self.stores.tickets.get(ticket_id)
+        result = await self.stores.tickets.assign(ticket_id, account.telegram_id, account.name)
+        ticket = result.ticket
+        if ticket is None:
+            return None, self.texts.get("agent-unknown-ticket")
+        if not result.claimed:
+            return ticket, self.texts.get("agent-ticket-closed-toast", ticket=ticket_id)
+        await self.stores.tickets.wait_over(ticket_id)
+        await self.events.record(
+            DomainEvent(
+                EventKind.TICKET_ASSIGNED,
+                chat_id=ticket.chat_id,
+                ticket_id=ticket.id,
+                actor=actor.name,
+                assignee=account.name,
+            )
+        )
+        note = self.texts.get(
+            "agent-assigned", ticket=ticket.id, agent=account.name, by=actor.name
+        )
+        await self.stores.tickets.append_turn(ticket.id, Turn(TurnRole.BOT, note))
+        await self._to_agents(ticket, lambda t: self.agents.post(t, note))
+        await self._to_agents(ticket, self.agents_status)
+        previous = before.claimed_by_name if before is not None else ""
+        if previous != account.name:  # the customer hears only of a new person
+            customer = await self.customer_texts(ticket)
+            joined = customer.get("handoff-agent-joined", agent=_first_name(account.name))
+            await self._to_customer(ticket, lambda d: d.send_text(ticket.chat_id, joined))
+        log.info("ticket %s assigned to %s by %s", ticket.id, account.name, actor.name)
+        return ticket, ""
+
     async def close(self, ticket_id: str, actor: Actor) -> tuple[Ticket | None, bool]:
         """Close the ticket, hand the customer back to the bot and ask for a rating."""
         ticket = await self.stores.tickets.get(ticket_id)
@@ -375,9 +414,8 @@ class EscalationService:
         claimed = self.texts.get("agent-claimed", agent=actor.name)
         await self._to_agents(ticket, lambda t: self.agents.post(t, claimed))
         await self._to_agents(ticket, self.agents_status)
-        first_name = actor.name.split(" (")[0].split()[0]
         customer = await self.customer_texts(ticket)
-        joined = customer.get("handoff-agent-joined", agent=first_name)
+        joined = customer.get("handoff-agent-joined", agent=_first_name(actor.name))
         await self._to_customer(ticket, lambda d: d.send_text(ticket.chat_id, joined))
 
     async def _record_agent_turn(self, ticket: Ticket, actor: Actor, text: str) -> None:
@@ -434,3 +472,8 @@ class EscalationService:
             blocked = self.texts.get("agent-customer-blocked")
             await self._to_agents(ticket, lambda t: self.agents.post(t, blocked))
         return delivery
+
+
+def _first_name(name: str) -> str:
+    """How the customer is told who joined: the first word of the agent's name."""
+    return (name.split(" (")[0].split() or [name])[0]

@@ -231,6 +231,37 @@ class TicketRepository:
 
         return await self.redis.transaction(claim_open, key, value_from_callable=True)
 
+    async def assign(self, ticket_id: str, agent_id: int | None, agent_name: str) -> ClaimResult:
+        """Give an active ticket to a named agent, whoever held it (a transfer when claimed);
+        ``claimed`` is False for an unknown or closed ticket, which stays as it was."""
+        key = self.keys.ticket(ticket_id)
+
+        async def assign_active(pipe: Pipeline) -> ClaimResult:
+            data = await pipe.hgetall(key)
+            if not data:
+                await pipe.unwatch()
+                return ClaimResult(None, False)
+            ticket = Ticket.from_hash(data)
+            if not ticket.is_active:
+                await pipe.unwatch()
+                return ClaimResult(ticket, False)
+            ticket.status = TicketStatus.CLAIMED
+            ticket.claimed_by, ticket.claimed_by_name = agent_id, agent_name
+            ticket.claimed_at = time.time()
+            pipe.multi()
+            pipe.hset(
+                key,
+                mapping={
+                    "status": ticket.status,
+                    "claimed_by": _hash_value(agent_id),
+                    "claimed_by_name": agent_name,
+                    "claimed_at": _hash_value(ticket.claimed_at),
+                },
+            )
+            return ClaimResult(ticket, True)
+
+        return await self.redis.transaction(assign_active, key, value_from_callable=True)
+
     async def close(self, ticket: Ticket, closed_by: str = "") -> bool:
         """Close an active ticket; False when it was already closed (nothing changes)."""
         key = self.keys.ticket(ticket.id)

@@ -106,6 +106,13 @@ class UserRepository:
             rows = await pipe.execute()
         return [Account.from_hash(row) for row in rows if row]
 
+    async def find(self, name: str) -> Account | None:
+        """The account named ``name``, compared case-insensitively (agents type names)."""
+        wanted = name.strip().casefold()
+        names = await self.redis.smembers(self.keys.users())
+        match = next((n for n in sorted(names) if n.casefold() == wanted), None)
+        return await self.get(match) if match is not None else None
+
     async def count(self) -> int:
         return int(await self.redis.scard(self.keys.users()))
 

@@ -101,3 +101,8 @@ turn-pressed-none-of-these = [pressed “None of these — talk to a person”]
 # Who closed a ticket whose customer asked us to delete their data.
 agent-closed-by-customer = the customer (data deletion)
 agent-customer-forgot = 🗑 The customer asked us to delete their data: ticket #{ $ticket } is closed and its transcript deleted. Please don't contact them about it.
+
+## Assignment: /assign NAME in a ticket's topic, and the console's Assign
+agent-assigned = 👤 #{ $ticket } assigned to { $agent } by { $by }.
+agent-assign-unknown = No enabled account is called “{ $name }” — nothing was changed.
+agent-assign-usage = Write /assign and an account's name, e.g. /assign Bob.
