@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Form, Request, status
+from fastapi.responses import RedirectResponse, Response
 
 from bot.console.auth import ConsoleTexts, FormAgent
 from bot.console.tickets import _back, _escalation, _ticket_or_404
@@ -30,3 +30,21 @@ async def assign(
         "console-assigned", ticket=ticket_id, agent=assignee
     )
     return _back(ticket_id)
+
+
+@router.post("/me/available")
+async def set_available(
+    request: Request,
+    user: FormAgent,
+    texts: ConsoleTexts,
+    available: Annotated[str, Form()] = "",
+) -> Response:
+    """The signed-in agent marks themselves available (or away) for automatic assignment."""
+    users = _escalation(request).stores.users
+    if await users.get(user) is not None:  # the login from settings is no account
+        on = available == "1"
+        await users.set_available(user, on)
+        request.session["flash"] = texts.get(
+            "console-available-on" if on else "console-available-off"
+        )
+    return RedirectResponse("/tickets", status_code=status.HTTP_303_SEE_OTHER)

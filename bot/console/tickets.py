@@ -141,7 +141,11 @@ async def queue_page(
 ) -> Response:
     view = view if view in QUEUE_VIEWS else "all"
     tickets = await api_queue(request, user, texts, view)
-    return render(request, "queue.html", tickets=tickets, view=view, views=QUEUE_VIEWS)
+    users = _escalation(request).stores.users
+    available = await users.is_available(user) if await users.get(user) else None
+    return render(
+        request, "queue.html", tickets=tickets, view=view, views=QUEUE_VIEWS, available=available
+    )
 
 
 @router.get("/tickets/{ticket_id}", response_class=HTMLResponse)

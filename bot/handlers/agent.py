@@ -46,6 +46,7 @@ def create_router() -> Router:
     router.message.register(cmd_ticket, Command(*TicketAction), Inline(F.message_thread_id))
     router.message.register(cmd_unmute, Command("unmute"), Inline(F.message_thread_id))
     router.message.register(cmd_assign, Command("assign"), Inline(F.message_thread_id))
+    router.message.register(cmd_available, Command("available"))
     router.message.register(relay_to_customer, Inline(F.message_thread_id))
     return router
 
@@ -173,6 +174,26 @@ async def cmd_assign(
     _, refusal = await escalation.assign(ticket.id, command.args or "", who)
     if refusal:
         await message.reply(refusal)
+
+
+async def cmd_available(
+    message: Message, command: CommandObject, escalation: EscalationService, i18n: TextSource
+) -> None:
+    """/available on|off: whether automatic assignment may give this agent new tickets."""
+    if message.from_user is None:
+        return
+    if not await escalation.is_agent(message.from_user.id):
+        await message.reply(i18n.get("agent-not-allowed"))
+        return
+    choice = (command.args or "").strip().lower()
+    if choice not in ("on", "off"):
+        await message.reply(i18n.get("agent-available-usage"))
+        return
+    account = await escalation.set_available(message.from_user.id, choice == "on")
+    if account is None:
+        await message.reply(i18n.get("agent-available-no-account"))
+    else:
+        await message.reply(i18n.get(f"agent-available-{choice}", agent=account))
 
 
 async def relay_to_customer(

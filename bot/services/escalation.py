@@ -138,6 +138,8 @@ class EscalationService:
             await self.knowledge.record_escalation(escalation.question, escalation.reason)
         if is_new:
             await self.ensure_topic(ticket)
+            if self.settings.auto_assign:
+                ticket = await self.auto_assign(ticket)
         else:
             reason = reason_text(self.texts, escalation.reason.value)
             note = Turn(TurnRole.CUSTOMER, self.texts.get("turn-escalated", reason=reason))
@@ -242,10 +244,13 @@ class EscalationService:
             await self._announce_claim(result.ticket, actor)
         return result
 
-    async def assign(self, ticket_id: str, name: str, actor: Actor) -> tuple[Ticket | None, str]:
+    async def assign(
+        self, ticket_id: str, name: str, actor: Actor, *, announce: bool = True
+    ) -> tuple[Ticket | None, str]:
         """Give the ticket to the enabled account called ``name`` (any case): claimed by them, or
         transferred when someone else had it. The second value is a refusal to show, or "";
-        after a refusal nothing stored has changed."""
+        after a refusal nothing stored has changed. The customer hears who handles their case
+        when that person changes (``announce``)."""
         account = await self.stores.users.find(name) if name.strip() else None
         if account is None or account.disabled:
             refusal = "agent-assign-unknown" if name.strip() else "agent-assign-usage"
@@ -274,12 +279,31 @@ class EscalationService:
         await self._to_agents(ticket, lambda t: self.agents.post(t, note))
         await self._to_agents(ticket, self.agents_status)
         previous = before.claimed_by_name if before is not None else ""
-        if previous != account.name:  # the customer hears only of a new person
+        if announce and previous != account.name:  # only of a new person
             customer = await self.customer_texts(ticket)
             joined = customer.get("handoff-agent-joined", agent=_first_name(account.name))
             await self._to_customer(ticket, lambda d: d.send_text(ticket.chat_id, joined))
         log.info("ticket %s assigned to %s by %s", ticket.id, account.name, actor.name)
         return ticket, ""
+
+    async def auto_assign(self, ticket: Ticket) -> Ticket:
+        """ESCALATION__AUTO_ASSIGN: a new ticket goes to the next available account in turn; with
+        nobody available it stays open for anyone to claim."""
+        account = await self.stores.users.next_available()
+        if account is None:
+            return ticket
+        auto = Actor(None, self.texts.get("agent-auto-assigner"))
+        assigned, _ = await self.assign(ticket.id, account.name, auto, announce=False)
+        return assigned or ticket
+
+    async def set_available(self, user_id: int, available: bool) -> str | None:
+        """An agent in Telegram marks their linked account available or away; the account's
+        name, or None when their Telegram id is linked to no account (nothing changed)."""
+        account = await self.stores.users.by_telegram(user_id)
+        if account is None:
+            return None
+        await self.stores.users.set_available(account.name, available)
+        return account.name
 
     async def close(self, ticket_id: str, actor: Actor) -> tuple[Ticket | None, bool]:
         """Close the ticket, hand the customer back to the bot and ask for a rating."""

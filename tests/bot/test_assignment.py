@@ -9,11 +9,12 @@ import html
 import re
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import aiohttp
 import pytest_asyncio
 import uvicorn
+from argon2 import PasswordHasher
 
 from bot.app import build_escalation
 from bot.console import ConsoleServices, create_app
@@ -300,3 +301,96 @@ async def page_after_post(http: aiohttp.ClientSession, url: str, form: dict[str,
     async with http.post(url, data=form) as resp:
         assert resp.status == 200, resp.status
         return html.unescape(await resp.text())
+
+
+# ------------------------------------------------------------------ automatic assignment
+
+
+@pytest_asyncio.fixture
+async def auto_run(stores: Stores, retriever, small_kb) -> AsyncIterator[RunningBot]:
+    await add_accounts(stores)
+    settings = handoff_settings(auto_assign=True)
+    async with handoff_bot(stores, retriever, small_kb, settings) as running:
+        yield running
+
+
+async def in_group(run: RunningBot, user_id: int, text: str) -> str:
+    """An agent writes ``text`` in the agents' chat (not in a topic); the bot's answer there."""
+    start = len(run.api.calls)
+    run.api.push_update(run.api.text_update(AGENTS_CHAT, text, user_id=user_id))
+    reply = await run.api.wait_for(
+        "sendMessage", lambda p: p["chat_id"] == AGENTS_CHAT, start=start
+    )
+    return reply.params["text"]
+
+
+async def test_new_tickets_go_round_robin_to_available_agents(
+    auto_run: RunningBot, stores: Stores
+) -> None:
+    run, api = auto_run, auto_run.api
+    assert await in_group(run, AGENT_ID, "/available on") == TEXTS.get(
+        "agent-available-on", agent="dana"
+    )
+    assert await in_group(run, BOB_ID, "/available on") == TEXTS.get(
+        "agent-available-on", agent="bob"
+    )
+    # not linked to an account, or a word other than on/off: told so, nothing stored
+    assert await in_group(run, 6000, "/available on") == TEXTS.get("agent-available-no-account")
+    assert await in_group(run, AGENT_ID, "/available maybe") == TEXTS.get("agent-available-usage")
+
+    auto = TEXTS.get("agent-auto-assigner")
+    for number, (customer, expected) in enumerate(
+        [(7001, "bob"), (7002, "dana"), (7003, "bob")], start=1
+    ):
+        start = len(api.calls)
+        await run.say(customer, "I want to talk to a human", first_name="Zoe")
+        note = TEXTS.get("agent-assigned", ticket=str(number), agent=expected, by=auto)
+        await api.wait_for("sendMessage", lambda p, n=note: p["text"] == n, start=start)
+        ticket = await stores.tickets.get(str(number))
+        assert (ticket.status, ticket.claimed_by_name) == (TicketStatus.CLAIMED, expected)
+        await api.wait_for("sendMessage", lambda p, c=customer: p["chat_id"] == c, start=start)
+
+    # dana goes away: the next ticket goes to bob, the only one left
+    assert await in_group(run, AGENT_ID, "/available off") == TEXTS.get(
+        "agent-available-off", agent="dana"
+    )
+    start = len(api.calls)
+    await run.say(7004, "I want to talk to a human", first_name="Zoe")
+    note = TEXTS.get("agent-assigned", ticket="4", agent="bob", by=auto)
+    await api.wait_for("sendMessage", lambda p: p["text"] == note, start=start)
+    assert (await stores.tickets.get("4")).claimed_by_name == "bob"
+    # the customers were not told a person joined before anyone wrote to them
+    joined = {TEXTS.get("handoff-agent-joined", agent=n) for n in ("bob", "dana")}
+    assert not [t for c in (7001, 7002, 7003, 7004) for t in api.sent_texts(c) if t in joined]
+
+
+async def test_nobody_available_leaves_new_tickets_open(
+    auto_run: RunningBot, stores: Stores
+) -> None:
+    await open_ticket(auto_run)
+    ticket = await stores.tickets.get("1")
+    assert (ticket.status, ticket.claimed_by_name) == (TicketStatus.OPEN, "")
+
+
+async def test_console_availability_toggle(console: Console) -> None:
+    password = "violet-harbour-trombone-42"
+    hashed = PasswordHasher().hash(password)
+    await console.stores.users.update("carol", lambda a: replace(a, password_hash=hashed))
+    url = console.url
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.post(f"{url}/login", data={"username": "carol", "password": password}):
+            pass
+        body = await page(http, f"{url}/tickets")
+        assert '<span id="available-state">Away</span>' in body
+        form = {"available": "1", "csrf": csrf_of(body)}
+        body = await page_after_post(http, f"{url}/me/available", form)
+        assert TEXTS.get("console-available-on") in body
+        assert '<span id="available-state">I\'m available</span>' in body
+        assert await console.stores.users.is_available("carol")
+        body = await page_after_post(http, f"{url}/me/available", {"csrf": csrf_of(body)})
+        assert TEXTS.get("console-available-off") in body
+        assert not await console.stores.users.is_available("carol")
+        # a forged form changes nothing
+        async with http.post(f"{url}/me/available", data={"available": "1"}) as resp:
+            assert resp.status in (403, 422)
+        assert not await console.stores.users.is_available("carol")

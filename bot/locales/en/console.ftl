@@ -58,3 +58,5 @@ console-not-yourself = you cannot disable your own account or take its admin rol
 
 ## Assignment: the ticket page's "Assign to" form
 console-assigned = Ticket #{ $ticket } is now { $agent }'s.
+console-available-on = You are available: new tickets may be assigned to you automatically.
+console-available-off = You are away: no new tickets will be assigned to you automatically.
