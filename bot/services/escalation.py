@@ -255,12 +255,11 @@ class EscalationService:
         if account is None or account.disabled:
             refusal = "agent-assign-unknown" if name.strip() else "agent-assign-usage"
             return await self.stores.tickets.get(ticket_id), self.texts.get(refusal, name=name)
-        before = await self.stores.tickets.get(ticket_id)
         result = await self.stores.tickets.assign(ticket_id, account.telegram_id, account.name)
         ticket = result.ticket
         if ticket is None:
             return None, self.texts.get("agent-unknown-ticket")
-        if not result.claimed:
+        if not result.assigned:
             return ticket, self.texts.get("agent-ticket-closed-toast", ticket=ticket_id)
         await self.stores.tickets.wait_over(ticket_id)
         await self.events.record(
@@ -278,8 +277,7 @@ class EscalationService:
         await self.stores.tickets.append_turn(ticket.id, Turn(TurnRole.BOT, note))
         await self._to_agents(ticket, lambda t: self.agents.post(t, note))
         await self._to_agents(ticket, self.agents_status)
-        previous = before.claimed_by_name if before is not None else ""
-        if announce and previous != account.name:  # only of a new person
+        if announce and result.previous != account.name:  # only of a new person
             customer = await self.customer_texts(ticket)
             joined = customer.get("handoff-agent-joined", agent=_first_name(account.name))
             await self._to_customer(ticket, lambda d: d.send_text(ticket.chat_id, joined))
@@ -294,7 +292,12 @@ class EscalationService:
             return ticket
         auto = Actor(None, self.texts.get("agent-auto-assigner"))
         assigned, _ = await self.assign(ticket.id, account.name, auto, announce=False)
-        return assigned or ticket
+        if assigned is None or not assigned.is_active:
+            return ticket
+        # nobody has answered yet: the customer waits for the assignee since the ticket opened
+        assigned.waiting_since = assigned.created_at
+        await self.stores.tickets.update(assigned.id, waiting_since=assigned.waiting_since)
+        return assigned
 
     async def set_available(self, user_id: int, available: bool) -> str | None:
         """An agent in Telegram marks their linked account available or away; the account's

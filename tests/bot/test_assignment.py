@@ -346,9 +346,10 @@ async def test_new_tickets_go_round_robin_to_available_agents(
         await run.say(customer, "I want to talk to a human", first_name="Zoe")
         note = TEXTS.get("agent-assigned", ticket=str(number), agent=expected, by=auto)
         await api.wait_for("sendMessage", lambda p, n=note: p["text"] == n, start=start)
+        await api.wait_for("sendMessage", lambda p, c=customer: p["chat_id"] == c, start=start)
         ticket = await stores.tickets.get(str(number))
         assert (ticket.status, ticket.claimed_by_name) == (TicketStatus.CLAIMED, expected)
-        await api.wait_for("sendMessage", lambda p, c=customer: p["chat_id"] == c, start=start)
+        assert ticket.waiting_since == ticket.created_at  # the SLA still counts: nobody answered
 
     # dana goes away: the next ticket goes to bob, the only one left
     assert await in_group(run, AGENT_ID, "/available off") == TEXTS.get(
@@ -358,6 +359,7 @@ async def test_new_tickets_go_round_robin_to_available_agents(
     await run.say(7004, "I want to talk to a human", first_name="Zoe")
     note = TEXTS.get("agent-assigned", ticket="4", agent="bob", by=auto)
     await api.wait_for("sendMessage", lambda p: p["text"] == note, start=start)
+    await api.wait_for("sendMessage", lambda p: p["chat_id"] == 7004, start=start)
     assert (await stores.tickets.get("4")).claimed_by_name == "bob"
     # the customers were not told a person joined before anyone wrote to them
     joined = {TEXTS.get("handoff-agent-joined", agent=n) for n in ("bob", "dana")}
