@@ -183,6 +183,7 @@ class EscalationSettings(BaseModel):
     business_hours: str = ""
     timezone: str = "UTC"
     sentiment_threshold: float = Field(-0.6, ge=-1.0, le=0.0)
+    auto_assign: bool = False  # new tickets go round-robin to accounts marked available
 
     @field_validator("agent_ids", mode="before")
     @classmethod

@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from limits.aio.strategies import MovingWindowRateLimiter
 from starlette.middleware.sessions import SessionMiddleware
 
-from bot.console import auth, dashboard, prometheus, tickets, users
+from bot.console import assignment, auth, dashboard, prometheus, tickets, users
 from bot.console.auth import Forbidden, show_forbidden
 from bot.console.refusals import show_refusal
 from bot.errors import ConfigurationError, UserFacingError
@@ -80,6 +80,7 @@ def create_app(
     app.add_exception_handler(Forbidden, show_forbidden)
     app.include_router(auth.router)
     app.include_router(users.router)
+    app.include_router(assignment.router)  # before tickets' catch-all /tickets/{id}/{action}
     app.include_router(tickets.router)
     app.include_router(dashboard.router)
     app.include_router(prometheus.router)

@@ -25,7 +25,10 @@ HISTORY_KINDS = {
     EventKind.TICKET_CLOSED,
     EventKind.TICKET_REOPENED,
     EventKind.RATING,
+    EventKind.TICKET_ASSIGNED,
 }
+# The queue's views (``?view=``): every open ticket, the signed-in person's, or nobody's.
+QUEUE_VIEWS = ("all", "mine", "unassigned")
 
 
 def _escalation(request: Request) -> EscalationService:
@@ -86,7 +89,14 @@ async def ticket_history(request: Request, ticket: Ticket) -> list[dict[str, Any
         ticket.created_at - 1, time.time() + 1
     )
     return [
-        {"kind": e.kind.value, "actor": e.actor, "at": e.at, "score": e.score, "new": e.is_new}
+        {
+            "kind": e.kind.value,
+            "actor": e.actor,
+            "at": e.at,
+            "score": e.score,
+            "new": e.is_new,
+            "assignee": e.assignee,
+        }
         for e in events
         if e.ticket_id == ticket.id and e.kind in HISTORY_KINDS
     ]
@@ -97,11 +107,22 @@ async def home() -> Response:
     return RedirectResponse("/dashboard", status_code=status.HTTP_303_SEE_OTHER)
 
 
+def in_view(ticket: Ticket, view: str, user: str) -> bool:
+    """Whether the queue's ``view`` shows the ticket to ``user`` (an unknown view shows all)."""
+    if view == "mine":
+        return ticket.claimed_by_name == user
+    if view == "unassigned":
+        return not ticket.claimed_by_name
+    return True
+
+
 @router.get("/api/tickets")
-async def api_queue(request: Request, user: Agent, texts: ConsoleTexts) -> list[dict[str, Any]]:
+async def api_queue(
+    request: Request, user: Agent, texts: ConsoleTexts, view: str = "all"
+) -> list[dict[str, Any]]:
     now = time.time()
     tickets = await _escalation(request).stores.tickets.list_open()
-    return [ticket_json(t, now, texts) for t in tickets]
+    return [ticket_json(t, now, texts) for t in tickets if in_view(t, view, user)]
 
 
 @router.get("/api/tickets/{ticket_id}")
@@ -115,9 +136,16 @@ async def api_ticket(
 
 
 @router.get("/tickets", response_class=HTMLResponse)
-async def queue_page(request: Request, user: Agent, texts: ConsoleTexts) -> Response:
-    tickets = await api_queue(request, user, texts)
-    return render(request, "queue.html", tickets=tickets)
+async def queue_page(
+    request: Request, user: Agent, texts: ConsoleTexts, view: str = "all"
+) -> Response:
+    view = view if view in QUEUE_VIEWS else "all"
+    tickets = await api_queue(request, user, texts, view)
+    users = _escalation(request).stores.users
+    available = await users.is_available(user) if await users.get(user) else None
+    return render(
+        request, "queue.html", tickets=tickets, view=view, views=QUEUE_VIEWS, available=available
+    )
 
 
 @router.get("/tickets/{ticket_id}", response_class=HTMLResponse)
@@ -129,7 +157,12 @@ async def ticket_page(
     until = await moderation.muted_until(data["chat_id"])
     muted = texts.get("console-muted-until", **moderation.until_args(until)) if until else None
     history = await ticket_history(request, await _ticket_or_404(request, ticket_id, texts))
-    return render(request, "ticket.html", ticket=data, muted=muted, history=history)
+    assignable = [
+        a.name for a in await _escalation(request).stores.users.list_all() if not a.disabled
+    ]
+    return render(
+        request, "ticket.html", ticket=data, muted=muted, history=history, assignable=assignable
+    )
 
 
 @router.post("/tickets/{ticket_id}/reply")

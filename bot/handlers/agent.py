@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from aiogram import F, Router
-from aiogram.filters import Command, Filter
+from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
 from bot.handlers.filters import Inline
@@ -45,6 +45,8 @@ def create_router() -> Router:
     router.callback_query.register(on_add_to_kb, KbSuggestCallback.filter())
     router.message.register(cmd_ticket, Command(*TicketAction), Inline(F.message_thread_id))
     router.message.register(cmd_unmute, Command("unmute"), Inline(F.message_thread_id))
+    router.message.register(cmd_assign, Command("assign"), Inline(F.message_thread_id))
+    router.message.register(cmd_available, Command("available"))
     router.message.register(relay_to_customer, Inline(F.message_thread_id))
     return router
 
@@ -156,6 +158,42 @@ async def cmd_unmute(
         return
     if not await moderation.unmute(ticket, await actor(message.from_user, escalation)):
         await message.reply(i18n.get("agent-not-muted"))
+
+
+async def cmd_assign(
+    message: Message, command: CommandObject, escalation: EscalationService, i18n: TextSource
+) -> None:
+    """/assign NAME in a ticket's topic: the ticket goes to that account (a transfer when claimed)."""
+    ticket = await escalation.ticket_for_thread(message.chat.id, message.message_thread_id)
+    if ticket is None or message.from_user is None:
+        return
+    if not await escalation.is_agent(message.from_user.id):
+        await message.reply(i18n.get("agent-not-allowed"))
+        return
+    who = await actor(message.from_user, escalation)
+    _, refusal = await escalation.assign(ticket.id, command.args or "", who)
+    if refusal:
+        await message.reply(refusal)
+
+
+async def cmd_available(
+    message: Message, command: CommandObject, escalation: EscalationService, i18n: TextSource
+) -> None:
+    """/available on|off: whether automatic assignment may give this agent new tickets."""
+    if message.from_user is None:
+        return
+    if not await escalation.is_agent(message.from_user.id):
+        await message.reply(i18n.get("agent-not-allowed"))
+        return
+    choice = (command.args or "").strip().lower()
+    if choice not in ("on", "off"):
+        await message.reply(i18n.get("agent-available-usage"))
+        return
+    account = await escalation.set_available(message.from_user.id, choice == "on")
+    if account is None:
+        await message.reply(i18n.get("agent-available-no-account"))
+    else:
+        await message.reply(i18n.get(f"agent-available-{choice}", agent=account))
 
 
 async def relay_to_customer(

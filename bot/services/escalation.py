@@ -138,6 +138,8 @@ class EscalationService:
             await self.knowledge.record_escalation(escalation.question, escalation.reason)
         if is_new:
             await self.ensure_topic(ticket)
+            if self.settings.auto_assign:
+                ticket = await self.auto_assign(ticket)
         else:
             reason = reason_text(self.texts, escalation.reason.value)
             note = Turn(TurnRole.CUSTOMER, self.texts.get("turn-escalated", reason=reason))
@@ -241,6 +243,70 @@ class EscalationService:
             await self._ticket_event(EventKind.TICKET_CLAIMED, result.ticket, actor)
             await self._announce_claim(result.ticket, actor)
         return result
+
+    async def assign(
+        self, ticket_id: str, name: str, actor: Actor, *, announce: bool = True
+    ) -> tuple[Ticket | None, str]:
+        """Give the ticket to the enabled account called ``name`` (any case): claimed by them, or
+        transferred when someone else had it. The second value is a refusal to show, or "";
+        after a refusal nothing stored has changed. The customer hears who handles their case
+        when that person changes (``announce``)."""
+        account = await self.stores.users.find(name) if name.strip() else None
+        if account is None or account.disabled:
+            refusal = "agent-assign-unknown" if name.strip() else "agent-assign-usage"
+            return await self.stores.tickets.get(ticket_id), self.texts.get(refusal, name=name)
+        result = await self.stores.tickets.assign(ticket_id, account.telegram_id, account.name)
+        ticket = result.ticket
+        if ticket is None:
+            return None, self.texts.get("agent-unknown-ticket")
+        if not result.assigned:
+            return ticket, self.texts.get("agent-ticket-closed-toast", ticket=ticket_id)
+        await self.stores.tickets.wait_over(ticket_id)
+        await self.events.record(
+            DomainEvent(
+                EventKind.TICKET_ASSIGNED,
+                chat_id=ticket.chat_id,
+                ticket_id=ticket.id,
+                actor=actor.name,
+                assignee=account.name,
+            )
+        )
+        note = self.texts.get(
+            "agent-assigned", ticket=ticket.id, agent=account.name, by=actor.name
+        )
+        await self.stores.tickets.append_turn(ticket.id, Turn(TurnRole.BOT, note))
+        await self._to_agents(ticket, lambda t: self.agents.post(t, note))
+        await self._to_agents(ticket, self.agents_status)
+        if announce and result.previous != account.name:  # only of a new person
+            customer = await self.customer_texts(ticket)
+            joined = customer.get("handoff-agent-joined", agent=_first_name(account.name))
+            await self._to_customer(ticket, lambda d: d.send_text(ticket.chat_id, joined))
+        log.info("ticket %s assigned to %s by %s", ticket.id, account.name, actor.name)
+        return ticket, ""
+
+    async def auto_assign(self, ticket: Ticket) -> Ticket:
+        """ESCALATION__AUTO_ASSIGN: a new ticket goes to the next available account in turn; with
+        nobody available it stays open for anyone to claim."""
+        account = await self.stores.users.next_available()
+        if account is None:
+            return ticket
+        auto = Actor(None, self.texts.get("agent-auto-assigner"))
+        assigned, _ = await self.assign(ticket.id, account.name, auto, announce=False)
+        if assigned is None or not assigned.is_active:
+            return ticket
+        # nobody has answered yet: the customer waits for the assignee since the ticket opened
+        assigned.waiting_since = assigned.created_at
+        await self.stores.tickets.update(assigned.id, waiting_since=assigned.waiting_since)
+        return assigned
+
+    async def set_available(self, user_id: int, available: bool) -> str | None:
+        """An agent in Telegram marks their linked account available or away; the account's
+        name, or None when their Telegram id is linked to no account (nothing changed)."""
+        account = await self.stores.users.by_telegram(user_id)
+        if account is None:
+            return None
+        await self.stores.users.set_available(account.name, available)
+        return account.name
 
     async def close(self, ticket_id: str, actor: Actor) -> tuple[Ticket | None, bool]:
         """Close the ticket, hand the customer back to the bot and ask for a rating."""
@@ -375,9 +441,8 @@ class EscalationService:
         claimed = self.texts.get("agent-claimed", agent=actor.name)
         await self._to_agents(ticket, lambda t: self.agents.post(t, claimed))
         await self._to_agents(ticket, self.agents_status)
-        first_name = actor.name.split(" (")[0].split()[0]
         customer = await self.customer_texts(ticket)
-        joined = customer.get("handoff-agent-joined", agent=first_name)
+        joined = customer.get("handoff-agent-joined", agent=_first_name(actor.name))
         await self._to_customer(ticket, lambda d: d.send_text(ticket.chat_id, joined))
 
     async def _record_agent_turn(self, ticket: Ticket, actor: Actor, text: str) -> None:
@@ -434,3 +499,8 @@ class EscalationService:
             blocked = self.texts.get("agent-customer-blocked")
             await self._to_agents(ticket, lambda t: self.agents.post(t, blocked))
         return delivery
+
+
+def _first_name(name: str) -> str:
+    """How the customer is told who joined: the first word of the agent's name."""
+    return (name.split(" (")[0].split() or [name])[0]

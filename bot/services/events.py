@@ -46,6 +46,7 @@ class EventKind(StrEnum):
     CUSTOMER_MUTED = "customer_muted"  # abusive again within the window: muted
     MUTED_MESSAGE = "muted_message"  # a muted customer's message, not answered or relayed
     CUSTOMER_UNMUTED = "customer_unmuted"  # an agent lifted a mute (``actor``)
+    TICKET_ASSIGNED = "ticket_assigned"  # ``actor`` gave the ticket to ``assignee``
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ class DomainEvent:
     summary: str | None = None  # kb_changed: entry ids and counts
     message_kind: str | None = None  # message_received: text, photo, …, callback
     sentiment: float | None = None  # message_received: −1 (furious) … +1 (delighted)
+    assignee: str | None = None  # ticket_assigned: the account the ticket was given to
     at: float = field(default_factory=time.time)
 
     def to_fields(self) -> dict[str, str]:

@@ -18,7 +18,7 @@ from bot.store.conversations import ConversationRepository, Turn, TurnRole
 from bot.store.keys import Keys, key_prefix
 from bot.store.languages import LanguageRepository
 from bot.store.moderation import ModerationRepository
-from bot.store.tickets import ClaimResult, Ticket, TicketRepository, TicketStatus
+from bot.store.tickets import AssignResult, ClaimResult, Ticket, TicketRepository, TicketStatus
 from bot.store.users import Account, AccountConflict, Role, UserRepository
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "AccountConflict",
     "AnswerRecord",
     "AnswerRepository",
+    "AssignResult",
     "ClaimResult",
     "ClarificationRecord",
     "ClarificationRepository",

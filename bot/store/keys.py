@@ -160,6 +160,14 @@ class Keys:
     def users(self) -> str:
         return f"{self.prefix}:users"
 
+    def users_available(self) -> str:
+        """Names of the accounts marked available for automatic assignment."""
+        return f"{self.prefix}:users:available"
+
+    def assign_pointer(self) -> str:
+        """The round-robin counter of automatic assignment (shared by all workers)."""
+        return f"{self.prefix}:assign:pointer"
+
     def user_by_telegram(self) -> str:
         """Telegram user id → console account name (an id belongs to one account)."""
         return f"{self.prefix}:users:by-telegram"

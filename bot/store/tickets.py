@@ -121,6 +121,16 @@ class ClaimResult:
     claimed: bool
 
 
+@dataclass(frozen=True, slots=True)
+class AssignResult:
+    """What an assignment did: ``assigned`` is False for an unknown or closed ticket;
+    ``previous`` is who had the ticket before ("" when nobody)."""
+
+    ticket: Ticket | None
+    assigned: bool
+    previous: str = ""
+
+
 class TicketRepository:
     """Tickets with at most one active ticket per customer, also under concurrent messages.
 
@@ -230,6 +240,38 @@ class TicketRepository:
             return ClaimResult(ticket, True)
 
         return await self.redis.transaction(claim_open, key, value_from_callable=True)
+
+    async def assign(self, ticket_id: str, agent_id: int | None, agent_name: str) -> AssignResult:
+        """Give an active ticket to a named agent, whoever held it (a transfer when claimed);
+        an unknown or closed ticket stays as it was."""
+        key = self.keys.ticket(ticket_id)
+
+        async def assign_active(pipe: Pipeline) -> AssignResult:
+            data = await pipe.hgetall(key)
+            if not data:
+                await pipe.unwatch()
+                return AssignResult(None, False)
+            ticket = Ticket.from_hash(data)
+            if not ticket.is_active:
+                await pipe.unwatch()
+                return AssignResult(ticket, False)
+            previous = ticket.claimed_by_name
+            ticket.status = TicketStatus.CLAIMED
+            ticket.claimed_by, ticket.claimed_by_name = agent_id, agent_name
+            ticket.claimed_at = time.time()
+            pipe.multi()
+            pipe.hset(
+                key,
+                mapping={
+                    "status": ticket.status,
+                    "claimed_by": _hash_value(agent_id),
+                    "claimed_by_name": agent_name,
+                    "claimed_at": _hash_value(ticket.claimed_at),
+                },
+            )
+            return AssignResult(ticket, True, previous)
+
+        return await self.redis.transaction(assign_active, key, value_from_callable=True)
 
     async def close(self, ticket: Ticket, closed_by: str = "") -> bool:
         """Close an active ticket; False when it was already closed (nothing changes)."""

@@ -106,6 +106,33 @@ class UserRepository:
             rows = await pipe.execute()
         return [Account.from_hash(row) for row in rows if row]
 
+    async def find(self, name: str) -> Account | None:
+        """The account named ``name``, compared case-insensitively (agents type names)."""
+        wanted = name.strip().casefold()
+        names = await self.redis.smembers(self.keys.users())
+        match = next((n for n in sorted(names) if n.casefold() == wanted), None)
+        return await self.get(match) if match is not None else None
+
+    async def set_available(self, name: str, available: bool) -> None:
+        """Mark the account available (or away) for automatic assignment."""
+        if available:
+            await self.redis.sadd(self.keys.users_available(), name)
+        else:
+            await self.redis.srem(self.keys.users_available(), name)
+
+    async def is_available(self, name: str) -> bool:
+        return bool(await self.redis.sismember(self.keys.users_available(), name))
+
+    async def next_available(self) -> Account | None:
+        """The next enabled, available account in turn (round-robin over their sorted names;
+        the counter is in Redis, so every worker takes the next one); None if nobody is."""
+        names = sorted(await self.redis.smembers(self.keys.users_available()))
+        accounts = [a for a in [await self.get(n) for n in names] if a and not a.disabled]
+        if not accounts:
+            return None
+        turn = await self.redis.incr(self.keys.assign_pointer())
+        return accounts[(turn - 1) % len(accounts)]
+
     async def count(self) -> int:
         return int(await self.redis.scard(self.keys.users()))
 

@@ -101,3 +101,13 @@ turn-pressed-none-of-these = [pressed “None of these — talk to a person”]
 # Who closed a ticket whose customer asked us to delete their data.
 agent-closed-by-customer = the customer (data deletion)
 agent-customer-forgot = 🗑 The customer asked us to delete their data: ticket #{ $ticket } is closed and its transcript deleted. Please don't contact them about it.
+
+## Assignment: /assign NAME in a ticket's topic, and the console's Assign
+agent-assigned = 👤 #{ $ticket } assigned to { $agent } by { $by }.
+agent-assign-unknown = No enabled account is called “{ $name }” — nothing was changed.
+agent-assign-usage = Write /assign and an account's name, e.g. /assign Bob.
+agent-auto-assigner = automatic assignment
+agent-available-usage = Write /available on (new tickets may be given to you) or /available off (away).
+agent-available-no-account = Your Telegram account is linked to no console account, so tickets cannot be given to you automatically — ask an admin to link it.
+agent-available-on = { $agent } is available: new tickets may be assigned automatically.
+agent-available-off = { $agent } is away: no new tickets will be assigned automatically.

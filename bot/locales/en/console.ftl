@@ -55,3 +55,8 @@ console-account-enabled = { $name } is enabled again.
 console-account-password-reset = New password set for { $name }; their open sessions ended.
 console-not-changed = Not changed: { $problems }
 console-not-yourself = you cannot disable your own account or take its admin role; another admin (or `supportbot users`) can
+
+## Assignment: the ticket page's "Assign to" form
+console-assigned = Ticket #{ $ticket } is now { $agent }'s.
+console-available-on = You are available: new tickets may be assigned to you automatically.
+console-available-off = You are away: no new tickets will be assigned to you automatically.
