@@ -55,3 +55,11 @@ console-account-enabled = { $name } is enabled again.
 console-account-password-reset = New password set for { $name }; their open sessions ended.
 console-not-changed = Not changed: { $problems }
 console-not-yourself = you cannot disable your own account or take its admin role; another admin (or `supportbot users`) can
+
+## Canned replies (/kb/canned) and files from the ticket page
+
+console-canned-saved = Canned reply “{ $name }” saved.
+console-canned-deleted = Canned reply “{ $name }” deleted.
+console-canned-not-deleted = Not deleted: { $problems }
+console-file-sent = File sent: { $name }
+console-file-not-sent = File not sent: { $problems }
