@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 MEMBERSHIP_CACHE_SECONDS = 60.0
 FILE_LIMIT_MB = 20  # a file sent from the console (the Bot API takes uploads up to 50 MB)
+FILE_LIMIT_BYTES = FILE_LIMIT_MB * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,11 +358,8 @@ class EscalationService:
             return Delivery(False, self.texts.get("agent-unknown-ticket"))
         if not data:
             return Delivery(False, self.texts.get("agent-file-empty"))
-        if len(data) > FILE_LIMIT_MB * 1024 * 1024:
-            size = f"{len(data) / 1024 / 1024:.1f}"
-            return Delivery(
-                False, self.texts.get("agent-file-too-big", size=size, limit=str(FILE_LIMIT_MB))
-            )
+        if len(data) > FILE_LIMIT_BYTES:
+            return Delivery(False, self.texts.get("agent-file-too-big", limit=str(FILE_LIMIT_MB)))
         if not ticket.is_active:
             return Delivery(False, self.texts.get("agent-reply-to-closed"))
         if ticket.customer_blocked:

@@ -4,16 +4,22 @@ the real dispatcher, the fake Bot API and Redis) or from the console, where they
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 import pytest_asyncio
 
+from bot.services.accounts import AccountService
 from bot.services.canned import CannedReplies, CannedReplyError
+from bot.services.escalation import FILE_LIMIT_BYTES, FILE_LIMIT_MB
 from bot.services.events import EventKind, RedisEventLog
 from bot.store import Stores
 from knowledge_base import KnowledgeBase
 from retrieval import FaqRetriever
+from tests.bot.test_console import PASSWORD, USER, Console, console  # noqa: F401 (fixture)
 from tests.support.handoff import (
     AGENT_ID,
     AGENT_NAME,
@@ -24,6 +30,7 @@ from tests.support.handoff import (
 )
 from tests.support.texts import TEXTS
 
+STRONG = "violet-harbour-trombone-42"
 GREETING = "Hi {name}, I'm {agent} and I'm looking at ticket #{ticket} now."
 
 
@@ -164,3 +171,133 @@ async def test_unknown_name_and_non_agents_send_nothing(run: RunningBot, stores:
     assert len(api.sent_texts(CUSTOMER)) == customer_texts
     assert len(await stores.tickets.transcript("1")) == turns
     assert not api.calls_of("copyMessage")
+
+
+# ------------------------------------------------------------------ console
+
+
+async def logged_in(
+    web: Console, name: str = USER, password: str = PASSWORD, page: str = "/kb/canned"
+) -> tuple[aiohttp.ClientSession, str]:
+    """An HTTP session signed in to the console, and its CSRF token (from ``page``)."""
+    http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    async with http.post(f"{web.url}/login", data={"username": name, "password": password}):
+        pass
+    async with http.get(f"{web.url}{page}") as resp:
+        assert resp.status == 200, "not signed in"
+        csrf = re.search(r'name="csrf" value="([^"]+)"', await resp.text()).group(1)
+    return http, csrf
+
+
+async def test_operators_manage_canned_replies_in_the_console_and_agents_cannot(
+    console: Console,  # noqa: F811
+) -> None:
+    stores, url = console.stores, console.url
+    http, csrf = await logged_in(console)  # the login from settings is an admin
+    async with http:
+        form = {"csrf": csrf, "name": "greeting", "text": GREETING}
+        async with http.post(f"{url}/kb/canned", data=form) as resp:
+            page = await resp.text()
+            assert resp.status == 200 and str(resp.url).endswith("/kb/canned")
+        assert TEXTS.get("console-canned-saved", name="greeting") in html.unescape(page)
+        assert 'id="canned-greeting"' in page
+
+        # An unknown placeholder: the form again with what was typed and why; nothing stored.
+        bad = "Your order {order} ships today"
+        form = {"csrf": csrf, "name": "greeting", "text": bad}
+        async with http.post(f"{url}/kb/canned", data=form) as resp:
+            page = html.unescape(await resp.text())
+            assert resp.status == 422
+        assert "Unknown placeholder {order}" in page and "{name}, {agent}, {ticket}" in page
+        assert bad in page
+        assert (await stores.canned.get("greeting")).text == GREETING
+
+        # Edit, then delete; deleting an unknown one is refused with a clear message.
+        form = {"csrf": csrf, "name": "greeting", "text": "Hello {name}!"}
+        async with http.post(f"{url}/kb/canned", data=form) as resp:
+            assert resp.status == 200
+        assert (await stores.canned.get("greeting")).text == "Hello {name}!"
+        assert (await stores.canned.get("greeting")).updated_by == USER
+        async with http.post(f"{url}/kb/canned/nope/delete", data={"csrf": csrf}) as resp:
+            assert "no canned reply “nope”" in html.unescape(await resp.text())
+        async with http.post(f"{url}/kb/canned/greeting/delete", data={"csrf": csrf}) as resp:
+            page = html.unescape(await resp.text())
+        assert TEXTS.get("console-canned-deleted", name="greeting") in page
+        assert await stores.canned.list_all() == []
+        # A forged form changes nothing.
+        form = {"csrf": "forged", "name": "greeting", "text": GREETING}
+        async with http.post(f"{url}/kb/canned", data=form) as resp:
+            assert resp.status == 403
+        assert await stores.canned.list_all() == []
+
+    await AccountService(stores.users, TEXTS).add("bob", "agent", STRONG)
+    ticket_id = await console.customer_asks(60, "Bea", "I need a human")
+    http, csrf = await logged_in(console, "bob", STRONG, page=f"/tickets/{ticket_id}")
+    async with http:
+        async with http.get(f"{url}/kb/canned") as resp:
+            assert resp.status == 403
+        form = {"csrf": csrf, "name": "greeting", "text": GREETING}
+        async with http.post(f"{url}/kb/canned", data=form) as resp:
+            assert resp.status == 403
+    assert await stores.canned.list_all() == []
+
+
+async def test_the_ticket_page_offers_canned_replies_rendered_for_its_ticket(
+    console: Console,  # noqa: F811
+) -> None:
+    await canned(console.stores).save("greeting", GREETING, "olga")
+    ticket_id = await console.customer_asks(61, "Carol Smith", "I need a human")
+    http, _ = await logged_in(console)
+    async with http, http.get(f"{console.url}/tickets/{ticket_id}") as resp:
+        page = html.unescape(await resp.text())
+    rendered = f"Hi Carol, I'm {USER} and I'm looking at ticket #{ticket_id} now."
+    assert f'<option value="greeting" data-text="{rendered}">greeting</option>' in page
+
+
+async def send_file(
+    web: Console, ticket_id: str, name: str, data: bytes, caption: str = ""
+) -> str:
+    http, csrf = await logged_in(web)
+    form = aiohttp.FormData()
+    form.add_field("csrf", csrf)
+    form.add_field("text", caption)
+    form.add_field("file", data, filename=name, content_type="application/octet-stream")
+    async with http, http.post(f"{web.url}/tickets/{ticket_id}/reply", data=form) as resp:
+        assert resp.status == 200
+        return html.unescape(await resp.text())
+
+
+async def test_agents_send_photos_and_files_from_the_console(console: Console) -> None:  # noqa: F811
+    api, stores = console.api, console.stores
+    ticket_id = await console.customer_asks(62, "Dan", "I need a human")
+    picture = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+    page = await send_file(console, ticket_id, "parcel.png", picture, "Your parcel")
+    assert TEXTS.get("console-file-sent", name="parcel.png") in page
+    (photo,) = [c for c in api.calls_of("sendPhoto") if str(c.params["chat_id"]) == "62"]
+    assert (
+        photo.files["photo"].content == picture and photo.files["photo"].filename == "parcel.png"
+    )
+    assert photo.params["caption"] == "Your parcel"
+
+    invoice = b"%PDF-1.4 invoice"
+    await send_file(console, ticket_id, "invoice.pdf", invoice)
+    (document,) = [c for c in api.calls_of("sendDocument") if str(c.params["chat_id"]) == "62"]
+    assert document.files["document"].content == invoice
+
+    transcript = [t.text for t in await stores.tickets.transcript(ticket_id)]
+    assert transcript[-2:] == ["[file: parcel.png] Your parcel", "[file: invoice.pdf]"]
+    events = await RedisEventLog(stores.redis, stores.keys).read()
+    assert [e.actor for e in events if e.kind == EventKind.TICKET_REPLIED] == [USER, USER]
+
+
+async def test_a_file_over_the_limit_is_refused_and_nothing_sent(console: Console) -> None:  # noqa: F811
+    api, stores = console.api, console.stores
+    ticket_id = await console.customer_asks(63, "Eve", "I need a human")
+    turns = len(await stores.tickets.transcript(ticket_id))
+
+    page = await send_file(console, ticket_id, "big.pdf", b"x" * (FILE_LIMIT_BYTES + 1))
+    refusal = TEXTS.get("agent-file-too-big", limit=str(FILE_LIMIT_MB))
+    assert TEXTS.get("console-file-not-sent", problems=refusal) in page
+    assert not api.calls_of("sendDocument") and not api.calls_of("sendPhoto")
+    assert len(await stores.tickets.transcript(ticket_id)) == turns

@@ -121,5 +121,5 @@ canned-bad-placeholder = Unknown placeholder { $placeholder }: a canned reply ma
 turn-agent-file = [file: { $name }]
 turn-agent-file-caption = [file: { $name }] { $caption }
 agent-console-file = 🧑‍💼 { $agent } (web console) sent a file: { $name }
-agent-file-too-big = The file is too big: { $size } MB, at most { $limit } MB can be sent.
+agent-file-too-big = The file is too big: at most { $limit } MB can be sent.
 agent-file-empty = The file is empty or none was chosen.
