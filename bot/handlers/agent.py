@@ -156,7 +156,7 @@ async def cmd_unmute(
     if not await escalation.is_agent(message.from_user.id):
         await message.reply(i18n.get("agent-not-allowed"))
         return
-    if not await moderation.unmute(ticket, actor(message.from_user)):
+    if not await moderation.unmute(ticket, await actor(message.from_user, escalation)):
         await message.reply(i18n.get("agent-not-muted"))
 
 
