@@ -19,7 +19,7 @@ from bot.services.events import EventKind, RedisEventLog
 from bot.store import Stores
 from knowledge_base import KnowledgeBase
 from retrieval import FaqRetriever
-from tests.bot.test_console import PASSWORD, USER, Console, console  # noqa: F401 (fixture)
+from tests.bot.test_console import CHROMIUM, PASSWORD, USER, Console, console  # noqa: F401
 from tests.support.handoff import (
     AGENT_ID,
     AGENT_NAME,
@@ -301,3 +301,39 @@ async def test_a_file_over_the_limit_is_refused_and_nothing_sent(console: Consol
     assert TEXTS.get("console-file-not-sent", problems=refusal) in page
     assert not api.calls_of("sendDocument") and not api.calls_of("sendPhoto")
     assert len(await stores.tickets.transcript(ticket_id)) == turns
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+async def test_an_agent_picks_a_canned_reply_edits_it_and_sends_it_in_a_browser(
+    console: Console,  # noqa: F811
+) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    await canned(console.stores).save("greeting", GREETING, "olga")
+    ticket_id = await console.customer_asks(64, "Fay Wong", "I need a human")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = await browser.new_page()
+            page.set_default_timeout(10_000)
+            await page.goto(f"{console.url}/login")
+            await page.fill("#username", USER)
+            await page.fill("#password", PASSWORD)
+            await page.click("#login")
+            await page.goto(f"{console.url}/tickets/{ticket_id}")
+            await page.select_option("#canned", "greeting")
+            rendered = f"Hi Fay, I'm {USER} and I'm looking at ticket #{ticket_id} now."
+            await expect(page.locator("#reply")).to_have_value(rendered)
+            await page.fill("#reply", rendered + " One moment please.")
+            start = len(console.api.calls)
+            await page.click("#send")
+            await expect(page.locator("#flash")).to_contain_text("Sent to the customer.")
+        finally:
+            await browser.close()
+    edited = rendered + " One moment please."
+    sent = await console.api.wait_for(
+        "sendMessage", lambda p: p["chat_id"] == 64 and p["text"] == edited, start=start
+    )
+    assert (await console.stores.tickets.transcript(ticket_id))[-1].text == sent.params["text"]
