@@ -5,21 +5,26 @@ from __future__ import annotations
 
 import asyncio
 import html
+import io
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
 import pytest
 import pytest_asyncio
+import redis
 
+from bot.cli import main
 from bot.services.accounts import AccountService
 from bot.services.canned import CannedReplies, CannedReplyError
 from bot.services.escalation import FILE_LIMIT_BYTES, FILE_LIMIT_MB
 from bot.services.events import EventKind, RedisEventLog
 from bot.store import Stores
+from bot.terminal import TerminalDelivery
 from knowledge_base import KnowledgeBase
 from retrieval import FaqRetriever
 from tests.bot.test_console import CHROMIUM, PASSWORD, USER, Console, console  # noqa: F401
+from tests.conftest import REDIS_URL
 from tests.support.handoff import (
     AGENT_ID,
     AGENT_NAME,
@@ -337,3 +342,45 @@ async def test_an_agent_picks_a_canned_reply_edits_it_and_sends_it_in_a_browser(
         "sendMessage", lambda p: p["chat_id"] == 64 and p["text"] == edited, start=start
     )
     assert (await console.stores.tickets.transcript(ticket_id))[-1].text == sent.params["text"]
+
+
+# ------------------------------------------------------------------ command line, terminal chat
+
+
+@pytest.fixture
+def canned_env(monkeypatch: pytest.MonkeyPatch, key_prefix: str) -> Iterator[None]:
+    monkeypatch.setenv("REDIS__URL", REDIS_URL)
+    monkeypatch.setenv("REDIS__PREFIX", key_prefix)
+    yield
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(match=f"{key_prefix}*"):
+        client.delete(key)
+    client.close()
+
+
+def test_cli_adds_lists_and_deletes_and_refuses_an_unknown_placeholder(
+    canned_env: None, capsys: pytest.CaptureFixture
+) -> None:
+    assert main(["canned", "list"]) == 0
+    assert TEXTS.get("cli-canned-none") in capsys.readouterr().out
+    assert main(["canned", "add", "greeting", "--text", GREETING]) == 0
+    assert "greeting" in capsys.readouterr().out
+    assert main(["canned", "add", "greeting", "--text", "Order {order}"]) == 2
+    assert "Unknown placeholder {order}" in capsys.readouterr().err
+    assert main(["canned", "list"]) == 0
+    assert capsys.readouterr().out == f"greeting\t{GREETING}\n"
+    assert main(["canned", "delete", "nope"]) == 2
+    assert "no canned reply “nope”" in capsys.readouterr().err
+    assert main(["canned", "delete", "greeting"]) == 0
+    assert main(["canned", "list"]) == 0
+    assert TEXTS.get("cli-canned-none") in capsys.readouterr().out
+
+
+async def test_the_terminal_chat_says_a_file_was_sent() -> None:
+    out = io.StringIO()
+    delivery = await TerminalDelivery(TEXTS, "> ", out).send_file(
+        1, "invoice.pdf", b"%PDF", "Here"
+    )
+    assert delivery.delivered
+    shown = out.getvalue()
+    assert TEXTS.get("terminal-agent-file", name="invoice.pdf") in shown and "Here" in shown
