@@ -503,6 +503,7 @@ def build_dispatcher(app: App, bot: Bot) -> Dispatcher:
     from bot.middlewares import setup_middlewares
     from bot.middlewares.flood import FloodControlMiddleware
     from bot.middlewares.moderation import ModerationMiddleware
+    from bot.services.canned import CannedReplies
     from bot.services.moderation import ModerationService
 
     if app.answering is None:
@@ -539,6 +540,7 @@ def build_dispatcher(app: App, bot: Bot) -> Dispatcher:
         detector=app.abuse,
     )
     dp["moderation"] = moderation  # /unmute in a ticket's topic
+    dp["canned"] = CannedReplies(app.stores.canned, app.catalog.texts())  # /reply NAME
     exempt = frozenset(app.settings.operators.ids) | frozenset(app.settings.escalation.agent_ids)
     setup_middlewares(
         dp,

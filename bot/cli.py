@@ -458,6 +458,7 @@ def build_parser(texts: TextSource) -> argparse.ArgumentParser:
         "sweep", help="mask and delete what PRIVACY__TRANSCRIPT_DAYS / RETENTION_DAYS allow, now"
     ).set_defaults(func=cmd_privacy_sweep)
 
+    from bot.cli_canned import register as register_canned
     from bot.cli_kb import register
     from bot.cli_report import register as register_report
     from bot.cli_users import register as register_users
@@ -465,6 +466,7 @@ def build_parser(texts: TextSource) -> argparse.ArgumentParser:
     register(sub)
     register_report(sub)
     register_users(sub)
+    register_canned(sub)
     return parser
 
 

@@ -42,6 +42,12 @@ class TerminalDelivery(CustomerDelivery):
     async def copy(self, chat_id: int, from_chat_id: int, message_id: int) -> Delivery:
         return await self.send_text(chat_id, self.texts.get("terminal-agent-attachment"))
 
+    async def send_file(
+        self, chat_id: int, filename: str, data: bytes, caption: str = ""
+    ) -> Delivery:
+        await self.send_text(chat_id, self.texts.get("terminal-agent-file", name=filename))
+        return await self.send_text(chat_id, caption) if caption else Delivery(True)
+
 
 async def chat(settings: Any) -> int:
     from bot.app import load_catalog, open_app

@@ -1,5 +1,5 @@
 """The agents' web console (FastAPI): login, the live ticket queue, transcripts, reply / claim / close,
-the knowledge base (operators) and the team's accounts (admins).
+the knowledge base and canned replies (operators) and the team's accounts (admins).
 
 ``create_app(services, settings)`` builds the app; feature routers are added with
 ``app.include_router``. Routes reach the product through ``request.app.state.services``
@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from limits.aio.strategies import MovingWindowRateLimiter
 from starlette.middleware.sessions import SessionMiddleware
 
-from bot.console import assignment, auth, dashboard, prometheus, tickets, users
+from bot.console import assignment, auth, canned, dashboard, prometheus, tickets, users
 from bot.console.auth import Forbidden, show_forbidden
 from bot.console.refusals import show_refusal
 from bot.errors import ConfigurationError, UserFacingError
@@ -84,6 +84,7 @@ def create_app(
     app.include_router(tickets.router)
     app.include_router(dashboard.router)
     app.include_router(prometheus.router)
+    app.include_router(canned.router)  # /kb/canned: before the knowledge base's /kb pages
     knowledge = services.extra.get("knowledge")
     if knowledge is not None:
         from bot.console.kb import include_kb

@@ -160,6 +160,7 @@ def render(request: Request, name: str, **context: object) -> HTMLResponse:
     kb_enabled = getattr(request.app.state, "kb_enabled", False)
     context.setdefault("kb_enabled", kb_enabled and role.allows(Role.OPERATOR))
     context.setdefault("is_admin", bool(context["user"]) and role.allows(Role.ADMIN))
+    context.setdefault("is_operator", bool(context["user"]) and role.allows(Role.OPERATOR))
     context["csrf"] = csrf_token(request)
     context["flash"] = request.session.pop("flash", None)
     return templates.TemplateResponse(request, name, context)

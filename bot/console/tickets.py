@@ -6,12 +6,13 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi import APIRouter, Form, HTTPException, Request, UploadFile, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bot.console.auth import Agent, ConsoleTexts, FormAgent, render
+from bot.console.canned import canned_replies, rendered_for
 from bot.i18n import Texts
-from bot.services.escalation import Actor, EscalationService
+from bot.services.escalation import FILE_LIMIT_BYTES, Actor, EscalationService
 from bot.services.events import EventKind, RedisEventLog
 from bot.services.moderation import ModerationService
 from bot.store import Ticket, Turn
@@ -156,12 +157,20 @@ async def ticket_page(
     moderation = _moderation(request)
     until = await moderation.muted_until(data["chat_id"])
     muted = texts.get("console-muted-until", **moderation.until_args(until)) if until else None
-    history = await ticket_history(request, await _ticket_or_404(request, ticket_id, texts))
+    ticket = await _ticket_or_404(request, ticket_id, texts)
+    history = await ticket_history(request, ticket)
     assignable = [
         a.name for a in await _escalation(request).stores.users.list_all() if not a.disabled
     ]
+    canned = await rendered_for(canned_replies(request), ticket, user)
     return render(
-        request, "ticket.html", ticket=data, muted=muted, history=history, assignable=assignable
+        request,
+        "ticket.html",
+        ticket=data,
+        muted=muted,
+        history=history,
+        assignable=assignable,
+        canned=canned,
     )
 
 
@@ -172,9 +181,29 @@ async def reply(
     user: FormAgent,
     texts: ConsoleTexts,
     text: Annotated[str, Form()] = "",
+    file: UploadFile | None = None,
 ) -> Response:
+    if file is not None and file.filename:
+        return await _send_file(request, ticket_id, user, texts, file, text)
     delivery = await _escalation(request).console_reply(ticket_id, Actor(None, user), text)
     request.session["flash"] = texts.get("console-sent") if delivery.delivered else delivery.note
+    return _back(ticket_id)
+
+
+async def _send_file(
+    request: Request, ticket_id: str, user: str, texts: Texts, file: UploadFile, caption: str
+) -> Response:
+    """A file chosen on the reply form, the text as its caption; one byte over the limit is
+    enough to refuse it, so no more is read."""
+    data = await file.read(FILE_LIMIT_BYTES + 1)
+    name = file.filename or "file"
+    delivery = await _escalation(request).console_file(
+        ticket_id, Actor(None, user), name, data, caption
+    )
+    if delivery.delivered:
+        request.session["flash"] = texts.get("console-file-sent", name=name)
+    else:
+        request.session["flash"] = texts.get("console-file-not-sent", problems=delivery.note)
     return _back(ticket_id)
 
 

@@ -1,5 +1,5 @@
-"""Agents in their forum supergroup: Claim / Close / Reopen buttons, /unmute and replies in ticket
-topics.
+"""Agents in their forum supergroup: Claim / Close / Reopen buttons, /unmute, /reply (canned
+replies) and replies in ticket topics.
 
 Replies to an agent are in their language: ``i18n``, which the locale middleware injects.
 """
@@ -16,6 +16,7 @@ from bot.handlers.filters import Inline
 from bot.i18n import TextSource
 from bot.keyboards import KbSuggestCallback, TicketAction, TicketCallback
 from bot.services.agents_chat import display_name
+from bot.services.canned import KB_PREFIX, CannedReplies
 from bot.services.escalation import Actor, EscalationService
 from bot.services.knowledge import KnowledgeService
 from bot.services.moderation import ModerationService
@@ -47,6 +48,7 @@ def create_router() -> Router:
     router.message.register(cmd_unmute, Command("unmute"), Inline(F.message_thread_id))
     router.message.register(cmd_assign, Command("assign"), Inline(F.message_thread_id))
     router.message.register(cmd_available, Command("available"))
+    router.message.register(cmd_reply, Command("reply"), Inline(F.message_thread_id))
     router.message.register(relay_to_customer, Inline(F.message_thread_id))
     return router
 
@@ -194,6 +196,37 @@ async def cmd_available(
         await message.reply(i18n.get("agent-available-no-account"))
     else:
         await message.reply(i18n.get(f"agent-available-{choice}", agent=account))
+
+
+async def cmd_reply(
+    message: Message,
+    escalation: EscalationService,
+    canned: CannedReplies,
+    knowledge: KnowledgeService | None,
+    i18n: TextSource,
+) -> None:
+    """/reply NAME (a canned reply) or /reply kb:ENTRY_ID (an FAQ answer) in a ticket's topic:
+    sent to the customer as this agent's reply; /reply alone lists the canned replies."""
+    ticket = await escalation.ticket_for_thread(message.chat.id, message.message_thread_id)
+    if ticket is None or message.from_user is None:
+        return
+    if not await escalation.is_agent(message.from_user.id):
+        await message.reply(i18n.get("agent-not-allowed"))
+        return
+    what = (message.text or "").partition(" ")[2].strip()
+    if not what:
+        names = ", ".join(r.name for r in await canned.list_all())
+        await message.reply(i18n.get("agent-canned-list", names=names or "-"))
+        return
+    who = await actor(message.from_user, escalation)
+    if what.lower().startswith(KB_PREFIX):
+        text = await canned.kb_answer(what[len(KB_PREFIX) :].strip(), knowledge)
+    else:
+        text = await canned.render(what, ticket, who.name)
+    shown = i18n.get("agent-canned-sent", agent=who.name, what=what, text=text)
+    delivery = await escalation.console_reply(ticket.id, who, text, shown=shown)
+    if not delivery.delivered and delivery.note:
+        await message.reply(delivery.note)
 
 
 async def relay_to_customer(

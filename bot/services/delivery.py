@@ -21,13 +21,16 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 
 from bot.i18n import TextSource
 
 log = logging.getLogger(__name__)
 
 TELEGRAM_TEXT_LIMIT = 4096
+TELEGRAM_CAPTION_LIMIT = 1024
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+PHOTO_LIMIT = 10 * 1024 * 1024  # larger pictures go as documents (the Bot API's photo limit)
 
 
 def split_message(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
@@ -84,6 +87,22 @@ class CustomerDelivery:
         return await self._attempt(
             chat_id, partial(self.bot.copy_message, chat_id, from_chat_id, message_id)
         )
+
+    async def send_file(
+        self, chat_id: int, filename: str, data: bytes, caption: str = ""
+    ) -> Delivery:
+        """A file: a picture as a photo (``send_photo``), anything else as a document; a caption
+        longer than Telegram allows follows as a text."""
+        upload = BufferedInputFile(data, filename=filename)
+        is_photo = filename.lower().endswith(PHOTO_SUFFIXES) and len(data) <= PHOTO_LIMIT
+        send = self.bot.send_photo if is_photo else self.bot.send_document
+        short = caption if len(caption) <= TELEGRAM_CAPTION_LIMIT else ""
+        delivery = await self._attempt(
+            chat_id, partial(send, chat_id, upload, caption=short or None)
+        )
+        if delivery.delivered and caption and not short:
+            return await self.send_text(chat_id, caption)
+        return delivery
 
     async def _attempt(self, chat_id: int, send: Callable[[], Awaitable[object]]) -> Delivery:
         """One call; the sending path has already retried what can be retried."""

@@ -33,6 +33,8 @@ from bot.store import ClaimResult, Stores, Ticket, TicketStatus, Turn, TurnRole
 log = logging.getLogger(__name__)
 
 MEMBERSHIP_CACHE_SECONDS = 60.0
+FILE_LIMIT_MB = 20  # a file sent from the console (the Bot API takes uploads up to 50 MB)
+FILE_LIMIT_BYTES = FILE_LIMIT_MB * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,8 +387,11 @@ class EscalationService:
                 await self._offer_kb_suggestion(ticket)
         return delivery
 
-    async def console_reply(self, ticket_id: str, actor: Actor, text: str) -> Delivery:
-        """A reply typed in the web console: sent by the bot, kept, and shown in the topic."""
+    async def console_reply(
+        self, ticket_id: str, actor: Actor, text: str, *, shown: str | None = None
+    ) -> Delivery:
+        """A reply typed in the web console (or a canned one, ``/reply``): sent by the bot, kept,
+        and shown in the topic (as ``shown`` if given)."""
         ticket = await self.stores.tickets.get(ticket_id)
         text = text.strip()
         if ticket is None:
@@ -403,9 +408,42 @@ class EscalationService:
         if not delivery.delivered:
             return delivery
         await self._record_agent_turn(ticket, actor, text)
-        shown = self.texts.get("agent-console-reply", agent=actor.name, text=text)
+        shown = shown or self.texts.get("agent-console-reply", agent=actor.name, text=text)
         await self._to_agents(ticket, lambda t: self.agents.post(t, shown))
         await self._offer_kb_suggestion(ticket)
+        return Delivery(True)
+
+    async def console_file(
+        self, ticket_id: str, actor: Actor, filename: str, data: bytes, caption: str = ""
+    ) -> Delivery:
+        """A file (a photo or any document) sent from the web console: sent by the bot, kept in
+        the transcript as "[file: NAME]", and shown in the topic."""
+        ticket = await self.stores.tickets.get(ticket_id)
+        caption = caption.strip()
+        if ticket is None:
+            return Delivery(False, self.texts.get("agent-unknown-ticket"))
+        if not data:
+            return Delivery(False, self.texts.get("agent-file-empty"))
+        if len(data) > FILE_LIMIT_BYTES:
+            return Delivery(False, self.texts.get("agent-file-too-big", limit=str(FILE_LIMIT_MB)))
+        if not ticket.is_active:
+            return Delivery(False, self.texts.get("agent-reply-to-closed"))
+        if ticket.customer_blocked:
+            return Delivery(False, self.texts.get("agent-customer-blocked"))
+        if ticket.status == TicketStatus.OPEN:
+            await self.claim(ticket.id, actor)
+        delivery = await self._to_customer(
+            ticket, lambda d: d.send_file(ticket.chat_id, filename, data, caption)
+        )
+        if not delivery.delivered:
+            return delivery
+        if caption:
+            turn = self.texts.get("turn-agent-file-caption", name=filename, caption=caption)
+        else:
+            turn = self.texts.get("turn-agent-file", name=filename)
+        await self._record_agent_turn(ticket, actor, turn)
+        shown = self.texts.get("agent-console-file", agent=actor.name, name=filename)
+        await self._to_agents(ticket, lambda t: self.agents.post(t, shown))
         return Delivery(True)
 
     async def ensure_topic(self, ticket: Ticket) -> bool:

@@ -2,7 +2,7 @@
 
 Every key name is built by ``Keys`` (keys.py) from one prefix (a hash tag on a Redis Cluster).
 Handlers and services call the repositories — conversations, answers, clarifications, tickets,
-languages, moderation, console accounts — never Redis.
+languages, moderation, console accounts, canned replies — never Redis.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from bot.store.answers import AnswerRecord, AnswerRepository, new_id
+from bot.store.canned import CannedReply, CannedReplyRepository
 from bot.store.clarifications import ClarificationRecord, ClarificationRepository
 from bot.store.connection import connect_redis, in_process_redis
 from bot.store.conversations import ConversationRepository, Turn, TurnRole
@@ -27,6 +28,8 @@ __all__ = [
     "AnswerRecord",
     "AnswerRepository",
     "AssignResult",
+    "CannedReply",
+    "CannedReplyRepository",
     "ClaimResult",
     "ClarificationRecord",
     "ClarificationRepository",
@@ -62,6 +65,7 @@ class Stores:
     moderation: ModerationRepository
     clarifications: ClarificationRepository
     users: UserRepository
+    canned: CannedReplyRepository
 
     @classmethod
     def build(
@@ -82,6 +86,7 @@ class Stores:
             moderation=ModerationRepository(redis, keys),
             clarifications=ClarificationRepository(redis, keys, ttl_seconds=kept),
             users=UserRepository(redis, keys),
+            canned=CannedReplyRepository(redis, keys),
         )
 
     async def record_answer(self, record: AnswerRecord, turn: Turn) -> None:

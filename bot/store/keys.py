@@ -175,3 +175,7 @@ class Keys:
     def login_limits(self) -> str:
         """Prefix of the console's failed-login counters (``limits`` adds the rest)."""
         return f"{self.prefix}:login:limits"
+
+    def canned(self) -> str:
+        """The canned replies agents send by name (``bot/store/canned.py``)."""
+        return f"{self.prefix}:canned"

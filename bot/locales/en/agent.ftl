@@ -111,3 +111,24 @@ agent-available-usage = Write /available on (new tickets may be given to you) or
 agent-available-no-account = Your Telegram account is linked to no console account, so tickets cannot be given to you automatically — ask an admin to link it.
 agent-available-on = { $agent } is available: new tickets may be assigned automatically.
 agent-available-off = { $agent } is away: no new tickets will be assigned automatically.
+## Canned replies (/reply NAME in a ticket's topic, the console's canned replies page)
+
+# /reply alone; $names: the saved replies' names, comma-separated.
+agent-canned-list = Canned replies: { $names }. Send one with /reply NAME, or a knowledge-base answer with /reply kb:ENTRY_ID.
+# Shown in the ticket's topic after /reply sent a canned reply or a knowledge-base answer.
+agent-canned-sent =
+    📨 { $agent } sent “{ $what }”:
+    { $text }
+canned-unknown = There is no canned reply “{ $name }”. Known: { $known }.
+canned-unknown-kb = There is no knowledge-base entry “{ $id }”.
+canned-bad-name = “{ $name }” can't be a canned reply's name: use 1–32 lowercase letters, digits, - or _, starting with a letter or digit.
+canned-empty = A canned reply needs a text.
+canned-too-long = A canned reply can be at most { $limit } characters long.
+# $placeholder: e.g. {order}; $allowed: {name}, {agent}, {ticket}
+canned-bad-placeholder = Unknown placeholder { $placeholder }: a canned reply may use { $allowed }.
+# A file sent from the console, in the ticket's transcript and topic.
+turn-agent-file = [file: { $name }]
+turn-agent-file-caption = [file: { $name }] { $caption }
+agent-console-file = 🧑‍💼 { $agent } (web console) sent a file: { $name }
+agent-file-too-big = The file is too big: at most { $limit } MB can be sent.
+agent-file-empty = The file is empty or none was chosen.

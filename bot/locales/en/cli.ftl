@@ -126,3 +126,9 @@ cli-users-col-telegram = Telegram id
 cli-users-col-state = State
 cli-users-active = active
 cli-users-disabled-state = disabled
+
+## Canned replies (supportbot canned)
+
+cli-canned-none = no canned replies yet; add one with `supportbot canned add NAME --text TEXT`
+cli-canned-saved = canned reply “{ $name }” saved
+cli-canned-deleted = canned reply “{ $name }” deleted

@@ -60,3 +60,10 @@ console-not-yourself = you cannot disable your own account or take its admin rol
 console-assigned = Ticket #{ $ticket } is now { $agent }'s.
 console-available-on = You are available: new tickets may be assigned to you automatically.
 console-available-off = You are away: no new tickets will be assigned to you automatically.
+## Canned replies (/kb/canned) and files from the ticket page
+
+console-canned-saved = Canned reply “{ $name }” saved.
+console-canned-deleted = Canned reply “{ $name }” deleted.
+console-canned-not-deleted = Not deleted: { $problems }
+console-file-sent = File sent: { $name }
+console-file-not-sent = File not sent: { $problems }

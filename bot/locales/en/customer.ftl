@@ -143,3 +143,7 @@ privacy-kind = { $kind ->
     [questions] { $count } question(s) kept for the topics report
    *[other] { $kind } ({ $count })
 }
+
+## Canned replies and files from the console
+
+terminal-agent-file = (the agent sent a file: { $name })

@@ -142,3 +142,7 @@ privacy-kind = { $kind ->
     [questions] 为话题报告保存的 { $count } 个问题
    *[other] { $kind }（{ $count }）
 }
+
+## Canned replies and files from the console
+
+terminal-agent-file = （客服发送了一个文件：{ $name }）
