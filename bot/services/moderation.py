@@ -96,7 +96,7 @@ class ModerationService:
             await self.events.record(DomainEvent(EventKind.ABUSE_WARNED, chat_id=chat_id))
             return Moderation(Verdict.WARNED)
         mute_s = round(self.settings.mute_minutes * 60)
-        until = time.time() + mute_s
+        until = float(round(time.time() + mute_s))  # whole seconds, as stored: one time said
         if not await self.store.mute(chat_id, until, mute_s):  # another worker just did
             await self.events.record(DomainEvent(EventKind.MUTED_MESSAGE, chat_id=chat_id))
             return Moderation(Verdict.SILENCED)
