@@ -21,6 +21,7 @@ from bot.services.escalation import Actor, EscalationService
 from bot.services.knowledge import KnowledgeService
 from bot.services.moderation import ModerationService
 from bot.settings import Settings
+from bot.store import Ticket
 
 log = logging.getLogger(__name__)
 
@@ -120,16 +121,27 @@ async def on_add_to_kb(
         )
 
 
-async def cmd_ticket(message: Message, escalation: EscalationService, i18n: TextSource) -> None:
-    """/claim, /close and /reopen typed inside a ticket's topic."""
+async def _agent_in_topic(
+    message: Message, escalation: EscalationService, i18n: TextSource
+) -> tuple[Ticket, Actor] | None:
+    """The ticket of the topic a command was sent in, and the agent who sent it; None (after
+    telling a non-agent so) when it is no ticket's topic or the sender is no agent."""
     ticket = await escalation.ticket_for_thread(message.chat.id, message.message_thread_id)
     if ticket is None or message.from_user is None:
-        return
+        return None
     if not await escalation.is_agent(message.from_user.id):
         await message.reply(i18n.get("agent-not-allowed"))
+        return None
+    return ticket, await actor(message.from_user, escalation)
+
+
+async def cmd_ticket(message: Message, escalation: EscalationService, i18n: TextSource) -> None:
+    """/claim, /close and /reopen typed inside a ticket's topic."""
+    found = await _agent_in_topic(message, escalation, i18n)
+    if found is None:
         return
+    ticket, who = found
     command = (message.text or "").split()[0].lstrip("/").split("@")[0].lower()
-    who = await actor(message.from_user, escalation)
     if command == TicketAction.CLAIM:
         result = await escalation.claim(ticket.id, who)
         if not result.claimed and result.ticket is not None and result.ticket.is_active:
@@ -152,13 +164,11 @@ async def cmd_unmute(
     i18n: TextSource,
 ) -> None:
     """/unmute in a ticket's topic: the customer muted for abusive language may write again."""
-    ticket = await escalation.ticket_for_thread(message.chat.id, message.message_thread_id)
-    if ticket is None or message.from_user is None:
+    found = await _agent_in_topic(message, escalation, i18n)
+    if found is None:
         return
-    if not await escalation.is_agent(message.from_user.id):
-        await message.reply(i18n.get("agent-not-allowed"))
-        return
-    if not await moderation.unmute(ticket, await actor(message.from_user, escalation)):
+    ticket, who = found
+    if not await moderation.unmute(ticket, who):
         await message.reply(i18n.get("agent-not-muted"))
 
 
@@ -166,13 +176,10 @@ async def cmd_assign(
     message: Message, command: CommandObject, escalation: EscalationService, i18n: TextSource
 ) -> None:
     """/assign NAME in a ticket's topic: the ticket goes to that account (a transfer when claimed)."""
-    ticket = await escalation.ticket_for_thread(message.chat.id, message.message_thread_id)
-    if ticket is None or message.from_user is None:
+    found = await _agent_in_topic(message, escalation, i18n)
+    if found is None:
         return
-    if not await escalation.is_agent(message.from_user.id):
-        await message.reply(i18n.get("agent-not-allowed"))
-        return
-    who = await actor(message.from_user, escalation)
+    ticket, who = found
     _, refusal = await escalation.assign(ticket.id, command.args or "", who)
     if refusal:
         await message.reply(refusal)
@@ -207,18 +214,15 @@ async def cmd_reply(
 ) -> None:
     """/reply NAME (a canned reply) or /reply kb:ENTRY_ID (an FAQ answer) in a ticket's topic:
     sent to the customer as this agent's reply; /reply alone lists the canned replies."""
-    ticket = await escalation.ticket_for_thread(message.chat.id, message.message_thread_id)
-    if ticket is None or message.from_user is None:
+    found = await _agent_in_topic(message, escalation, i18n)
+    if found is None:
         return
-    if not await escalation.is_agent(message.from_user.id):
-        await message.reply(i18n.get("agent-not-allowed"))
-        return
+    ticket, who = found
     what = (message.text or "").partition(" ")[2].strip()
     if not what:
         names = ", ".join(r.name for r in await canned.list_all())
         await message.reply(i18n.get("agent-canned-list", names=names or "-"))
         return
-    who = await actor(message.from_user, escalation)
     if what.lower().startswith(KB_PREFIX):
         text = await canned.kb_answer(what[len(KB_PREFIX) :].strip(), knowledge)
     else:
