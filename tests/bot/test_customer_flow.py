@@ -25,6 +25,7 @@ async def test_start_and_help(running_bot: RunningBot) -> None:
     api.push_update(api.text_update(CUSTOMER, "/help"))
     help_call = await api.wait_for("sendMessage", start=start)
     assert "Talk to a human" in help_call.params["text"]
+    assert "/mydata" in help_call.params["text"] and "/forget" in help_call.params["text"]
 
 
 async def test_question_gets_faq_answer_with_feedback_buttons(running_bot: RunningBot) -> None:

@@ -47,6 +47,7 @@ async def test_telegram_language_zh_hans_gets_start_and_help_in_chinese(
     help_call = await _say(running_bot, "/help", language_code="zh-hans")
     assert help_call.params["text"] == ZH.get("help")
     assert "转人工客服" in help_call.params["text"]
+    assert "/mydata" in help_call.params["text"] and "/forget" in help_call.params["text"]
 
 
 async def test_telegram_language_en_gets_english(running_bot: RunningBot) -> None:

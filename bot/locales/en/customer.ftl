@@ -11,6 +11,7 @@ help =
     • “Talk to a human” hands your question to our support team.
     • /start shows the greeting again.
     • /language changes the language I answer in.
+    • /mydata sends you what we keep about you; /forget deletes it.
 not-text = Sorry, I can only read text messages. Please type your question — or tap “Talk to a human” if you'd like a person to look at it.
 empty = Please type your question in words, and I'll look it up.
 feedback-thanks-up = Thanks for the feedback! 🙌
