@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from bot.console.auth import Agent, render
+from bot.console.auth import Agent, ConsoleTexts, redirect_with_flash, render
 from bot.plots import support_plots
 from bot.services.analytics import (
     CONVERSATION_GAP_S,
@@ -33,11 +33,18 @@ TOPICS_FRESH_S = 600.0
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
-async def dashboard(request: Request, user: Agent, days: int = 7) -> Response:
+async def dashboard(
+    request: Request, user: Agent, texts: ConsoleTexts, days: str = str(PERIODS[0])
+) -> Response:
     services = request.app.state.services
     stores = services.stores
-    if days not in PERIODS:
-        days = PERIODS[0]
+    if days not in {str(p) for p in PERIODS}:
+        periods = ", ".join(str(p) for p in PERIODS)
+        flash = texts.get(
+            "console-dashboard-period", asked=days[:8], periods=periods, default=PERIODS[0]
+        )
+        return redirect_with_flash(request, "/dashboard", flash)
+    days = int(days)
     figures = DailyFigures(stores.redis, stores.keys, services.escalation.hours)
     now = time.time()
     last = figures.day_of(now)

@@ -128,5 +128,6 @@ async def test_dashboard_shows_the_period_s_figures_plots_and_topics(
             await expect(kpi("conversations")).to_have_text("7")
             await page.goto(f"{dashboard}/dashboard?days=5")
             await expect(page.locator(".periods a.current")).to_have_text("7 days")
+            await expect(page.locator(".flash")).to_contain_text("There is no 5-day view")
         finally:
             await browser.close()

@@ -67,3 +67,6 @@ console-canned-deleted = Canned reply “{ $name }” deleted.
 console-canned-not-deleted = Not deleted: { $problems }
 console-file-sent = File sent: { $name }
 console-file-not-sent = File not sent: { $problems }
+
+# dashboard periods
+console-dashboard-period = There is no { $asked }-day view; the dashboard covers { $periods } days. Showing the last { $default }.
