@@ -119,9 +119,10 @@ async def _console(app: Any, escalation: Any, settings: Any, texts: TextSource):
 
     console = settings.console
     password = console.password.get_secret_value() if console.password else None
-    if not password:
+    if not password:  # a one-time login for this chat (the caller's settings stay as they are)
         password = secrets.token_urlsafe(9)
-        settings.console.password = SecretStr(password)
+        console = console.model_copy(update={"password": SecretStr(password)})
+        settings = settings.model_copy(update={"console": console})
     services = ConsoleServices(
         app.stores, escalation, app.catalog, extra={"knowledge": app.knowledge}
     )
