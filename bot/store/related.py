@@ -78,12 +78,16 @@ class RelatedRepository:
         unless ``counts_as_next`` is False — and the customer's own history counts it."""
         recent = self.keys.related_recent(chat_id)
         last = await self.redis.zrevrange(recent, 0, 0, withscores=True)
-        previous = None
+        previous, ended = None, False
         if last:
             member, when = last[0]
-            if 0 <= at - when <= self.window_s and member != entry_id:
+            if at - when > self.window_s:  # the conversation ended (the key's expiry lags)
+                ended = True
+            elif at >= when and member != entry_id:  # (an answer recorded late is no "next")
                 previous = member
         async with self.redis.pipeline(transaction=True) as pipe:
+            if ended:
+                pipe.delete(recent)
             if previous is not None and counts_as_next:
                 pipe.zincrby(self.keys.related_next(previous), 1, entry_id)
                 pipe.sadd(self.keys.related_sources(), previous)

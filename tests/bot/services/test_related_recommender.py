@@ -126,6 +126,7 @@ async def test_the_next_answer_within_the_window_is_counted(related: RelatedQues
     assert await repo.following("delivery-time") == {"payment-methods": 1.0}
     assert await repo.following("payment-methods") == {}
     assert await repo.following("return-item") == {}
+    assert await repo.conversation(CHAT) == {"return-item"}  # the late one began a new one
     # The customer's own history counts every answer.
     signals = await repo.signals(CHAT, "delivery-time")
     assert signals.asked == {"delivery-time": 2.0, "payment-methods": 1.0, "return-item": 1.0}
