@@ -364,7 +364,7 @@ class RelatedSettings(BaseModel):
     # An answer this soon after the previous one in the same chat counts as "asked next".
     window_minutes: float = Field(30.0, gt=0)
     # How much a customer's own earlier questions count against what all customers asked next.
-    personal_weight: float = Field(0.5, ge=0)
+    personal_weight: float = Field(0.25, ge=0)
 
 
 class Settings(BaseSettings):
