@@ -30,6 +30,8 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
+from redis.exceptions import RedisError
+
 from bot.services.events import DomainEvent, EventKind, EventRecorder, RedisEventLog
 from bot.services.live import LiveModels
 from bot.settings import RelatedSettings, Settings
@@ -206,7 +208,15 @@ class RelatedQuestions:
 
     async def suggest(self, chat_id: int, answer_id: str, entry_id: str) -> list[FaqEntry]:
         """The entries to offer under the answer ``answer_id`` (from ``entry_id``), recorded so
-        that a press names its button by number; empty when turned off or nothing fits."""
+        that a press names its button by number; empty when turned off or nothing fits, and when
+        the store fails (the answer goes out without them rather than not at all)."""
+        try:
+            return await self._suggest(chat_id, answer_id, entry_id)
+        except RedisError as exc:
+            log.warning("no related questions offered: %s", exc)
+            return []
+
+    async def _suggest(self, chat_id: int, answer_id: str, entry_id: str) -> list[FaqEntry]:
         kb = self._kb()
         if not self.settings.enabled or self.settings.max_buttons == 0 or kb is None:
             return []

@@ -4,6 +4,7 @@ Redis), the rebuild from the event stream, the customer's data, and the nearest-
 from __future__ import annotations
 
 import pytest
+from redis.asyncio import Redis
 
 from bot.services.events import DomainEvent, EventKind, RedisEventLog
 from bot.services.live import LiveModels
@@ -248,3 +249,18 @@ async def test_turned_off_nothing_is_offered_or_learned(
     log = RedisEventLog(stores.redis, stores.keys)
     assert related.learning(log) is log
     assert await related.suggest(CHAT, "ans1", "delivery-time") == []
+
+
+async def test_a_store_failure_costs_the_buttons_not_the_answer(retriever: FaqRetriever) -> None:
+    dead = Redis.from_url("redis://127.0.0.1:1/0", decode_responses=True, socket_connect_timeout=1)
+    stores = Stores.build(dead, "unreachable", history_ttl_hours=1, history_max_turns=5)
+    live = LiveModels(retriever, VerbatimGenerator(), kb=SMALL_KB)
+    related = RelatedQuestions.build(live, stores, Settings(_env_file=None))
+    try:
+        assert await related.suggest(CHAT, "ans1", "delivery-time") == []
+        # and an answer recorded through the learning recorder does not fail its caller
+        await LearningRecorder(RedisEventLog(dead, stores.keys), related).record(
+            answered(CHAT, "delivery-time", T0)
+        )
+    finally:
+        await dead.aclose()
