@@ -164,30 +164,8 @@ class RelatedQuestions:
         )
 
     async def rebuild(self, events: RedisEventLog) -> int:
-        """Recount "asked next" from the whole event stream (after a change of window, or if the
-        counts were lost); how many transitions were counted. Customers' own histories are not
-        rebuilt: they refill as customers come back."""
-        window = self.settings.window_minutes * 60
-        last: dict[str, tuple[str, float]] = {}  # chat id → (entry, at)
-        counts: Counter[tuple[str, str]] = Counter()
-        async for page in stream_pages(events.redis, events.key):
-            for _, values in page:
-                if values.get("kind") != EventKind.ANSWERED or not values.get("entry_id"):
-                    continue
-                event = DomainEvent.from_fields(values)
-                chat = str(event.chat_id)
-                previous = last.get(chat)
-                if (
-                    previous is not None
-                    and 0 <= event.at - previous[1] <= window
-                    and previous[0] != event.entry_id
-                    and event.source not in PRESSED_SOURCES
-                ):
-                    counts[(previous[0], event.entry_id)] += 1
-                last[chat] = (event.entry_id, event.at)
-        await self.repository.clear_learned()
-        await self.repository.add_counts((a, b, n) for (a, b), n in counts.items())
-        return sum(counts.values())
+        """``rebuild`` over this service's store and window."""
+        return await rebuild(self.repository, events, self.settings.window_minutes * 60)
 
     # ------------------------------------------------------------------ offering
 
@@ -274,6 +252,33 @@ class RelatedQuestions:
             if entry is not None and entry.id not in conversation:
                 return entry
         return None
+
+
+async def rebuild(repository: RelatedRepository, events: RedisEventLog, window_s: float) -> int:
+    """Recount "asked next" from the whole event stream (after a change of window, or if the
+    counts were lost: ``supportbot related rebuild``); how many were counted. Customers' own
+    histories are not rebuilt: they refill as customers come back. Answers recorded while it runs
+    may be counted twice or not at all; run it when the bot is quiet."""
+    last: dict[str, tuple[str, float]] = {}  # chat id → (entry, at)
+    counts: Counter[tuple[str, str]] = Counter()
+    async for page in stream_pages(events.redis, events.key):
+        for _, values in page:
+            if values.get("kind") != EventKind.ANSWERED or not values.get("entry_id"):
+                continue
+            event = DomainEvent.from_fields(values)
+            chat = str(event.chat_id)
+            previous = last.get(chat)
+            if (
+                previous is not None
+                and 0 <= event.at - previous[1] <= window_s
+                and previous[0] != event.entry_id
+                and event.source not in PRESSED_SOURCES
+            ):
+                counts[(previous[0], event.entry_id)] += 1
+            last[chat] = (event.entry_id, event.at)
+    await repository.clear_learned()
+    await repository.add_counts((a, b, n) for (a, b), n in counts.items())
+    return sum(counts.values())
 
 
 class LearningRecorder:

@@ -3,6 +3,8 @@ Redis), the rebuild from the event stream, the customer's data, and the nearest-
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from redis.asyncio import Redis
 
@@ -13,6 +15,7 @@ from bot.services.related import (
     LearningRecorder,
     RelatedQuestions,
     rank_related,
+    related_store,
 )
 from bot.settings import Settings
 from bot.store import Stores
@@ -264,3 +267,20 @@ async def test_a_store_failure_costs_the_buttons_not_the_answer(retriever: FaqRe
         )
     finally:
         await dead.aclose()
+
+
+async def test_supportbot_related_rebuild_recounts_from_the_events(
+    stores: Stores, key_prefix: str, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from bot.cli import main
+    from tests.conftest import REDIS_URL
+
+    log = RedisEventLog(stores.redis, stores.keys)
+    for at, entry in ((T0, "delivery-time"), (T0 + 60, "return-item")):
+        await log.record(answered(CHAT, entry, at))
+    monkeypatch.setenv("REDIS__URL", REDIS_URL)
+    monkeypatch.setenv("REDIS__PREFIX", key_prefix)
+    assert await asyncio.to_thread(main, ["related", "rebuild"]) == 0
+    assert "counted 1 questions asked next" in capsys.readouterr().out
+    repo = related_store(stores, Settings(_env_file=None))
+    assert await repo.following("delivery-time") == {"return-item": 1.0}
