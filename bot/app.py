@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from bot.services.escalation import EscalationService
     from bot.services.live import LiveModels
     from bot.services.privacy import PrivacyService
+    from bot.services.related import RelatedQuestions
     from bot.services.watcher import KbWatcher
     from common.moderation import AbuseDetector
     from models.generator import Generator
@@ -91,6 +92,7 @@ class App:
     answering: AnsweringService | None = None
     abuse: AbuseDetector | None = None  # abusive language, in customers' and generated words
     watcher: KbWatcher | None = None
+    related: RelatedQuestions | None = None  # "People also ask" under answers
     bot: Bot | None = None
     tasks: list[asyncio.Task] = field(default_factory=list)
     resources: AsyncExitStack = field(default_factory=AsyncExitStack, repr=False)
@@ -229,6 +231,7 @@ def personal_data(
     from bot.inbox import InboxRecords
     from bot.middlewares.flood import FloodCounts
     from bot.sending import UndeliveredStore
+    from bot.services.related import related_store
     from bot.services.topics import QuestionLog
 
     found: list[PersonalData] = [
@@ -244,6 +247,7 @@ def personal_data(
         stores.moderation,
         stores.clarifications,
         QuestionLog(stores.redis, stores.keys),
+        related_store(stores, settings),
     ]
     if isinstance(events, PersonalData):  # the recorder of this process, when it keeps events
         found.append(events)
@@ -261,6 +265,7 @@ def load_catalog(settings: Settings) -> Catalog:
 async def _serve_questions(app: App, live: LiveModels | None, *, watch: bool) -> None:
     """Load (or take) the live models, and the answering service and watcher that use them."""
     from bot.services.answering import AnsweringService
+    from bot.services.related import RelatedQuestions
     from bot.services.sentiment import SentimentAnalyzer
     from bot.services.watcher import KbWatcher
     from common.moderation import AbuseDetector
@@ -275,6 +280,7 @@ async def _serve_questions(app: App, live: LiveModels | None, *, watch: bool) ->
     sentiment.warm_up()
     app.live = live
     app.abuse = AbuseDetector()
+    app.related = RelatedQuestions.build(live, app.stores, settings, executor=app.executor)
     app.answering = AnsweringService(
         live,
         app.stores,
@@ -285,7 +291,7 @@ async def _serve_questions(app: App, live: LiveModels | None, *, watch: bool) ->
         sentiment=sentiment,
         generation_timeout_s=settings.generator.timeout_s,
         generation_queue=settings.generator.queue_size,
-        events=app.events,
+        events=app.related.learning(app.events),  # answers also teach "People also ask"
         abuse=app.abuse,
         record_gap=app.knowledge.record_gap,
     )
@@ -520,6 +526,7 @@ def build_dispatcher(app: App, bot: Bot) -> Dispatcher:
     dp["settings"] = app.settings
     dp["stores"] = app.stores
     dp["answering"] = app.answering
+    dp["related"] = app.related
     dp["escalation"] = escalation = app.escalation(bot)
     dp["privacy"] = app.privacy(escalation)
     dp["product_name"] = app.product

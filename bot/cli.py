@@ -460,6 +460,7 @@ def build_parser(texts: TextSource) -> argparse.ArgumentParser:
 
     from bot.cli_canned import register as register_canned
     from bot.cli_kb import register
+    from bot.cli_related import register as register_related
     from bot.cli_report import register as register_report
     from bot.cli_users import register as register_users
 
@@ -467,6 +468,7 @@ def build_parser(texts: TextSource) -> argparse.ArgumentParser:
     register_report(sub)
     register_users(sub)
     register_canned(sub)
+    register_related(sub)
     return parser
 
 

@@ -7,6 +7,7 @@ strings packed into buttons since the first release, so buttons already sent kee
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
@@ -69,9 +70,9 @@ def clarify_keyboard(
     return builder.as_markup()
 
 
-def _shorten(text: str) -> str:
+def _shorten(text: str, limit: int = SUGGESTION_CHARS) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= SUGGESTION_CHARS else text[: SUGGESTION_CHARS - 1].rstrip() + "…"
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 class ForgetCallback(CallbackData, prefix="forget"):
@@ -103,8 +104,11 @@ def language_keyboard(choices: list[tuple[str, str]]) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def answer_keyboard(texts: TextSource, answer_id: str) -> InlineKeyboardMarkup:
-    """👍 / 👎 and "Talk to a human" under a bot's answer."""
+def answer_keyboard(
+    texts: TextSource, answer_id: str, related: Sequence[str] = ()
+) -> InlineKeyboardMarkup:
+    """👍 / 👎 and "Talk to a human" under a bot's answer, then a "People also ask" button per
+    question in ``related``."""
     builder = InlineKeyboardBuilder()
     builder.button(
         text=texts.get("button-helpful"),
@@ -117,7 +121,12 @@ def answer_keyboard(texts: TextSource, answer_id: str) -> InlineKeyboardMarkup:
     builder.button(
         text=texts.get("button-human"), callback_data=HumanCallback(answer_id=answer_id)
     )
-    builder.adjust(2, 1)
+    for choice, question in enumerate(related):
+        builder.button(
+            text=texts.get("button-related", question=_shorten(question, RELATED_CHARS)),
+            callback_data=RelatedCallback(answer_id=answer_id, choice=choice),
+        )
+    builder.adjust(2, 1)  # the last size repeats: one button a row after the first row
     return builder.as_markup()
 
 
@@ -140,6 +149,23 @@ def rating_keyboard(texts: TextSource, ticket_id: str) -> InlineKeyboardMarkup:
         )
     builder.adjust(5)
     return builder.as_markup()
+
+
+# ---------------------------------------------------------------- customers: related questions
+
+
+class RelatedCallback(CallbackData, prefix="rel"):
+    """A press of a "People also ask" button: the answer it was under and the button's number.
+    The offered entries are kept in Redis by answer (``bot/store/related.py``): entry ids can be
+    longer than Telegram's 64 bytes of callback data allow, and a press is checked against what
+    was really offered to this chat."""
+
+    answer_id: str
+    choice: int
+
+
+RELATED_PREFIX = RelatedCallback.__prefix__ + RelatedCallback.__separator__
+RELATED_CHARS = 40  # a related question on its button, shortened
 
 
 # ---------------------------------------------------------------- agents

@@ -356,6 +356,17 @@ class PrivacySettings(BaseModel):
         return self
 
 
+class RelatedSettings(BaseModel):
+    """ "People also ask" buttons under an answer (``bot/services/related.py``)."""
+
+    enabled: bool = True
+    max_buttons: int = Field(3, ge=0, le=5)
+    # An answer this soon after the previous one in the same chat counts as "asked next".
+    window_minutes: float = Field(30.0, gt=0)
+    # How much a customer's own earlier questions count against what all customers asked next.
+    personal_weight: float = Field(0.25, ge=0)
+
+
 class Settings(BaseSettings):
     """Everything the product can be configured with."""
 
@@ -382,6 +393,7 @@ class Settings(BaseSettings):
     flood: FloodSettings = Field(default_factory=FloodSettings)
     moderation: ModerationSettings = Field(default_factory=ModerationSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    related: RelatedSettings = Field(default_factory=RelatedSettings)
     log_level: str = "INFO"
 
 

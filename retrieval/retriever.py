@@ -102,6 +102,8 @@ class FaqRetriever:
         self._snapshot: _Snapshot | None = None
         self._load_lock = threading.Lock()
         self._references: dict[str, Calibrator] = {}
+        # Entry centroids of one snapshot (``nearest_entries``), computed on first use.
+        self._centroids: tuple[_Snapshot, np.ndarray] | None = None
 
     def warm_up(self) -> None:
         self.embedder.warm_up()
@@ -377,6 +379,33 @@ class FaqRetriever:
             confidence = snap.calibrator.confidence(feats) if candidates else 0.0
             results.append(SearchResult(text, candidates, confidence, {}))
         return results
+
+    def nearest_entries(self, entry_id: str, k: int = 5) -> list[str]:
+        """The ids of the ``k`` entries most similar to ``entry_id`` (the cosine of the mean of
+        each entry's phrasing vectors), best first; empty when the entry is not served. Nothing
+        is embedded: the served index's vectors are reused."""
+        snap = self._snapshot
+        if snap is None or entry_id not in snap.entry_ids or k <= 0:
+            return []
+        centroids = self._entry_centroids(snap)
+        pos = snap.entry_ids.index(entry_id)
+        sims = centroids @ centroids[pos]
+        sims[pos] = -np.inf
+        order = np.argsort(-sims, kind="stable")[: min(k, len(sims) - 1)]
+        return [snap.entry_ids[i] for i in order]
+
+    def _entry_centroids(self, snap: _Snapshot) -> np.ndarray:
+        cached = self._centroids
+        if cached is not None and cached[0] is snap:
+            return cached[1]
+        dim = snap.vectors.shape[1] if len(snap.vectors) else 1
+        sums = np.zeros((len(snap.entry_ids), dim), dtype=np.float32)
+        if len(snap.vectors):
+            np.add.at(sums, snap.phrasing_entry, snap.vectors)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        centroids = sums / np.where(norms > 0, norms, 1.0)
+        self._centroids = (snap, centroids)
+        return centroids
 
     def _rank(
         self,

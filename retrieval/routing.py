@@ -101,6 +101,14 @@ class LanguageRoutedRetriever:
             return self.multilingual.phrasing_vectors(texts)
         return self.english.phrasing_vectors(texts)
 
+    def nearest_entries(self, entry_id: str, k: int = 5) -> list[str]:
+        """The entries most similar to ``entry_id``, by the model that reads the knowledge
+        base's language (``FaqRetriever.nearest_entries``)."""
+        if self._kb_chinese:
+            self._ensure_multilingual()
+            return self.multilingual.nearest_entries(entry_id, k)
+        return self.english.nearest_entries(entry_id, k)
+
     def routes_to_multilingual(self, text: str) -> bool:
         """Whether ``text`` is searched on the multilingual index."""
         return self._kb_chinese or (has_chinese(text) and is_chinese(text))

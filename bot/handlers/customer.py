@@ -17,16 +17,19 @@ from aiogram.utils.chat_action import ChatActionSender
 from aiogram_i18n import I18nContext
 
 from bot import metrics
+from bot.errors import UserFacingError
 from bot.handlers.filters import Inline
 from bot.i18n import Catalog, TextSource
 from bot.keyboards import (
     NONE_OF_THESE,
+    RELATED_PREFIX,
     ClarifyCallback,
     FeedbackCallback,
     ForgetCallback,
     HumanCallback,
     LanguageCallback,
     RatingCallback,
+    RelatedCallback,
     answer_keyboard,
     clarify_keyboard,
     forget_keyboard,
@@ -43,6 +46,7 @@ from bot.services.answering import (
 )
 from bot.services.escalation import EscalationService
 from bot.services.privacy import PrivacyService
+from bot.services.related import RelatedQuestions
 from bot.services.unclear import SmallTalk
 from bot.settings import Settings
 from bot.store import Stores, Ticket, Turn, TurnRole
@@ -73,6 +77,7 @@ def create_router() -> Router:
     router.callback_query.register(on_rating, RatingCallback.filter())
     router.callback_query.register(on_language, LanguageCallback.filter())
     router.callback_query.register(on_forget, ForgetCallback.filter())
+    register_related(router)
     return router
 
 
@@ -141,6 +146,7 @@ async def handle_question(
     bot: Bot,
     answering: AnsweringService,
     escalation: EscalationService,
+    related: RelatedQuestions,
     settings: Settings,
     i18n: TextSource,
 ) -> None:
@@ -154,7 +160,9 @@ async def handle_question(
     async with typing:
         result = await answering.answer(message.chat.id, message.text, on_text=stream.update)
         if isinstance(result, Answer):
-            await stream.finish(result.text, answer_keyboard(i18n, result.answer_id))
+            also = await related.suggest(message.chat.id, result.answer_id, result.entry_id)
+            keyboard = answer_keyboard(i18n, result.answer_id, [e.question for e in also])
+            await stream.finish(result.text, keyboard)
             return
         await stream.discard()
     if isinstance(result, Clarification):
@@ -206,6 +214,7 @@ async def on_clarify_choice(
     stores: Stores,
     answering: AnsweringService,
     escalation: EscalationService,
+    related: RelatedQuestions,
     i18n: TextSource,
 ) -> None:
     """A press under "Did you mean …?": that entry's answer, or a person for "None of these"."""
@@ -237,9 +246,7 @@ async def on_clarify_choice(
         return
     said = texts.get("turn-picked-suggestion", question=entry.question)
     answer = await answering.answer_entry(record, entry, said)
-    await bot.send_message(
-        chat_id, answer.text, reply_markup=answer_keyboard(i18n, answer.answer_id)
-    )
+    await send_answer(bot, chat_id, answer, related, i18n)
 
 
 async def handle_other(message: Message, i18n: TextSource) -> None:
@@ -361,3 +368,61 @@ async def on_forget(
     else:
         done = i18n.get("forget-done", what=what)
     await bot.send_message(chat_id, done)
+
+
+# ---------------------------------------------------------------- "People also ask"
+
+
+def register_related(router: Router) -> None:
+    """The "People also ask" buttons under answers; a garbled one (a forged or truncated
+    callback with the buttons' prefix) is told so rather than left spinning."""
+    router.callback_query.register(on_related_choice, RelatedCallback.filter())
+    router.callback_query.register(on_related_garbled, F.data.startswith(RELATED_PREFIX))
+
+
+async def send_answer(
+    bot: Bot, chat_id: int, answer: Answer, related: RelatedQuestions, i18n: TextSource
+) -> None:
+    """An answer picked by a button, with 👍 / 👎, "Talk to a human" and what people also ask."""
+    also = await related.suggest(chat_id, answer.answer_id, answer.entry_id)
+    keyboard = answer_keyboard(i18n, answer.answer_id, [e.question for e in also])
+    await bot.send_message(chat_id, answer.text, reply_markup=keyboard)
+
+
+async def on_related_choice(
+    query: CallbackQuery,
+    callback_data: RelatedCallback,
+    bot: Bot,
+    answering: AnsweringService,
+    escalation: EscalationService,
+    related: RelatedQuestions,
+    i18n: TextSource,
+) -> None:
+    """A "People also ask" press: that entry's answer at once — or, for an entry deleted since,
+    a notice and the nearest entry's answer."""
+    chat_id = query.message.chat.id if query.message else query.from_user.id
+    pick = await related.pressed(chat_id, callback_data.answer_id, callback_data.choice)
+    if pick is None:  # never offered to this chat, or expired: nothing changes
+        raise UserFacingError(i18n.get("related-unavailable"))
+    await query.answer()
+    if pick.entry is None:
+        await bot.send_message(
+            chat_id,
+            i18n.get("related-gone", question=pick.offered),
+            reply_markup=human_keyboard(i18n, callback_data.answer_id),
+        )
+        return
+    if pick.gone:
+        notice = i18n.get(
+            "related-gone-nearest", question=pick.offered, nearest=pick.entry.question
+        )
+        await bot.send_message(chat_id, notice)
+    said = escalation.texts.get("turn-picked-related", question=pick.entry.question)
+    answer = await answering.answer_picked(
+        chat_id, pick.entry.question, pick.entry, said, confidence=1.0, source=pick.source
+    )
+    await send_answer(bot, chat_id, answer, related, i18n)
+
+
+async def on_related_garbled(query: CallbackQuery, i18n: TextSource) -> None:
+    raise UserFacingError(i18n.get("related-unavailable"))

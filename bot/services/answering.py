@@ -302,31 +302,49 @@ class AnsweringService:
     ) -> Answer:
         """The entry the customer picked under "Did you mean …?", answered and recorded like any
         answer (``customer_said`` is their pick, as the conversation keeps it)."""
+        return await self.answer_picked(
+            record.chat_id,
+            record.question,
+            entry,
+            customer_said,
+            confidence=record.confidence,
+            source=CLARIFIED_SOURCE,
+        )
+
+    async def answer_picked(
+        self,
+        chat_id: int,
+        question: str,
+        entry: FaqEntry,
+        customer_said: str,
+        *,
+        confidence: float,
+        source: str,
+    ) -> Answer:
+        """An entry the customer picked by a button, answered with its answer as written and
+        recorded like any answer: ``question`` is what the answer record keeps as asked,
+        ``customer_said`` the pick as the conversation keeps it, ``source`` the event's."""
         answer = Answer(
             text=entry.answer,
             answer_id=new_id(),
             entry_id=entry.id,
-            confidence=record.confidence,
+            confidence=confidence,
             source=ReplySource.FAQ,  # the entry's answer as written
         )
-        await self.stores.conversations.append(
-            record.chat_id, Turn(TurnRole.CUSTOMER, customer_said)
-        )
+        await self.stores.conversations.append(chat_id, Turn(TurnRole.CUSTOMER, customer_said))
         await asyncio.gather(
             self.stores.record_answer(
-                AnswerRecord(
-                    answer.answer_id, record.chat_id, record.question, entry.id, record.confidence
-                ),
+                AnswerRecord(answer.answer_id, chat_id, question, entry.id, confidence),
                 Turn(TurnRole.BOT, answer.text, meta={"entry_id": entry.id}),
             ),
             self.events.record(
                 DomainEvent(
                     EventKind.ANSWERED,
-                    chat_id=record.chat_id,
+                    chat_id=chat_id,
                     answer_id=answer.answer_id,
                     entry_id=entry.id,
-                    confidence=record.confidence,
-                    source=CLARIFIED_SOURCE,
+                    confidence=confidence,
+                    source=source,
                 )
             ),
         )

@@ -179,3 +179,26 @@ class Keys:
     def canned(self) -> str:
         """The canned replies agents send by name (``bot/store/canned.py``)."""
         return f"{self.prefix}:canned"
+
+    # ---------------------------------------------------------------- related questions
+
+    def related_next(self, entry_id: str) -> str:
+        """How often each entry was asked next after ``entry_id`` (a sorted set of counts; ids
+        only, no chat)."""
+        return f"{self.prefix}:related:next:{entry_id}"
+
+    def related_sources(self) -> str:
+        """The entries that have a ``related_next`` set (to rebuild them all)."""
+        return f"{self.prefix}:related:sources"
+
+    def related_recent(self, chat_id: int) -> str:
+        """The entries answered in a customer's current conversation, scored by when."""
+        return f"{self.prefix}:related:recent:{chat_id}"
+
+    def related_asked(self, chat_id: int) -> str:
+        """How often a customer was answered from each entry (their own history)."""
+        return f"{self.prefix}:related:asked:{chat_id}"
+
+    def related_offers(self, chat_id: int) -> str:
+        """The "People also ask" buttons sent to a customer: answer id → the offered entries."""
+        return f"{self.prefix}:related:offers:{chat_id}"

@@ -133,11 +133,14 @@ async def test_did_you_mean_press_answers_that_entry(run: RunningBot, stores: St
 
     answer = await press(run, asked, offered[0][1])
     assert answer.params["text"] == RETURN_ANSWER
-    assert [label for label, _ in buttons(answer)] == [
+    labels = [label for label, _ in buttons(answer)]
+    assert labels[:3] == [
         TEXTS.get("button-helpful"),
         TEXTS.get("button-not-helpful"),
         TEXTS.get("button-human"),
     ]
+    # Then "People also ask", never the entry just answered (tests/bot/test_related_questions.py).
+    assert labels[3:] and TEXTS.get("button-related", question=RETURN_QUESTION) not in labels
     events = await RedisEventLog(stores.redis, stores.keys).read()
     clarified = [e for e in events if e.kind is EventKind.CLARIFIED]
     assert [(e.reason, e.score) for e in clarified] == [("low_confidence", 1)]

@@ -32,7 +32,9 @@ async def test_question_gets_faq_answer_with_feedback_buttons(running_bot: Runni
     reply = await running_bot.ask(CUSTOMER, "when will my parcel arrive?")
     assert reply.params["text"].startswith("Standard delivery takes 3–5 business days")
     labels = [b["text"] for b in _buttons(reply)]
-    assert labels == ["👍", "👎", "Talk to a human"]
+    assert labels[:3] == ["👍", "👎", "Talk to a human"]
+    # then "People also ask" (tests/bot/test_related_questions.py)
+    assert labels[3:] and all(label.startswith("People also ask: ") for label in labels[3:])
     history = await running_bot.app.stores.conversations.history(CUSTOMER)
     assert [t.role for t in history] == ["customer", "bot"]
 

@@ -132,3 +132,7 @@ turn-agent-file-caption = [file: { $name }] { $caption }
 agent-console-file = 🧑‍💼 { $agent } (web console) sent a file: { $name }
 agent-file-too-big = The file is too big: at most { $limit } MB can be sent.
 agent-file-empty = The file is empty or none was chosen.
+
+## "People also ask": related questions under an answer
+
+turn-picked-related = [picked “{ $question }” under “People also ask”]

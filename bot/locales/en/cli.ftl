@@ -132,3 +132,7 @@ cli-users-disabled-state = disabled
 cli-canned-none = no canned replies yet; add one with `supportbot canned add NAME --text TEXT`
 cli-canned-saved = canned reply “{ $name }” saved
 cli-canned-deleted = canned reply “{ $name }” deleted
+
+## "People also ask": related questions under an answer
+
+cli-related-rebuilt = counted { $count } questions asked next, from the recorded answers

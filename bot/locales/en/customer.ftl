@@ -142,9 +142,18 @@ privacy-kind = { $kind ->
     [moderation] your moderation state (warnings, mute)
     [clarifications] { $count } question(s) the bot asked back about
     [questions] { $count } question(s) kept for the topics report
+    [related_questions] which FAQ answers you got and the questions suggested to you
    *[other] { $kind } ({ $count })
 }
 
 ## Canned replies and files from the console
 
 terminal-agent-file = (the agent sent a file: { $name })
+
+## "People also ask": related questions under an answer
+
+# A question other customers asked next, as a button under an answer
+button-related = People also ask: { $question }
+related-unavailable = That suggestion is not available (any more); nothing was changed. Please type your question.
+related-gone = Sorry, “{ $question }” is no longer in our FAQ. Please type your question, or talk to a person.
+related-gone-nearest = Sorry, “{ $question }” is no longer in our FAQ. Here is the closest one we have: “{ $nearest }”.

@@ -141,9 +141,18 @@ privacy-kind = { $kind ->
     [moderation] 你的管理状态（警告、禁言）
     [clarifications] 机器人追问过的 { $count } 个问题
     [questions] 为话题报告保存的 { $count } 个问题
+    [related_questions] 你收到过的常见问题解答及向你推荐的问题
    *[other] { $kind }（{ $count }）
 }
 
 ## Canned replies and files from the console
 
 terminal-agent-file = （客服发送了一个文件：{ $name }）
+
+## "People also ask": related questions under an answer
+
+# A question other customers asked next, as a button under an answer
+button-related = 大家还问：{ $question }
+related-unavailable = 这个建议已不可用，未做任何更改。请直接输入你的问题。
+related-gone = 抱歉，“{ $question }”已不在我们的常见问题中。请直接输入你的问题，或转人工客服。
+related-gone-nearest = 抱歉，“{ $question }”已不在我们的常见问题中。这是最接近的问题：“{ $nearest }”。
