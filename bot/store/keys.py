@@ -179,3 +179,10 @@ class Keys:
     def canned(self) -> str:
         """The canned replies agents send by name (``bot/store/canned.py``)."""
         return f"{self.prefix}:canned"
+
+    # ------------------------------------------------------------------ learning (issue 20)
+
+    def learning(self, part: str) -> str:
+        """Learning from confirmed answers (``bot/store/learning.py``): ``part`` names the key
+        under ``<prefix>:learn:`` (``salt``, ``pending``, ``learned:<id>``, …)."""
+        return f"{self.prefix}:learn:{part}"

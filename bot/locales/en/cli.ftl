@@ -132,3 +132,16 @@ cli-users-disabled-state = disabled
 cli-canned-none = no canned replies yet; add one with `supportbot canned add NAME --text TEXT`
 cli-canned-saved = canned reply “{ $name }” saved
 cli-canned-deleted = canned reply “{ $name }” deleted
+
+## Learning from confirmed answers (supportbot kb learned)
+
+cli-kb-learned-none = nothing learned yet
+cli-kb-learned-col-id = #
+cli-kb-learned-col-entry = entry
+cli-kb-learned-col-text = phrasing
+cli-kb-learned-col-evidence = evidence
+cli-kb-learned-col-customers = customers
+cli-kb-learned-col-version = version
+cli-kb-learned-col-when = when (UTC)
+cli-kb-learned-col-status = status
+cli-kb-learned-counts = decisions: { $counts }

@@ -67,3 +67,8 @@ console-canned-deleted = Canned reply “{ $name }” deleted.
 console-canned-not-deleted = Not deleted: { $problems }
 console-file-sent = File sent: { $name }
 console-file-not-sent = File not sent: { $problems }
+
+## Learning from confirmed answers
+
+console-learning-off = Learning from confirmed answers is not available in this console.
+console-not-undone = Not undone: { $problems }

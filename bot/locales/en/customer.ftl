@@ -147,3 +147,7 @@ privacy-kind = { $kind ->
 ## Canned replies and files from the console
 
 terminal-agent-file = (the agent sent a file: { $name })
+
+## Learning from confirmed answers
+
+feedback-not-yours = This answer was sent to someone else; your vote was not counted.

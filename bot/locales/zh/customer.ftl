@@ -146,3 +146,7 @@ privacy-kind = { $kind ->
 ## Canned replies and files from the console
 
 terminal-agent-file = （客服发送了一个文件：{ $name }）
+
+## Learning from confirmed answers
+
+feedback-not-yours = 这条回答是发给别人的，你的评价没有被计入。
