@@ -646,6 +646,7 @@ _MENUS = {
         ("kb_gaps", "What customers ask that we don't answer"),
         ("kb_oos", "Questions we hand to a person, never answer"),
         ("stats", "Today's and this week's support figures"),
+        ("kb_learned", "Phrasings learned from customers; undo one"),
     ),
 }
 

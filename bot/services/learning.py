@@ -128,6 +128,9 @@ class LearningService:
             learned = await self.repository.get(learned.id) or learned
             ended, _ = await self._end(learned, LearnedStatus.WITHDRAWN, "👎", "downvotes")
             return ended
+        except KbEditError as exc:  # another worker or an operator is taking it out
+            log.info("learned phrasing not withdrawn: %s", exc)
+            return None
         except Exception:
             log.exception("a learned phrasing could not be withdrawn; it stays")
             return None
@@ -168,7 +171,14 @@ class LearningService:
         entry = kb.get(candidate.entry_id)
         if entry is None:
             return Verdict(Action.SKIP, "unknown_entry")
-        if any(text_key(p) == text_key(candidate.text) for p in entry.phrasings):
+        present = any(text_key(p) == text_key(candidate.text) for p in entry.phrasings)
+        learned = await self.repository.live_for(candidate.entry_id, candidate.text)
+        if learned is not None and not present:
+            # Learned, then removed by an operator's own edit: recorded, and not learned again.
+            await self.repository.end(learned, LearnedStatus.GONE, "operator", 0)
+        if await self.repository.blocked(candidate.entry_id, candidate.text):
+            return Verdict(Action.SKIP, "taken_out")
+        if present:
             return Verdict(Action.SKIP, "duplicate")
         near = await self._neighbours(candidate)
         return judge(candidate, near, self.rules, entry_customers=customers, customer_today=today)

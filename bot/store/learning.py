@@ -73,6 +73,11 @@ def _phrasing_field(entry_id: str, text: str) -> str:
     return f"{entry_id}\x1f{text_key(text)}"
 
 
+def _digest(entry_id: str, text: str) -> str:
+    """A phrasing of an entry, kept without its words."""
+    return hashlib.sha256(_phrasing_field(entry_id, text).encode()).hexdigest()[:20]
+
+
 class LearningRepository:
     """The learning loop's state; registered as personal data (it keeps customers' masked words
     under an opaque key until they are learned, dropped or aged out)."""
@@ -136,8 +141,12 @@ class LearningRepository:
 
     async def suggest_once(self, entry_id: str, text: str) -> bool:
         """True the first time a text is queued as a suggestion for an entry (kept as a hash)."""
-        digest = hashlib.sha256(_phrasing_field(entry_id, text).encode()).hexdigest()[:20]
-        return bool(await self.redis.sadd(self._key("suggested"), digest))
+        return bool(await self.redis.sadd(self._key("suggested"), _digest(entry_id, text)))
+
+    async def blocked(self, entry_id: str, text: str) -> bool:
+        """Whether this text was learned for this entry and then taken out (undone, withdrawn,
+        or removed by an operator): it is not learned again."""
+        return bool(await self.redis.sismember(self._key("blocked"), _digest(entry_id, text)))
 
     # ------------------------------------------------------------------ pending
 
@@ -219,6 +228,7 @@ class LearningRepository:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(self._key(f"learned:{record.id}"), json.dumps(asdict(ended)))
             pipe.hdel(self._key("live"), _phrasing_field(record.entry_id, record.text))
+            pipe.sadd(self._key("blocked"), _digest(record.entry_id, record.text))
             await pipe.execute()
         return ended
 

@@ -91,6 +91,9 @@ async def test_undo_is_a_new_version_and_rollback_brings_it_back(app: App) -> No
         await app.learning.undo(learned.id, "ops-bob")
     with pytest.raises(KbEditError, match="no learned phrasing #99"):
         await app.learning.undo("99", "ops-bob")
+    await learn(app, MONEY_BACK)  # confirmed again: an undone phrasing is not learned again
+    assert len(await app.learning.learned()) == 1
+    assert (await app.learning.stats())["skip:taken_out"] == 2
     back = await app.knowledge.rollback(learned.version, "ops-bob")
     assert MONEY_BACK in back.kb["return-item"].alternatives
 
@@ -113,6 +116,16 @@ async def test_undo_leaves_an_operators_edit_made_meanwhile(app: App) -> None:
     version, kb = await app.knowledge.live()
     assert version == edit.version.number  # no version: nothing was taken out
     assert list(kb["return-item"].alternatives) == alternatives
+
+
+async def test_a_phrasing_an_operator_removed_by_hand_is_not_learned_again(app: App) -> None:
+    await learn(app, MONEY_BACK)
+    await app.knowledge.remove_phrasing("return-item", MONEY_BACK, "ops-carol")
+    await learn(app, MONEY_BACK)
+    (record,) = await app.learning.learned()
+    assert (record.status, record.ended_by) == (LearnedStatus.GONE, "operator")
+    _, kb = await app.knowledge.live()
+    assert MONEY_BACK not in kb["return-item"].alternatives
 
 
 async def test_candidates_are_personal_data_for_mydata_and_forget(app: App) -> None:
@@ -266,3 +279,47 @@ def test_cli_lists_learned_phrasings_and_undoes_one(
     assert "no learned phrasing #7" in capsys.readouterr().err
     assert main(["kb", "history", "-n", "1"]) == 0
     assert "ops-alice: undo learned #1" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ Telegram
+
+
+async def test_operators_list_and_undo_learned_phrasings_in_telegram(
+    stores: Stores, retriever: FaqRetriever, key_prefix: str
+) -> None:
+    from bot.settings import Settings
+    from tests.support.fake_bot_api import DEFAULT_TOKEN
+    from tests.support.handoff import running_bot
+
+    operator, stranger = 900, 901
+    settings = Settings(
+        _env_file=None,
+        telegram={"token": DEFAULT_TOKEN},
+        redis={"prefix": key_prefix},
+        operators={"ids": [operator]},
+        learning={"min_customers": 2},
+    )
+    live = LiveModels(retriever, VerbatimGenerator(), version=1, kb=SMALL_KB)
+    async with (
+        open_app(settings, stores=stores, live=live, watch=False) as opened,
+        FakeBotAPI() as api,
+        running_bot(api, opened) as run,
+    ):
+
+        async def command(user: int, text: str) -> str:
+            start = len(api.calls)
+            await run.say(user, text, user_id=user)
+            reply = await api.wait_for("sendMessage", lambda p: p["chat_id"] == user, start=start)
+            return reply.params["text"]
+
+        assert await command(operator, "/kb_learned") == TEXTS.get("kb-learned-none")
+        await learn(opened, MONEY_BACK)
+        listed = await command(operator, "/kb_learned")
+        assert f"#1 return-item ← “{MONEY_BACK}”" in listed and "live" in listed
+        assert await command(stranger, "/kb_learned undo 1") == TEXTS.get("operator-only")
+        assert await command(operator, "/kb_learned undo") == TEXTS.get("kb-learned-usage")
+        undone = await command(operator, "/kb_learned undo 1")
+        assert undone.startswith("learned phrasing #1 of return-item undone: v3")
+        assert "already undone" in await command(operator, "/kb_learned undo 1")
+    _, kb = await opened.knowledge.live()
+    assert MONEY_BACK not in kb["return-item"].alternatives
