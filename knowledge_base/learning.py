@@ -44,22 +44,29 @@ class LearningRules:
     # Candidates one customer may contribute per day; more are skipped ("customer_cap").
     per_customer_per_day: int = 3
     # A 👍 on an answer given with less confidence than this → SUGGEST ("low_confidence").
-    min_confidence: float = 0.5
+    min_confidence: float = 0.7
     # The same floor for a "Did you mean …?" choice (those are shown below the answer threshold).
     min_choice_confidence: float = 0.2
     # Cosine to another entry's phrasing at or above this → SUGGEST ("near_other_entry").
     max_other_similarity: float = 0.9
-    # The candidate must be at least this much closer to its own entry than to any other entry
-    # (own − other); a candidate nearer another entry than its own is confusable → SUGGEST.
-    min_margin: float = 0.0
+    # A 👍 candidate must be at least this much closer to its own entry than to any other entry
+    # (own − other), else it is confusable → SUGGEST ("near_other_entry"). A 👎-free answer the
+    # bot gave with confidence is already its top entry, so this is off (−2) by default.
+    min_margin: float = -2.0
+    # The same for a "Did you mean …?" choice: a button pressed by mistake names an entry the
+    # question is not nearest to, so a choice must be nearer its own entry than any other.
+    min_choice_margin: float = 0.0
     # Cosine to a known out-of-scope question at or above this → SKIP ("out_of_scope").
     out_of_scope_similarity: float = 0.85
     # Cosine to the entry's own phrasing at or above this → SKIP ("duplicate": already there).
     duplicate_similarity: float = 0.97
     # An agent mapping a ticket to an entry is staff evidence: it needs no other customers.
     agent_needs_customers: bool = False
-    # A learned phrasing whose answers collect this many 👎 is withdrawn.
-    withdraw_after_downvotes: int = 1
+    # A learned phrasing whose answers collect this many 👎 is withdrawn …
+    withdraw_after_downvotes: int = 2
+    # … unless (when on) its answers collected at least as many 👍: a rare wrong 👎 on a phrasing
+    # that keeps helping does not throw it away.
+    withdraw_only_outvoted: bool = True
 
     def __post_init__(self) -> None:
         for name in ("min_customers", "per_customer_per_day", "withdraw_after_downvotes"):
@@ -75,8 +82,10 @@ class LearningRules:
             value = getattr(self, name)
             if not -1.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between -1 and 1, got {value}")
-        if not -2.0 <= self.min_margin <= 2.0:
-            raise ValueError(f"min_margin must be between -2 and 2, got {self.min_margin}")
+        for name in ("min_margin", "min_choice_margin"):
+            value = getattr(self, name)
+            if not -2.0 <= value <= 2.0:
+                raise ValueError(f"{name} must be between -2 and 2, got {value}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +181,12 @@ def judge(
         return Verdict(Action.SKIP, "duplicate")
     if near.out_of_scope >= rules.out_of_scope_similarity:
         return Verdict(Action.SKIP, "out_of_scope")
-    if near.other >= rules.max_other_similarity or near.margin < rules.min_margin:
+    margin = {
+        Evidence.THUMBS_UP: rules.min_margin,
+        Evidence.DID_YOU_MEAN: rules.min_choice_margin,
+        Evidence.AGENT: -2.0,
+    }[candidate.evidence]
+    if near.other >= rules.max_other_similarity or near.margin < margin:
         return Verdict(Action.SUGGEST, "near_other_entry")
     floor = {
         Evidence.THUMBS_UP: rules.min_confidence,
@@ -187,3 +201,14 @@ def judge(
     if not rules.auto_add:
         return Verdict(Action.SUGGEST, "auto_add_off")
     return Verdict(Action.ADD, "confirmed")
+
+
+def should_withdraw(downvotes: int, upvotes: int, rules: LearningRules) -> bool:
+    """Whether a learned phrasing whose answers collected these votes is withdrawn.
+
+    Votes count on answers whose best-matching phrasing (``RetrievedFaq.matched``) is the learned
+    one. 👎 never teach; enough of them take a learned phrasing back out.
+    """
+    if downvotes < rules.withdraw_after_downvotes:
+        return False
+    return not rules.withdraw_only_outvoted or downvotes > upvotes

@@ -14,6 +14,7 @@ from knowledge_base.learning import (
     Verdict,
     judge,
     neighbours,
+    should_withdraw,
 )
 
 RULES = LearningRules()
@@ -69,7 +70,10 @@ def test_strong_confirmation_is_added() -> None:
             Verdict(Action.SUGGEST, "near_other_entry"),
         ),
         (
-            {"near": Neighbours(own=0.60, other=0.70, other_entry="fees", out_of_scope=0.1)},
+            {
+                "cand": candidate(Evidence.DID_YOU_MEAN),
+                "near": Neighbours(own=0.60, other=0.70, other_entry="fees", out_of_scope=0.1),
+            },
             Verdict(Action.SUGGEST, "near_other_entry"),
         ),
         ({"cand": candidate(confidence=0.1)}, Verdict(Action.SUGGEST, "low_confidence")),
@@ -152,3 +156,24 @@ def test_neighbours_reject_mismatched_inputs() -> None:
         neighbours(unit(1, 0, 0), rows, ["a"], "a", None)
     with pytest.raises(ValueError, match="do not match"):
         neighbours(unit(1, 0), rows, ["a", "b"], "a", None)
+
+
+def test_downvotes_withdraw_a_learned_phrasing() -> None:
+    rules = LearningRules(withdraw_after_downvotes=2)
+    assert not should_withdraw(1, 0, rules)
+    assert should_withdraw(2, 0, rules)
+    assert not should_withdraw(2, 5, rules)  # it keeps helping: one wrong 👎 is not enough
+    assert should_withdraw(6, 5, rules)
+    assert should_withdraw(
+        2, 5, LearningRules(withdraw_after_downvotes=2, withdraw_only_outvoted=False)
+    )
+
+
+def test_a_choice_must_be_nearer_its_entry_than_an_answer_needs_to_be() -> None:
+    """A button pressed by mistake names an entry nearer to another one; a confident answer's 👍
+    is trusted unless the rules ask for a margin too."""
+    nearer_other = Neighbours(own=0.60, other=0.70, other_entry="fees", out_of_scope=0.1)
+    assert verdict(candidate(Evidence.THUMBS_UP), nearer_other).action is Action.ADD
+    assert verdict(candidate(Evidence.DID_YOU_MEAN), nearer_other).reason == "near_other_entry"
+    strict = LearningRules(min_margin=0.0)
+    assert verdict(candidate(), nearer_other, strict).reason == "near_other_entry"
