@@ -368,7 +368,9 @@ class LearningSettings(BaseModel):
     min_customers: int | None = Field(None, ge=1, le=1000)
     # Candidates one customer may contribute per day; more are skipped (a flood of 👍 teaches nothing).
     per_customer_per_day: int | None = Field(None, ge=1, le=1000)
-    # A learned phrasing whose answers collect this many 👎 is withdrawn.
+    # A 👍 on an answer given with less confidence than this is queued for an operator instead.
+    min_confidence: float | None = Field(None, ge=0.0, le=1.0)
+    # A learned phrasing whose answers collect this many 👎 (and more 👎 than 👍) is withdrawn.
     withdraw_after_downvotes: int | None = Field(None, ge=1, le=1000)
     window_days: float = Field(30.0, gt=0, le=365)  # how long a confirmation counts
 
@@ -380,7 +382,12 @@ class LearningSettings(BaseModel):
 
         given = {
             name: getattr(self, name)
-            for name in ("min_customers", "per_customer_per_day", "withdraw_after_downvotes")
+            for name in (
+                "min_customers",
+                "per_customer_per_day",
+                "min_confidence",
+                "withdraw_after_downvotes",
+            )
             if getattr(self, name) is not None
         }
         return replace(LearningRules(), enabled=self.enabled, auto_add=self.auto_add, **given)

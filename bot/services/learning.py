@@ -13,7 +13,8 @@ phrasings and out-of-scope questions, and judged by the policy (``knowledge_base
 
 The caps (distinct customers per entry, candidates per customer per day) are counted in Redis, so
 every worker shares them: a flood of 👍 from one customer teaches nothing. 👎 never teaches; a
-learned phrasing whose answers collect ``withdraw_after_downvotes`` 👎 is withdrawn, and an
+learned phrasing whose answers collect ``withdraw_after_downvotes`` 👎 (more 👎 than 👍, by
+default: ``should_withdraw``) is withdrawn, and an
 operator can undo any learned phrasing (``kb learned --undo``, the console's /kb/learned): each is
 a new version, so history and rollback work as for any edit. A phrasing an operator removed or
 reworded meanwhile is left as they made it.
@@ -47,6 +48,7 @@ from knowledge_base.learning import (
     Verdict,
     judge,
     neighbours,
+    should_withdraw,
 )
 from knowledge_base.model import text_key
 from knowledge_base.store import CommitResult, KbEditError
@@ -95,6 +97,13 @@ class LearningService:
             return None
         if not await self.repository.first_vote(record.answer_id, "up", self.vote_ttl_s):
             return None
+        if record.phrasing:  # found through a learned phrasing: it helped
+            try:
+                learned = await self.repository.live_for(record.entry_id, record.phrasing)
+                if learned is not None:
+                    await self.repository.vote(learned.id, helpful=True)
+            except Exception:
+                log.exception("a 👍 on a learned phrasing was not counted")
         return await self.confirmed(
             record.chat_id, record.question, record.entry_id, Evidence.THUMBS_UP, record.confidence
         )
@@ -123,10 +132,10 @@ class LearningService:
                 return None
             if not await self.repository.first_vote(record.answer_id, "down", self.vote_ttl_s):
                 return None
-            if await self.repository.downvote(learned.id) < self.rules.withdraw_after_downvotes:
+            voted = await self.repository.vote(learned.id, helpful=False)
+            if voted is None or not should_withdraw(voted.downvotes, voted.upvotes, self.rules):
                 return None
-            learned = await self.repository.get(learned.id) or learned
-            ended, _ = await self._end(learned, LearnedStatus.WITHDRAWN, "👎", "downvotes")
+            ended, _ = await self._end(voted, LearnedStatus.WITHDRAWN, "👎", "downvotes")
             return ended
         except KbEditError as exc:  # another worker or an operator is taking it out
             log.info("learned phrasing not withdrawn: %s", exc)

@@ -63,7 +63,8 @@ class LearnedPhrasing:
     version: int  # the knowledge-base version that added it
     at: float
     status: str = LearnedStatus.LIVE
-    downvotes: int = 0
+    downvotes: int = 0  # 👎 on answers found through it
+    upvotes: int = 0  # 👍 on answers found through it (after it was learned)
     ended_by: str = ""  # who undid it (or "👎" when withdrawn)
     ended_version: int = 0  # the version that removed it (0: none was needed)
     ended_at: float = 0.0
@@ -202,19 +203,22 @@ class LearningRepository:
         learned_id = await self.redis.hget(self._key("live"), _phrasing_field(entry_id, phrasing))
         return await self.get(learned_id) if learned_id else None
 
-    async def downvote(self, learned_id: str) -> int:
-        """One more 👎 on an answer given through this phrasing; the new count."""
+    async def vote(self, learned_id: str, helpful: bool) -> LearnedPhrasing | None:
+        """One more 👍 or 👎 on an answer given through this phrasing; the updated record."""
         key = self._key(f"learned:{learned_id}")
 
-        async def add_one(pipe) -> int:
+        async def add_one(pipe) -> LearnedPhrasing | None:
             raw = await pipe.get(key)
             if raw is None:
-                return 0
+                return None
             record = LearnedPhrasing(**json.loads(raw))
-            record = replace(record, downvotes=record.downvotes + 1)
+            if helpful:
+                record = replace(record, upvotes=record.upvotes + 1)
+            else:
+                record = replace(record, downvotes=record.downvotes + 1)
             pipe.multi()
             pipe.set(key, json.dumps(asdict(record)))
-            return record.downvotes
+            return record
 
         return await self.redis.transaction(add_one, key, value_from_callable=True)
 

@@ -42,7 +42,9 @@ MONEY_BACK = "i want my money back"
 @pytest_asyncio.fixture
 async def app(stores: Stores, retriever: FaqRetriever) -> AsyncIterator[App]:
     settings = handoff_settings()
-    settings.learning = settings.learning.model_copy(update={"min_customers": 2})
+    settings.learning = settings.learning.model_copy(
+        update={"min_customers": 2, "min_confidence": 0.5}
+    )
     live = LiveModels(retriever, VerbatimGenerator(), kb=SMALL_KB)
     async with open_app(settings, stores=stores, live=live, watch=False) as opened:
         yield opened
@@ -323,3 +325,29 @@ async def test_operators_list_and_undo_learned_phrasings_in_telegram(
         assert "already undone" in await command(operator, "/kb_learned undo 1")
     _, kb = await opened.knowledge.live()
     assert MONEY_BACK not in kb["return-item"].alternatives
+
+
+async def test_a_learned_phrasing_that_keeps_helping_survives_a_stray_thumbs_down(
+    app: App,
+) -> None:
+    from bot.store import AnswerRecord
+
+    app.learning.rules = LearningRules(min_customers=2, withdraw_after_downvotes=1)
+    await learn(app, MONEY_BACK)
+
+    def answered(answer_id: str, chat_id: int) -> AnswerRecord:
+        return AnswerRecord(
+            answer_id, chat_id, "money back?", "return-item", 0.8, phrasing=MONEY_BACK
+        )
+
+    await app.learning.thumbs_up(answered("a1", 6001))
+    assert await app.learning.thumbs_down(answered("a2", 6002)) is None  # 1 👎, 1 👍: stays
+    assert await app.learning.thumbs_down(answered("a2", 6002)) is None  # the same vote again
+    withdrawn = await app.learning.thumbs_down(answered("a3", 6003))
+    assert withdrawn is not None and withdrawn.status == LearnedStatus.WITHDRAWN
+    assert (withdrawn.upvotes, withdrawn.downvotes) == (1, 2)
+    _, kb = await app.knowledge.live()
+    assert MONEY_BACK not in kb["return-item"].alternatives
+    assert (await app.knowledge.history(1))[
+        0
+    ].author == f"learned: withdrawn #{withdrawn.id} (downvotes)"
