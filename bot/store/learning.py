@@ -3,8 +3,8 @@
 * who confirmed which entry (``confirmed:<entry>``: opaque customer key → when), for the policy's
   distinct-customer minimum, and how many candidates each customer gave today
   (``today:<customer>:<day>``), for its per-customer cap;
-* candidates waiting for more customers (``pending``: the masked question, the entry, the
-  evidence, the customer key);
+* candidates waiting for more customers (``pending:<entry>``, listed in ``pending-entries``: the
+  masked question, the evidence, the customer key);
 * what was learned (``learned:<id>``, listed by ``learned``): entry, text, evidence, customers,
   version, time, and whether it is still live, undone, withdrawn or gone;
 * one-shot guards (``seen:<answer>:<vote>``), so a vote pressed twice counts once, and counts of
@@ -152,18 +152,31 @@ class LearningRepository:
     # ------------------------------------------------------------------ pending
 
     async def keep_pending(self, candidate: PendingCandidate) -> None:
-        field = _phrasing_field(candidate.entry_id, candidate.text)
-        await self.redis.hset(self._key("pending"), field, json.dumps(asdict(candidate)))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                self._key(f"pending:{candidate.entry_id}"),
+                text_key(candidate.text),
+                json.dumps(asdict(candidate)),
+            )
+            pipe.sadd(self._key("pending-entries"), candidate.entry_id)
+            await pipe.execute()
 
     async def pending(self, entry_id: str | None = None) -> list[PendingCandidate]:
-        raw = await self.redis.hgetall(self._key("pending"))
-        found = [PendingCandidate(**json.loads(v)) for v in raw.values()]
-        found = [c for c in found if entry_id is None or c.entry_id == entry_id]
+        """Waiting candidates of one entry (or of all), oldest first."""
+        if entry_id is None:
+            entries = sorted(await self.redis.smembers(self._key("pending-entries")))
+        else:
+            entries = [entry_id]
+        found: list[PendingCandidate] = []
+        for entry in entries:
+            raw = await self.redis.hgetall(self._key(f"pending:{entry}"))
+            found += [PendingCandidate(**json.loads(v)) for v in raw.values()]
         return sorted(found, key=lambda c: c.at)
 
     async def drop_pending(self, candidate: PendingCandidate) -> bool:
-        field = _phrasing_field(candidate.entry_id, candidate.text)
-        return bool(await self.redis.hdel(self._key("pending"), field))
+        """Take a waiting candidate out; False when another worker took it first."""
+        key = self._key(f"pending:{candidate.entry_id}")
+        return bool(await self.redis.hdel(key, text_key(candidate.text)))
 
     # ------------------------------------------------------------------ learned
 
