@@ -242,6 +242,9 @@ class LearningService:
             await self._act(candidate, verdict, customers)
 
     async def _add(self, candidate: Candidate, customers: int) -> None:
+        if not await self.repository.claim_add(candidate.entry_id, candidate.text):
+            await self._skipped(Verdict(Action.SKIP, "duplicate"))
+            return
         try:
             result = await self.knowledge.add_phrasing(
                 candidate.entry_id, candidate.text, LEARNED_AUTHOR

@@ -144,6 +144,12 @@ class LearningRepository:
         """True the first time a text is queued as a suggestion for an entry (kept as a hash)."""
         return bool(await self.redis.sadd(self._key("suggested"), _digest(entry_id, text)))
 
+    async def claim_add(self, entry_id: str, text: str) -> bool:
+        """True for the one worker that may add this text to this entry now (two customers'
+        same question judged at once on two workers is added once)."""
+        key = self._key(f"adding:{_digest(entry_id, text)}")
+        return bool(await self.redis.set(key, "1", nx=True, ex=60))
+
     async def blocked(self, entry_id: str, text: str) -> bool:
         """Whether this text was learned for this entry and then taken out (undone, withdrawn,
         or removed by an operator): it is not learned again."""

@@ -351,3 +351,16 @@ async def test_a_learned_phrasing_that_keeps_helping_survives_a_stray_thumbs_dow
     assert (await app.knowledge.history(1))[
         0
     ].author == f"learned: withdrawn #{withdrawn.id} (downvotes)"
+
+
+async def test_the_same_question_confirmed_at_once_is_added_once(app: App) -> None:
+    await app.learning.confirmed(ALICE, MONEY_BACK, "return-item", Evidence.THUMBS_UP, 0.8)
+    await asyncio.gather(
+        *(
+            app.learning.confirmed(chat_id, MONEY_BACK, "return-item", Evidence.THUMBS_UP, 0.8)
+            for chat_id in range(7001, 7006)
+        )
+    )
+    assert len(await app.learning.learned()) == 1
+    _, kb = await app.knowledge.live()
+    assert kb["return-item"].alternatives.count(MONEY_BACK) == 1
