@@ -281,6 +281,7 @@ def build_learning(
         events=events,
         executor=executor,
         vote_ttl_s=stores.answers.ttl,
+        max_age_s=stores.conversations.ttl,
     )
 
 

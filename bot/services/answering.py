@@ -350,7 +350,7 @@ class AnsweringService:
         )
         if self.learning is not None:  # the customer's choice confirms the entry
             await self.learning.chosen(
-                record.chat_id, record.question, entry.id, record.confidence
+                record.chat_id, record.question, entry.id, record.confidence, at=record.at
             )
         return answer
 

@@ -79,6 +79,7 @@ class LearningService:
         executor: Executor | None = None,
         live: LiveModels | None = None,
         vote_ttl_s: int = 7 * 24 * 3600,
+        max_age_s: float = 72 * 3600,
     ) -> None:
         self.knowledge = knowledge
         self.repository = repository
@@ -88,6 +89,9 @@ class LearningService:
         self.executor = executor
         self.live = live  # the served models (None: operators' tools list and undo only)
         self.vote_ttl_s = vote_ttl_s
+        # Evidence older than the conversation's retention teaches nothing (its answer outlives
+        # the conversation, so its buttons still work).
+        self.max_age_s = max_age_s
 
     # ------------------------------------------------------------------ evidence
 
@@ -105,14 +109,27 @@ class LearningService:
             except Exception:
                 log.exception("a 👍 on a learned phrasing was not counted")
         return await self.confirmed(
-            record.chat_id, record.question, record.entry_id, Evidence.THUMBS_UP, record.confidence
+            record.chat_id,
+            record.question,
+            record.entry_id,
+            Evidence.THUMBS_UP,
+            record.confidence,
+            at=record.at,
         )
 
     async def chosen(
-        self, chat_id: int, question: str, entry_id: str, confidence: float
+        self,
+        chat_id: int,
+        question: str,
+        entry_id: str,
+        confidence: float,
+        at: float | None = None,
     ) -> Verdict | None:
-        """The customer picked ``entry_id`` under "Did you mean …?" for ``question``."""
-        return await self.confirmed(chat_id, question, entry_id, Evidence.DID_YOU_MEAN, confidence)
+        """The customer picked ``entry_id`` under "Did you mean …?" for ``question`` (asked
+        ``at``)."""
+        return await self.confirmed(
+            chat_id, question, entry_id, Evidence.DID_YOU_MEAN, confidence, at=at
+        )
 
     async def agent_answered(self, ticket_id: str, chat_id: int, entry_id: str) -> Verdict | None:
         """An agent answered the ticket with the entry's answer (``/reply kb:ENTRY``)."""
@@ -145,10 +162,20 @@ class LearningService:
             return None
 
     async def confirmed(
-        self, chat_id: int, question: str, entry_id: str, evidence: Evidence, confidence: float
+        self,
+        chat_id: int,
+        question: str,
+        entry_id: str,
+        evidence: Evidence,
+        confidence: float,
+        *,
+        at: float | None = None,
     ) -> Verdict | None:
-        """One confirmation; the verdict on it (None when learning could not run)."""
+        """One confirmation of a question asked ``at`` (default: now); the verdict on it (None
+        when learning could not run)."""
         try:
+            if at is not None and time.time() - at > self.max_age_s:
+                return await self._skipped(Verdict(Action.SKIP, "too_old"))
             return await self._confirmed(chat_id, question, entry_id, evidence, confidence)
         except Exception:
             log.exception("learning from a confirmed answer failed; nothing learned")

@@ -364,3 +364,17 @@ async def test_the_same_question_confirmed_at_once_is_added_once(app: App) -> No
     assert len(await app.learning.learned()) == 1
     _, kb = await app.knowledge.live()
     assert kb["return-item"].alternatives.count(MONEY_BACK) == 1
+
+
+async def test_a_vote_older_than_the_conversations_retention_teaches_nothing(app: App) -> None:
+    import time
+
+    from bot.store import AnswerRecord
+
+    # The answer (and its buttons) outlive the conversation; learning does not use them then.
+    old = time.time() - app.stores.conversations.ttl - 60
+    record = AnswerRecord("old1", ALICE, MONEY_BACK, "return-item", 0.8, at=old)
+    verdict = await app.learning.thumbs_up(record)
+    assert (verdict.action, verdict.reason) == ("skip", "too_old")
+    assert await app.learning.repository.pending() == []
+    assert await app.learning.repository.customers("return-item") == 0
