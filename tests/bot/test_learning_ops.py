@@ -226,6 +226,16 @@ async def test_console_lists_learned_phrasings_and_undoes_one(app: App, console:
     assert MONEY_BACK not in kb["return-item"].alternatives
 
 
+async def test_console_suggestion_from_learning_names_its_entry(app: App, console: str) -> None:
+    app.learning.rules = LearningRules(min_customers=2, max_other_similarity=0.3)
+    await learn(app, MONEY_BACK)  # confusable: queued for an operator
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        await http.post(f"{console}/login", data={"username": USER, "password": PASSWORD})
+        async with http.get(f"{console}/kb/suggestions") as resp:
+            page = await resp.text()
+    assert MONEY_BACK in page and 'name="entry_id" value="return-item"' in page
+
+
 # ------------------------------------------------------------------ command line
 
 
