@@ -192,7 +192,8 @@ class LearningService:
             return await self._skipped(Verdict(Action.SKIP, "abusive"))
         customer = await self.repository.customer_key(chat_id)
         customers = await self.repository.confirm(entry_id, customer)
-        today = await self.repository.count_today(customer)
+        # An agent's mapping is staff evidence: it does not use up the customer's daily share.
+        today = 0 if evidence is Evidence.AGENT else await self.repository.count_today(customer)
         candidate = Candidate(text, entry_id, evidence, customer, confidence)
         verdict = await self._judge(candidate, customers=customers, today=today)
         await self._act(candidate, verdict, customers)
