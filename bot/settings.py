@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -23,6 +23,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigurationError
 from common.paths import CACHE_DIR, GENERATOR_MODELS_DIR, RETRIEVER_MODELS_DIR
+
+if TYPE_CHECKING:
+    from knowledge_base.learning import LearningRules
 
 OFFICIAL_API_BASE = "https://api.telegram.org"
 
@@ -374,7 +377,7 @@ class LearningSettings(BaseModel):
     withdraw_after_downvotes: int | None = Field(None, ge=1, le=1000)
     window_days: float = Field(30.0, gt=0, le=365)  # how long a confirmation counts
 
-    def rules(self) -> Any:
+    def rules(self) -> LearningRules:
         """These settings over the policy's defaults, as ``knowledge_base.learning.LearningRules``."""
         from dataclasses import replace
 
