@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from bot.services.answering import AnsweringService
     from bot.services.delivery import CustomerDelivery
     from bot.services.escalation import EscalationService
+    from bot.services.learning import LearningService
     from bot.services.live import LiveModels
     from bot.services.privacy import PrivacyService
     from bot.services.related import RelatedQuestions
@@ -91,6 +92,7 @@ class App:
     live: LiveModels | None = None
     answering: AnsweringService | None = None
     abuse: AbuseDetector | None = None  # abusive language, in customers' and generated words
+    learning: LearningService | None = None  # confirmed answers → phrasings (issue 20)
     watcher: KbWatcher | None = None
     related: RelatedQuestions | None = None  # "People also ask" under answers
     bot: Bot | None = None
@@ -210,6 +212,7 @@ async def build_app(
         app = App(
             settings, stores, knowledge, executor, events, catalog, bot=bot, resources=resources
         )
+        app.learning = build_learning(settings, stores, knowledge, events, executor)
         if models is Models.LAZY:
             knowledge.vectors = LazyVectors(
                 settings.retrieval.embedder, settings.retrieval.model_path
@@ -248,10 +251,42 @@ def personal_data(
         stores.clarifications,
         QuestionLog(stores.redis, stores.keys),
         related_store(stores, settings),
+        learning_repository(settings, stores),
     ]
     if isinstance(events, PersonalData):  # the recorder of this process, when it keeps events
         found.append(events)
     return found
+
+
+def learning_repository(settings: Settings, stores: Stores):
+    """What learning from confirmed answers keeps in Redis (customers' masked candidates)."""
+    from bot.store.learning import DAY_S, LearningRepository
+
+    return LearningRepository(
+        stores.redis, stores.keys, window_s=settings.learning.window_days * DAY_S
+    )
+
+
+def build_learning(
+    settings: Settings,
+    stores: Stores,
+    knowledge: KnowledgeService,
+    events: EventRecorder,
+    executor: ThreadPoolExecutor,
+) -> LearningService:
+    """Learning from confirmed answers (``LEARNING__*``); it judges candidates once a surface
+    that answers sets its ``live`` models, and lists and undoes what was learned everywhere."""
+    from bot.services.learning import LearningService
+
+    return LearningService(
+        knowledge,
+        learning_repository(settings, stores),
+        settings.learning.rules(),
+        events=events,
+        executor=executor,
+        vote_ttl_s=stores.answers.ttl,
+        max_age_s=stores.conversations.ttl,
+    )
 
 
 def load_catalog(settings: Settings) -> Catalog:
@@ -281,6 +316,8 @@ async def _serve_questions(app: App, live: LiveModels | None, *, watch: bool) ->
     app.live = live
     app.abuse = AbuseDetector()
     app.related = RelatedQuestions.build(live, app.stores, settings, executor=app.executor)
+    if app.learning is not None:  # learning compares candidates with the served phrasings
+        app.learning.live, app.learning.abusive = live, app.abuse.is_abusive
     app.answering = AnsweringService(
         live,
         app.stores,
@@ -294,6 +331,7 @@ async def _serve_questions(app: App, live: LiveModels | None, *, watch: bool) ->
         events=app.related.learning(app.events),  # answers also teach "People also ask"
         abuse=app.abuse,
         record_gap=app.knowledge.record_gap,
+        learning=app.learning,
     )
     app.resources.callback(app.answering.generation.close)
     if watch:
@@ -531,6 +569,7 @@ def build_dispatcher(app: App, bot: Bot) -> Dispatcher:
     dp["privacy"] = app.privacy(escalation)
     dp["product_name"] = app.product
     dp["knowledge"] = app.knowledge
+    dp["learning"] = app.learning  # an agent's /reply kb:ENTRY teaches a phrasing
     dp["catalog"] = app.catalog  # handlers read ``i18n``; the errors router falls back on this
     flood = FloodControlMiddleware(
         app.stores.redis,
@@ -615,6 +654,7 @@ _MENUS = {
         ("kb_gaps", "What customers ask that we don't answer"),
         ("kb_oos", "Questions we hand to a person, never answer"),
         ("stats", "Today's and this week's support figures"),
+        ("kb_learned", "Phrasings learned from customers; undo one"),
     ),
 }
 

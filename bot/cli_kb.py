@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import getpass
 import socket
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from bot.errors import UserFacingError
 if TYPE_CHECKING:
     from bot.i18n import TextSource
     from bot.services.knowledge import KnowledgeService
+    from bot.services.learning import LearningService
     from knowledge_base.store import CommitResult
 
 
@@ -90,6 +92,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--entry", help="approve as a phrasing of this existing entry")
 
     ops.add_parser("retrain", help="retrain the retriever model in the background (bot process)")
+
+    p = ops.add_parser("learned", help="phrasings learned from confirmed answers; undo one")
+    p.add_argument("--undo", metavar="ID", help="take learned phrasing ID out (a new version)")
+    p.add_argument("-n", type=int, default=50, help="how many to list (newest first)")
     kb.set_defaults(func=cmd_kb)
 
 
@@ -120,7 +126,9 @@ async def _run(settings, args: argparse.Namespace) -> int:
         # An import that replaces everything must not first seed the configured file.
         seed=args.kb_command != "import" or not args.replace,
     ) as app:
-        return await _dispatch(app.knowledge, args, _author(args), app.catalog.texts())
+        return await _dispatch(
+            app.knowledge, args, _author(args), app.catalog.texts(), app.learning
+        )
 
 
 def _print_commit(result: CommitResult, texts: TextSource) -> None:
@@ -130,7 +138,11 @@ def _print_commit(result: CommitResult, texts: TextSource) -> None:
 
 
 async def _dispatch(
-    service: KnowledgeService, args: argparse.Namespace, author: str, texts: TextSource
+    service: KnowledgeService,
+    args: argparse.Namespace,
+    author: str,
+    texts: TextSource,
+    learning: LearningService | None = None,
 ) -> int:
     from bot.services.knowledge import describe_version
     from knowledge_base.formats import format_for_path
@@ -237,6 +249,43 @@ async def _dispatch(
     elif command == "retrain":
         await service.request_retrain(author)
         print(texts.get("cli-kb-retrain-requested"))
+    elif command == "learned":
+        return await _learned(learning, args, author, texts)
+    return 0
+
+
+async def _learned(
+    learning: LearningService, args: argparse.Namespace, author: str, texts: TextSource
+) -> int:
+    """``kb learned``: what was learned (a table), or ``--undo ID``."""
+    from bot.services.learning import undo_learned
+
+    if args.undo:
+        print(await undo_learned(learning, args.undo, author, texts))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    records = await learning.learned(args.n)
+    stats = await learning.stats()
+    if not records:
+        print(texts.get("cli-kb-learned-none"))
+    else:
+        table = Table(box=None)
+        columns = ("id", "entry", "text", "evidence", "customers", "version", "when", "status")
+        for column in columns:
+            table.add_column(texts.get(f"cli-kb-learned-col-{column}"), overflow="fold")
+        for r in records:
+            when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(r.at))
+            version = f"v{r.version}" + (f" → v{r.ended_version}" if r.ended_version else "")
+            status = r.status + (f" ({r.ended_by})" if r.ended_by else "")
+            table.add_row(
+                r.id, r.entry_id, r.text, r.evidence, str(r.customers), version, when, status
+            )
+        Console(width=140).print(table)
+    if stats:
+        counts = ", ".join(f"{k} {v}" for k, v in stats.items())
+        print(texts.get("cli-kb-learned-counts", counts=counts))
     return 0
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -23,6 +23,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigurationError
 from common.paths import CACHE_DIR, GENERATOR_MODELS_DIR, RETRIEVER_MODELS_DIR
+
+if TYPE_CHECKING:
+    from knowledge_base.learning import LearningRules
 
 OFFICIAL_API_BASE = "https://api.telegram.org"
 
@@ -367,6 +370,43 @@ class RelatedSettings(BaseModel):
     personal_weight: float = Field(0.25, ge=0)
 
 
+class LearningSettings(BaseModel):
+    """Learning from confirmed answers (``bot/services/learning.py``): a customer's question whose
+    answer was confirmed (👍, a "Did you mean …?" choice, an agent's ``/reply kb:ID``) becomes a
+    phrasing of that entry, added at once or queued for an operator by ``knowledge_base.learning``.
+    Unset numbers keep the policy's tuned defaults (``LearningRules``)."""
+
+    enabled: bool = True
+    auto_add: bool = True  # false: every candidate goes to the suggestions queue
+    # Distinct customers who confirmed an entry (within ``window_days``) before an automatic add.
+    min_customers: int | None = Field(None, ge=1, le=1000)
+    # Candidates one customer may contribute per day; more are skipped (a flood of 👍 teaches nothing).
+    per_customer_per_day: int | None = Field(None, ge=1, le=1000)
+    # A 👍 on an answer given with less confidence than this is queued for an operator instead.
+    min_confidence: float | None = Field(None, ge=0.0, le=1.0)
+    # A learned phrasing whose answers collect this many 👎 (and more 👎 than 👍) is withdrawn.
+    withdraw_after_downvotes: int | None = Field(None, ge=1, le=1000)
+    window_days: float = Field(30.0, gt=0, le=365)  # how long a confirmation counts
+
+    def rules(self) -> LearningRules:
+        """These settings over the policy's defaults, as ``knowledge_base.learning.LearningRules``."""
+        from dataclasses import replace
+
+        from knowledge_base.learning import LearningRules
+
+        given = {
+            name: getattr(self, name)
+            for name in (
+                "min_customers",
+                "per_customer_per_day",
+                "min_confidence",
+                "withdraw_after_downvotes",
+            )
+            if getattr(self, name) is not None
+        }
+        return replace(LearningRules(), enabled=self.enabled, auto_add=self.auto_add, **given)
+
+
 class Settings(BaseSettings):
     """Everything the product can be configured with."""
 
@@ -394,6 +434,7 @@ class Settings(BaseSettings):
     moderation: ModerationSettings = Field(default_factory=ModerationSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     related: RelatedSettings = Field(default_factory=RelatedSettings)
+    learning: LearningSettings = Field(default_factory=LearningSettings)
     log_level: str = "INFO"
 
 

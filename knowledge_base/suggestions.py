@@ -123,8 +123,16 @@ class SuggestionStore:
         return len(doomed)
 
     async def create(
-        self, question: str, answer: str, created_by: str, *, ticket_id: str = ""
+        self,
+        question: str,
+        answer: str,
+        created_by: str,
+        *,
+        ticket_id: str = "",
+        entry_id: str = "",
     ) -> Suggestion:
+        """A pending suggestion; with ``entry_id`` (an existing entry) it proposes ``question`` as
+        a new phrasing of that entry, which approval adds unless the operator names another."""
         question, answer = question.strip(), answer.strip()
         if not question or not answer:
             raise KbEditError("a suggestion needs both a question and an answer")
@@ -136,6 +144,7 @@ class SuggestionStore:
             created_by=created_by,
             created_at=time.time(),
             ticket_id=ticket_id,
+            entry_id=entry_id,
         )
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.keys.suggestion(suggestion.id), mapping=suggestion.to_hash())
@@ -202,6 +211,7 @@ class SuggestionStore:
         """Add the suggestion to the knowledge base as a new entry (or, with ``entry_id`` of an
         existing entry, its question as a new phrasing of that entry)."""
         suggestion = await self._claim(suggestion_id, SuggestionStatus.APPROVING)
+        entry_id = entry_id or suggestion.entry_id or None  # proposed as a phrasing of it
         question = (question or suggestion.question).strip()
         answer = (answer or suggestion.answer).strip()
         try:

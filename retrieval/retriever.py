@@ -304,6 +304,16 @@ class FaqRetriever:
         """Passage vectors for ``texts``, reusing the served index's vectors (quality checks)."""
         return self._embed(texts, self._snapshot)[0]
 
+    def served_vectors(self) -> tuple[np.ndarray, tuple[str, ...], np.ndarray | None]:
+        """The served phrasing vectors, the entry id of each row, and the known out-of-scope
+        questions' vectors (None when there are none): what a learned phrasing is compared with
+        (``knowledge_base.learning.neighbours``)."""
+        snap = self._snapshot
+        if snap is None:
+            raise RuntimeError("no knowledge base loaded; call load() first")
+        owners = tuple(snap.entry_ids[int(i)] for i in snap.phrasing_entry)
+        return snap.vectors, owners, snap.oos_vectors
+
     def _cache_folder(self, kb: KnowledgeBase) -> Path | None:
         if self.cache_dir is None:
             return None

@@ -89,5 +89,5 @@ def create_app(
     if knowledge is not None:
         from bot.console.kb import include_kb
 
-        include_kb(app, knowledge)
+        include_kb(app, knowledge, services.extra.get("learning"))
     return app

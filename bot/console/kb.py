@@ -28,6 +28,7 @@ from bot.console.auth import (
 from bot.console.refusals import BackTo, FormAgain, back_on_refusal, on_refusal
 from bot.i18n import Texts, TextSource
 from bot.services.knowledge import KnowledgeService, describe_commit
+from bot.services.learning import LearningService, undo_learned
 from bot.store.users import Role
 from knowledge_base.formats import EXPORT_FORMATS
 from knowledge_base.loaders import KnowledgeBaseError
@@ -38,9 +39,12 @@ router = APIRouter(prefix="/kb", dependencies=[Depends(Require(Role.OPERATOR))])
 GAP_PHRASINGS = 10  # a content-gap cluster's wordings offered as phrasings of a new entry
 
 
-def include_kb(app: FastAPI, knowledge: KnowledgeService) -> None:
-    """Add the knowledge-base pages to the console app."""
+def include_kb(
+    app: FastAPI, knowledge: KnowledgeService, learning: LearningService | None = None
+) -> None:
+    """Add the knowledge-base pages to the console app (/kb/learned with ``learning``)."""
     app.state.knowledge = knowledge
+    app.state.learning = learning
     app.state.kb_enabled = True
     app.include_router(router)
 
@@ -419,3 +423,34 @@ async def check_page(request: Request, kb: Knowledge, user: Agent) -> Response:
 async def retrain(change: KbChange) -> Response:
     await change.kb.request_retrain(change.who)
     return change.done("/kb", change.texts.get("console-retrain-requested"))
+
+
+# ------------------------------------------------------------------ learned phrasings (issue 20)
+
+
+def _learning(request: Request, texts: ConsoleTexts) -> LearningService:
+    learning = request.app.state.learning
+    if learning is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, texts.get("console-learning-off"))
+    return learning
+
+
+Learning = Annotated[LearningService, Depends(_learning)]
+
+
+@router.get("/learned", response_class=HTMLResponse)
+async def learned_page(request: Request, learning: Learning, user: Agent) -> Response:
+    """What was learned from confirmed answers, newest first, with an undo button each."""
+    records = await learning.learned(200)
+    return render(request, "kb_learned.html", records=records, stats=await learning.stats())
+
+
+@router.post(
+    "/learned/{learned_id}/undo",
+    dependencies=[back_on_refusal("/kb/learned", "console-not-undone")],
+)
+async def undo_learned_phrasing(change: KbChange, learning: Learning, learned_id: str) -> Response:
+    """Take a learned phrasing out (a new version); one an operator changed meanwhile is left."""
+    return change.done(
+        "/kb/learned", await undo_learned(learning, learned_id, change.who, change.texts)
+    )

@@ -19,6 +19,7 @@ from bot.services.agents_chat import display_name
 from bot.services.canned import KB_PREFIX, CannedReplies
 from bot.services.escalation import Actor, EscalationService
 from bot.services.knowledge import KnowledgeService
+from bot.services.learning import LearningService
 from bot.services.moderation import ModerationService
 from bot.settings import Settings
 from bot.store import Ticket
@@ -211,9 +212,11 @@ async def cmd_reply(
     canned: CannedReplies,
     knowledge: KnowledgeService | None,
     i18n: TextSource,
+    learning: LearningService | None = None,
 ) -> None:
     """/reply NAME (a canned reply) or /reply kb:ENTRY_ID (an FAQ answer) in a ticket's topic:
-    sent to the customer as this agent's reply; /reply alone lists the canned replies."""
+    sent to the customer as this agent's reply; /reply alone lists the canned replies. An FAQ
+    answer delivered maps the customer's question to that entry: learning evidence."""
     found = await _agent_in_topic(message, escalation, i18n)
     if found is None:
         return
@@ -223,14 +226,19 @@ async def cmd_reply(
         names = ", ".join(r.name for r in await canned.list_all())
         await message.reply(i18n.get("agent-canned-list", names=names or "-"))
         return
+    entry_id = None
     if what.lower().startswith(KB_PREFIX):
-        text = await canned.kb_answer(what[len(KB_PREFIX) :].strip(), knowledge)
+        entry_id = what[len(KB_PREFIX) :].strip()
+        text = await canned.kb_answer(entry_id, knowledge)
     else:
         text = await canned.render(what, ticket, who.name)
     shown = i18n.get("agent-canned-sent", agent=who.name, what=what, text=text)
     delivery = await escalation.console_reply(ticket.id, who, text, shown=shown)
     if not delivery.delivered and delivery.note:
         await message.reply(delivery.note)
+    # Learning (issue 20): the agent mapped the customer's question to this entry.
+    if delivery.delivered and entry_id and learning is not None:
+        await learning.agent_answered(ticket.id, ticket.chat_id, entry_id)
 
 
 async def relay_to_customer(

@@ -43,6 +43,7 @@ from bot.services.answering import (
     Clarification,
     Escalation,
     EscalationReason,
+    NotYourAnswer,
 )
 from bot.services.escalation import EscalationService
 from bot.services.privacy import PrivacyService
@@ -262,7 +263,13 @@ async def on_feedback(
     escalation: EscalationService,
     i18n: TextSource,
 ) -> None:
-    record, result = await answering.feedback(callback_data.answer_id, callback_data.helpful)
+    try:
+        record, result = await answering.feedback(
+            callback_data.answer_id, callback_data.helpful, chat_id=query.from_user.id
+        )
+    except NotYourAnswer:  # a forged button: another chat's answer (learning, issue 20)
+        await query.answer(i18n.get("feedback-not-yours"), show_alert=True)
+        return
     if record is None:
         await query.answer(i18n.get("feedback-expired"))
         return

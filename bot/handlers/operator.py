@@ -36,6 +36,7 @@ from bot.services.knowledge import (
     describe_commit,
     describe_version,
 )
+from bot.services.learning import LearningService, undo_learned
 from bot.services.rollup import DailyFigures
 from bot.settings import Settings
 from bot.store import Stores, TicketStatus
@@ -69,6 +70,7 @@ KB_COMMANDS = (
     "kb_export",
     "kb_retrain",
     "stats",
+    "kb_learned",  # learning from confirmed answers (issue 20)
 )
 EDITABLE = ("question", "answer", "tags", "alternatives")
 GAPS_SHOWN = 10  # clusters sent by /kb_gaps, each with its buttons
@@ -118,6 +120,7 @@ def create_router() -> Router:
     router.message.register(cmd_export, Command("kb_export"))
     router.message.register(cmd_retrain, Command("kb_retrain"))
     router.message.register(cmd_stats, Command("stats"))
+    router.message.register(cmd_learned, Command("kb_learned"))  # learning (issue 20)
     router.message.register(handle_upload, Inline(F.document))
     router.callback_query.filter(or_f(KbSuggestionCallback.filter(), KbGapCallback.filter()))
     router.callback_query.register(refuse_button, ~IsOperator())
@@ -505,3 +508,46 @@ async def cmd_stats(
     unclaimed = sum(t.status == TicketStatus.OPEN for t in waiting)
     parts.append(i18n.get("stats-now", open=str(len(waiting)), unclaimed=str(unclaimed)))
     await _say(message, "\n\n".join(parts))
+
+
+# ------------------------------------------------------------------ learning (issue 20)
+
+
+async def cmd_learned(
+    message: Message,
+    command: CommandObject,
+    learning: LearningService | None,
+    i18n: TextSource,
+) -> None:
+    """/kb_learned: the latest phrasings learned from confirmed answers; /kb_learned undo ID
+    takes one out (a new version)."""
+    args = (command.args or "").split()
+    if learning is None:
+        await message.answer(i18n.get("kb-learned-none"))
+        return
+    if args:
+        if len(args) != 2 or args[0].lower() != "undo":
+            await message.answer(i18n.get("kb-learned-usage"))
+            return
+        await message.answer(
+            await undo_learned(learning, args[1], author(message.from_user), i18n)
+        )
+        return
+    records = await learning.learned(20)
+    if not records:
+        await message.answer(i18n.get("kb-learned-none"))
+        return
+    lines = [
+        i18n.get(
+            "kb-learned-line",
+            id=r.id,
+            entry=r.entry_id,
+            text=r.text,
+            evidence=r.evidence,
+            customers=str(r.customers),
+            version=str(r.version),
+            status=r.status,
+        )
+        for r in records
+    ]
+    await _say(message, "\n".join([i18n.get("kb-learned-head"), *lines]))

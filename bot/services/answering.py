@@ -8,7 +8,9 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
+from bot.errors import SupportBotError
 from bot.services.events import DomainEvent, EventKind, EventRecorder, RedisEventLog
 from bot.services.generation import GenerationService
 from bot.services.live import LiveModels
@@ -24,6 +26,9 @@ from retrieval.batching import SearchBatcher
 from retrieval.followup import contextual_query
 from retrieval.retriever import RetrievedFaq, SearchResult
 
+if TYPE_CHECKING:
+    from bot.services.learning import LearningService
+
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 1500
@@ -34,6 +39,10 @@ UNSURE = "low_confidence"
 SMALL_TALK = frozenset(SmallTalk)  # "hi", "thanks": answered, and not an unclear message
 # The ANSWERED event's source for an entry picked under "Did you mean …?".
 CLARIFIED_SOURCE = "clarified"
+
+
+class NotYourAnswer(SupportBotError):
+    """A vote on an answer another chat was sent (a forged button): refused, nothing stored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +110,7 @@ class AnsweringService:
         events: EventRecorder | None = None,
         abuse: AbuseDetector | None = None,
         record_gap: Callable[[str, str], Awaitable[None]] | None = None,
+        learning: LearningService | None = None,
     ) -> None:
         self.live = live
         self.generation = GenerationService(
@@ -119,6 +129,7 @@ class AnsweringService:
         # Questions asked back for lack of confidence feed the content-gap report.
         self.record_gap = record_gap
         self.abuse = abuse
+        self.learning = learning  # confirmed answers teach the knowledge base new phrasings
 
     async def answer(
         self, chat_id: int, text: str, on_text: TextCallback | None = None
@@ -220,7 +231,14 @@ class AnsweringService:
         )
         await asyncio.gather(  # independent writes: one wait, not two
             self.stores.record_answer(
-                AnswerRecord(answer.answer_id, chat_id, text, top.id, result.confidence),
+                AnswerRecord(
+                    answer.answer_id,
+                    chat_id,
+                    text,
+                    top.id,
+                    result.confidence,
+                    phrasing=top.matched,
+                ),
                 Turn(TurnRole.BOT, answer.text, meta={"entry_id": top.id}),
             ),
             self.events.record(event),
@@ -302,7 +320,7 @@ class AnsweringService:
     ) -> Answer:
         """The entry the customer picked under "Did you mean …?", answered and recorded like any
         answer (``customer_said`` is their pick, as the conversation keeps it)."""
-        return await self.answer_picked(
+        answer = await self.answer_picked(
             record.chat_id,
             record.question,
             entry,
@@ -310,6 +328,11 @@ class AnsweringService:
             confidence=record.confidence,
             source=CLARIFIED_SOURCE,
         )
+        if self.learning is not None:  # the customer's choice confirms the entry
+            await self.learning.chosen(
+                record.chat_id, record.question, entry.id, record.confidence, at=record.at
+            )
+        return answer
 
     async def answer_picked(
         self,
@@ -351,12 +374,23 @@ class AnsweringService:
         return answer
 
     async def feedback(
-        self, answer_id: str, helpful: bool
+        self, answer_id: str, helpful: bool, chat_id: int | None = None
     ) -> tuple[AnswerRecord | None, Escalation | None]:
-        """A 👍 / 👎 on an answer (None if it expired); two answers disliked in a row escalate."""
-        record = await self.stores.answers.record_feedback(answer_id, helpful)
+        """A 👍 / 👎 on an answer (None if it expired); two answers disliked in a row escalate.
+
+        With ``chat_id`` (who pressed), a vote on another chat's answer (a forged button) raises
+        ``NotYourAnswer`` and changes nothing; the same vote pressed again changes nothing. A
+        first 👍 is a confirmation the knowledge base may learn from; 👎 never teaches."""
+        record = await self.stores.answers.get(answer_id)
         if record is None:
             return None, None
+        if chat_id is not None and record.chat_id != chat_id:
+            raise NotYourAnswer(answer_id)
+        record, previous = await self.stores.answers.vote(answer_id, helpful, record)
+        if record is None:
+            return None, None
+        if previous == ("up" if helpful else "down"):
+            return record, None  # pressed twice: counted once
         await self.events.record(
             DomainEvent(
                 EventKind.FEEDBACK,
@@ -366,6 +400,11 @@ class AnsweringService:
                 helpful=helpful,
             )
         )
+        if self.learning is not None:
+            if helpful:
+                await self.learning.thumbs_up(record)
+            else:
+                await self.learning.thumbs_down(record)
         streak = await self.stores.answers.dislike_streak(record.chat_id, answer_id, helpful)
         if streak < 2:
             return record, None

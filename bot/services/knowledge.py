@@ -263,18 +263,23 @@ class KnowledgeService:
         if not replies:
             return None
         last = replies[-1]
-        question = ticket.question
-        for turn in reversed(transcript[:last]):
-            text = turn.text.strip()
-            if (
-                turn.role == TurnRole.CUSTOMER
-                and text
-                and not text.startswith("[")
-                and not wants_human(text)
-            ):
-                question = text
-                break
+        question = customer_question(ticket.question, transcript[:last])
         return mask(question), mask(transcript[last].text.strip())
+
+    async def ticket_question(self, ticket_id: str) -> str | None:
+        """The customer's latest question in a ticket, as they wrote it (not masked); None if the
+        ticket is gone or holds no question (only "a human please", button presses…)."""
+        ticket = await self.tickets.get(ticket_id)
+        if ticket is None:
+            return None
+        question = customer_question("", await self.tickets.transcript(ticket_id))
+        if (
+            not question
+            and not ticket.question.startswith("[")
+            and not wants_human(ticket.question)
+        ):
+            question = ticket.question
+        return question or None
 
     async def suggest_from_ticket(self, ticket_id: str, author: str) -> Suggestion | None:
         """A pending "add to knowledge base" suggestion prefilled from the ticket's last reply."""
@@ -320,6 +325,21 @@ class KnowledgeService:
 
     async def retrain_status(self) -> dict:
         return await retrain_status(self.store)
+
+
+def customer_question(question: str, transcript) -> str:
+    """The customer's latest real question in ``transcript`` (not a button press shown as
+    ``[…]``, nor "a human please"); ``question`` (the ticket's) when there is none."""
+    for turn in reversed(transcript):
+        text = turn.text.strip()
+        if (
+            turn.role == TurnRole.CUSTOMER
+            and text
+            and not text.startswith("[")
+            and not wants_human(text)
+        ):
+            return text
+    return question
 
 
 def describe_commit(result: CommitResult, texts: TextSource) -> str:

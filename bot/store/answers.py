@@ -28,6 +28,8 @@ class AnswerRecord:
     entry_id: str | None
     confidence: float
     at: float = field(default_factory=time.time)
+    # The entry's phrasing the question matched (a learned one can be withdrawn after 👎).
+    phrasing: str = ""
 
 
 class AnswerRepository:
@@ -60,9 +62,17 @@ class AnswerRepository:
 
     async def record_feedback(self, answer_id: str, helpful: bool) -> AnswerRecord | None:
         """Store the vote (a second vote replaces the first); None if the answer is unknown."""
-        record = await self.get(answer_id)
+        record, _ = await self.vote(answer_id, helpful)
+        return record
+
+    async def vote(
+        self, answer_id: str, helpful: bool, record: AnswerRecord | None = None
+    ) -> tuple[AnswerRecord | None, str | None]:
+        """``record_feedback``, also saying the vote it replaced ("up", "down" or None): the
+        same vote pressed twice changes nothing."""
+        record = record or await self.get(answer_id)
         if record is None:
-            return None
+            return None, None
         vote = "up" if helpful else "down"
         previous = await self.redis.getset(self.keys.feedback(answer_id), vote)
         await self.redis.expire(self.keys.feedback(answer_id), self.ttl)
@@ -73,7 +83,7 @@ class AnswerRepository:
             if previous != vote:
                 pipe.hincrby(self.keys.feedback_stats(), f"{entry}:{vote}", 1)
             await pipe.execute()
-        return record
+        return record, previous
 
     async def dislike_streak(self, chat_id: int, answer_id: str, helpful: bool) -> int:
         """How many different answers in a row this customer has rated 👎 (a 👍 resets it)."""

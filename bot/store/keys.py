@@ -202,3 +202,10 @@ class Keys:
     def related_offers(self, chat_id: int) -> str:
         """The "People also ask" buttons sent to a customer: answer id → the offered entries."""
         return f"{self.prefix}:related:offers:{chat_id}"
+
+    # ------------------------------------------------------------------ learning (issue 20)
+
+    def learning(self, part: str) -> str:
+        """Learning from confirmed answers (``bot/store/learning.py``): ``part`` names the key
+        under ``<prefix>:learn:`` (``salt``, ``pending``, ``learned:<id>``, …)."""
+        return f"{self.prefix}:learn:{part}"

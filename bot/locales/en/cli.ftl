@@ -136,3 +136,16 @@ cli-canned-deleted = canned reply “{ $name }” deleted
 ## "People also ask": related questions under an answer
 
 cli-related-rebuilt = counted { $count } questions asked next, from the recorded answers
+
+## Learning from confirmed answers (supportbot kb learned)
+
+cli-kb-learned-none = nothing learned yet
+cli-kb-learned-col-id = #
+cli-kb-learned-col-entry = entry
+cli-kb-learned-col-text = phrasing
+cli-kb-learned-col-evidence = evidence
+cli-kb-learned-col-customers = customers
+cli-kb-learned-col-version = version
+cli-kb-learned-col-when = when (UTC)
+cli-kb-learned-col-status = status
+cli-kb-learned-counts = decisions: { $counts }

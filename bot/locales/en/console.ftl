@@ -70,3 +70,8 @@ console-file-not-sent = File not sent: { $problems }
 
 # dashboard periods
 console-dashboard-period = There is no { $asked }-day view; the dashboard covers { $periods } days. Showing the last { $default }.
+
+## Learning from confirmed answers
+
+console-learning-off = Learning from confirmed answers is not available in this console.
+console-not-undone = Not undone: { $problems }

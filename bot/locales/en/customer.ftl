@@ -157,3 +157,7 @@ button-related = People also ask: { $question }
 related-unavailable = That suggestion is not available (any more); nothing was changed. Please type your question.
 related-gone = Sorry, “{ $question }” is no longer in our FAQ. Please type your question, or talk to a person.
 related-gone-nearest = Sorry, “{ $question }” is no longer in our FAQ. Here is the closest one we have: “{ $nearest }”.
+
+## Learning from confirmed answers
+
+feedback-not-yours = This answer was sent to someone else; your vote was not counted.

@@ -91,3 +91,12 @@ stats-period =
     CSAT { $csat } of { $ratings } ratings · helpful answers { $helpful }
     First response { $first_response } · resolution time { $resolution_time } (medians)
 stats-now = Now: { $open } tickets open, { $unclaimed } unclaimed. Details: supportbot report, or the console's dashboard.
+
+## Learning from confirmed answers
+
+kb-learned-undone = learned phrasing #{ $id } of { $entry } undone: { $commit }
+kb-learned-gone = learned phrasing #{ $id } of { $entry } was already removed or reworded by an operator; their change is kept
+kb-learned-none = Nothing learned from customers yet.
+kb-learned-head = Learned from confirmed answers (newest first; /kb_learned undo ID takes one out):
+kb-learned-line = #{ $id } { $entry } ← “{ $text }” ({ $evidence }, { $customers } customers, v{ $version }, { $status })
+kb-learned-usage = Usage: /kb_learned, or /kb_learned undo ID

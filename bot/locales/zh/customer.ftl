@@ -156,3 +156,7 @@ button-related = 大家还问：{ $question }
 related-unavailable = 这个建议已不可用，未做任何更改。请直接输入你的问题。
 related-gone = 抱歉，“{ $question }”已不在我们的常见问题中。请直接输入你的问题，或转人工客服。
 related-gone-nearest = 抱歉，“{ $question }”已不在我们的常见问题中。这是最接近的问题：“{ $nearest }”。
+
+## Learning from confirmed answers
+
+feedback-not-yours = 这条回答是发给别人的，你的评价没有被计入。
