@@ -2,13 +2,13 @@
 new phrasings have arrived; and training the first reply generator of a bot that has none.
 
 Requests are a key in Redis (from the CLI, Telegram or the console). One bot process at a time (a
-Redis lock) trains in a worker thread with ``retrieval.training.train_retriever``; when the new model
-is saved its folder is published in the model registry (registry.py) and every process's watcher
-swaps it in, the old model answering until then (the swapped-in retriever refits its confidence
-calibration on held-out phrasings of the live knowledge base, learned ones included). When the bot
-replies with a fine-tuned generator, it is retrained after the retriever the same way: its new
-version is published and every process loads it next to the old one, which keeps replying until
-the swap.
+Redis lock) trains, in a child process at the lowest CPU priority (``common/background.py``), with
+``retrieval.training.train_retriever``; when the new model is saved its folder is published in the
+model registry (registry.py) and every process's watcher swaps it in, the old model answering until
+then (the swapped-in retriever refits its confidence calibration on held-out phrasings of the live
+knowledge base, learned ones included). When the bot replies with a fine-tuned generator, it is
+retrained after the retriever the same way (its own child process): its new version is published
+and every process loads it next to the old one, which keeps replying until the swap.
 
 When retraining is due (``Retrainer.due``), first match wins:
 
@@ -37,12 +37,13 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from knowledge_base.model import KnowledgeBase, text_key
 from knowledge_base.registry import ModelKind, PublishedModel
-from knowledge_base.store import KnowledgeBaseStore
+from knowledge_base.store import KbEditError, KnowledgeBaseStore
 
 log = logging.getLogger(__name__)
 
@@ -164,9 +165,13 @@ class Retrainer:
             return 0
         if self._counted is not None and self._counted[0] == (baseline, live):
             return self._counted[1]
-        if self._baseline is None or self._baseline[0] != baseline:
-            self._baseline = (baseline, _phrasing_keys(await self.store.at_version(baseline)))
-        new = len(_phrasing_keys(await self.store.at_version(live)) - self._baseline[1])
+        try:
+            if self._baseline is None or self._baseline[0] != baseline:
+                self._baseline = (baseline, _phrasing_keys(await self.store.at_version(baseline)))
+            new = len(_phrasing_keys(await self.store.at_version(live)) - self._baseline[1])
+        except KbEditError as exc:  # a version missing from Redis: said once, not every poll
+            log.warning("new phrasings not counted (%s); no retraining for them", exc)
+            new = 0
         self._counted = ((baseline, live), new)
         return new
 
@@ -211,17 +216,21 @@ class Retrainer:
 
     async def _train_retriever(self, version: int, kb: KnowledgeBase, why: str) -> Path:
         log.info("retraining the retriever on v%d (%s)", version, why)
-        train = self.train
-        if train is None:
-            from retrieval.training import train_retriever as train
-        report = await asyncio.to_thread(
-            train,
-            kb,
-            self.out_root,
-            self.config,
-            out_of_scope=tuple(self.out_of_scope()) if self.out_of_scope else (),
-            progress=False,
-        )
+        negatives = tuple(self.out_of_scope()) if self.out_of_scope else ()
+        if self.train is None:
+            # A child process at the lowest CPU priority: answering keeps the CPU it needs, and
+            # torch's thread settings stay the serving process's own.
+            from common.background import run_in_background
+            from retrieval.training import train_retriever
+
+            train = partial(train_retriever, out_of_scope=negatives, progress=False)
+            report = await run_in_background(
+                train, kb, self.out_root, self.config, name="retriever-training"
+            )
+        else:
+            report = await asyncio.to_thread(
+                self.train, kb, self.out_root, self.config, out_of_scope=negatives, progress=False
+            )
         await self.store.models.publish(
             ModelKind.RETRIEVER, str(report.model_dir), kb_version=version
         )

@@ -256,3 +256,36 @@ async def test_a_swapped_in_retriever_refits_its_confidence_on_the_learned_phras
     assert "confidence calibrated on 4 held-out phrasings" in caplog.text
     assert fresh[0]._snapshot.calibrator.samples == 4  # refitted by the new model itself
     assert live.retriever.search("do you take amex").top.id == "payment-methods"
+
+
+async def test_a_version_missing_from_redis_is_reported_once_and_retrains_nothing(
+    kb_store: KnowledgeBaseStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    await _learn(kb_store, 2)
+    await kb_store.redis.delete(kb_store.keys.snapshot(1))  # lost (e.g. a restored backup)
+    retrainer = Retrainer(kb_store, tmp_path / "models", after_phrasings=1)
+    with caplog.at_level(logging.WARNING):
+        assert await retrainer.due() is None
+        assert await retrainer.due() is None
+    warned = [r for r in caplog.records if "new phrasings not counted" in r.getMessage()]
+    assert len(warned) == 1 and "version 1 is no longer kept" in warned[0].getMessage()
+
+
+@pytest.mark.slow
+async def test_the_retriever_is_retrained_in_a_background_process_and_published(
+    kb_store: KnowledgeBaseStore, tmp_path: Path
+) -> None:
+    from retrieval.training import TrainingConfig
+
+    await _learn(kb_store, 4)
+    retrainer = Retrainer(
+        kb_store, tmp_path / "models", config=TrainingConfig(time_budget_s=20), after_phrasings=4
+    )
+    model_dir = await retrainer.run_once()
+    assert model_dir is not None and model_dir.parent == tmp_path / "models"
+    published = await kb_store.models.current(ModelKind.RETRIEVER)
+    assert published.path == str(model_dir)
+    assert published.kb_version == await kb_store.live_version()
+    retrained = FaqRetriever(SentenceTransformerEmbedder(model_dir))
+    retrained.load(await kb_store.at_version(published.kb_version))
+    assert retrained.search("where is my package").top.id == "delivery-time"
