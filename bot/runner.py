@@ -114,7 +114,7 @@ def _start_retrainer(app: App) -> None:
     minilm = settings.retrieval.embedder == "minilm"
     trainer = _generator_trainer(app.live, settings)
     missing = trainer is not None and isinstance(app.live.generator, VerbatimGenerator)
-    if not minilm and not missing:
+    if not minilm and trainer is None:  # nothing this process could train
         return
     retrainer = Retrainer(
         app.knowledge.store,
