@@ -289,3 +289,38 @@ async def test_the_retriever_is_retrained_in_a_background_process_and_published(
     retrained = FaqRetriever(SentenceTransformerEmbedder(model_dir))
     retrained.load(await kb_store.at_version(published.kb_version))
     assert retrained.search("where is my package").top.id == "delivery-time"
+
+
+async def test_the_bots_generator_training_is_announced_and_its_failure_leaves_verbatim_replies(
+    kb_store: KnowledgeBaseStore,
+    embedder: SentenceTransformerEmbedder,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The real path: the bot's trainer runs in a child process; a retriever model that is not
+    there fails it there, and the bot keeps its verbatim replies."""
+    retriever = FaqRetriever(embedder)
+    retriever.load(SMALL_KB)
+    live = RecordingLive(retriever, VerbatimGenerator(), version=1)
+    settings = Settings(
+        _env_file=None,
+        generator={"model_path": tmp_path / "gen"},
+        retrieval={"model_path": tmp_path / "no-such-model", "cache_dir": tmp_path / "cache"},
+        kb={"retrain_budget_seconds": 600},
+    )
+    retrainer = Retrainer(
+        kb_store,
+        tmp_path / "models",
+        train_generator=_generator_trainer(live, settings),
+        generator_missing=True,
+        retrain_retriever=False,
+    )
+    with caplog.at_level(logging.INFO):
+        assert await retrainer.run_once() is None
+    assert "training the first reply generator on v1 (no reply generator yet)" in caplog.text
+    assert "about 12 minutes (600 s of training" in caplog.text
+    assert "replies are the verbatim FAQ answers meanwhile" in caplog.text
+    assert "reply generator training failed" in caplog.text and "no-such-model" in caplog.text
+    assert isinstance(live.generator, VerbatimGenerator)
+    assert await kb_store.models.current(ModelKind.GENERATOR) is None
+    assert not list((tmp_path / "gen").glob("generator-*"))  # no half-written version
