@@ -50,6 +50,7 @@ async def main() -> None:
             REDIS__URL=args.redis,
             REDIS__PREFIX=prefix,
             GENERATOR__MODEL_PATH=no_model.name,
+            GENERATOR__AUTO_TRAIN="false",
             LOG_LEVEL="WARNING",
             METRICS__PORT="0",
         )

@@ -194,6 +194,7 @@ async def main() -> None:
     bot_env["GENERATOR__MODEL_PATH"] = str(
         args.generator.resolve() if args.generator else no_model.name
     )
+    bot_env["GENERATOR__AUTO_TRAIN"] = "false"  # measured as configured, no training beside it
     rows = [
         await measure(
             "supportbot", [sys.executable, "-m", "bot.cli", "run"], bot_env, args.repo, args

@@ -45,6 +45,8 @@ from models.generator import VerbatimGenerator
 from retrieval.training import TrainingConfig
 
 HEARTBEAT_SECONDS = 15
+# Loading the base model, building examples and the GGUF export, around the training budget.
+GENERATOR_OVERHEAD_SECONDS = 120
 NEEDS_REDIS = "the Telegram bot keeps conversations and tickets in Redis"
 
 log = logging.getLogger(__name__)
@@ -104,37 +106,71 @@ async def _operator_commands(bot: Bot, settings: Settings) -> None:
 
 
 def _start_retrainer(app: App) -> None:
-    """Retrain the (fine-tunable MiniLM) retriever when asked or on schedule, off the event loop."""
+    """Retrain the (fine-tunable MiniLM) retriever when asked, on schedule or after enough new
+    phrasings, off the event loop; and train the first reply generator of a bot that has none."""
     settings = app.settings
-    if app.live is None or settings.retrieval.embedder != "minilm":
+    if app.live is None:
+        return
+    minilm = settings.retrieval.embedder == "minilm"
+    trainer = _generator_trainer(app.live, settings)
+    missing = trainer is not None and isinstance(app.live.generator, VerbatimGenerator)
+    if not minilm and trainer is None:  # nothing this process could train
         return
     retrainer = Retrainer(
         app.knowledge.store,
         settings.kb.models_dir,
         schedule_hours=settings.kb.retrain_hours,
         config=TrainingConfig(time_budget_s=settings.kb.retrain_budget_seconds),
-        train_generator=_generator_trainer(app.live, settings),
+        train_generator=trainer,
         out_of_scope=app.live.out_of_scope,  # the list served when training starts
+        after_phrasings=settings.kb.retrain_after_phrasings,
+        generator_missing=missing,
+        retrain_retriever=minilm,
     )
     app.spawn(retrainer.run(), "kb-retrainer")
 
 
 def _generator_trainer(live: LiveModels, settings: Settings):
-    """Retrains the reply generator too, but only where the bot replies with a fine-tuned one."""
-    if isinstance(live.generator, VerbatimGenerator) or settings.generator.model_path is None:
+    """Trains the reply generator in a low-priority background process, where the bot replies
+    with a fine-tuned one, or has none yet and ``GENERATOR__AUTO_TRAIN`` lets it train the first."""
+    out_root = settings.generator.model_path
+    verbatim = isinstance(live.generator, VerbatimGenerator)
+    if out_root is None or (verbatim and not settings.generator.auto_train):
         return None
+    budget = settings.kb.retrain_budget_seconds
 
-    def train(kb) -> Path:
-        from models.training import GeneratorTrainingConfig, train_generator
+    async def train(kb, retriever: Path | None) -> Path:
+        from common.background import run_in_background
+        from models.training import GeneratorTrainingConfig, train_generator_for_retriever
 
-        config = GeneratorTrainingConfig(time_budget_s=settings.kb.retrain_budget_seconds)
-        report = train_generator(
+        log.info(
+            "training the reply generator in a background process at the lowest CPU priority: "
+            "about %d minutes (%d s of training, KB__RETRAIN_BUDGET_SECONDS, plus loading and "
+            "export); %s meanwhile",
+            round((budget + GENERATOR_OVERHEAD_SECONDS) / 60),
+            budget,
+            "replies are the verbatim FAQ answers"
+            if verbatim
+            else "the current generator replies",
+        )
+        config = GeneratorTrainingConfig(time_budget_s=budget)
+        report = await run_in_background(
+            train_generator_for_retriever,
             kb,
-            settings.generator.model_path,
-            live.retriever.embedder,  # the retriever's model served when training starts
+            out_root,
+            retriever if retriever is not None else settings.retrieval.model_path,
             config,
-            cache_dir=settings.retrieval.cache_dir,
-            progress=False,
+            settings.retrieval.cache_dir,
+            name="generator-training",
+        )
+        log.info(
+            "generator %s trained in %.0f s (%d of %d steps, held-out loss %.3f → %.3f)",
+            report.model_dir.name,
+            report.seconds,
+            report.steps,
+            report.planned_steps,
+            report.heldout_loss_before,
+            report.heldout_loss_after,
         )
         return report.model_dir
 

@@ -176,6 +176,9 @@ class GeneratorSettings(BaseModel):
     queue_size: int = Field(8, ge=0, le=1000)
     stream_interval_s: float = Field(1.0, ge=0.2)
     threads: int = Field(2, ge=1, le=64)
+    # Issue 20, generated replies switch on by themselves: a bot started with no generator in
+    # ``model_path`` trains one in a low-priority background process (knowledge_base/retrain.py).
+    auto_train: bool = True
 
 
 class EscalationSettings(BaseModel):
@@ -232,6 +235,9 @@ class KnowledgeBaseSettings(BaseModel):
     models_dir: Path = RETRIEVER_MODELS_DIR
     retrain_hours: float = Field(0.0, ge=0)
     retrain_budget_seconds: float = Field(900.0, gt=0)
+    # Issue 20, retraining follows the traffic: retrain once the live knowledge base holds this
+    # many phrasings the served retriever was not trained on (0 = off).
+    retrain_after_phrasings: int = Field(200, ge=0)
 
     @field_validator("path")
     @classmethod

@@ -57,3 +57,8 @@ class KbKeys:
 
     def retrain_lock(self) -> str:
         return f"{self.base}:retrain:lock"
+
+    def generator_training_failed(self) -> str:
+        """Why the last generator training failed (cleared when one is published): a bot with no
+        generator does not start another on its own meanwhile (retrain.py)."""
+        return f"{self.base}:retrain:generator-failed"

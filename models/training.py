@@ -338,3 +338,20 @@ def train_generator(
         loss_before,
         loss_after,
     )
+
+
+def train_generator_for_retriever(
+    kb: KnowledgeBase,
+    out_root: Path,
+    retriever_model: str | Path | None,
+    config: GeneratorTrainingConfig | None = None,
+    cache_dir: Path = CACHE_DIR,
+) -> GeneratorTrainingReport:
+    """``train_generator`` with the embedder of the MiniLM retriever in ``retriever_model`` (None:
+    the base model), loaded here: what a background training process runs (models do not travel
+    between processes, their folders do)."""
+    from retrieval.embedder import make_embedder
+
+    threads = config.threads if config is not None else None
+    embedder = make_embedder("minilm", retriever_model, cache_dir=cache_dir, threads=threads)
+    return train_generator(kb, out_root, embedder, config, cache_dir=cache_dir, progress=False)

@@ -260,6 +260,7 @@ async def test_the_bot_answers_and_hands_off_on_a_cluster(
             "REDIS__CLUSTER": "true",
             "REDIS__PREFIX": name,
             "GENERATOR__MODEL_PATH": str(tmp_path / "no-generator"),  # verbatim FAQ answers
+            "GENERATOR__AUTO_TRAIN": "false",  # and no generator trained beside the test
         }
         async with worker(env, tmp_path / "bot.log"):
             await api.wait_for("getUpdates", timeout=240)

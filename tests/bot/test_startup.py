@@ -253,7 +253,8 @@ async def test_webhook_checks_the_secret_token(
             redis={"url": "redis://127.0.0.1:6379/15", "prefix": key_prefix},
             retrieval={"cache_dir": tmp_path / "cache"},
             operators={"ids": [4321]},
-            generator={"model_path": tmp_path / "no-generator"},  # verbatim FAQ answers
+            # Verbatim FAQ answers, and no generator trained beside the test.
+            generator={"model_path": tmp_path / "no-generator", "auto_train": False},
         )
         stop = asyncio.Event()
         task = asyncio.create_task(serve(settings, stop))

@@ -34,6 +34,7 @@ async def test_a_killed_worker_s_update_is_answered_once_by_another(
             "REDIS__PREFIX": key_prefix,
             "RETRIEVAL__CACHE_DIR": str(tmp_path / "cache"),
             "GENERATOR__MODEL_PATH": str(tmp_path / "no-generator"),  # verbatim FAQ answers
+            "GENERATOR__AUTO_TRAIN": "false",  # and no generator trained beside the test
             "INBOX__CLAIM_AFTER_S": "1.5",
             # Telegram answers 500 while the first worker sends: it keeps retrying, so the kill
             # lands while the update is in hand and before any answer went out.

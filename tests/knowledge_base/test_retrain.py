@@ -82,8 +82,9 @@ async def test_generator_is_retrained_after_the_retriever_and_swapped_in(
         order.append("retriever")
         return _saved_version(out_root, "retriever-v2")
 
-    def fake_train_generator(kb) -> Path:
+    def fake_train_generator(kb, retriever: Path | None) -> Path:
         order.append("generator")
+        assert retriever == tmp_path / "models" / "retriever-v2"  # trained with the new one
         return tmp_path / "generator" / "generator-v2"
 
     retrainer = Retrainer(
