@@ -18,46 +18,7 @@ from retrieval.threshold import (
     recall_lower_bound,
     threshold_with_bound,
 )
-
-# Questions a shop's support bot cannot answer (not about BrightCart's orders, account or shop).
-UNANSWERABLE = [
-    "what's the weather going to be tomorrow",
-    "who won the football match yesterday",
-    "tell me a joke",
-    "write me a poem about the sea",
-    "can you recommend a good pizza place nearby",
-    "how tall is the eiffel tower",
-    "what is the capital of mongolia",
-    "translate good morning into italian",
-    "how many calories are in a banana",
-    "what time is it in tokyo right now",
-    "who wrote pride and prejudice",
-    "how do I bake sourdough bread",
-    "what's the square root of 144",
-    "set an alarm for 7 am",
-    "play some jazz music",
-    "how far is the moon from earth",
-    "what's the best movie of 2020",
-    "how do I change a flat tyre on my bike",
-    "book me a flight to madrid",
-    "what's the exchange rate of yen to euro",
-    "remind me to call my mother",
-    "how old is the universe",
-    "what's a good name for a puppy",
-    "how do I learn to play the guitar",
-    "who is the president of france",
-    "is it going to snow this weekend",
-    "how do you make a margarita",
-    "what is the meaning of life",
-    "recommend a podcast about history",
-    "how many legs does a spider have",
-    "what's the score of the basketball game",
-    "give me a workout plan for beginners",
-    "what's the population of brazil",
-    "how do I fix a leaking tap",
-    "when does the next solar eclipse happen",
-    "suggest a board game for four players",
-]
+from tests.support.out_of_scope import UNANSWERABLE
 
 
 def test_lower_bound_of_a_recall() -> None:
