@@ -116,7 +116,17 @@ def main() -> None:
     parser.add_argument("--recall", type=float, default=0.9)
     parser.add_argument("--cache", type=Path, default=Path(".cache/benchmarks"))
     parser.add_argument("--json", action="store_true", help="last line: one JSON object")
+    parser.add_argument(
+        "--without-oos-features",
+        action="store_true",
+        help="ablation: calibrate without the closeness to known out-of-scope questions",
+    )
     args = parser.parse_args()
+    if args.without_oos_features:
+        import retrieval.retriever
+        from retrieval.scoring import features
+
+        retrieval.retriever.features = lambda *a: features(*a[:4], 0.0)
     started = time.perf_counter()
     folder = args.data / "clinc150"
     kb, train_oos = load_with_training(folder / "kb.jsonl", folder / "train.jsonl")

@@ -103,6 +103,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=0.9,
         help="the out-of-scope recall to promise, above 0 and below 1 (default 0.9)",
     )
+    p.add_argument(
+        "--confidence",
+        type=float,
+        default=0.95,
+        help="how sure the promise must be: the lower bound's level, above 0 and below 1"
+        " (default 0.95; lower: a lower threshold from fewer questions, kept less often)",
+    )
     kb.set_defaults(func=cmd_kb)
 
 
@@ -134,18 +141,20 @@ async def _run(settings, args: argparse.Namespace) -> int:
         seed=args.kb_command != "import" or not args.replace,
     ) as app:
         if args.kb_command == "propose-threshold":
-            return await _propose_threshold(app, args.recall, app.catalog.texts())
+            return await _propose_threshold(app, args.recall, args.confidence, app.catalog.texts())
         return await _dispatch(app.knowledge, args, _author(args), app.catalog.texts())
 
 
-async def _propose_threshold(app: App, recall: float, texts: TextSource) -> int:
+async def _propose_threshold(app: App, recall: float, level: float, texts: TextSource) -> int:
     """``kb propose-threshold``: choose the threshold as ``retrieval.threshold`` does, on the live
     knowledge base's held-out phrasings and its and the settings file's out-of-scope questions."""
     from bot.app import ModelLoader
-    from retrieval.threshold import DEFAULT_LEVEL, TooFewOutOfScope, recall_interval
+    from retrieval.threshold import TooFewOutOfScope, recall_interval
 
     if not 0.0 < recall < 1.0:
         raise UserFacingError(texts.get("cli-kb-threshold-bad-recall", got=str(recall)))
+    if not 0.0 < level < 1.0:
+        raise UserFacingError(texts.get("cli-kb-threshold-bad-confidence", got=str(level)))
     loader = ModelLoader.from_settings(app.settings)
     retriever, version, kb, _model = await loader.load_retriever(app.knowledge, app.executor)
     if not len(kb):
@@ -159,7 +168,7 @@ async def _propose_threshold(app: App, recall: float, texts: TextSource) -> int:
         "version": str(version),
     }
     try:
-        point = held.operating_point(recall, DEFAULT_LEVEL)
+        point = held.operating_point(recall, level)
     except TooFewOutOfScope as exc:
         raise UserFacingError(
             texts.get(
@@ -167,7 +176,7 @@ async def _propose_threshold(app: App, recall: float, texts: TextSource) -> int:
                 have=str(exc.have),
                 needed=str(exc.needed),
                 recall=pct(recall),
-                level=f"{DEFAULT_LEVEL:.0%}",
+                level=f"{level:.0%}",
                 **sources,
             )
         ) from None
@@ -179,7 +188,7 @@ async def _propose_threshold(app: App, recall: float, texts: TextSource) -> int:
             low=pct(point.recall_low),
             high=pct(point.recall_high),
             target=pct(recall),
-            level=f"{DEFAULT_LEVEL:.0%}",
+            level=f"{level:.0%}",
         )
     )
     if point.in_scope_accuracy is not None:
@@ -202,7 +211,7 @@ async def _propose_threshold(app: App, recall: float, texts: TextSource) -> int:
     )
     current = app.settings.retrieval.threshold
     caught = int((held.oos_confidence < current).sum())
-    low, high = recall_interval(caught, point.n_oos, DEFAULT_LEVEL)
+    low, high = recall_interval(caught, point.n_oos, level)
     print(
         texts.get(
             "cli-kb-threshold-current",

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from bot.errors import UserFacingError
 from knowledge_base.loaders import LabelledQuery, load_queries, load_with_training
 from knowledge_base.model import KnowledgeBase
 from retrieval.evaluation import (
@@ -26,6 +27,9 @@ def _say(text: str) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> EvalReport:
+    level = getattr(args, "confidence", DEFAULT_LEVEL)
+    if not 0.0 < level < 1.0:
+        raise UserFacingError(f"--confidence: expected a share above 0 and below 1, got {level}")
     kb, out_of_scope = load_with_training(args.kb, args.train)
     queries = load_queries(args.queries)
     if args.train:
@@ -49,7 +53,7 @@ def run_eval(args: argparse.Namespace) -> EvalReport:
     dev = load_queries(args.dev) if args.dev and threshold is None else []
     promise = None
     if threshold is None and target and getattr(args, "threshold_method", "bound") == "bound":
-        promise = _choose_with_bound(retriever, kb, out_of_scope, dev, target)
+        promise = _choose_with_bound(retriever, kb, out_of_scope, dev, target, level)
         threshold = None if promise is None else promise.threshold
     if promise is None:
         retriever.load(kb, out_of_scope=out_of_scope)
@@ -97,25 +101,26 @@ def _choose_with_bound(
     out_of_scope: list[str],
     dev: list[LabelledQuery],
     target: float,
+    level: float = DEFAULT_LEVEL,
 ) -> OperatingPoint | None:
     """Load ``kb`` calibrated on every labelled out-of-scope question (the knowledge base's,
     train's and dev's) and choose the threshold whose recall lower bound on them, each scored as an
     unseen question, keeps the promise. None (nothing loaded) when they are too few for it."""
     dev_oos = [q.text for q in dev if q.faq_id is None]
     pool = list(dict.fromkeys(t for t in (*kb.out_of_scope, *out_of_scope, *dev_oos) if t.strip()))
-    needed = questions_needed(target, DEFAULT_LEVEL)
+    needed = questions_needed(target, level)
     instead = "chosen on dev's point estimate instead" if dev_oos else "not chosen"
     if len(pool) < needed:
         if pool:
             _say(
                 f"{len(pool)} labelled out-of-scope questions (knowledge base, train, dev): "
-                f"{needed} are needed to promise {target:.0%} recall with {DEFAULT_LEVEL:.0%} "
+                f"{needed} are needed to promise {target:.0%} recall with {level:.0%} "
                 f"confidence; the threshold is {instead}"
             )
         return None
     retriever.load(kb, out_of_scope=[*out_of_scope, *dev_oos])
     try:
-        point = retriever.held_out_confidence().operating_point(target, DEFAULT_LEVEL)
+        point = retriever.held_out_confidence().operating_point(target, level)
     except TooFewOutOfScope as exc:  # calibration dropped some (e.g. empty texts)
         _say(f"{exc}; the threshold is {instead}")
         retriever.load(kb, out_of_scope=out_of_scope)
@@ -123,7 +128,7 @@ def _choose_with_bound(
     _say(
         f"threshold chosen by cross-validation over {point.n_oos} out-of-scope questions "
         f"({len(kb.out_of_scope)} knowledge base, {len(out_of_scope)} train, {len(dev_oos)} dev),"
-        f" so that recall ≥ {target:.0%} holds with {DEFAULT_LEVEL:.0%} confidence: "
+        f" so that recall ≥ {target:.0%} holds with {level:.0%} confidence: "
         f"{point.threshold:.4f}"
     )
     return point

@@ -54,6 +54,11 @@ def test_proposes_a_threshold_with_its_promise(
         f"evidence (v2): {n} out-of-scope questions (1 in the knowledge base, {n - 1} more" in out
     )
     assert "the current RETRIEVAL__THRESHOLD=0.5500 escalates" in out
+    # A less sure promise needs fewer questions and never a higher threshold.
+    assert kb("propose-threshold", "--confidence", "0.8") == 0
+    out = capsys.readouterr().out
+    assert "at least 90.0% with 80% confidence" in out
+    assert float(re.search(r"RETRIEVAL__THRESHOLD=([\d.]+)", out)[1]) <= threshold
     # A looser promise never asks for a higher threshold.
     assert kb("propose-threshold", "--recall", "0.5") == 0
     looser = float(re.search(r"RETRIEVAL__THRESHOLD=([\d.]+)", capsys.readouterr().out)[1])
@@ -74,6 +79,10 @@ def test_too_few_out_of_scope_questions_and_bad_input(
         assert f"--recall: expected a share above 0 and below 1 (e.g. 0.9), got {float(bad)}" in (
             capsys.readouterr().err
         )
+    assert kb("propose-threshold", "--confidence", "1") == 2
+    assert "--confidence: expected a share above 0 and below 1 (e.g. 0.95), got 1.0" in (
+        capsys.readouterr().err
+    )
     # A missing out-of-scope file is named, and nothing was stored meanwhile.
     monkeypatch.setenv("RETRIEVAL__OUT_OF_SCOPE_PATH", str(live_kb / "missing.txt"))
     assert kb("propose-threshold") == 2
@@ -133,6 +142,8 @@ def test_eval_reports_the_recall_to_expect_on_unseen_questions(
     low, high = metrics["expected_oos_recall_low"], metrics["expected_oos_recall_high"]
     assert low < 0.9 < metrics["expected_oos_recall"] <= high
     assert metrics["threshold"] > 0
+    assert main([*common, "--confidence", "1"]) == 2
+    assert "--confidence: expected a share above 0 and below 1, got 1.0" in capsys.readouterr().err
     # The old way on request: dev's point estimate, no promise for unseen questions.
     assert main([*common, "--threshold-method", "point"]) == 0
     captured = capsys.readouterr()

@@ -144,3 +144,4 @@ cli-kb-threshold-current = the current RETRIEVAL__THRESHOLD={ $threshold } escal
 cli-kb-threshold-too-few = no threshold proposed: { $have } out-of-scope questions known (v{ $version }: { $kb } in the knowledge base, { $file } more from RETRIEVAL__OUT_OF_SCOPE_PATH); at least { $needed } are needed to promise { $recall } recall with { $level } confidence. Add questions no entry answers with `supportbot kb out-of-scope add "…"` or in RETRIEVAL__OUT_OF_SCOPE_PATH
 cli-kb-threshold-bad-recall = --recall: expected a share above 0 and below 1 (e.g. 0.9), got { $got }; nothing changed
 cli-kb-threshold-empty = the live knowledge base (v{ $version }) has no entries: there is no threshold to propose
+cli-kb-threshold-bad-confidence = --confidence: expected a share above 0 and below 1 (e.g. 0.95), got { $got }; nothing changed
