@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from bot.services.related import RelatedQuestions
     from bot.services.watcher import KbWatcher
     from common.moderation import AbuseDetector
+    from knowledge_base.model import KnowledgeBase
     from models.generator import Generator
     from retrieval import FaqRetriever
     from retrieval.embedder import Embedder
@@ -382,18 +383,27 @@ class ModelLoader:
         """The models serving the live knowledge base at start, and the retrained model used."""
         from bot.services.live import LiveModels
 
-        version, kb = await knowledge.live()
-        model = await _retrained_model(knowledge, self.settings)
-        retriever = self.retriever(model, _out_of_scope(self.out_of_scope))
+        retriever, version, kb, model = await self.load_retriever(knowledge, executor)
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(executor, retriever.warm_up)
-        await loop.run_in_executor(executor, retriever.load, kb)
         generator = build_generator(self.settings.generator, retriever.embedder)
         await loop.run_in_executor(executor, generator.warm_up)
         log.info(
             "knowledge base v%d: %d entries, %d phrasings", version, len(kb), kb.phrasing_count()
         )
         return LiveModels(retriever, generator, version=version, kb=kb), model
+
+    async def load_retriever(
+        self, knowledge: KnowledgeService, executor: ThreadPoolExecutor
+    ) -> tuple[FaqRetriever, int, KnowledgeBase, str | None]:
+        """The retriever as it serves the live knowledge base (its version and content, and the
+        retrained model it uses), loaded with the configured out-of-scope questions."""
+        version, kb = await knowledge.live()
+        model = await _retrained_model(knowledge, self.settings)
+        retriever = self.retriever(model, _out_of_scope(self.out_of_scope))
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(executor, retriever.warm_up)
+        await loop.run_in_executor(executor, retriever.load, kb)
+        return retriever, version, kb, model
 
     def locate(self, model: PublishedModel) -> str | None:
         """A published model's folder on this host (under this host's models folders)."""

@@ -447,6 +447,20 @@ def build_parser(texts: TextSource) -> argparse.ArgumentParser:
         help="choose the threshold on dev to escalate at least this share of its out-of-scope"
         " queries (default 0.9); 0: balance accuracy and recall instead",
     )
+    ev.add_argument(
+        "--threshold-method",
+        choices=["bound", "point"],
+        default="bound",
+        help="bound (default): cross-validated over every labelled out-of-scope question (kb,"
+        " train, dev), the lowest threshold whose 95%% lower bound of the recall keeps"
+        " --oos-recall; point: the point estimate on dev alone (the old way)",
+    )
+    ev.add_argument(
+        "--confidence",
+        type=_share(texts),
+        default=0.95,
+        help="bound: how sure the promise must be (the lower bound's level, default 0.95)",
+    )
     ev.add_argument("--cache-dir", type=Path, default=CACHE_DIR)
     ev.add_argument("--latency-queries", type=int, default=200)
     ev.add_argument("--plot", type=Path, help="write the threshold trade-off curve as a PNG")

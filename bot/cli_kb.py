@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from bot.errors import UserFacingError
 
 if TYPE_CHECKING:
+    from bot.app import App
     from bot.i18n import TextSource
     from bot.services.knowledge import KnowledgeService
     from bot.services.learning import LearningService
@@ -96,6 +97,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = ops.add_parser("learned", help="phrasings learned from confirmed answers; undo one")
     p.add_argument("--undo", metavar="ID", help="take learned phrasing ID out (a new version)")
     p.add_argument("-n", type=int, default=50, help="how many to list (newest first)")
+
+    p = ops.add_parser(
+        "propose-threshold",
+        help="the RETRIEVAL__THRESHOLD that escalates the share of out-of-scope questions asked"
+        " for, with what to expect of it on unseen questions",
+    )
+    p.add_argument(
+        "--recall",
+        type=float,
+        default=0.9,
+        help="the out-of-scope recall to promise, above 0 and below 1 (default 0.9)",
+    )
+    p.add_argument(
+        "--confidence",
+        type=float,
+        default=0.95,
+        help="how sure the promise must be: the lower bound's level, above 0 and below 1"
+        " (default 0.95; lower: a lower threshold from fewer questions, kept less often)",
+    )
     kb.set_defaults(func=cmd_kb)
 
 
@@ -126,9 +146,90 @@ async def _run(settings, args: argparse.Namespace) -> int:
         # An import that replaces everything must not first seed the configured file.
         seed=args.kb_command != "import" or not args.replace,
     ) as app:
+        if args.kb_command == "propose-threshold":
+            return await _propose_threshold(app, args.recall, args.confidence, app.catalog.texts())
         return await _dispatch(
             app.knowledge, args, _author(args), app.catalog.texts(), app.learning
         )
+
+
+async def _propose_threshold(app: App, recall: float, level: float, texts: TextSource) -> int:
+    """``kb propose-threshold``: choose the threshold as ``retrieval.threshold`` does, on the live
+    knowledge base's held-out phrasings and its and the settings file's out-of-scope questions."""
+    from bot.app import ModelLoader
+    from retrieval.threshold import TooFewOutOfScope, recall_interval
+
+    if not 0.0 < recall < 1.0:
+        raise UserFacingError(texts.get("cli-kb-threshold-bad-recall", got=str(recall)))
+    if not 0.0 < level < 1.0:
+        raise UserFacingError(texts.get("cli-kb-threshold-bad-confidence", got=str(level)))
+    loader = ModelLoader.from_settings(app.settings)
+    retriever, version, kb, _model = await loader.load_retriever(app.knowledge, app.executor)
+    if not len(kb):
+        raise UserFacingError(texts.get("cli-kb-threshold-empty", version=str(version)))
+    loop = asyncio.get_running_loop()
+    held = await loop.run_in_executor(app.executor, retriever.held_out_confidence)
+    pct = "{:.1%}".format
+    sources = {
+        "kb": str(len(kb.out_of_scope)),
+        "file": str(len(held.oos_confidence) - len(set(kb.out_of_scope))),
+        "version": str(version),
+    }
+    try:
+        point = held.operating_point(recall, level)
+    except TooFewOutOfScope as exc:
+        raise UserFacingError(
+            texts.get(
+                "cli-kb-threshold-too-few",
+                have=str(exc.have),
+                needed=str(exc.needed),
+                recall=pct(recall),
+                level=f"{level:.0%}",
+                **sources,
+            )
+        ) from None
+    print(texts.get("cli-kb-threshold-proposed", threshold=f"{point.threshold:.4f}"))
+    print(
+        texts.get(
+            "cli-kb-threshold-recall",
+            recall=pct(point.recall),
+            low=pct(point.recall_low),
+            high=pct(point.recall_high),
+            target=pct(recall),
+            level=f"{level:.0%}",
+        )
+    )
+    if point.in_scope_accuracy is not None:
+        print(
+            texts.get(
+                "cli-kb-threshold-in-scope",
+                answered=pct(point.answered),
+                right=pct(point.in_scope_accuracy),
+            )
+        )
+    else:
+        print(texts.get("cli-kb-threshold-in-scope-unknown"))
+    print(
+        texts.get(
+            "cli-kb-threshold-evidence",
+            oos=str(point.n_oos),
+            phrasings=str(point.n_in_scope),
+            **sources,
+        )
+    )
+    current = app.settings.retrieval.threshold
+    caught = int((held.oos_confidence < current).sum())
+    low, high = recall_interval(caught, point.n_oos, level)
+    print(
+        texts.get(
+            "cli-kb-threshold-current",
+            threshold=f"{current:.4f}",
+            recall=pct(caught / point.n_oos),
+            low=pct(low),
+            high=pct(high),
+        )
+    )
+    return 0
 
 
 def _print_commit(result: CommitResult, texts: TextSource) -> None:

@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from knowledge_base.loaders import LabelledQuery
 from retrieval.retriever import FaqRetriever, SearchResult
+from retrieval.threshold import OperatingPoint
 
 # What EvalReport.summary() reports (`supportbot eval --json`, the benchmarks).
 HEADLINE_METRICS = ("accuracy_at_1", "recall_at_5", "mrr", "macro_f1", "p50_ms", "p99_ms")
@@ -46,11 +47,17 @@ class EvalReport:
     oos_f1: float | None = None
     auroc: float | None = None
     tradeoff: list[tuple[float, float, float]] = field(default_factory=list)
+    # How the threshold was chosen when it comes with a promise for unseen questions.
+    promise: OperatingPoint | None = None
 
     def summary(self) -> dict[str, float]:
-        """The headline numbers; the out-of-scope ones too when a threshold was evaluated."""
+        """The headline numbers; the out-of-scope ones too when a threshold was evaluated, and
+        what to expect on unseen questions when the threshold was chosen with a bound."""
         keys = HEADLINE_METRICS if self.threshold is None else HEADLINE_METRICS + OOS_METRICS
-        return {k: round(float(getattr(self, k)), 4) for k in keys}
+        out = {k: round(float(getattr(self, k)), 4) for k in keys}
+        if self.promise is not None:
+            out.update({k: v for k, v in self.promise.summary().items() if k not in out})
+        return out
 
 
 def search_all(
@@ -116,11 +123,22 @@ def choose_threshold(
     """
     conf = np.array([r.confidence for r in results])
     oos = np.array([q.faq_id is None for q in queries])
-    if not oos.any() or oos.all():
-        return None
     correct = np.array(
         [r.top is not None and r.top.id == q.faq_id for r, q in zip(results, queries, strict=True)]
     )
+    return threshold_for_recall(conf, oos, correct, min_oos_recall)
+
+
+def threshold_for_recall(
+    conf: np.ndarray,
+    oos: np.ndarray,
+    correct: np.ndarray,
+    min_oos_recall: float | None = DEFAULT_OOS_RECALL,
+) -> float | None:
+    """``choose_threshold`` on arrays: confidences, out-of-scope mask, first entry right."""
+    conf, oos, correct = np.asarray(conf), np.asarray(oos, bool), np.asarray(correct, bool)
+    if not oos.any() or oos.all():
+        return None
     candidates = np.unique(np.concatenate([conf, [0.0, 1.0, np.nextafter(conf.max(), 2.0)]]))
     best, best_value = 0.0, -1.0
     for t in candidates:

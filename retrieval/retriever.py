@@ -22,6 +22,7 @@ from knowledge_base.model import FaqEntry, KnowledgeBase
 from retrieval.embedder import Embedder
 from retrieval.index import build_index, choose_index, load_index, save_index
 from retrieval.scoring import (
+    CalibrationSamples,
     Calibrator,
     LexicalIndex,
     ScoringConfig,
@@ -29,6 +30,7 @@ from retrieval.scoring import (
     features,
     held_out_split,
 )
+from retrieval.threshold import HeldOutConfidence
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,8 @@ class _Snapshot:
     # Known out-of-scope questions and their (query) vectors; empty when none were given.
     oos_texts: tuple[str, ...] = ()
     oos_vectors: np.ndarray | None = None
+    # What the calibrator was fitted on (None: not fitted here, e.g. borrowed or not calibrated).
+    calibration: CalibrationSamples | None = None
 
 
 class FaqRetriever:
@@ -178,11 +182,15 @@ class FaqRetriever:
                 if self._small_change(previous, phrasings, oos_texts):
                     # A handful of phrasings changed: the confidence model still fits; keep it
                     # instead of re-fitting on every operator edit (hot reload stays fast).
-                    snapshot = replace(snapshot, calibrator=previous.calibrator)
+                    snapshot = replace(
+                        snapshot,
+                        calibrator=previous.calibrator,
+                        calibration=previous.calibration,
+                    )
                     stats["calibration_reused"] = 1.0
                 else:
                     calibrated = time.perf_counter()
-                    self._calibrate(snapshot)
+                    snapshot = replace(snapshot, calibration=self._calibrate(snapshot))
                     stats["calibration_seconds"] = time.perf_counter() - calibrated
             self._snapshot = snapshot
             stats["seconds"] = time.perf_counter() - started
@@ -214,8 +222,9 @@ class FaqRetriever:
         changed = len(before ^ after)
         return changed <= max(SMALL_CHANGE_PHRASINGS, SMALL_CHANGE_SHARE * len(after))
 
-    def _calibrate(self, snap: _Snapshot) -> None:
-        """Fit the confidence on held-out phrasings searched against the rest of the knowledge base."""
+    def _calibrate(self, snap: _Snapshot) -> CalibrationSamples | None:
+        """Fit the confidence on held-out phrasings searched against the rest of the knowledge base
+        (and on the known out-of-scope questions); returns what it was fitted on."""
         mask = held_out_split(snap.phrasing_entry, snap.sizes, 0.2)
         held = np.flatnonzero(mask)
         if len(held) > self.scoring.max_calibration_queries:
@@ -226,7 +235,7 @@ class FaqRetriever:
             # similarities are no confidence (e5's lie between 0.9 and 1 for related and unrelated
             # questions alike), so borrow the calibration of the bundled demo knowledge base.
             snap.calibrator.adopt(self._reference_calibration(snap.kb))
-            return
+            return None
         keep = np.flatnonzero(~mask)
         rest = _Snapshot(
             kb=snap.kb,
@@ -253,20 +262,71 @@ class FaqRetriever:
         for row, (ranked, feat) in zip(held, ranking, strict=True):
             x.append(feat)
             y.append(1 if ranked and ranked[0][0] == snap.phrasing_entry[row] else 0)
-        if snap.oos_texts:
-            # Each known out-of-scope question is compared with the others, not with itself.
-            oos = snap.oos_vectors
-            others = oos @ oos.T
-            np.fill_diagonal(others, -1.0)
-            nearest = others.max(axis=1) if len(oos) > 1 else np.zeros(len(oos))
-            for _, feat in self._rank(snap, list(snap.oos_texts), oos, 2, oos_top=nearest):
-                x.append(feat)
-                y.append(0)
-        snap.calibrator.fit(np.asarray(x, dtype=np.float64), np.asarray(y))
+        oos_x = self._oos_features(snap)
+        samples = CalibrationSamples(
+            x=np.asarray(x + oos_x, dtype=np.float64),
+            y=np.asarray(y + [0] * len(oos_x), dtype=np.int64),
+            oos=np.asarray([False] * len(x) + [True] * len(oos_x)),
+        )
+        snap.calibrator.fit(samples.x, samples.y)
         log.info(
             "confidence calibrated on %d held-out phrasings and %d out-of-scope questions",
             len(held),
             len(snap.oos_texts),
+        )
+        return samples
+
+    def _oos_features(self, snap: _Snapshot) -> list[list[float]]:
+        """The features of each known out-of-scope question as if it were a new question: its
+        closeness to the known ones is to the others, not to itself."""
+        if not snap.oos_texts:
+            return []
+        oos = snap.oos_vectors
+        others = oos @ oos.T
+        np.fill_diagonal(others, -1.0)
+        nearest = others.max(axis=1) if len(oos) > 1 else np.zeros(len(oos))
+        return [
+            feat for _, feat in self._rank(snap, list(snap.oos_texts), oos, 2, oos_top=nearest)
+        ]
+
+    def held_out_confidence(self, folds: int = 5, seed: int = 0) -> HeldOutConfidence:
+        """The confidence each calibration question gets from a calibrator fitted without it.
+
+        The served calibrator was fitted on the held-out phrasings and the known out-of-scope
+        questions; scoring those same questions with it would grade a threshold on what taught
+        it. So the calibration rows are split in ``folds`` (stratified: right, wrong,
+        out-of-scope), and each fold is scored by a calibrator fitted on the other folds. With a
+        borrowed calibration (no phrasings to spare) the out-of-scope questions never taught it
+        and are scored by it directly; there are then no in-scope rows.
+        """
+        snap = self._snapshot
+        if snap is None:
+            raise RuntimeError("no knowledge base loaded; call load() first")
+        samples = snap.calibration
+        if samples is None:
+            oos_x = np.asarray(self._oos_features(snap), dtype=np.float64)
+            return HeldOutConfidence(
+                in_scope_confidence=np.zeros(0),
+                in_scope_correct=np.zeros(0, dtype=bool),
+                oos_confidence=snap.calibrator.confidences(oos_x) if len(oos_x) else np.zeros(0),
+                borrowed=snap.calibrator.fitted,
+            )
+        rng = np.random.default_rng(seed)
+        strata = np.where(samples.oos, 2, samples.y)
+        fold = np.empty(len(strata), dtype=np.int64)
+        for value in np.unique(strata):
+            rows = rng.permutation(np.flatnonzero(strata == value))
+            fold[rows] = np.arange(len(rows)) % folds
+        confidence = np.empty(len(strata))
+        for f in range(folds):
+            test = fold == f
+            if test.any():
+                fitted = Calibrator().fit(samples.x[~test], samples.y[~test])
+                confidence[test] = fitted.confidences(samples.x[test])
+        return HeldOutConfidence(
+            in_scope_confidence=confidence[~samples.oos],
+            in_scope_correct=samples.y[~samples.oos] == 1,
+            oos_confidence=confidence[samples.oos],
         )
 
     def _reference_calibration(self, kb: KnowledgeBase) -> Calibrator:

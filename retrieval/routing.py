@@ -27,6 +27,7 @@ from knowledge_base.model import KnowledgeBase
 from retrieval.embedder import Embedder, Runtime
 from retrieval.retriever import FaqRetriever, SearchResult
 from retrieval.scoring import ScoringConfig
+from retrieval.threshold import HeldOutConfidence
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,14 @@ class LanguageRoutedRetriever:
                 # Built on the first Chinese question, if one ever comes.
                 self._pending = (kb, oos)
         return stats
+
+    def held_out_confidence(self, folds: int = 5, seed: int = 0) -> HeldOutConfidence:
+        """``FaqRetriever.held_out_confidence`` of the index that serves the knowledge base's
+        own language (the threshold is one number for both; each index is calibrated alike)."""
+        if self._kb_chinese:
+            self._ensure_multilingual()
+            return self.multilingual.held_out_confidence(folds, seed)
+        return self.english.held_out_confidence(folds, seed)
 
     def phrasing_vectors(self, texts: list[str]) -> np.ndarray:
         if self._kb_chinese:

@@ -139,6 +139,16 @@ def features(
     return [top, top - second, lexical_top, 1.0 if agree else 0.0, oos_top, top - oos_top]
 
 
+@dataclass(frozen=True)
+class CalibrationSamples:
+    """What a calibrator was fitted on: features, whether the first entry was right, and which
+    rows are known out-of-scope questions (the rest are held-out phrasings)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    oos: np.ndarray
+
+
 class Calibrator:
     """P(first entry is right | features), by logistic regression; falls back to the raw score."""
 
@@ -176,6 +186,13 @@ class Calibrator:
             return float(min(1.0, max(0.0, feats[0])))
         z = float(np.dot(self._coef, feats)) + self._intercept
         return float(1.0 / (1.0 + np.exp(-z)))
+
+    def confidences(self, x: np.ndarray) -> np.ndarray:
+        """``confidence`` of every row of ``x``."""
+        x = np.asarray(x, dtype=np.float64).reshape(-1, len(features(0.0, 0.0, 0.0, False)))
+        if self._coef is None:
+            return np.clip(x[:, 0], 0.0, 1.0)
+        return 1.0 / (1.0 + np.exp(-(x @ self._coef + self._intercept)))
 
 
 def held_out_split(

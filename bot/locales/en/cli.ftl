@@ -149,3 +149,16 @@ cli-kb-learned-col-version = version
 cli-kb-learned-col-when = when (UTC)
 cli-kb-learned-col-status = status
 cli-kb-learned-counts = decisions: { $counts }
+
+## A threshold that keeps its promise (supportbot kb propose-threshold)
+
+cli-kb-threshold-proposed = RETRIEVAL__THRESHOLD={ $threshold }
+cli-kb-threshold-recall = expected out-of-scope recall on unseen questions: { $recall } ({ $level } interval { $low } – { $high }); at least { $target } with { $level } confidence
+cli-kb-threshold-in-scope = expected on in-scope questions: { $answered } answered, { $right } answered with the right entry
+cli-kb-threshold-in-scope-unknown = expected on in-scope questions: unknown — no entry has 3 or more phrasings to hold one out (the confidence is borrowed from the bundled knowledge base)
+cli-kb-threshold-evidence = evidence (v{ $version }): { $oos } out-of-scope questions ({ $kb } in the knowledge base, { $file } more from RETRIEVAL__OUT_OF_SCOPE_PATH), each scored by a confidence fitted without it; { $phrasings } held-out phrasings
+cli-kb-threshold-current = the current RETRIEVAL__THRESHOLD={ $threshold } escalates { $recall } of them ({ $low } – { $high })
+cli-kb-threshold-too-few = no threshold proposed: { $have } out-of-scope questions known (v{ $version }: { $kb } in the knowledge base, { $file } more from RETRIEVAL__OUT_OF_SCOPE_PATH); at least { $needed } are needed to promise { $recall } recall with { $level } confidence. Add questions no entry answers with `supportbot kb out-of-scope add "…"` or in RETRIEVAL__OUT_OF_SCOPE_PATH
+cli-kb-threshold-bad-recall = --recall: expected a share above 0 and below 1 (e.g. 0.9), got { $got }; nothing changed
+cli-kb-threshold-empty = the live knowledge base (v{ $version }) has no entries: there is no threshold to propose
+cli-kb-threshold-bad-confidence = --confidence: expected a share above 0 and below 1 (e.g. 0.95), got { $got }; nothing changed
