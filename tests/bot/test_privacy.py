@@ -403,3 +403,24 @@ async def test_received_updates_are_forgotten_and_aged_out(stores) -> None:
     later = time.time() + 60
     assert await records.age_out(Cutoffs(later, later, handled_before=later)) == 1
     assert await stores.redis.xlen(stores.keys.inbox()) == 0
+
+
+def test_every_kind_of_personal_data_is_named_in_each_language(running_bot: RunningBot) -> None:
+    """``/forget`` tells what it deleted: each registered store that is reported has its own
+    words in English and Chinese, not the fallback that shows the internal kind."""
+    from bot.app import personal_data
+    from bot.i18n import Catalog
+    from bot.services.privacy import INCIDENTAL
+
+    app = running_bot.app
+    kinds = {
+        s.data_kind for s in personal_data(app.settings, app.stores, app.knowledge, app.events)
+    }
+    reported = kinds - INCIDENTAL
+    assert {"conversation", "answers", "learning_candidates", "related_questions"} <= reported
+    catalog = Catalog.load()
+    for language in ("en", "zh"):
+        texts = catalog.texts(language)
+        for kind in reported:
+            named = texts.get("privacy-kind", kind=kind, count=2)
+            assert named != f"{kind} (2)", (language, kind)  # the fallback variant

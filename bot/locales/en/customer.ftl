@@ -143,6 +143,7 @@ privacy-kind = { $kind ->
     [clarifications] { $count } question(s) the bot asked back about
     [questions] { $count } question(s) kept for the topics report
     [related_questions] which FAQ answers you got and the questions suggested to you
+    [learning_candidates] { $count } question(s) waiting to be learned as a wording of an FAQ answer
    *[other] { $kind } ({ $count })
 }
 
