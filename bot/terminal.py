@@ -16,6 +16,7 @@ import logging
 import secrets
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from bot.i18n import TextSource
@@ -51,7 +52,6 @@ class TerminalDelivery(CustomerDelivery):
 
 async def chat(settings: Any) -> int:
     from bot.app import load_catalog, open_app
-    from bot.services.answering import Answer, Clarification
 
     started = time.perf_counter()
     catalog = load_catalog(settings)
@@ -67,6 +67,8 @@ async def chat(settings: Any) -> int:
             entries=str(len(app.live.kb)),
         )
         print(ready, flush=True)
+        print(texts.get("terminal-commands"), flush=True)
+        conversation = TerminalConversation(app, escalation, texts)
         async with _console(app, escalation, settings, texts):
             print(flush=True)
             try:
@@ -76,37 +78,195 @@ async def chat(settings: Any) -> int:
                     except EOFError:
                         break
                     text = line.strip()
-                    if not text:
-                        continue
                     if text in ("/quit", "/exit"):
                         break
-                    ticket = await escalation.current(CHAT_ID)
-                    if ticket is not None:  # a person has the conversation
-                        await escalation.customer_wrote(ticket, text)
-                        continue
-                    result = await app.answering.answer(CHAT_ID, text)
-                    if isinstance(result, Answer):
-                        answer = texts.get(
-                            "terminal-answer",
-                            text=result.text,
-                            entry=result.entry_id,
-                            confidence=f"{result.confidence:.2f}",
-                        )
-                        print(answer + "\n")
-                        continue
-                    if isinstance(result, Clarification):
-                        print(_clarification(texts, result) + "\n")
-                        continue
-                    customer = texts.get("terminal-customer")
-                    outcome = await escalation.escalate(CHAT_ID, customer, result)
-                    handoff = texts.get(
-                        "terminal-handoff", ticket=outcome.ticket.id, reason=result.reason.value
-                    )
-                    print(handoff + "\n")
+                    if text:
+                        await conversation.said(text)
             except KeyboardInterrupt:
                 pass
     print(texts.get("terminal-bye"))
     return 0
+
+
+@dataclass(frozen=True, slots=True)
+class Choices:
+    """The numbered suggestions last shown: under "Did you mean …?" (``of`` is the
+    clarification's id) or under an answer, "People also ask" (``of`` is the answer's id)."""
+
+    kind: str  # CLARIFY or RELATED
+    of: str
+    count: int
+
+
+CLARIFY, RELATED = "clarify", "related"
+GOOD, BAD, HUMAN = ("/good",), ("/bad",), ("/human",)
+
+
+class TerminalConversation:
+    """The customer's side of the terminal chat: what the Telegram bot does with buttons is done
+    here with typed lines — a number picks a suggestion, ``/good`` / ``/bad`` rate the last answer,
+    ``/human`` asks for a person — through the same services as the buttons' handlers."""
+
+    def __init__(self, app: Any, escalation: Any, texts: TextSource) -> None:
+        self.app, self.escalation, self.texts = app, escalation, texts
+        self.last_answer: str | None = None  # the answer /good and /bad rate
+        self.choices: Choices | None = None  # what a typed number picks
+
+    def say(self, key: str, **args: Any) -> None:
+        print(self.texts.get(key, **args) + "\n", flush=True)
+
+    def bot(self, key: str, **args: Any) -> None:
+        """A reply the Telegram bot sends with the same text, with the terminal's "bot>"."""
+        self.say("terminal-bot", text=self.texts.get(key, **args))
+
+    async def said(self, text: str) -> None:
+        """One line the customer typed (not empty, not /quit)."""
+        command = text.lower()
+        if command in GOOD or command in BAD:
+            await self.rate(command in GOOD)
+            return
+        ticket = await self.escalation.current(CHAT_ID)
+        if ticket is not None:  # a person has the conversation
+            if command in HUMAN:
+                self.say("terminal-human-already", ticket=ticket.id)
+            else:
+                await self.escalation.customer_wrote(ticket, text)
+            return
+        if command in HUMAN:
+            await self.human()
+        elif text.isdecimal():
+            await self.pick(int(text))
+        else:
+            await self.ask(text)
+
+    async def ask(self, text: str) -> None:
+        from bot.services.answering import Answer, Clarification
+
+        result = await self.app.answering.answer(CHAT_ID, text)
+        if isinstance(result, Answer):
+            await self.show(result)
+        elif isinstance(result, Clarification):
+            self.show_clarification(result)
+        else:
+            await self.hand_off(result)
+
+    async def show(self, answer: Any) -> None:
+        """An answer, its entry and confidence, and what people also ask, numbered."""
+        self.last_answer, self.choices = answer.answer_id, None
+        lines = [
+            self.texts.get(
+                "terminal-answer",
+                text=answer.text,
+                entry=answer.entry_id,
+                confidence=f"{answer.confidence:.2f}",
+            )
+        ]
+        also = await self.app.related.suggest(CHAT_ID, answer.answer_id, answer.entry_id)
+        if also:
+            self.choices = Choices(RELATED, answer.answer_id, len(also))
+            lines.append(self.texts.get("terminal-related"))
+            lines += _numbered(self.texts, [e.question for e in also])
+        print("\n".join(lines) + "\n", flush=True)
+
+    def show_clarification(self, result: Any) -> None:
+        said = _clarification(self.texts, result)
+        count = len(result.candidates)
+        self.choices = Choices(CLARIFY, result.clarification_id, count) if count else None
+        if count:
+            said += "\n" + self.texts.get("terminal-pick-hint")
+        print(said + "\n", flush=True)
+
+    async def pick(self, number: int) -> None:
+        """A typed number: the suggestion of that number, as if its button were pressed."""
+        choices = self.choices
+        if choices is None:
+            self.say("terminal-no-choices", number=str(number))
+            return
+        if not 1 <= number <= choices.count:
+            self.say("terminal-no-such-choice", number=str(number), count=str(choices.count))
+            return
+        if choices.kind == RELATED:
+            await self.pick_related(choices.of, number - 1)
+        else:
+            await self.pick_clarified(choices.of, number - 1)
+
+    async def pick_related(self, answer_id: str, choice: int) -> None:
+        """As ``on_related_choice``: that entry's answer, recorded as picked under "People also
+        ask" — or, for an entry deleted since, a notice and the nearest entry's answer."""
+        pick = await self.app.related.pressed(CHAT_ID, answer_id, choice)
+        if pick is None:  # its record expired: nothing changes
+            self.bot("related-unavailable")
+            return
+        if pick.entry is None:
+            self.choices = None
+            self.bot("related-gone", question=pick.offered)
+            return
+        if pick.gone:
+            self.bot("related-gone-nearest", question=pick.offered, nearest=pick.entry.question)
+        said = self.escalation.texts.get("turn-picked-related", question=pick.entry.question)
+        answer = await self.app.answering.answer_picked(
+            CHAT_ID, pick.entry.question, pick.entry, said, confidence=1.0, source=pick.source
+        )
+        await self.show(answer)
+
+    async def pick_clarified(self, clarification_id: str, choice: int) -> None:
+        """As ``on_clarify_choice``: the entry picked under "Did you mean …?"."""
+        record = await self.app.stores.clarifications.get(clarification_id)
+        if record is None:
+            self.choices = None
+            self.bot("clarify-expired")
+            return
+        entry = self.app.answering.offered_entry(record, choice)
+        if entry is None:  # removed from the knowledge base since
+            self.bot("clarify-entry-gone")
+            return
+        said = self.escalation.texts.get("turn-picked-suggestion", question=entry.question)
+        await self.show(await self.app.answering.answer_entry(record, entry, said))
+
+    async def rate(self, helpful: bool) -> None:
+        """``/good`` / ``/bad``: as 👍 / 👎 under the last answer (two 👎 in a row: a person)."""
+        if self.last_answer is None:
+            self.say("terminal-nothing-to-rate")
+            return
+        record, result = await self.app.answering.feedback(
+            self.last_answer, helpful, chat_id=CHAT_ID
+        )
+        if record is None:
+            self.bot("feedback-expired")
+            return
+        self.say("terminal-rated-good" if helpful else "terminal-rated-bad")
+        if result is not None:
+            await self.hand_off(result)
+
+    async def human(self) -> None:
+        """``/human``: as "Talk to a human" under the last answer or "None of these" under
+        "Did you mean …?"."""
+        from bot.services.answering import Escalation, EscalationReason
+        from bot.store import Turn, TurnRole
+
+        texts = self.escalation.texts  # the agents': they read the question and the transcript
+        stores, choices = self.app.stores, self.choices
+        record = None
+        if choices is not None and choices.kind == CLARIFY:
+            record = await stores.clarifications.get(choices.of)
+        if record is not None:
+            pressed = texts.get("turn-pressed-none-of-these")
+            result = self.app.answering.none_of_these(record)
+        else:
+            answered = await stores.answers.get(self.last_answer) if self.last_answer else None
+            pressed = texts.get("turn-pressed-human")
+            question = (
+                answered.question if answered else texts.get("ticket-question-pressed-human")
+            )
+            result = Escalation(EscalationReason.ASKED_FOR_HUMAN, question)
+        await stores.conversations.append(CHAT_ID, Turn(TurnRole.CUSTOMER, pressed))
+        await self.hand_off(result)
+
+    async def hand_off(self, result: Any) -> None:
+        self.choices = None
+        customer = self.texts.get("terminal-customer")
+        outcome = await self.escalation.escalate(CHAT_ID, customer, result)
+        self.say("terminal-handoff", ticket=outcome.ticket.id, reason=result.reason.value)
 
 
 @contextlib.asynccontextmanager
@@ -169,12 +329,16 @@ def _clarification(texts: TextSource, result: Any) -> str:
         said = texts.get("clarify-greeting")
     else:
         said = texts.get("clarify-did-you-mean" if questions else "clarify-rephrase")
-    lines = [
-        texts.get("terminal-suggestion", number=str(n), question=q)
-        for n, q in enumerate(questions, 1)
-    ]
     return texts.get(
         "terminal-clarify",
         text=said,
-        suggestions="\n".join(lines),
+        suggestions="\n".join(_numbered(texts, questions)),
     ).rstrip()
+
+
+def _numbered(texts: TextSource, questions: list[str]) -> list[str]:
+    """Suggestions one per line, numbered from 1 (what the person types to pick one)."""
+    return [
+        texts.get("terminal-suggestion", number=str(n), question=q)
+        for n, q in enumerate(questions, 1)
+    ]

@@ -162,3 +162,21 @@ related-gone-nearest = Sorry, “{ $question }” is no longer in our FAQ. Here 
 ## Learning from confirmed answers
 
 feedback-not-yours = This answer was sent to someone else; your vote was not counted.
+
+## The terminal chat: picking suggestions by number, rating answers, asking for a person (bot/terminal.py)
+
+# Printed under terminal-ready: what can be typed besides questions.
+terminal-commands = Type the number of a suggestion to pick it; /good or /bad rates the last answer; /human asks for a person.
+# A reply the Telegram bot sends with the same $text (e.g. related-gone), in the terminal chat.
+terminal-bot = bot> { $text }
+# Under an answer; the questions follow numbered, one per line (terminal-suggestion).
+terminal-related = {"     "}People also ask (type a number):
+# Under the numbered "Did you mean …?" suggestions.
+terminal-pick-hint = {"     "}Type a number to pick one, or /human for a person.
+# $number: what was typed; $count: how many suggestions are shown (numbered from 1).
+terminal-no-such-choice = bot> There is no suggestion { $number }: type a number from 1 to { $count }, or your question.
+terminal-no-choices = bot> There are no numbered suggestions to pick from right now (you typed { $number }): please type your question.
+terminal-nothing-to-rate = bot> There is no answer to rate yet: ask a question first, then type /good or /bad.
+terminal-rated-good = bot> Thanks for the feedback! 🙌
+terminal-rated-bad = bot> Thanks for telling us. Type /human if you'd like a person to help.
+terminal-human-already = bot> A person from our support team already has your conversation (ticket #{ $ticket }): type here and they will read it.

@@ -161,3 +161,16 @@ related-gone-nearest = 抱歉，“{ $question }”已不在我们的常见问�
 ## Learning from confirmed answers
 
 feedback-not-yours = 这条回答是发给别人的，你的评价没有被计入。
+
+## The terminal chat: picking suggestions by number, rating answers, asking for a person (bot/terminal.py)
+
+terminal-commands = 输入建议前的编号即可选择；/good 或 /bad 评价上一条回答；/human 转人工客服。
+terminal-bot = 机器人> { $text }
+terminal-related = {"     "}大家还问（输入编号）：
+terminal-pick-hint = {"     "}输入编号选择一项，或输入 /human 转人工客服。
+terminal-no-such-choice = 机器人> 没有编号为 { $number } 的建议：请输入 1 到 { $count } 之间的编号，或直接输入你的问题。
+terminal-no-choices = 机器人> 现在没有可选的编号建议（你输入了 { $number }）：请直接输入你的问题。
+terminal-nothing-to-rate = 机器人> 还没有可以评价的回答：请先提问，然后输入 /good 或 /bad。
+terminal-rated-good = 机器人> 感谢你的反馈！🙌
+terminal-rated-bad = 机器人> 感谢告知。如需人工客服帮助，请输入 /human。
+terminal-human-already = 机器人> 我们的客服人员已经在处理你的对话（工单 #{ $ticket }）：直接在这里输入，他们会看到。
