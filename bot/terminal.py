@@ -6,6 +6,11 @@ side runs in the same process: the web console is served on localhost over the s
 login printed at start (``CONSOLE__PASSWORD`` when set, else a new one-time password). What an
 agent replies, and the ticket's closing, is printed in the terminal; while the ticket is open the
 customer's lines go to the agent instead of the bot.
+
+What the Telegram bot offers as buttons is typed (``TerminalConversation``), through the same
+services as the buttons' handlers: the "Did you mean …?" and "People also ask" suggestions are
+numbered and a typed number picks one; ``/good`` and ``/bad`` are the 👍 / 👎 of the last answer;
+``/human`` is "Talk to a human" (under "Did you mean …?", "None of these").
 """
 
 from __future__ import annotations
@@ -266,6 +271,9 @@ class TerminalConversation:
         self.choices = None
         customer = self.texts.get("terminal-customer")
         outcome = await self.escalation.escalate(CHAT_ID, customer, result)
+        if not outcome.is_new:  # e.g. a 👎 streak while a person has the conversation
+            self.say("terminal-human-already", ticket=outcome.ticket.id)
+            return
         self.say("terminal-handoff", ticket=outcome.ticket.id, reason=result.reason.value)
 
 
