@@ -1,6 +1,6 @@
 """The terminal chat as a person uses it: `supportbot chat` in a real pseudo-terminal; the
-"People also ask" questions printed under an answer, one picked by typing its number, answers
-rated with /good and /bad (two disliked in a row: a person), and what they typed wrong."""
+"Did you mean …?" and "People also ask" suggestions numbered, one picked by typing its number,
+answers rated with /good and /bad (two disliked in a row: a person), and what they typed wrong."""
 
 from __future__ import annotations
 
@@ -108,6 +108,16 @@ def test_people_also_ask_is_picked_by_number_and_answers_rated_in_the_terminal(
         terminal.wait_for(r"bot> There is no answer to rate yet")
         terminal.type("2")
         terminal.wait_for(r"bot> There are no numbered suggestions to pick from right now")
+
+        # "Did you mean …?" is numbered too, and a number picks from it.
+        terminal.type("card")
+        terminal.wait_for(r"bot> I'm not sure I understood\. Did you mean one of these\?")
+        meant = _numbered(terminal.wait_for(r"((?:\r?\n {5}\d\) [^\r\n]+)+)")[1])
+        terminal.wait_for(r"Type a number to pick one")
+        (card,) = [e for e in kb.entries if e.question == meant[2]]
+        terminal.type("2")
+        terminal.wait_for("bot> " + re.escape(card.answer[:40]))
+        assert terminal.wait_for(ANSWERED)[1] == card.id
 
         terminal.type("How long does delivery take?")
         terminal.wait_for(r"bot> Standard delivery takes")
