@@ -46,6 +46,7 @@ async def run(stores: Stores, retriever, small_kb) -> AsyncIterator[RunningBot]:
             # The small knowledge base answers these questions with ≈ 0.6 confidence.
             "min_confidence": 0.5,
             "withdraw_after_downvotes": 1,
+            "commit_every_s": 0,  # each add at once (test_learning_batch.py: in batches)
         }
     )
     async with handoff_bot(stores, retriever, small_kb, settings) as running:
