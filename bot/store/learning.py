@@ -222,12 +222,17 @@ class LearningRepository:
         """The batches to commit: those a flusher took and did not finish (it died), then the
         queue, taken as a new batch (renamed, so adds queued meanwhile wait for the next)."""
         tokens = sorted(await self.redis.smembers(self._key("batches")))
-        if await self.redis.exists(self._key("queue")):
-            token = f"{time.time():.6f}-{secrets.token_hex(4)}"
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.rename(self._key("queue"), self._key(f"batch:{token}"))
-                pipe.sadd(self._key("batches"), token)
-                await pipe.execute()
+        queue, token = self._key("queue"), f"{time.time():.6f}-{secrets.token_hex(4)}"
+
+        async def take(pipe) -> bool:  # WATCHed: another flusher may take it first
+            if not await pipe.exists(queue):
+                return False
+            pipe.multi()
+            pipe.rename(queue, self._key(f"batch:{token}"))
+            pipe.sadd(self._key("batches"), token)
+            return True
+
+        if await self.redis.transaction(take, queue, value_from_callable=True):
             tokens.append(token)
         found = []
         for token in tokens:
