@@ -401,7 +401,12 @@ class LearningService:
         return await self.repository.learned(limit)
 
     async def stats(self) -> dict[str, int]:
-        return await self.repository.stats()
+        """Decisions counted by reason; ``add:queued``: adds waiting for the next batch commit."""
+        counts = await self.repository.stats()
+        queued = await self.repository.queued()
+        if queued:
+            counts["add:queued"] = queued
+        return counts
 
     async def undo(self, learned_id: str, who: str) -> tuple[LearnedPhrasing, CommitResult | None]:
         """Take a learned phrasing out of its entry (a new version); KbEditError when there is

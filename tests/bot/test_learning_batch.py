@@ -71,6 +71,7 @@ async def test_a_batch_is_one_version_with_a_record_and_an_event_per_phrasing(
     learning = app.learning
     assert await app.knowledge.store.live_version() == 1  # decided, not yet committed
     assert await learning.learned() == [] and await learning.repository.queued() == 3
+    assert (await learning.stats())["add:queued"] == 3  # as `kb learned` and the console show
     # A third customer's same question while it waits is not queued twice (the claim holds).
     await learning.confirmed(CAROL, LEARNED["return-item"], "return-item", Evidence.THUMBS_UP, 0.8)
     assert await learning.repository.queued() == 3
@@ -97,7 +98,7 @@ async def test_a_batch_is_one_version_with_a_record_and_an_event_per_phrasing(
     )
     assert [e.version for e in events if e.kind is EventKind.KB_CHANGED] == [2]
     stats = await learning.stats()
-    assert stats["add:confirmed"] == 3
+    assert stats["add:confirmed"] == 3 and "add:queued" not in stats
     # Nothing queued: a flush commits nothing (and within the interval, another worker waits).
     assert await learning.flush() == []
     assert await another_worker(app).flush_once() is None
