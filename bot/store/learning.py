@@ -9,7 +9,7 @@
   version, time, and whether it is still live, undone, withdrawn or gone;
 * one-shot guards (``seen:<answer>:<vote>``), so a vote pressed twice counts once, and counts of
   what was skipped and why (``stats``);
-* decided adds waiting to be committed as one version (``queue``, a list); a flusher renames it
+* decided adds waiting to be committed as one version (``queue``, a list); a flusher moves it
   to ``batch:<token>`` (listed in ``batches``) and deletes that in the same MULTI as the version
   and the learned records, so a flusher that dies between the two loses nothing: the next one
   commits the leftover batch.
@@ -220,16 +220,20 @@ class LearningRepository:
 
     async def batches(self) -> list[tuple[str, list[QueuedAdd]]]:
         """The batches to commit: those a flusher took and did not finish (it died), then the
-        queue, taken as a new batch (renamed, so adds queued meanwhile wait for the next)."""
+        queue, taken whole as a new batch (adds queued after it wait for the next)."""
         tokens = sorted(await self.redis.smembers(self._key("batches")))
         queue, token = self._key("queue"), f"{time.time():.6f}-{secrets.token_hex(4)}"
 
-        async def take(pipe) -> bool:  # WATCHed: another flusher may take it first
-            if not await pipe.exists(queue):
+        async def take(pipe) -> bool:
+            # WATCHed: an add queued meanwhile, or another flusher taking it first, makes it
+            # start over. (Moved item by item: a cluster pipeline refuses RENAME.)
+            raw = await pipe.lrange(queue, 0, -1)
+            if not raw:
                 return False
             pipe.multi()
-            pipe.rename(queue, self._key(f"batch:{token}"))
+            pipe.rpush(self._key(f"batch:{token}"), *raw)
             pipe.sadd(self._key("batches"), token)
+            pipe.delete(queue)
             return True
 
         if await self.redis.transaction(take, queue, value_from_callable=True):
