@@ -6,7 +6,10 @@ or an agent's ``/reply kb:ENTRY`` in a ticket — is a candidate phrasing of tha
 phrasings and out-of-scope questions, and judged by the policy (``knowledge_base.learning``):
 
 * **add**: a new phrasing in the versioned knowledge base, author ``learned`` (every worker
-  serves it through its watcher), recorded with its evidence, customers and version;
+  serves it through its watcher), recorded with its evidence, customers and version. Adds wait
+  in a Redis queue and are committed as ONE version per batch, at most every
+  ``commit_every_s`` (``run``/``flush``; 0: each at once), so learning neither floods the kept
+  versions nor reloads every worker once per phrasing;
 * **suggest**: the operators' suggestions queue, as a new phrasing of that entry;
 * **skip**: nothing (counted by reason). A candidate judged "few customers" waits (in Redis)
   and is judged again when more distinct customers confirm the entry.
@@ -19,7 +22,8 @@ operator can undo any learned phrasing (``kb learned --undo``, the console's /kb
 a new version, so history and rollback work as for any edit. A phrasing an operator removed or
 reworded meanwhile is left as they made it.
 
-Learning never fails the customer's action that triggered it: a fault is logged and skipped.
+Learning never fails the customer's action that triggered it, nor delays it: the handlers answer
+the press (or send the chosen answer) first and learn afterwards; a fault is logged and skipped.
 """
 
 from __future__ import annotations
