@@ -120,6 +120,11 @@ async def measure(n: int, commit_every: float, redis_url: str) -> None:
                         done_ms.append((t2 - t0) * 1000)
                 stats = await run.app.learning.stats()
                 versions = await run.app.knowledge.store.live_version()
+                batch = ""
+                if hasattr(run.app.learning, "flush"):  # the next batch commit, as one version
+                    flushed = len(await run.app.learning.flush())
+                    after = await run.app.knowledge.store.live_version()
+                    batch = f"the next batch commit: {flushed} phrasings, live version {after}"
         finally:
             async for key in redis.scan_iter(match=f"{prefix}*", count=500):
                 await redis.delete(key)
@@ -131,6 +136,8 @@ async def measure(n: int, commit_every: float, redis_url: str) -> None:
     print(summary("thumbs up -> toast", toast_ms))
     print(summary("thumbs up -> handler done (learning included)", done_ms))
     print(f"learning decisions: {stats}; live knowledge-base version: {versions}")
+    if batch:
+        print(batch)
     print(f"took {time.perf_counter() - started:.0f} s")
 
 
