@@ -287,6 +287,7 @@ def build_learning(
         executor=executor,
         vote_ttl_s=stores.answers.ttl,
         max_age_s=stores.conversations.ttl,
+        commit_every_s=settings.learning.commit_every_s,
     )
 
 

@@ -77,6 +77,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             "daily-figures",
         )
         app.spawn(dp["privacy"].run(), "privacy-sweep")
+        if app.learning is not None and settings.learning.commit_every_s > 0:
+            app.spawn(app.learning.run(), "learning-commit")  # learned phrasings, in batches
         sending = sending_path(bot, app.stores, settings)
         app.spawn(Redeliverer(bot, sending.store, settings.sending).run(), "redelivery")
         me = await bot.get_me()

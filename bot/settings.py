@@ -393,6 +393,10 @@ class LearningSettings(BaseModel):
     # A learned phrasing whose answers collect this many 👎 (and more 👎 than 👍) is withdrawn.
     withdraw_after_downvotes: int | None = Field(None, ge=1, le=1000)
     window_days: float = Field(30.0, gt=0, le=365)  # how long a confirmation counts
+    # Automatic adds wait in a Redis queue and are committed as ONE knowledge-base version at most
+    # this often (0: each at once, as its own version), so learning does not flood the kept
+    # versions nor reload every worker once per phrasing.
+    commit_every_s: float = Field(60.0, ge=0, le=24 * 3600)
 
     def rules(self) -> LearningRules:
         """These settings over the policy's defaults, as ``knowledge_base.learning.LearningRules``."""

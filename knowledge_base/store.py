@@ -16,7 +16,7 @@ import json
 import logging
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 from redis.asyncio import Redis
@@ -120,6 +120,31 @@ def _load(raw: str, name: str) -> KnowledgeBase:
 
 
 Change = Callable[[KnowledgeBase], KnowledgeBase]
+# More writes for the commit's own MULTI (e.g. the records of what a batch added): they land
+# together with the version, or not at all.
+AlsoWrite = Callable[[Pipeline, "KbVersion"], None]
+
+
+@dataclass(frozen=True, slots=True)
+class PhrasingAdd:
+    """One phrasing to add to one entry (``add_phrasings``)."""
+
+    entry_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What ``add_phrasings`` did: the commit, and per phrasing (in the order given) None when
+    it was added, else why not (``unknown_entry``, ``duplicate``, ``out_of_scope``,
+    ``invalid``)."""
+
+    result: CommitResult
+    skipped: tuple[str | None, ...]
+
+    @property
+    def added(self) -> int:
+        return sum(reason is None for reason in self.skipped)
 
 
 class KnowledgeBaseStore:
@@ -180,11 +205,21 @@ class KnowledgeBaseStore:
 
     # ------------------------------------------------------------------ writing
 
-    async def commit(self, change: Change, author: str, summary: str) -> CommitResult:
+    async def commit(
+        self,
+        change: Change,
+        author: str,
+        summary: str | Callable[[], str],
+        *,
+        also: AlsoWrite | None = None,
+    ) -> CommitResult:
         """Apply ``change`` to the live knowledge base as a new version (retried on conflict).
 
         ``change`` gets the live knowledge base (empty when none is stored) and returns the new
         one, or raises KbEditError; it may run more than once when operators edit concurrently.
+        ``summary`` may be a function called after ``change`` (a summary that names what it
+        did); ``also`` queues more writes in the same MULTI as the new version (not called when
+        nothing changed).
         """
         version_key = self.keys.version()
 
@@ -204,7 +239,7 @@ class KnowledgeBaseStore:
                 number=number,
                 author=author,
                 at=time.time(),
-                summary=summary,
+                summary=summary() if callable(summary) else summary,
                 added=difference.added_ids,
                 changed=difference.changed_ids,
                 removed=difference.removed_ids,
@@ -216,6 +251,8 @@ class KnowledgeBaseStore:
             pipe.set(version_key, number)
             if number - self.keep_versions >= 1:
                 pipe.delete(self.keys.snapshot(number - self.keep_versions))
+            if also is not None:
+                also(pipe, version)
             kb = KnowledgeBase(
                 entries=new.entries, name=f"v{number}", out_of_scope=new.out_of_scope
             )
@@ -332,6 +369,62 @@ class KnowledgeBaseStore:
             return _replace(old, _validated(data))
 
         return await self.commit(add, author, f"add a phrasing to {entry_id}")
+
+    async def add_phrasings(
+        self,
+        adds: Sequence[PhrasingAdd],
+        author: str,
+        *,
+        also: Callable[[Pipeline, KbVersion, tuple[str | None, ...]], None] | None = None,
+    ) -> BatchResult:
+        """Add many phrasings as ONE version (e.g. a batch of learned ones). Each is validated
+        like ``add_phrasing``; one whose entry went, that is already a phrasing of its entry (or
+        came twice), that is listed as out of scope, or that the entry's rules refuse is skipped
+        without failing the others. The summary names the count. ``also(pipe, version,
+        skipped)`` queues more writes in the version's own MULTI."""
+        skipped: list[str | None] = []
+
+        def add(old: KnowledgeBase) -> KnowledgeBase:
+            skipped.clear()
+            kb = old
+            out_of_scope = {text_key(t) for t in old.out_of_scope}
+            for item in adds:
+                current = kb.get(item.entry_id)
+                if current is None:
+                    skipped.append("unknown_entry")
+                    continue
+                if any(text_key(p) == text_key(item.text) for p in current.phrasings):
+                    skipped.append("duplicate")
+                    continue
+                if text_key(item.text) in out_of_scope:
+                    skipped.append("out_of_scope")
+                    continue
+                data = current.to_dict()
+                data["alternatives"] = [*current.alternatives, item.text]
+                try:
+                    kb = _replace(kb, _validated(data))
+                except KbEditError:
+                    skipped.append("invalid")
+                    continue
+                skipped.append(None)
+            return kb
+
+        def summary() -> str:
+            added = [a for a, reason in zip(adds, skipped, strict=True) if reason is None]
+            entries = sorted({a.entry_id for a in added})
+            if len(added) == 1:
+                return f"add a phrasing to {entries[0]}"
+            named = ", ".join(entries[:5]) + (
+                f" and {len(entries) - 5} more" if len(entries) > 5 else ""
+            )
+            return f"add {len(added)} phrasings to {len(entries)} entries ({named})"
+
+        def write_also(pipe: Pipeline, version: KbVersion) -> None:
+            if also is not None:
+                also(pipe, version, tuple(skipped))
+
+        result = await self.commit(add, author, summary, also=write_also)
+        return BatchResult(result, tuple(skipped))
 
     async def remove_phrasing(self, entry_id: str, text: str, author: str) -> CommitResult:
         def remove(old: KnowledgeBase) -> KnowledgeBase:

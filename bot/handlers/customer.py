@@ -248,6 +248,7 @@ async def on_clarify_choice(
     said = texts.get("turn-picked-suggestion", question=entry.question)
     answer = await answering.answer_entry(record, entry, said)
     await send_answer(bot, chat_id, answer, related, i18n)
+    await answering.learn_choice(record, entry)  # after the answer: the customer does not wait
 
 
 async def handle_other(message: Message, i18n: TextSource) -> None:
@@ -275,10 +276,14 @@ async def on_feedback(
         return
     thanks = "feedback-thanks-up" if callback_data.helpful else "feedback-thanks-down"
     await query.answer(i18n.get(thanks))
-    if result is not None:  # two different answers in a row did not help: get a person
-        await hand_off(
-            record.chat_id, display_name(query.from_user), result, bot, escalation, i18n
-        )
+    try:
+        if result is not None:  # two different answers in a row did not help: get a person
+            await hand_off(
+                record.chat_id, display_name(query.from_user), result, bot, escalation, i18n
+            )
+    finally:
+        # Learning last (awaited here; it logs its own faults): the toast does not wait for it.
+        await answering.learn_from_feedback(record, callback_data.helpful)
 
 
 async def on_rating(

@@ -319,8 +319,9 @@ class AnsweringService:
         self, record: ClarificationRecord, entry: FaqEntry, customer_said: str
     ) -> Answer:
         """The entry the customer picked under "Did you mean …?", answered and recorded like any
-        answer (``customer_said`` is their pick, as the conversation keeps it)."""
-        answer = await self.answer_picked(
+        answer (``customer_said`` is their pick, as the conversation keeps it). The choice
+        teaches through ``learn_choice``, called once the answer is sent."""
+        return await self.answer_picked(
             record.chat_id,
             record.question,
             entry,
@@ -328,11 +329,14 @@ class AnsweringService:
             confidence=record.confidence,
             source=CLARIFIED_SOURCE,
         )
-        if self.learning is not None:  # the customer's choice confirms the entry
+
+    async def learn_choice(self, record: ClarificationRecord, entry: FaqEntry) -> None:
+        """The customer's choice under "Did you mean …?" confirms the entry (learning; never
+        raises: a fault is logged). Called after the answer is sent, so it does not wait."""
+        if self.learning is not None:
             await self.learning.chosen(
                 record.chat_id, record.question, entry.id, record.confidence, at=record.at
             )
-        return answer
 
     async def answer_picked(
         self,
@@ -379,8 +383,8 @@ class AnsweringService:
         """A 👍 / 👎 on an answer (None if it expired); two answers disliked in a row escalate.
 
         With ``chat_id`` (who pressed), a vote on another chat's answer (a forged button) raises
-        ``NotYourAnswer`` and changes nothing; the same vote pressed again changes nothing. A
-        first 👍 is a confirmation the knowledge base may learn from; 👎 never teaches."""
+        ``NotYourAnswer`` and changes nothing; the same vote pressed again changes nothing. What
+        the vote teaches is ``learn_from_feedback``'s, called once the press is answered."""
         record = await self.stores.answers.get(answer_id)
         if record is None:
             return None, None
@@ -400,11 +404,6 @@ class AnsweringService:
                 helpful=helpful,
             )
         )
-        if self.learning is not None:
-            if helpful:
-                await self.learning.thumbs_up(record)
-            else:
-                await self.learning.thumbs_down(record)
         streak = await self.stores.answers.dislike_streak(record.chat_id, answer_id, helpful)
         if streak < 2:
             return record, None
@@ -413,6 +412,17 @@ class AnsweringService:
             record.chat_id, Turn(TurnRole.CUSTOMER, "[👎 twice in a row]")
         )
         return record, Escalation(EscalationReason.REPEATED_DISLIKES, record.question)
+
+    async def learn_from_feedback(self, record: AnswerRecord, helpful: bool) -> None:
+        """A first 👍 is a confirmation the knowledge base may learn from; 👎 never teaches (it
+        counts against a learned phrasing that gave the answer). Each vote counts once however
+        often it is pressed; never raises (learning logs its faults)."""
+        if self.learning is None:
+            return
+        if helpful:
+            await self.learning.thumbs_up(record)
+        else:
+            await self.learning.thumbs_down(record)
 
     def _handoff_signal(
         self, text: str, top: RetrievedFaq | None, history: Sequence[Turn]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +31,14 @@ from knowledge_base.loaders import KnowledgeBaseError, parse_knowledge_base, val
 from knowledge_base.model import KnowledgeBase
 from knowledge_base.quality import QualityIssue, check_quality
 from knowledge_base.retrain import request_retrain, retrain_status
-from knowledge_base.store import CommitResult, KbEditError, KbVersion, KnowledgeBaseStore
+from knowledge_base.store import (
+    BatchResult,
+    CommitResult,
+    KbEditError,
+    KbVersion,
+    KnowledgeBaseStore,
+    PhrasingAdd,
+)
 from knowledge_base.suggestions import Suggestion, SuggestionStore
 from knowledge_base.versions import KbDiff
 
@@ -202,6 +209,14 @@ class KnowledgeService:
 
     async def add_phrasing(self, entry_id: str, text: str, author: str) -> CommitResult:
         return await self._committed(await self.store.add_phrasing(entry_id, text, author))
+
+    async def add_phrasings(
+        self, adds: Sequence[PhrasingAdd], author: str, *, also=None
+    ) -> BatchResult:
+        """Many phrasings as one version (``KnowledgeBaseStore.add_phrasings``)."""
+        batch = await self.store.add_phrasings(adds, author, also=also)
+        await self._committed(batch.result)
+        return batch
 
     async def remove_phrasing(self, entry_id: str, text: str, author: str) -> CommitResult:
         return await self._committed(await self.store.remove_phrasing(entry_id, text, author))

@@ -6,7 +6,10 @@ or an agent's ``/reply kb:ENTRY`` in a ticket — is a candidate phrasing of tha
 phrasings and out-of-scope questions, and judged by the policy (``knowledge_base.learning``):
 
 * **add**: a new phrasing in the versioned knowledge base, author ``learned`` (every worker
-  serves it through its watcher), recorded with its evidence, customers and version;
+  serves it through its watcher), recorded with its evidence, customers and version. Adds wait
+  in a Redis queue and are committed as ONE version per batch, at most every
+  ``commit_every_s`` (``run``/``flush``; 0: each at once), so learning neither floods the kept
+  versions nor reloads every worker once per phrasing;
 * **suggest**: the operators' suggestions queue, as a new phrasing of that entry;
 * **skip**: nothing (counted by reason). A candidate judged "few customers" waits (in Redis)
   and is judged again when more distinct customers confirm the entry.
@@ -19,7 +22,8 @@ operator can undo any learned phrasing (``kb learned --undo``, the console's /kb
 a new version, so history and rollback work as for any edit. A phrasing an operator removed or
 reworded meanwhile is left as they made it.
 
-Learning never fails the customer's action that triggered it: a fault is logged and skipped.
+Learning never fails the customer's action that triggered it, nor delays it: the handlers answer
+the press (or send the chosen answer) first and learn afterwards; a fault is logged and skipped.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from bot.store.learning import (
     LearnedStatus,
     LearningRepository,
     PendingCandidate,
+    QueuedAdd,
 )
 from common.pii import mask
 from knowledge_base.learning import (
@@ -51,7 +56,7 @@ from knowledge_base.learning import (
     should_withdraw,
 )
 from knowledge_base.model import text_key
-from knowledge_base.store import CommitResult, KbEditError
+from knowledge_base.store import CommitResult, KbEditError, KbVersion, PhrasingAdd
 
 if TYPE_CHECKING:
     from bot.i18n import TextSource
@@ -80,6 +85,7 @@ class LearningService:
         live: LiveModels | None = None,
         vote_ttl_s: int = 7 * 24 * 3600,
         max_age_s: float = 72 * 3600,
+        commit_every_s: float = 0.0,
     ) -> None:
         self.knowledge = knowledge
         self.repository = repository
@@ -92,6 +98,9 @@ class LearningService:
         # Evidence older than the conversation's retention teaches nothing (its answer outlives
         # the conversation, so its buttons still work).
         self.max_age_s = max_age_s
+        # Automatic adds wait in a Redis queue and are committed as one version at most this
+        # often (``run``); 0: each is committed at once, as its own version.
+        self.commit_every_s = commit_every_s
 
     # ------------------------------------------------------------------ evidence
 
@@ -270,38 +279,109 @@ class LearningService:
             await self._act(candidate, verdict, customers)
 
     async def _add(self, candidate: Candidate, customers: int) -> None:
-        if not await self.repository.claim_add(candidate.entry_id, candidate.text):
+        hold = 60 + 2 * self.commit_every_s  # until the batch it joins is committed
+        if not await self.repository.claim_add(candidate.entry_id, candidate.text, hold):
             await self._skipped(Verdict(Action.SKIP, "duplicate"))
             return
-        try:
-            result = await self.knowledge.add_phrasing(
-                candidate.entry_id, candidate.text, LEARNED_AUTHOR
-            )
-        except KbEditError as exc:  # the entry went, or the text clashes with an edit
-            log.info("learned phrasing not added: %s", "; ".join(exc.problems)[:200])
-            await self._skipped(Verdict(Action.SKIP, "kb_refused"))
-            return
-        if result.version is None:
-            await self._skipped(Verdict(Action.SKIP, "duplicate"))
-            return
-        record = await self.repository.save_learned(
+        item = QueuedAdd(
             candidate.entry_id,
             candidate.text,
             str(candidate.evidence),
             customers,
-            result.version.number,
+            time.time(),
         )
-        await self.repository.count(str(Action.ADD), "confirmed")
-        await self.events.record(
-            DomainEvent(
-                EventKind.PHRASING_LEARNED,
-                entry_id=record.entry_id,
-                version=record.version,
-                reason=record.evidence,
-                score=customers,
-                actor=LEARNED_AUTHOR,
+        if self.commit_every_s > 0:
+            await self.repository.queue_add(item)  # committed by the next batch (``flush``)
+            return
+        await self._commit([item])
+
+    # ------------------------------------------------------------------ batches
+
+    async def run(self) -> None:
+        """Commit the queued adds as one version at most every ``commit_every_s`` (any worker
+        may; one at a time). Started in every bot worker; the first round commits what an
+        earlier process left queued."""
+        while True:
+            try:
+                await self.flush_once()
+            except Exception:
+                log.exception("learned phrasings not committed; trying again later")
+            await asyncio.sleep(self.commit_every_s or 60)
+
+    async def flush_once(self) -> list[LearnedPhrasing] | None:
+        """``flush``, unless another worker committed within the interval (then None)."""
+        hold = max(0.1, 0.9 * self.commit_every_s)
+        if not await self.repository.claim_flush(hold):
+            return None
+        return await self.flush()
+
+    async def flush(self) -> list[LearnedPhrasing]:
+        """Commit every queued add, one version per batch (normally one batch: the queue; more
+        when a flusher died before finishing its batch); the learned records."""
+        learned: list[LearnedPhrasing] = []
+        for token, items in await self.repository.batches():
+            try:
+                learned += await self._commit(items, token)
+            except KbEditError as exc:  # e.g. the live version is missing: kept for next time
+                log.warning("a batch of %d learned phrasings not committed: %s", len(items), exc)
+        return learned
+
+    async def _commit(
+        self, items: list[QueuedAdd], token: str | None = None
+    ) -> list[LearnedPhrasing]:
+        """``items`` as one version, with their learned records (and, for a batch, its removal
+        from the queue) in the version's own MULTI; one ``phrasing_learned`` event each."""
+        if not items:
+            if token is not None:
+                await self.repository.drop_batch(token)
+            return []
+        ids = await self.repository.reserve_ids(len(items))
+        records: list[LearnedPhrasing] = []
+
+        def also(pipe, version: KbVersion, skipped: tuple[str | None, ...]) -> None:
+            records.clear()  # the commit is recomputed when another edit came first
+            added = [item for item, reason in zip(items, skipped, strict=True) if not reason]
+            for learned_id, item in zip(ids, added, strict=False):
+                record = LearnedPhrasing(
+                    learned_id,
+                    item.entry_id,
+                    item.text,
+                    item.evidence,
+                    item.customers,
+                    version.number,
+                    version.at,
+                )
+                self.repository.write_learned(pipe, record)
+                records.append(record)
+            if token is not None:
+                self.repository.batch_done(pipe, token)
+
+        adds = [PhrasingAdd(item.entry_id, item.text) for item in items]
+        batch = await self.knowledge.add_phrasings(adds, LEARNED_AUTHOR, also=also)
+        if batch.result.version is None:
+            records.clear()
+            if token is not None:
+                await self.repository.drop_batch(token)
+        for reason in batch.skipped:
+            if reason:  # the entry went, or the text clashes with an edit made meanwhile
+                await self._skipped(
+                    Verdict(Action.SKIP, "duplicate" if reason == "duplicate" else "kb_refused")
+                )
+        for record in records:
+            await self.repository.count(str(Action.ADD), "confirmed")
+            await self.events.record(
+                DomainEvent(
+                    EventKind.PHRASING_LEARNED,
+                    entry_id=record.entry_id,
+                    version=record.version,
+                    reason=record.evidence,
+                    score=record.customers,
+                    actor=LEARNED_AUTHOR,
+                )
             )
-        )
+        if len(records) > 1:
+            log.info("learned %d phrasings in version %d", len(records), records[0].version)
+        return records
 
     async def _suggest(self, candidate: Candidate, verdict: Verdict) -> None:
         await self.repository.count(str(Action.SUGGEST), verdict.reason)
@@ -328,7 +408,12 @@ class LearningService:
         return await self.repository.learned(limit)
 
     async def stats(self) -> dict[str, int]:
-        return await self.repository.stats()
+        """Decisions counted by reason; ``add:queued``: adds waiting for the next batch commit."""
+        counts = await self.repository.stats()
+        queued = await self.repository.queued()
+        if queued:
+            counts["add:queued"] = queued
+        return counts
 
     async def undo(self, learned_id: str, who: str) -> tuple[LearnedPhrasing, CommitResult | None]:
         """Take a learned phrasing out of its entry (a new version); KbEditError when there is

@@ -8,7 +8,11 @@
 * what was learned (``learned:<id>``, listed by ``learned``): entry, text, evidence, customers,
   version, time, and whether it is still live, undone, withdrawn or gone;
 * one-shot guards (``seen:<answer>:<vote>``), so a vote pressed twice counts once, and counts of
-  what was skipped and why (``stats``).
+  what was skipped and why (``stats``);
+* decided adds waiting to be committed as one version (``queue``, a list); a flusher moves it
+  to ``batch:<token>`` (listed in ``batches``) and deletes that in the same MULTI as the version
+  and the learned records, so a flusher that dies between the two loses nothing: the next one
+  commits the leftover batch.
 
 The customer key is an HMAC of the Telegram id under a random per-deployment salt: it names no
 one, yet ``/forget`` and ``/mydata`` can find a customer's candidates from their id.
@@ -68,6 +72,17 @@ class LearnedPhrasing:
     ended_by: str = ""  # who undid it (or "👎" when withdrawn)
     ended_version: int = 0  # the version that removed it (0: none was needed)
     ended_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedAdd:
+    """A phrasing the policy decided to add, waiting for the next batch commit."""
+
+    entry_id: str
+    text: str  # masked
+    evidence: str
+    customers: int  # distinct customers who had confirmed the entry when it was decided
+    at: float
 
 
 def _phrasing_field(entry_id: str, text: str) -> str:
@@ -144,11 +159,12 @@ class LearningRepository:
         """True the first time a text is queued as a suggestion for an entry (kept as a hash)."""
         return bool(await self.redis.sadd(self._key("suggested"), _digest(entry_id, text)))
 
-    async def claim_add(self, entry_id: str, text: str) -> bool:
+    async def claim_add(self, entry_id: str, text: str, hold_s: float = 60) -> bool:
         """True for the one worker that may add this text to this entry now (two customers'
-        same question judged at once on two workers is added once)."""
+        same question judged at once on two workers is added once). ``hold_s`` covers the
+        time the add may wait in the queue, until the phrasing is in the knowledge base."""
         key = self._key(f"adding:{_digest(entry_id, text)}")
-        return bool(await self.redis.set(key, "1", nx=True, ex=60))
+        return bool(await self.redis.set(key, "1", nx=True, ex=max(1, int(hold_s))))
 
     async def blocked(self, entry_id: str, text: str) -> bool:
         """Whether this text was learned for this entry and then taken out (undone, withdrawn,
@@ -184,6 +200,66 @@ class LearningRepository:
         key = self._key(f"pending:{candidate.entry_id}")
         return bool(await self.redis.hdel(key, text_key(candidate.text)))
 
+    # ------------------------------------------------------------------ queue
+
+    async def queue_add(self, item: QueuedAdd) -> None:
+        await self.redis.rpush(self._key("queue"), json.dumps(asdict(item)))
+
+    async def queued(self) -> int:
+        """Adds waiting for the next batch commit (in the queue and in unfinished batches)."""
+        count = await self.redis.llen(self._key("queue"))
+        for token in await self.redis.smembers(self._key("batches")):
+            count += await self.redis.llen(self._key(f"batch:{token}"))
+        return int(count)
+
+    async def claim_flush(self, hold_s: float) -> bool:
+        """True for the one worker that may commit the queue now; held ``hold_s`` (not
+        released: batches are committed at most every ``hold_s`` across all workers)."""
+        key = self._key("flush")
+        return bool(await self.redis.set(key, "1", nx=True, px=max(1, int(hold_s * 1000))))
+
+    async def batches(self) -> list[tuple[str, list[QueuedAdd]]]:
+        """The batches to commit: those a flusher took and did not finish (it died), then the
+        queue, taken whole as a new batch (adds queued after it wait for the next)."""
+        tokens = sorted(await self.redis.smembers(self._key("batches")))
+        queue, token = self._key("queue"), f"{time.time():.6f}-{secrets.token_hex(4)}"
+
+        async def take(pipe) -> bool:
+            # WATCHed: an add queued meanwhile, or another flusher taking it first, makes it
+            # start over. (Moved item by item: a cluster pipeline refuses RENAME.)
+            raw = await pipe.lrange(queue, 0, -1)
+            if not raw:
+                return False
+            pipe.multi()
+            pipe.rpush(self._key(f"batch:{token}"), *raw)
+            pipe.sadd(self._key("batches"), token)
+            pipe.delete(queue)
+            return True
+
+        if await self.redis.transaction(take, queue, value_from_callable=True):
+            tokens.append(token)
+        found = []
+        for token in tokens:
+            raw = await self.redis.lrange(self._key(f"batch:{token}"), 0, -1)
+            found.append((token, [QueuedAdd(**json.loads(r)) for r in raw]))
+        return found
+
+    def batch_done(self, pipe, token: str) -> None:
+        """Queue the deletion of a committed batch in ``pipe`` (the version's own MULTI)."""
+        pipe.delete(self._key(f"batch:{token}"))
+        pipe.srem(self._key("batches"), token)
+
+    async def drop_batch(self, token: str) -> None:
+        """A batch that added nothing (every phrasing skipped): no version to go with."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            self.batch_done(pipe, token)
+            await pipe.execute()
+
+    async def reserve_ids(self, count: int) -> list[str]:
+        """``count`` new learned-record ids (one unused, if a commit does not add them all)."""
+        last = await self.redis.incrby(self._key("seq"), count)
+        return [str(n) for n in range(last - count + 1, last + 1)]
+
     # ------------------------------------------------------------------ learned
 
     async def save_learned(
@@ -199,11 +275,15 @@ class LearningRepository:
             str(number), entry_id, text, evidence, customers, version, time.time()
         )
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._key(f"learned:{record.id}"), json.dumps(asdict(record)))
-            pipe.zadd(self._key("learned"), {record.id: record.at})
-            pipe.hset(self._key("live"), _phrasing_field(entry_id, text), record.id)
+            self.write_learned(pipe, record)
             await pipe.execute()
         return record
+
+    def write_learned(self, pipe, record: LearnedPhrasing) -> None:
+        """Queue the writes of a learned record in ``pipe`` (e.g. the version's own MULTI)."""
+        pipe.set(self._key(f"learned:{record.id}"), json.dumps(asdict(record)))
+        pipe.zadd(self._key("learned"), {record.id: record.at})
+        pipe.hset(self._key("live"), _phrasing_field(record.entry_id, record.text), record.id)
 
     async def get(self, learned_id: str) -> LearnedPhrasing | None:
         raw = await self.redis.get(self._key(f"learned:{learned_id}"))

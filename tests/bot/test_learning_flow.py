@@ -46,6 +46,7 @@ async def run(stores: Stores, retriever, small_kb) -> AsyncIterator[RunningBot]:
             # The small knowledge base answers these questions with ≈ 0.6 confidence.
             "min_confidence": 0.5,
             "withdraw_after_downvotes": 1,
+            "commit_every_s": 0,  # each add at once (test_learning_batch.py: in batches)
         }
     )
     async with handoff_bot(stores, retriever, small_kb, settings) as running:
@@ -57,12 +58,22 @@ def buttons(call: ApiCall) -> list[str]:
     return [b["callback_data"] for row in rows for b in row]
 
 
+async def settled(run: RunningBot, timeout: float = 10.0) -> None:
+    """Wait until the dispatcher's running handlers are done (they learn after answering the
+    press, and after sending the chosen answer)."""
+    await asyncio.sleep(0)
+    handlers = set(run.dp._handle_update_tasks)  # aiogram keeps the polled updates' tasks here
+    if handlers:
+        await asyncio.wait(handlers, timeout=timeout)
+
+
 async def press(run: RunningBot, chat_id: int, call: ApiCall, data: str) -> ApiCall:
-    """``chat_id`` presses ``data`` on ``call``'s message; the bot's answer to the press."""
+    """``chat_id`` presses ``data`` on ``call``'s message; the bot's answer to the press, once
+    the handler is done (learning comes after the answer)."""
     start = len(run.api.calls)
     run.api.push_update(run.api.callback_update(chat_id, chat_id, data, call.result["message_id"]))
     ack = await run.api.wait_for("answerCallbackQuery", start=start)
-    await asyncio.sleep(0.05)  # the handler finishes its writes after answering the press
+    await settled(run)
     return ack
 
 
@@ -212,7 +223,7 @@ async def test_did_you_mean_choices_teach_the_question(run: RunningBot, stores: 
             "sendMessage", lambda p, c=chat_id: p["chat_id"] == c, start=start
         )
         assert answer.params["text"] == RETURN_ANSWER
-    await asyncio.sleep(0.05)
+        await settled(run)  # the choice teaches after the answer is sent
     (learned,) = await run.app.learning.learned()
     assert (learned.text, learned.evidence) == ("refund?", "did_you_mean")
     await serve_live_version(run)
@@ -249,3 +260,40 @@ async def test_an_agents_faq_reply_in_a_ticket_teaches_the_customers_question(
         "my parcel has been stuck for ten days",
         "agent",
     )
+
+
+async def test_the_toast_and_the_chosen_answer_do_not_wait_for_learning(
+    run: RunningBot, stores: Stores
+) -> None:
+    learning = run.app.learning
+    gate = asyncio.Event()  # learning is held back until the customer has had their reply
+    thumbs_up_, chosen = learning.thumbs_up, learning.chosen
+
+    async def held_thumbs_up(record):
+        await gate.wait()
+        return await thumbs_up_(record)
+
+    async def held_chosen(*args, **kwargs):
+        await gate.wait()
+        return await chosen(*args, **kwargs)
+
+    learning.thumbs_up, learning.chosen = held_thumbs_up, held_chosen
+    reply = await run.ask(ALICE, CONFIRMED)
+    start = len(run.api.calls)
+    run.api.push_update(
+        run.api.callback_update(ALICE, ALICE, buttons(reply)[0], reply.result["message_id"])
+    )
+    ack = await run.api.wait_for("answerCallbackQuery", start=start, timeout=5)
+    assert ack.params["text"] == TEXTS.get("feedback-thanks-up")
+    asked = await run.ask(BOB, "refund?")
+    start = len(run.api.calls)
+    run.api.push_update(
+        run.api.callback_update(BOB, BOB, buttons(asked)[0], asked.result["message_id"])
+    )
+    answer = await run.api.wait_for("sendMessage", lambda p: p["chat_id"] == BOB, start=start)
+    assert answer.params["text"] == RETURN_ANSWER
+    assert await learning.stats() == {}  # both replies came while learning was still held
+    gate.set()
+    await settled(run)
+    # Two customers now: Bob's choice is added, and Alice's waiting 👍 with it.
+    assert await learning.stats() == {"wait:few_customers": 1, "add:confirmed": 2}

@@ -43,7 +43,7 @@ MONEY_BACK = "i want my money back"
 async def app(stores: Stores, retriever: FaqRetriever) -> AsyncIterator[App]:
     settings = handoff_settings()
     settings.learning = settings.learning.model_copy(
-        update={"min_customers": 2, "min_confidence": 0.5}
+        update={"min_customers": 2, "min_confidence": 0.5, "commit_every_s": 0}
     )
     live = LiveModels(retriever, VerbatimGenerator(), kb=SMALL_KB)
     async with open_app(settings, stores=stores, live=live, watch=False) as opened:
@@ -309,7 +309,7 @@ async def test_operators_list_and_undo_learned_phrasings_in_telegram(
         telegram={"token": DEFAULT_TOKEN},
         redis={"prefix": key_prefix},
         operators={"ids": [operator]},
-        learning={"min_customers": 2},
+        learning={"min_customers": 2, "commit_every_s": 0},
     )
     live = LiveModels(retriever, VerbatimGenerator(), version=1, kb=SMALL_KB)
     async with (

@@ -276,3 +276,27 @@ async def test_the_bot_answers_and_hands_off_on_a_cluster(
     stored = await _every_stored_key(client, key_prefix(name, cluster=True))
     assert len(stored) > 5
     assert len({key_slot(key.encode()) for key, _port in stored}) == 1
+
+
+@needs_cluster
+async def test_learned_phrasings_are_committed_in_one_batch_on_a_cluster(client, prefix) -> None:
+    """The learning queue is taken under WATCH (RENAME in a transaction) and its records are
+    written in the knowledge-base version's own MULTI: all in the deployment's slot."""
+    from bot.services.knowledge import KnowledgeService
+    from bot.services.learning import LearningService
+    from bot.store.learning import LearningRepository, QueuedAdd
+    from knowledge_base.learning import LearningRules
+
+    keys = Keys(prefix)
+    knowledge = KnowledgeService.build(client, prefix, events=RedisEventLog(client, keys))
+    await knowledge.store.seed(KB)
+    repository = LearningRepository(client, keys)
+    learning = LearningService(
+        knowledge, repository, LearningRules(), events=knowledge.events, commit_every_s=60
+    )
+    for text in ("money back?", "send it back", "refund?"):  # the last one is there already
+        await repository.queue_add(QueuedAdd("returns", text, "thumbs_up", 2, 0.0))
+    learned = await learning.flush_once()
+    assert sorted(r.text for r in learned) == ["money back?", "send it back"]
+    assert {r.version for r in learned} == {2} and await knowledge.store.live_version() == 2
+    assert await repository.queued() == 0 and len(await repository.learned()) == 2

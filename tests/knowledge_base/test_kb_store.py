@@ -8,7 +8,7 @@ import pytest
 from redis.asyncio import Redis
 
 from knowledge_base import FaqEntry
-from knowledge_base.store import KbEditError, KnowledgeBaseStore
+from knowledge_base.store import KbEditError, KnowledgeBaseStore, PhrasingAdd
 from knowledge_base.suggestions import SuggestionStore
 from tests.conftest import REDIS_URL, SMALL_KB
 
@@ -208,3 +208,54 @@ async def test_out_of_scope_questions_are_versioned_with_the_entries(
     )
     # Versions stored before the list existed (a bare JSON list of entries) still load.
     assert (await fresh.at_version(1)).out_of_scope == ()
+
+
+async def test_many_phrasings_are_one_version_and_bad_ones_are_skipped_alone(
+    kb_store: KnowledgeBaseStore, redis_client: Redis, key_prefix: str
+) -> None:
+    await kb_store.add_out_of_scope("do you sell cars?", "ops")  # v2
+    adds = [
+        PhrasingAdd("return-item", "money back please"),
+        PhrasingAdd("payment-methods", "can I pay by card"),
+        PhrasingAdd("no-such-entry", "anything"),  # the entry went
+        PhrasingAdd("return-item", "RETURN POLICY"),  # already a phrasing
+        PhrasingAdd("return-item", "money  back please"),  # twice in the batch
+        PhrasingAdd("payment-methods", "Do you sell cars?"),  # listed as out of scope
+        PhrasingAdd("payment-methods", "x" * 501),  # refused by the entry's rules
+        PhrasingAdd("delivery-time", "when does it arrive"),
+    ]
+    written: list[int] = []
+
+    def also(pipe, version, skipped) -> None:
+        written.append(version.number)
+        pipe.set(f"{key_prefix}:test:also", ",".join(str(r) for r in skipped))
+
+    batch = await kb_store.add_phrasings(adds, "learned", also=also)
+    assert batch.skipped == (
+        None,
+        None,
+        "unknown_entry",
+        "duplicate",
+        "duplicate",
+        "out_of_scope",
+        "invalid",
+        None,
+    )
+    assert batch.added == 3 and batch.result.version.number == 3 == written[-1]
+    info = await kb_store.version_info(3)
+    assert info.author == "learned" and info.summary.startswith("add 3 phrasings to 3 entries")
+    assert set(info.changed) == {"return-item", "payment-methods", "delivery-time"}
+    # The extra writes landed in the version's own MULTI.
+    assert await redis_client.get(f"{key_prefix}:test:also") == (
+        "None,None,unknown_entry,duplicate,duplicate,out_of_scope,invalid,None"
+    )
+    _, live = await kb_store.current()
+    assert live["return-item"].alternatives[-1] == "money back please"
+    assert live["payment-methods"].alternatives[-1] == "can I pay by card"
+    # Nothing left to add: no version, and ``also`` is not called.
+    again = await kb_store.add_phrasings(adds[:2], "learned", also=also)
+    assert not again.result.changed and again.skipped == ("duplicate", "duplicate")
+    assert written == [3] and await kb_store.live_version() == 3
+    one = await kb_store.add_phrasings([PhrasingAdd("return-item", "refund")], "learned")
+    assert (await kb_store.version_info(4)).summary == "add a phrasing to return-item"
+    assert one.added == 1
