@@ -65,6 +65,8 @@ async def chat(settings: Any) -> int:
     prompt = texts.get("terminal-prompt") + " "
     async with open_app(settings, catalog=catalog) as app:
         escalation = app.escalation(delivery=TerminalDelivery(texts, prompt))
+        if app.learning is not None and settings.learning.commit_every_s > 0:
+            app.spawn(app.learning.run(), "learning-commit")  # as the bot: learned, in batches
         ready = texts.get(
             "terminal-ready",
             product=app.product,
@@ -227,6 +229,7 @@ class TerminalConversation:
             return
         said = self.escalation.texts.get("turn-picked-suggestion", question=entry.question)
         await self.show(await self.app.answering.answer_entry(record, entry, said))
+        await self.app.answering.learn_choice(record, entry)  # as the button: after the answer
 
     async def rate(self, helpful: bool) -> None:
         """``/good`` / ``/bad``: as 👍 / 👎 under the last answer (two 👎 in a row: a person)."""
@@ -240,8 +243,11 @@ class TerminalConversation:
             self.bot("feedback-expired")
             return
         self.say("terminal-rated-good" if helpful else "terminal-rated-bad")
-        if result is not None:
-            await self.hand_off(result)
+        try:
+            if result is not None:
+                await self.hand_off(result)
+        finally:  # as the 👍 / 👎 button: learning after the reply
+            await self.app.answering.learn_from_feedback(record, helpful)
 
     async def human(self) -> None:
         """``/human``: as "Talk to a human" under the last answer or "None of these" under

@@ -154,3 +154,20 @@ async def test_human_under_an_answer_opens_a_ticket_with_its_question(
     out = printed(capsys)
     assert TEXTS.get("terminal-human-already", ticket=ticket.id) in out and "reason:" not in out
     assert (await stores.tickets.current(CHAT_ID)).id == ticket.id
+
+
+async def test_good_and_a_picked_suggestion_teach_as_the_buttons_do(
+    chat: TerminalConversation, capsys
+) -> None:
+    """/good is a 👍 and a number under "Did you mean …?" a choice: both reach learning, which
+    judges the question (here: counted, whatever the verdict), as the Telegram buttons do."""
+    learning = chat.app.learning
+    assert learning is not None and await learning.stats() == {}
+    await chat.said("How long does delivery take?")
+    await chat.said("/good")
+    after_good = await learning.stats()
+    assert sum(after_good.values()) == 1
+    await chat.said(UNSURE_QUESTION)
+    assert TEXTS.get("clarify-did-you-mean") in printed(capsys)
+    await chat.said("1")
+    assert sum((await learning.stats()).values()) == 2
