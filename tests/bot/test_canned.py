@@ -7,12 +7,12 @@ import asyncio
 import html
 import io
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
 import pytest_asyncio
-import redis
 
 from bot.cli import main
 from bot.services.accounts import AccountService
@@ -24,7 +24,6 @@ from bot.terminal import TerminalDelivery
 from knowledge_base import KnowledgeBase
 from retrieval import FaqRetriever
 from tests.bot.test_console import CHROMIUM, PASSWORD, USER, Console, console  # noqa: F401
-from tests.conftest import REDIS_URL
 from tests.support.handoff import (
     AGENT_ID,
     AGENT_NAME,
@@ -347,19 +346,8 @@ async def test_an_agent_picks_a_canned_reply_edits_it_and_sends_it_in_a_browser(
 # ------------------------------------------------------------------ command line, terminal chat
 
 
-@pytest.fixture
-def canned_env(monkeypatch: pytest.MonkeyPatch, key_prefix: str) -> Iterator[None]:
-    monkeypatch.setenv("REDIS__URL", REDIS_URL)
-    monkeypatch.setenv("REDIS__PREFIX", key_prefix)
-    yield
-    client = redis.Redis.from_url(REDIS_URL)
-    for key in client.scan_iter(match=f"{key_prefix}*"):
-        client.delete(key)
-    client.close()
-
-
 def test_cli_adds_lists_and_deletes_and_refuses_an_unknown_placeholder(
-    canned_env: None, capsys: pytest.CaptureFixture
+    cli_env: Path, capsys: pytest.CaptureFixture
 ) -> None:
     assert main(["canned", "list"]) == 0
     assert TEXTS.get("cli-canned-none") in capsys.readouterr().out

@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
 from bot.cli import main
-from tests.conftest import REDIS_URL, SMALL_KB
-
-
-@pytest.fixture
-def kb_env(monkeypatch: pytest.MonkeyPatch, key_prefix: str, tmp_path: Path) -> Iterator[Path]:
-    small = tmp_path / "small.jsonl"
-    small.write_text("".join(json.dumps(e.to_dict()) + "\n" for e in SMALL_KB), encoding="utf-8")
-    monkeypatch.setenv("REDIS__URL", REDIS_URL)
-    monkeypatch.setenv("REDIS__PREFIX", key_prefix)
-    monkeypatch.setenv("KB__PATH", str(small))
-    monkeypatch.chdir(tmp_path)
-    yield tmp_path
-    client = redis.Redis.from_url(REDIS_URL)
-    for key in client.scan_iter(match=f"{key_prefix}*"):
-        client.delete(key)
-    client.close()
 
 
 def kb(*args: str) -> int:

@@ -4,31 +4,21 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
 from bot.cli import main
-from tests.conftest import REDIS_URL
 from tests.support.out_of_scope import UNANSWERABLE
 
 
 @pytest.fixture
-def live_kb(monkeypatch: pytest.MonkeyPatch, key_prefix: str, tmp_path: Path) -> Iterator[Path]:
+def live_kb(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The bundled knowledge base live in Redis; an out-of-scope file in RETRIEVAL__*."""
-    monkeypatch.setenv("REDIS__URL", REDIS_URL)
-    monkeypatch.setenv("REDIS__PREFIX", key_prefix)
     monkeypatch.setenv("RETRIEVAL__EMBEDDER", "minilm")
-    monkeypatch.setenv("RETRIEVAL__CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("RETRIEVAL__OUT_OF_SCOPE_PATH", str(tmp_path / "oos.txt"))
-    monkeypatch.chdir(tmp_path)
-    yield tmp_path
-    client = redis.Redis.from_url(REDIS_URL)
-    for key in client.scan_iter(match=f"{key_prefix}*"):
-        client.delete(key)
-    client.close()
+    monkeypatch.setenv("RETRIEVAL__CACHE_DIR", str(cli_env / "cache"))
+    monkeypatch.setenv("RETRIEVAL__OUT_OF_SCOPE_PATH", str(cli_env / "oos.txt"))
+    return cli_env
 
 
 def kb(*args: str) -> int:

@@ -8,13 +8,12 @@ import asyncio
 import contextlib
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 import pytest_asyncio
-import redis
 import uvicorn
 
 from bot.app import App, open_app
@@ -237,21 +236,6 @@ async def test_console_suggestion_from_learning_names_its_entry(app: App, consol
 
 
 # ------------------------------------------------------------------ command line
-
-
-@pytest.fixture
-def kb_env(monkeypatch: pytest.MonkeyPatch, key_prefix: str, tmp_path: Path) -> Iterator[Path]:
-    small = tmp_path / "small.jsonl"
-    small.write_text("".join(json.dumps(e.to_dict()) + "\n" for e in SMALL_KB), encoding="utf-8")
-    monkeypatch.setenv("REDIS__URL", REDIS_URL)
-    monkeypatch.setenv("REDIS__PREFIX", key_prefix)
-    monkeypatch.setenv("KB__PATH", str(small))
-    monkeypatch.chdir(tmp_path)
-    yield tmp_path
-    client = redis.Redis.from_url(REDIS_URL)
-    for key in client.scan_iter(match=f"{key_prefix}*"):
-        client.delete(key)
-    client.close()
 
 
 def test_cli_lists_learned_phrasings_and_undoes_one(

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -103,24 +103,13 @@ async def test_the_same_name_added_at_once_is_one_account(
     assert len(await stores.users.list_all()) == 1
 
 
-@pytest.fixture
-def users_env(monkeypatch: pytest.MonkeyPatch, key_prefix: str) -> Iterator[None]:
-    monkeypatch.setenv("REDIS__URL", REDIS_URL)
-    monkeypatch.setenv("REDIS__PREFIX", key_prefix)
-    yield
-    client = redis.Redis.from_url(REDIS_URL)
-    for key in client.scan_iter(match=f"{key_prefix}*"):
-        client.delete(key)
-    client.close()
-
-
 def users(monkeypatch: pytest.MonkeyPatch, *args: str, stdin: str = "") -> int:
     monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
     return main(["users", *args])
 
 
 def test_cli_add_list_set_role_disable_reset(
-    users_env: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     assert users(monkeypatch, "list") == 0
     assert "no accounts yet" in capsys.readouterr().out
@@ -169,7 +158,7 @@ def test_cli_add_list_set_role_disable_reset(
     ],
 )
 def test_cli_refusals_exit_2_and_change_nothing(
-    users_env: None,
+    cli_env: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture,
     key_prefix: str,
