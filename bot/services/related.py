@@ -179,6 +179,9 @@ class RelatedQuestions:
         retriever = self.live.retriever
         if not retriever.ready:
             return []
+        known = retriever.nearest_known(entry_id, NEAREST_READ)
+        if known is not None:  # computed before for the served index: no thread hop
+            return known
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
             self.executor, retriever.nearest_entries, entry_id, NEAREST_READ
