@@ -132,11 +132,18 @@ class AnsweringService:
         self.learning = learning  # confirmed answers teach the knowledge base new phrasings
 
     async def answer(
-        self, chat_id: int, text: str, on_text: TextCallback | None = None
+        self,
+        chat_id: int,
+        text: str,
+        on_text: TextCallback | None = None,
+        *,
+        abusive: bool | None = None,
     ) -> Answer | Clarification | Escalation:
-        """``on_text`` receives a generated reply while it is written (from another thread)."""
+        """``on_text`` receives a generated reply while it is written (from another thread);
+        ``abusive``: the abuse detector's verdict on ``text`` if moderation already checked it
+        (None: checked here when it matters)."""
         text = " ".join(text.split())
-        result = await self._answer(chat_id, text, on_text)
+        result = await self._answer(chat_id, text, on_text, abusive)
         await self._log_question(chat_id, text, result)
         return result
 
@@ -158,7 +165,7 @@ class AnsweringService:
         await self.questions.record(replace(asked, sentiment=mood))
 
     async def _answer(
-        self, chat_id: int, text: str, on_text: TextCallback | None
+        self, chat_id: int, text: str, on_text: TextCallback | None, abusive: bool | None = None
     ) -> Answer | Clarification | Escalation:
         turn = Turn(TurnRole.CUSTOMER, text)
         # The one read per message, with the message's own write.
@@ -180,7 +187,7 @@ class AnsweringService:
         top = result.top
         reason = self._handoff_signal(text, top, transcript)
         unsure = top is None or result.confidence < self.threshold
-        if reason is None and unsure and self.abuse is not None and self.abuse.is_abusive(text):
+        if reason is None and unsure and self._abusive(text, abusive):
             # Swearing at a bot that cannot help: an angry customer, for a person at once
             # (moderation warns, and mutes a repeat, so agents are not flooded with abuse).
             reason = EscalationReason.NEGATIVE_SENTIMENT
@@ -244,6 +251,12 @@ class AnsweringService:
             self.events.record(event),
         )
         return answer
+
+    def _abusive(self, text: str, known: bool | None) -> bool:
+        """Whether the detector finds ``text`` abusive: ``known`` when moderation checked it."""
+        if self.abuse is None:
+            return False
+        return known if known is not None else self.abuse.is_abusive(text)
 
     async def _clarify(
         self, chat_id: int, text: str, reason: str, result: SearchResult | None = None
