@@ -144,13 +144,15 @@ class AnsweringService:
         (None: checked here when it matters)."""
         text = " ".join(text.split())
         result = await self._answer(chat_id, text, on_text, abusive)
-        await self._log_question(chat_id, text, result)
+        if isinstance(result, Escalation):  # an answer or a question back logged it already
+            await self.questions.record(self._asked(chat_id, text, result))
         return result
 
-    async def _log_question(
+    def _asked(
         self, chat_id: int, text: str, result: Answer | Clarification | Escalation
-    ) -> None:
-        """What was asked and what became of it, for the topics report (masked there)."""
+    ) -> AskedQuestion:
+        """What was asked and what became of it, for the topics report (masked there). Logged
+        with the answer's (or the question back's) own writes: the same batch as its event."""
         mood = self.sentiment.score(text).compound if self.sentiment is not None else None
         if isinstance(result, Answer):
             asked = AskedQuestion(
@@ -162,7 +164,7 @@ class AnsweringService:
             )
         else:
             asked = AskedQuestion(text, chat_id, "escalated", time.time(), reason=result.reason)
-        await self.questions.record(replace(asked, sentiment=mood))
+        return replace(asked, sentiment=mood)
 
     async def _answer(
         self, chat_id: int, text: str, on_text: TextCallback | None, abusive: bool | None = None
@@ -249,6 +251,7 @@ class AnsweringService:
                 Turn(TurnRole.BOT, answer.text, meta={"entry_id": top.id}),
             ),
             self.events.record(event),
+            self.questions.record(self._asked(chat_id, text, answer)),
         )
         return answer
 
@@ -293,6 +296,7 @@ class AnsweringService:
         ]
         if reason == UNSURE and self.record_gap is not None:
             writes.append(self.record_gap(text, "unanswered"))
+        writes.append(self.questions.record(self._asked(chat_id, text, clarification)))
         await asyncio.gather(*writes)
         return clarification
 

@@ -285,16 +285,20 @@ async def rebuild(repository: RelatedRepository, events: RedisEventLog, window_s
 
 
 class LearningRecorder:
-    """An ``EventRecorder`` that records into ``events`` and then lets related questions learn
-    from each ``answered`` event; like any recorder it never fails its caller."""
+    """An ``EventRecorder`` that records into ``events`` and, at the same time, lets related
+    questions learn from each ``answered`` event; like any recorder it never fails its caller."""
 
     def __init__(self, events: EventRecorder, related: RelatedQuestions) -> None:
         self.events, self.related = events, related
 
     async def record(self, event: DomainEvent) -> None:
-        await self.events.record(event)
         if event.kind != EventKind.ANSWERED:
+            await self.events.record(event)
             return
+        # Independent writes: one wait, not two.
+        await asyncio.gather(self.events.record(event), self._learn(event))
+
+    async def _learn(self, event: DomainEvent) -> None:
         try:
             await self.related.learn(event)
         except Exception as exc:  # a lost count costs a suggestion, never the answer
