@@ -4,7 +4,8 @@ No timer and no waiting of its own: a call made while nothing runs is served at 
 one); calls made while a batch runs queue up and are served together as soon as it ends. A lone
 caller is as fast as before, and a busy process pays a fixed cost (a model's call, a Redis round
 trip) once per batch instead of once per call. Used for searching questions
-(``retrieval/batching.py``) and for recording domain events (``bot/services/events.py``).
+(``retrieval/batching.py``) and for appending to streams: the domain events and the questions
+log together (``bot/store/streams.py``).
 """
 
 from __future__ import annotations

@@ -108,6 +108,9 @@ class FaqRetriever:
         self._references: dict[str, Calibrator] = {}
         # Entry centroids of one snapshot (``nearest_entries``), computed on first use.
         self._centroids: tuple[_Snapshot, np.ndarray] | None = None
+        # ``nearest_entries`` answers of one snapshot: an answered entry asks for the same list
+        # again and again ("People also ask" after every answer), without a thread each time.
+        self._nearest: tuple[_Snapshot, dict[tuple[str, int], list[str]]] | None = None
 
     def warm_up(self) -> None:
         self.embedder.warm_up()
@@ -457,12 +460,29 @@ class FaqRetriever:
         snap = self._snapshot
         if snap is None or entry_id not in snap.entry_ids or k <= 0:
             return []
+        known = self.nearest_known(entry_id, k)
+        if known is not None:
+            return known
         centroids = self._entry_centroids(snap)
         pos = snap.entry_ids.index(entry_id)
         sims = centroids @ centroids[pos]
         sims[pos] = -np.inf
         order = np.argsort(-sims, kind="stable")[: min(k, len(sims) - 1)]
-        return [snap.entry_ids[i] for i in order]
+        found = [snap.entry_ids[i] for i in order]
+        cached = self._nearest
+        if cached is None or cached[0] is not snap:
+            cached = self._nearest = (snap, {})
+        cached[1][(entry_id, k)] = found
+        return list(found)
+
+    def nearest_known(self, entry_id: str, k: int = 5) -> list[str] | None:
+        """``nearest_entries(entry_id, k)`` if the served index already answered it (cheap
+        enough for the event loop); None when it must be computed."""
+        snap, cached = self._snapshot, self._nearest
+        if snap is None or cached is None or cached[0] is not snap:
+            return None
+        found = cached[1].get((entry_id, k))
+        return None if found is None else list(found)
 
     def _entry_centroids(self, snap: _Snapshot) -> np.ndarray:
         cached = self._centroids

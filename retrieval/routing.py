@@ -118,6 +118,15 @@ class LanguageRoutedRetriever:
             return self.multilingual.nearest_entries(entry_id, k)
         return self.english.nearest_entries(entry_id, k)
 
+    def nearest_known(self, entry_id: str, k: int = 5) -> list[str] | None:
+        """``nearest_entries`` if already computed on the index it would use; None otherwise
+        (also while the multilingual index waits to be built)."""
+        if self._kb_chinese:
+            if self._pending is not None:
+                return None
+            return self.multilingual.nearest_known(entry_id, k)
+        return self.english.nearest_known(entry_id, k)
+
     def routes_to_multilingual(self, text: str) -> bool:
         """Whether ``text`` is searched on the multilingual index."""
         return self._kb_chinese or (has_chinese(text) and is_chinese(text))

@@ -150,6 +150,7 @@ async def handle_question(
     related: RelatedQuestions,
     settings: Settings,
     i18n: TextSource,
+    abusive: bool | None = None,  # moderation's verdict on the text (bot/middlewares)
 ) -> None:
     if not message.text.strip():
         await message.answer(i18n.get("empty"))
@@ -159,7 +160,9 @@ async def handle_question(
         bot=bot, chat_id=message.chat.id, initial_sleep=TYPING_AFTER_S
     )
     async with typing:
-        result = await answering.answer(message.chat.id, message.text, on_text=stream.update)
+        result = await answering.answer(
+            message.chat.id, message.text, on_text=stream.update, abusive=abusive
+        )
         if isinstance(result, Answer):
             also = await related.suggest(message.chat.id, result.answer_id, result.entry_id)
             keyboard = answer_keyboard(i18n, result.answer_id, [e.question for e in also])

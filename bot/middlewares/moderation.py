@@ -3,7 +3,8 @@
 An outer middleware on updates, after flood control and before the chat lock: a muted customer's
 message is dropped at once, without queueing for its chat. Only customers' private chats are
 checked; operators and agents are not. A warned message goes on to the handlers (the customer
-still gets their answer, or a person); the muting one and those after it do not.
+still gets their answer, or a person); the muting one and those after it do not. The handlers
+receive the detector's verdict as ``abusive`` (None when the text was not checked).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class ModerationMiddleware(BaseMiddleware):
             log.warning("moderation unavailable (%s); message let through", exc)
             return await handler(event, data)
         texts: TextSource = data["i18n"]
+        data["abusive"] = result.abusive  # the handlers' answer does not check the text again
         match result.verdict:
             case Verdict.CLEAN:
                 return await handler(event, data)

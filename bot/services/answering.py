@@ -132,18 +132,27 @@ class AnsweringService:
         self.learning = learning  # confirmed answers teach the knowledge base new phrasings
 
     async def answer(
-        self, chat_id: int, text: str, on_text: TextCallback | None = None
+        self,
+        chat_id: int,
+        text: str,
+        on_text: TextCallback | None = None,
+        *,
+        abusive: bool | None = None,
     ) -> Answer | Clarification | Escalation:
-        """``on_text`` receives a generated reply while it is written (from another thread)."""
+        """``on_text`` receives a generated reply while it is written (from another thread);
+        ``abusive``: the abuse detector's verdict on ``text`` if moderation already checked it
+        (None: checked here when it matters)."""
         text = " ".join(text.split())
-        result = await self._answer(chat_id, text, on_text)
-        await self._log_question(chat_id, text, result)
+        result = await self._answer(chat_id, text, on_text, abusive)
+        if isinstance(result, Escalation):  # an answer or a question back logged it already
+            await self.questions.record(self._asked(chat_id, text, result))
         return result
 
-    async def _log_question(
+    def _asked(
         self, chat_id: int, text: str, result: Answer | Clarification | Escalation
-    ) -> None:
-        """What was asked and what became of it, for the topics report (masked there)."""
+    ) -> AskedQuestion:
+        """What was asked and what became of it, for the topics report (masked there). Logged
+        with the answer's (or the question back's) own writes: the same batch as its event."""
         mood = self.sentiment.score(text).compound if self.sentiment is not None else None
         if isinstance(result, Answer):
             asked = AskedQuestion(
@@ -155,10 +164,10 @@ class AnsweringService:
             )
         else:
             asked = AskedQuestion(text, chat_id, "escalated", time.time(), reason=result.reason)
-        await self.questions.record(replace(asked, sentiment=mood))
+        return replace(asked, sentiment=mood)
 
     async def _answer(
-        self, chat_id: int, text: str, on_text: TextCallback | None
+        self, chat_id: int, text: str, on_text: TextCallback | None, abusive: bool | None = None
     ) -> Answer | Clarification | Escalation:
         turn = Turn(TurnRole.CUSTOMER, text)
         # The one read per message, with the message's own write.
@@ -180,7 +189,7 @@ class AnsweringService:
         top = result.top
         reason = self._handoff_signal(text, top, transcript)
         unsure = top is None or result.confidence < self.threshold
-        if reason is None and unsure and self.abuse is not None and self.abuse.is_abusive(text):
+        if reason is None and unsure and self._abusive(text, abusive):
             # Swearing at a bot that cannot help: an angry customer, for a person at once
             # (moderation warns, and mutes a repeat, so agents are not flooded with abuse).
             reason = EscalationReason.NEGATIVE_SENTIMENT
@@ -242,8 +251,15 @@ class AnsweringService:
                 Turn(TurnRole.BOT, answer.text, meta={"entry_id": top.id}),
             ),
             self.events.record(event),
+            self.questions.record(self._asked(chat_id, text, answer)),
         )
         return answer
+
+    def _abusive(self, text: str, known: bool | None) -> bool:
+        """Whether the detector finds ``text`` abusive: ``known`` when moderation checked it."""
+        if self.abuse is None:
+            return False
+        return known if known is not None else self.abuse.is_abusive(text)
 
     async def _clarify(
         self, chat_id: int, text: str, reason: str, result: SearchResult | None = None
@@ -280,6 +296,7 @@ class AnsweringService:
         ]
         if reason == UNSURE and self.record_gap is not None:
             writes.append(self.record_gap(text, "unanswered"))
+        writes.append(self.questions.record(self._asked(chat_id, text, clarification)))
         await asyncio.gather(*writes)
         return clarification
 

@@ -18,8 +18,7 @@ from redis.asyncio import Redis
 
 from bot import metrics
 from bot.store import Keys
-from bot.store.streams import entries_of, stream_id, stream_pages
-from common.batching import Batcher
+from bot.store.streams import Append, entries_of, stream_appends, stream_id, stream_pages
 from common.privacy import Customer, Cutoffs
 
 log = logging.getLogger(__name__)
@@ -119,29 +118,22 @@ class RedisEventLog:
     (``forget``), and the retention sweep trims events older than ``PRIVACY__RETENTION_DAYS``.
 
     Events recorded at the same time (many customers answered at once) are written together in
-    one pipelined round trip (``common/batching.py``); ``record`` returns once its event is in
-    the stream.
+    one pipelined round trip, with the questions logged meanwhile (``stream_appends``,
+    ``bot/store/streams.py``); ``record`` returns once its event is in the stream.
     """
 
     data_kind = "events"
 
     def __init__(self, redis: Redis, keys: Keys, *, max_events: int = MAX_EVENTS) -> None:
         self.redis, self.key, self.max_events = redis, keys.events(), max_events
-        self._writes: Batcher[DomainEvent, None] = Batcher(self._write, name="events")
+        self._appends = stream_appends(redis)
 
     async def record(self, event: DomainEvent) -> None:
         metrics.observe(event)
         try:
-            await self._writes.submit(event)
+            await self._appends.add(Append(self.key, event.to_fields(), self.max_events))
         except Exception as exc:  # the one place a lost event is handled: the caller goes on
             log.warning("event %s not recorded: %s", event.kind, exc)
-
-    async def _write(self, events: list[DomainEvent]) -> list[None]:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for event in events:
-                pipe.xadd(self.key, event.to_fields(), maxlen=self.max_events, approximate=True)
-            await pipe.execute()
-        return [None] * len(events)
 
     async def read(self, start: str = "-", count: int | None = None) -> list[DomainEvent]:
         """Events in the order they were recorded, from stream id ``start`` on."""

@@ -67,7 +67,10 @@ class GenerationService:
         on_text: TextCallback | None = None,
     ) -> GeneratedReply:
         generator = self.live.generator
-        if not isinstance(generator, VerbatimGenerator) and not generates_in(question, candidates):
+        if isinstance(generator, VerbatimGenerator):
+            # Ready at once (the entry's own text): no thread, no queue, nothing to time out.
+            return generator.generate(question, candidates, history)
+        if not generates_in(question, candidates):
             return verbatim_reply(candidates, "language")
         if self._pending > self.max_waiting:
             log.warning("generator busy (%d waiting): verbatim answer", self._pending)

@@ -48,6 +48,9 @@ class Verdict(StrEnum):
 class Moderation:
     verdict: Verdict
     until: float | None = None  # MUTED: epoch seconds
+    # Whether the text is abusive, when it was checked (None: no detector, no text, or muted);
+    # the middleware hands it to the answer path so that the text is not checked twice.
+    abusive: bool | None = None
 
 
 class ModerationService:
@@ -89,12 +92,14 @@ class ModerationService:
         if await self.store.muted_until(chat_id) is not None:
             await self.events.record(DomainEvent(EventKind.MUTED_MESSAGE, chat_id=chat_id))
             return Moderation(Verdict.SILENCED)
-        if self.detector is None or not text or not await self._abusive(text):
+        if self.detector is None or not text:
             return Moderation(Verdict.CLEAN)
+        if not await self._abusive(text):
+            return Moderation(Verdict.CLEAN, abusive=False)
         window_s = round(self.settings.window_minutes * 60)
         if await self.store.strike(chat_id, window_s) <= self.settings.warnings:
             await self.events.record(DomainEvent(EventKind.ABUSE_WARNED, chat_id=chat_id))
-            return Moderation(Verdict.WARNED)
+            return Moderation(Verdict.WARNED, abusive=True)
         mute_s = round(self.settings.mute_minutes * 60)
         until = float(round(time.time() + mute_s))  # whole seconds, as stored: one time said
         if not await self.store.mute(chat_id, until, mute_s):  # another worker just did

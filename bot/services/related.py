@@ -179,6 +179,9 @@ class RelatedQuestions:
         retriever = self.live.retriever
         if not retriever.ready:
             return []
+        known = retriever.nearest_known(entry_id, NEAREST_READ)
+        if known is not None:  # computed before for the served index: no thread hop
+            return known
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
             self.executor, retriever.nearest_entries, entry_id, NEAREST_READ
@@ -282,16 +285,20 @@ async def rebuild(repository: RelatedRepository, events: RedisEventLog, window_s
 
 
 class LearningRecorder:
-    """An ``EventRecorder`` that records into ``events`` and then lets related questions learn
-    from each ``answered`` event; like any recorder it never fails its caller."""
+    """An ``EventRecorder`` that records into ``events`` and, at the same time, lets related
+    questions learn from each ``answered`` event; like any recorder it never fails its caller."""
 
     def __init__(self, events: EventRecorder, related: RelatedQuestions) -> None:
         self.events, self.related = events, related
 
     async def record(self, event: DomainEvent) -> None:
-        await self.events.record(event)
         if event.kind != EventKind.ANSWERED:
+            await self.events.record(event)
             return
+        # Independent writes: one wait, not two.
+        await asyncio.gather(self.events.record(event), self._learn(event))
+
+    async def _learn(self, event: DomainEvent) -> None:
         try:
             await self.related.learn(event)
         except Exception as exc:  # a lost count costs a suggestion, never the answer

@@ -17,7 +17,6 @@ import json
 import logging
 import re
 import statistics
-import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -28,8 +27,7 @@ from redis.asyncio import Redis
 from bot.services.analytics import resolution_by_answer
 from bot.services.events import DomainEvent
 from bot.store import Keys
-from bot.store.streams import entries_of, stream_id, stream_pages
-from common.batching import Batcher
+from bot.store.streams import Append, entries_of, stream_appends, stream_id, stream_pages
 from common.pii import mask
 from common.privacy import Customer, Cutoffs
 
@@ -124,24 +122,18 @@ class QuestionLog:
 
     def __init__(self, redis: Redis, keys: Keys, *, keep_s: float = KEEP_S) -> None:
         self.redis, self.key, self.keep_s = redis, keys.questions(), keep_s
-        self._writes: Batcher[AskedQuestion, None] = Batcher(self._write, name="questions")
+        # Written with the domain events of the moment, in one round trip.
+        self._appends = stream_appends(redis)
 
     async def record(self, question: AskedQuestion) -> None:
         """Log a question (its personal data masked); a failure is logged, never raised."""
         try:
-            await self._writes.submit(question)
+            masked = AskedQuestion(**{**asdict(question), "text": mask(question.text)})
+            await self._appends.add(
+                Append(self.key, masked.to_fields(), MAX_QUESTIONS, keep_s=self.keep_s)
+            )
         except Exception as exc:
             log.warning("question not logged for the topics report: %s", exc)
-
-    async def _write(self, questions: list[AskedQuestion]) -> list[None]:
-        oldest = stream_id(time.time() - self.keep_s)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for q in questions:
-                masked = AskedQuestion(**{**asdict(q), "text": mask(q.text)})
-                pipe.xadd(self.key, masked.to_fields(), maxlen=MAX_QUESTIONS, approximate=True)
-            pipe.xtrim(self.key, minid=oldest, approximate=True)
-            await pipe.execute()
-        return [None] * len(questions)
 
     async def between(self, since: float, until: float) -> list[AskedQuestion]:
         return [

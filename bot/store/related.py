@@ -27,6 +27,34 @@ from common.privacy import Customer
 
 TOP_READ = 30  # co-occurring entries and a customer's own entries read per suggestion
 
+# ``observe`` in one round trip (and atomic: two workers answering one chat at once cannot both
+# count the same previous entry). KEYS: the chat's recent and asked sets, the sources set;
+# ARGV: entry, at, window (s), the recent set's expiry, the asked set's expiry, counts as next
+# ("1"/"0"), and the name of ``related_next`` without its entry. The ``related_next`` key is named
+# in the script; it shares the deployment's prefix, which is one hash tag on a cluster
+# (``bot/store/keys.py``), so it lives in the declared keys' slot.
+_OBSERVE = """
+local last = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local previous = false
+if #last > 0 then
+    local at, when = tonumber(ARGV[2]), tonumber(last[2])
+    if at - when > tonumber(ARGV[3]) then
+        redis.call('DEL', KEYS[1])
+    elseif at >= when and last[1] ~= ARGV[1] then
+        previous = last[1]
+    end
+end
+if previous and ARGV[6] == '1' then
+    redis.call('ZINCRBY', ARGV[7] .. previous, 1, ARGV[1])
+    redis.call('SADD', KEYS[3], previous)
+end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('ZINCRBY', KEYS[2], 1, ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+return previous
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class RelatedOffer:
@@ -67,6 +95,7 @@ class RelatedRepository:
         self.window_s = window_s  # an answer this soon after another one "comes next"
         self.history_s = history_s  # a customer's own counts: kept this long after the last
         self.offers_s = offers_s  # the buttons' records: as long as answers are kept
+        self._observe = redis.register_script(_OBSERVE)
 
     data_kind = "related_questions"
 
@@ -76,28 +105,25 @@ class RelatedRepository:
         """The customer was answered from ``entry_id`` at ``at``: the entry answered before it in
         the same conversation (returned) gets ``entry_id`` counted as asked next after it —
         unless ``counts_as_next`` is False — and the customer's own history counts it."""
-        recent = self.keys.related_recent(chat_id)
-        last = await self.redis.zrevrange(recent, 0, 0, withscores=True)
-        previous, ended = None, False
-        if last:
-            member, when = last[0]
-            if at - when > self.window_s:  # the conversation ended (the key's expiry lags)
-                ended = True
-            elif at >= when and member != entry_id:  # (an answer recorded late is no "next")
-                previous = member
-        async with self.redis.pipeline(transaction=True) as pipe:
-            if ended:
-                pipe.delete(recent)
-            if previous is not None and counts_as_next:
-                pipe.zincrby(self.keys.related_next(previous), 1, entry_id)
-                pipe.sadd(self.keys.related_sources(), previous)
-            pipe.zadd(recent, {entry_id: at})
-            pipe.expire(recent, max(1, int(self.window_s)))
-            asked = self.keys.related_asked(chat_id)
-            pipe.zincrby(asked, 1, entry_id)
-            pipe.expire(asked, self.history_s)
-            await pipe.execute()
-        return previous
+        previous = await self._observe(
+            keys=[
+                self.keys.related_recent(chat_id),
+                self.keys.related_asked(chat_id),
+                self.keys.related_sources(),
+            ],
+            args=[
+                entry_id,
+                repr(float(at)),
+                repr(float(self.window_s)),
+                max(1, int(self.window_s)),
+                self.history_s,
+                "1" if counts_as_next else "0",
+                self.keys.related_next(""),
+            ],
+        )
+        if isinstance(previous, bytes):
+            previous = previous.decode()
+        return previous or None
 
     async def signals(self, chat_id: int, entry_id: str) -> RelatedSignals:
         """The counts a suggestion after an answer from ``entry_id`` is made from, in one round

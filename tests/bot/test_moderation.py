@@ -344,3 +344,25 @@ def test_moderation_settings_come_from_the_environment(monkeypatch) -> None:
     monkeypatch.setenv("MODERATION__WARNINGS", "-1")
     with pytest.raises(ConfigurationError, match="MODERATION__WARNINGS"):
         load_settings(_env_file=None)
+
+
+async def test_an_unsure_abusive_question_is_checked_once_and_goes_to_a_person(
+    run: RunningBot, stores: Stores, monkeypatch
+) -> None:
+    """Moderation's verdict reaches the answer path (handler data ``abusive``): the text that is
+    both abusive and not understood goes to a person, and the detector reads it only once."""
+    detector = run.app.abuse
+    assert detector is not None
+    checked: list[str] = []
+    real = detector.is_abusive
+
+    def counting(text: str) -> bool:
+        checked.append(text)
+        return real(text)
+
+    monkeypatch.setattr(detector, "is_abusive", counting)
+    await run.say(CUSTOMER, "what colour is the moon tonight, asshole")
+    warned, handed = await new_texts(run, CUSTOMER, 0, 2)
+    assert warned == WARNING
+    assert handed.startswith(TEXTS.get("handoff-new", ticket="1").split("(")[0])
+    assert checked == ["what colour is the moon tonight, asshole"]

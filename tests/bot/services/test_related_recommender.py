@@ -227,6 +227,18 @@ def test_nearest_entries_by_embedding(retriever: FaqRetriever) -> None:
     assert retriever.nearest_entries("no-such-entry", 3) == []
 
 
+def test_nearest_entries_are_remembered_until_the_index_changes(retriever: FaqRetriever) -> None:
+    """The answer path reads a computed list on the event loop (``nearest_known``); a new load
+    of the index forgets it, so a changed knowledge base is never answered from the old one."""
+    assert retriever.nearest_known("delivery-time", 3) is None  # not computed yet
+    nearest = retriever.nearest_entries("delivery-time", 3)
+    assert retriever.nearest_known("delivery-time", 3) == nearest
+    assert retriever.nearest_known("delivery-time", 2) is None  # another k: not computed
+    retriever.load(SMALL_KB)
+    assert retriever.nearest_known("delivery-time", 3) is None
+    assert retriever.nearest_entries("delivery-time", 3) == nearest
+
+
 async def test_a_suggestion_is_recorded_and_a_press_names_it_by_number(
     related: RelatedQuestions,
 ) -> None:
