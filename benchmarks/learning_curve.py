@@ -41,7 +41,7 @@ suggested, and retrains.
 Usage:
   python benchmarks/learning_curve.py [--data ../shared/datasets] [--datasets banking77 clinc150]
       [--limit N] [--dev-limit N] [--seed 0] [--no-vote 0.5] [--wrong-vote 0.05]
-      [--threshold 0.55] [--suggest-floor 0.45] [--agent-share 0] [--operator-oos 0] [--reload-every 100] [--retrain-every 300] [--retrain-growth 1.0]
+      [--threshold 0.55] [--suggest-floor 0.45] [--agent-share 0] [--operator-oos 0] [--reload-every 100] [--retrain-every 300] [--retrain-growth 0]
       [--retrain-budget 240] [--rule name=value ...] [--json]
 """
 
@@ -100,7 +100,7 @@ class SimSettings:
     operator_oos: float = 0.0
     reload_every: int = 100
     retrain_every: int = 300
-    retrain_growth: float = 1.0
+    retrain_growth: float = 0.0
     retrain_budget_s: float = 240.0
     retrain_epochs: float = 1.0
     limit: int | None = None
@@ -254,7 +254,9 @@ class Simulation:
             time_budget_s=self.sim.retrain_budget_s,
             seed=self.sim.seed + self.retrains,
         )
-        report = train_retriever(self._current_kb(), self.work / "models", config, progress=False)
+        kb = self._current_kb()
+        report = train_retriever(kb, self.work / "models", config, progress=False)
+        self.trained_size = kb.phrasing_count()
         self.retrains += 1
         self.since_retrain = 0
         self.say(
@@ -518,8 +520,8 @@ def main() -> None:
     parser.add_argument(
         "--retrain-growth",
         type=float,
-        default=1.0,
-        help="and at least this share of the phrasings the last training saw",
+        default=0.0,
+        help="and at least this share of the phrasings the last training saw (0: off)",
     )
     parser.add_argument("--retrain-budget", type=float, default=240.0, help="seconds")
     parser.add_argument("--retrain-epochs", type=float, default=1.0)
