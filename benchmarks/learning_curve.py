@@ -13,7 +13,9 @@ confidence) and the product's answer rule:
   ``--suggest-floor`` (``RETRIEVAL__SUGGEST_FLOOR``, the rule of ``AnsweringService._clarify``).
   The customer presses the labelled entry when it is among them (a ``--wrong-vote`` share press
   another button); otherwise, with probability ``--agent-share``, an agent answers the ticket
-  with the labelled entry (default 0: no agent evidence).
+  with the labelled entry (default 0: no agent evidence). An out-of-scope question left without
+  an answer is in the content-gap report; with probability ``--operator-oos`` an operator marks it
+  out of scope there (default 0: the bot knows no out-of-scope question).
 
 Every 👍, button choice and agent mapping is a ``Candidate`` (text masked with ``common.pii.mask``)
 judged by ``knowledge_base.learning.judge`` against the served index: ADD puts the phrasing into
@@ -39,7 +41,7 @@ suggested, and retrains.
 Usage:
   python benchmarks/learning_curve.py [--data ../shared/datasets] [--datasets banking77 clinc150]
       [--limit N] [--dev-limit N] [--seed 0] [--no-vote 0.5] [--wrong-vote 0.05]
-      [--threshold 0.55] [--suggest-floor 0.45] [--reload-every 100] [--retrain-every 300] [--retrain-growth 1.0]
+      [--threshold 0.55] [--suggest-floor 0.45] [--agent-share 0] [--operator-oos 0] [--reload-every 100] [--retrain-every 300] [--retrain-growth 0]
       [--retrain-budget 240] [--rule name=value ...] [--json]
 """
 
@@ -95,9 +97,10 @@ class SimSettings:
     suggest_floor: float = 0.45
     top_k: int = 3
     agent_share: float = 0.0
+    operator_oos: float = 0.0
     reload_every: int = 100
     retrain_every: int = 300
-    retrain_growth: float = 1.0
+    retrain_growth: float = 0.0
     retrain_budget_s: float = 240.0
     retrain_epochs: float = 1.0
     limit: int | None = None
@@ -187,6 +190,7 @@ class Simulation:
         self.rng = random.Random(sim.seed + 2)
         self.learned: dict[str, Learned] = {}  # masked text → what it was learned as
         self.withdrawn: set[str] = set()
+        self.known_oos: list[str] = []  # marked out of scope by the simulated operator
         self.customers: dict[str, set[str]] = defaultdict(set)  # entry → confirming customers
         self.waiting: dict[str, list[tuple[Candidate, str | None]]] = defaultdict(list)
         self.outcome = Outcome()
@@ -223,13 +227,17 @@ class Simulation:
         self.rows = self.retriever.phrasing_vectors(texts)
         self.row_entries = [self.kb.entries[o].id for o in owners]
         self.row_texts = set(texts)
+        self.oos_rows = (
+            self.embedder.encode(list(self.kb.out_of_scope)) if self.kb.out_of_scope else None
+        )
         self.dirty = False
 
     def _current_kb(self) -> KnowledgeBase:
         extra: dict[str, list[str]] = defaultdict(list)
         for text, item in self.learned.items():
             extra[item.entry_id].append(text)
-        return self.base_kb.with_extra_phrasings(dict(extra))
+        kb = self.base_kb.with_extra_phrasings(dict(extra))
+        return kb.with_out_of_scope((*kb.out_of_scope, *self.known_oos))
 
     def _retrain_due(self) -> bool:
         """Enough new phrasings since the last training: ``retrain_every``, and at least
@@ -246,7 +254,9 @@ class Simulation:
             time_budget_s=self.sim.retrain_budget_s,
             seed=self.sim.seed + self.retrains,
         )
-        report = train_retriever(self._current_kb(), self.work / "models", config, progress=False)
+        kb = self._current_kb()
+        report = train_retriever(kb, self.work / "models", config, progress=False)
+        self.trained_size = kb.phrasing_count()
         self.retrains += 1
         self.since_retrain = 0
         self.say(
@@ -323,6 +333,11 @@ class Simulation:
         elif query.faq_id is not None and self.rng.random() < sim.agent_share:
             events["agent_answered"] += 1
             self._confirm(query, query.faq_id, Evidence.AGENT, customer, 1.0)
+        elif query.faq_id is None and self.rng.random() < sim.operator_oos:
+            # The question is in the content-gap report; the operator marks it out of scope.
+            events["marked_out_of_scope"] += 1
+            self.known_oos.append(mask(query.text))
+            self.dirty = True
 
     def _confirm(
         self,
@@ -346,7 +361,7 @@ class Simulation:
             self.outcome.verdicts["already_judged"] += 1
             return
         vector = self.embedder.encode([text])[0]
-        near = neighbours(vector, self.rows, self.row_entries, candidate.entry_id, None)
+        near = neighbours(vector, self.rows, self.row_entries, candidate.entry_id, self.oos_rows)
         verdict = judge(
             candidate,
             near,
@@ -486,7 +501,18 @@ def main() -> None:
     parser.add_argument("--wrong-vote", type=float, default=0.05, help="share of wrong votes")
     parser.add_argument("--threshold", type=float, default=0.55, help="RETRIEVAL__THRESHOLD")
     parser.add_argument("--suggest-floor", type=float, default=0.45)
-    parser.add_argument("--agent-share", type=float, default=0.0)
+    parser.add_argument(
+        "--agent-share",
+        type=float,
+        default=0.0,
+        help="share of unrecovered in-scope questions an agent answers with their entry",
+    )
+    parser.add_argument(
+        "--operator-oos",
+        type=float,
+        default=0.0,
+        help="share of unrecovered out-of-scope questions an operator marks out of scope",
+    )
     parser.add_argument("--reload-every", type=int, default=100)
     parser.add_argument(
         "--retrain-every", type=int, default=300, help="new phrasings per retrain (0: never)"
@@ -494,8 +520,8 @@ def main() -> None:
     parser.add_argument(
         "--retrain-growth",
         type=float,
-        default=1.0,
-        help="and at least this share of the phrasings the last training saw",
+        default=0.0,
+        help="and at least this share of the phrasings the last training saw (0: off)",
     )
     parser.add_argument("--retrain-budget", type=float, default=240.0, help="seconds")
     parser.add_argument("--retrain-epochs", type=float, default=1.0)
@@ -513,6 +539,7 @@ def main() -> None:
         threshold=args.threshold,
         suggest_floor=args.suggest_floor,
         agent_share=args.agent_share,
+        operator_oos=args.operator_oos,
         reload_every=args.reload_every,
         retrain_every=args.retrain_every,
         retrain_growth=args.retrain_growth,
