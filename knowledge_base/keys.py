@@ -57,3 +57,12 @@ class KbKeys:
 
     def retrain_lock(self) -> str:
         return f"{self.base}:retrain:lock"
+
+    # -- drafts for operators (issue 19)
+
+    def draft(self, draft_id: str) -> str:
+        return f"{self.base}:draft:{draft_id}"
+
+    def drafts(self) -> str:
+        """Every kept draft's id, scored by when it was written."""
+        return f"{self.base}:drafts"
