@@ -6,12 +6,45 @@ without a trained model (``tests/models/test_drafts_generator.py`` runs the real
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
+
+from bot.app import open_app
 from bot.services.answering import Escalation, EscalationReason
 from bot.services.escalation import Actor
-from bot.store import Turn
+from bot.services.live import LiveModels
+from bot.settings import Settings
+from bot.store import Stores, Turn
 from knowledge_base.drafts import DraftStore
-from tests.bot.test_operator import OPERATOR, STRANGER, command, run, texts  # noqa: F401
-from tests.support.handoff import RunningBot
+from models.generator import VerbatimGenerator
+from retrieval import FaqRetriever
+from tests.bot.test_operator import OPERATOR, STRANGER, command, texts
+from tests.conftest import SMALL_KB
+from tests.support.fake_bot_api import DEFAULT_TOKEN, FakeBotAPI
+from tests.support.handoff import AGENT_ID, AGENTS_CHAT, RunningBot, running_bot
+
+
+@pytest_asyncio.fixture
+async def run(
+    stores: Stores, retriever: FaqRetriever, key_prefix: str
+) -> AsyncIterator[RunningBot]:
+    """The bot with operators and agents, serving SMALL_KB (v1) with verbatim replies."""
+    settings = Settings(
+        _env_file=None,
+        telegram={"token": DEFAULT_TOKEN},
+        redis={"prefix": key_prefix},
+        escalation={"agents_chat_id": AGENTS_CHAT, "agent_ids": [AGENT_ID]},
+        operators={"ids": [OPERATOR]},
+        kb={"reload_seconds": 0.1},
+    )
+    live = LiveModels(retriever, VerbatimGenerator(), version=1, kb=SMALL_KB)
+    async with (
+        open_app(settings, stores=stores, live=live) as app,
+        FakeBotAPI() as api,
+        running_bot(api, app) as running,
+    ):
+        yield running
 
 
 async def drafts_kept(run: RunningBot) -> int:
