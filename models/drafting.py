@@ -114,9 +114,11 @@ def _contract(text: str) -> str:
 
 
 def friendlier(answer: str) -> str:
-    """The answer with contractions, a warm opening and a closing offer of more help."""
+    """The answer with contractions, a warm opening and, in its own paragraph, an offer of more
+    help (its own paragraph also when the answer ends with a link: a capital after a link's
+    full stop would read as a name to the guard)."""
     body = _contract(" ".join(answer.split()))
-    return f"{FRIENDLY_OPENING} {body} {FRIENDLY_CLOSING}"
+    return f"{FRIENDLY_OPENING} {body}\n\n{FRIENDLY_CLOSING}"
 
 
 def as_steps(answer: str) -> list[str]:
@@ -228,19 +230,22 @@ _CHATTER = re.compile(
     r"hope (?:this|that) helps|is there anything else|anything else)\b",
     re.I,
 )
+_MASKED = re.compile(r"\[(?:email|phone|card|iban|national_id)\]")
 ENTRY_WORDS = 70  # the composed answer's word budget
 DUPLICATE_SIMILARITY = 0.9
-OFF_TOPIC = 0.15  # a sentence this far from the question is about something else
 REPEATS = 0.8  # a sentence this close to a chosen one adds nothing to the answer
 
 
 def answering_sentences(replies: Sequence[str]) -> list[str]:
-    """The agents' sentences that answer: greetings, thanks, sign-offs and questions back out."""
+    """The agents' sentences that answer: greetings, thanks, sign-offs, questions back and any
+    sentence that held personal data (masked: it was about one customer, not the topic) out."""
     kept: list[str] = []
     seen: set[str] = set()
     for reply in replies:
         for sentence in split_sentences(mask(reply)):
-            if sentence.endswith("?") or _CHATTER.search(sentence) or len(sentence.split()) < 3:
+            if sentence.endswith("?") or _CHATTER.search(sentence) or _MASKED.search(sentence):
+                continue
+            if len(sentence.split()) < 3:
                 continue
             if text_key(sentence) not in seen:
                 seen.add(text_key(sentence))
@@ -385,9 +390,10 @@ class DraftWriter:
         return [sentences[i] for i in kept]
 
     def _central(self, question: str, sentences: list[str]) -> str:
-        """The agents' sentences in their order, each on the question's topic and adding
-        something (one that mostly repeats what is chosen is skipped), within the word budget."""
-        vectors = self._encode([question, *sentences], "passage")
+        """The agents' sentences in their order, each adding something (one that mostly repeats
+        what is chosen is skipped), within the word budget. No topic filter: a sentence such as
+        "It takes 5–7 days." reads as far from the question on its own, yet answers it."""
+        vectors = self._encode([question, *sentences], "passage") if len(sentences) > 1 else None
         chosen: list[int] = []
         words = 0
         for i, sentence in enumerate(sentences):
@@ -396,8 +402,6 @@ class DraftWriter:
                 continue
             if vectors is not None:
                 vecs = vectors[1:]
-                if float(vecs[i] @ vectors[0]) < OFF_TOPIC:
-                    continue
                 if chosen and self._repeats(vecs[i], vecs[chosen]):
                     continue
             chosen.append(i)

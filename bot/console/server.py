@@ -22,7 +22,10 @@ async def serve_console(settings: Settings, host: str | None = None, port: int |
         telegram=True,
     ) as app:
         services = ConsoleServices(
-            app.stores, app.escalation(app.bot), app.catalog, extra={"knowledge": app.knowledge}
+            app.stores,
+            app.escalation(app.bot),
+            app.catalog,
+            extra={"knowledge": app.knowledge, "drafts": app.drafts()},
         )
         has_accounts = await app.stores.users.count() > 0
         config = uvicorn.Config(

@@ -95,16 +95,16 @@ class DraftService:
             style=style.value, question=entry.question,
         )  # fmt: skip
 
-    async def product_copy(self, facts_text: str, author: str) -> Draft:
-        """A description and a channel post from the operator's facts alone."""
+    async def product_copy(self, facts: str | ProductFacts, author: str) -> Draft:
+        """A description and a channel post from the operator's facts alone (typed as
+        ``name=…; features=a, b; price=…; offer=…``, or already parsed)."""
         try:
-            facts = ProductFacts.parse(facts_text or "")
+            if isinstance(facts, str):
+                facts = ProductFacts.parse(facts)
             if facts.empty:
                 raise DraftInputError("no facts given: name=…; features=…; price=…; offer=…")
-        except DraftInputError as exc:
-            raise KbEditError(str(exc)) from None
-        try:
-            parts = await self._write(lambda w: w.product_copy(facts))
+            given = facts
+            parts = await self._write(lambda w: w.product_copy(given))
         except DraftInputError as exc:
             raise KbEditError(str(exc)) from None
         return await self._keep(DraftKind.COPY, author, parts, original=facts.describe())

@@ -97,8 +97,7 @@ def test_entry_composed_from_agents_answers(writer: DraftWriter) -> None:
         "Hi Anna! Yes, we ship to Norway. Delivery takes 5–7 business days and costs €14.90. "
         "Have a nice day!",
         "Hello, thanks for waiting. We ship to Norway; delivery takes 5-7 business days. "
-        "Our office cat is called Tom. Could you send me your order number? My e-mail is "
-        "ola@example.com.",
+        "Could you send me your order number? My e-mail is ola@example.com.",
     ]
     assert "Hi Anna!" not in answering_sentences(replies)
     composed = writer.entry(
@@ -110,7 +109,7 @@ def test_entry_composed_from_agents_answers(writer: DraftWriter) -> None:
     assert composed.phrasings == ("delivery to norway possible?", "call me on [phone]")
     answer = composed.answer
     assert answer.ok and answer.method == Method.EXTRACTIVE
-    # Greetings, questions back, a repeat and an aside are left out; the agents' words are kept.
+    # Greetings, questions back and a repeat are left out; the agents' words are kept.
     assert (
         answer.text == "Yes, we ship to Norway. Delivery takes 5–7 business days and costs €14.90."
     )

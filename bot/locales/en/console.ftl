@@ -67,3 +67,13 @@ console-canned-deleted = Canned reply “{ $name }” deleted.
 console-canned-not-deleted = Not deleted: { $problems }
 console-file-sent = File sent: { $name }
 console-file-not-sent = File not sent: { $problems }
+
+## Drafts for operators (issue 19): /kb/drafts. A draft is never sent to a customer.
+
+console-draft-written = Draft { $id } written: read it, edit it, approve or discard it.
+console-draft-approved = Draft { $id } approved → { $entry }: { $commit }
+console-draft-approved-copy = Draft { $id } approved (copy: the knowledge base is unchanged).
+console-draft-discarded = Draft { $id } discarded.
+console-draft-missing = No draft { $id } (mistyped, or expired).
+console-draft-not-written = Not written: { $problems }
+console-draft-not-decided = Not done: { $problems }
