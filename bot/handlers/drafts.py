@@ -15,10 +15,9 @@ from aiogram.types import CallbackQuery, Message
 from bot.handlers.operator import _say, author
 from bot.i18n import TextSource
 from bot.keyboards import DraftAction, DraftCallback, draft_keyboard
-from bot.services.drafts import DraftService
+from bot.services.drafts import DraftService, render_draft
 from bot.services.knowledge import describe_commit
-from knowledge_base.drafts import Draft, DraftKind, DraftStatus
-from models.drafting import DraftPart
+from knowledge_base.drafts import Draft, DraftStatus
 
 DRAFTS_LISTED = 10
 
@@ -27,39 +26,6 @@ def register(router: Router) -> None:
     """Add ``/draft`` and the draft buttons to the operators' router."""
     router.message.register(cmd_draft, Command("draft"))
     router.callback_query.register(on_draft_decision, DraftCallback.filter())
-
-
-def _part(part: DraftPart, i18n: TextSource) -> str:
-    if part.ok:
-        return i18n.get("draft-part", label=part.label, method=part.method, text=part.text)
-    return i18n.get(
-        "draft-part-refused", label=part.label, method=part.method, why=part.why(),
-        text=part.text or "-",
-    )  # fmt: skip
-
-
-def render_draft(draft: Draft, i18n: TextSource) -> str:
-    """The draft as the operator reads it: marked DRAFT (or REFUSED), what it was written from,
-    and each text with how it was written."""
-    if draft.status is DraftStatus.REFUSED:
-        head = i18n.get("draft-refused-head", kind=draft.kind.value)
-    else:
-        head = i18n.get(
-            "draft-head", id=draft.id, kind=draft.kind.value, status=draft.status.value
-        )
-    if draft.kind is DraftKind.REWRITE:
-        about = i18n.get(
-            "draft-rewrite-of", entry=draft.entry_id, style=draft.style, original=draft.original
-        )
-    elif draft.kind is DraftKind.COPY:
-        about = i18n.get("draft-copy-of", facts=draft.original)
-    else:
-        phrasings = "\n".join(f"• {p}" for p in draft.phrasings) or i18n.get("kb-none")
-        about = i18n.get(
-            "draft-entry-of", question=draft.question, phrasings=phrasings,
-            tickets=", ".join(f"#{t}" for t in draft.tickets) or "-",
-        )  # fmt: skip
-    return "\n\n".join([head, about, *(_part(p, i18n) for p in draft.parts)])
 
 
 async def _show(message: Message, draft: Draft, i18n: TextSource) -> None:

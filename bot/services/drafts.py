@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
 
+from bot.i18n import TextSource
 from bot.services.knowledge import KnowledgeService
 from bot.store import TicketRepository, TurnRole
 from common.pii import mask
@@ -23,7 +24,7 @@ from knowledge_base.drafts import Draft, DraftKind, DraftStatus, DraftStore
 from knowledge_base.formats.markdown import slug
 from knowledge_base.model import text_key
 from knowledge_base.store import CommitResult, KbEditError
-from models.drafting import DraftInputError, DraftWriter, ProductFacts, RewriteStyle
+from models.drafting import DraftInputError, DraftPart, DraftWriter, ProductFacts, RewriteStyle
 from models.generator import Generator
 from models.grounding import GroundingGuard
 from retrieval.embedder import Embedder
@@ -227,6 +228,39 @@ class DraftService:
         draft.decided_by = author
         await self.store.save(draft)
         return draft
+
+
+def _part(part: DraftPart, i18n: TextSource) -> str:
+    if part.ok:
+        return i18n.get("draft-part", label=part.label, method=part.method, text=part.text)
+    return i18n.get(
+        "draft-part-refused", label=part.label, method=part.method, why=part.why(),
+        text=part.text or "-",
+    )  # fmt: skip
+
+
+def render_draft(draft: Draft, i18n: TextSource) -> str:
+    """The draft as the operator reads it: marked DRAFT (or REFUSED), what it was written from,
+    and each text with how it was written."""
+    if draft.status is DraftStatus.REFUSED:
+        head = i18n.get("draft-refused-head", kind=draft.kind.value)
+    else:
+        head = i18n.get(
+            "draft-head", id=draft.id, kind=draft.kind.value, status=draft.status.value
+        )
+    if draft.kind is DraftKind.REWRITE:
+        about = i18n.get(
+            "draft-rewrite-of", entry=draft.entry_id, style=draft.style, original=draft.original
+        )
+    elif draft.kind is DraftKind.COPY:
+        about = i18n.get("draft-copy-of", facts=draft.original)
+    else:
+        phrasings = "\n".join(f"• {p}" for p in draft.phrasings) or i18n.get("kb-none")
+        about = i18n.get(
+            "draft-entry-of", question=draft.question, phrasings=phrasings,
+            tickets=", ".join(f"#{t}" for t in draft.tickets) or "-",
+        )  # fmt: skip
+    return "\n\n".join([head, about, *(_part(p, i18n) for p in draft.parts)])
 
 
 def _free_id(base: str, kb) -> str:
