@@ -260,6 +260,7 @@ def personal_data(
     from bot.middlewares.flood import FloodCounts
     from bot.sending import UndeliveredStore
     from bot.services.topics import QuestionLog
+    from knowledge_base.drafts import DraftStore
 
     found: list[PersonalData] = [
         stores.conversations,
@@ -274,6 +275,7 @@ def personal_data(
         stores.moderation,
         stores.clarifications,
         QuestionLog(stores.redis, stores.keys),
+        DraftStore(stores.redis, stores.keys.prefix),  # entry drafts: tickets' words, masked
     ]
     if isinstance(events, PersonalData):  # the recorder of this process, when it keeps events
         found.append(events)
@@ -639,6 +641,7 @@ _MENUS = {
         ("kb_gaps", "What customers ask that we don't answer"),
         ("kb_oos", "Questions we hand to a person, never answer"),
         ("stats", "Today's and this week's support figures"),
+        ("draft", "Drafts: rewrite an answer, product copy, an entry (never sent)"),
     ),
 }
 

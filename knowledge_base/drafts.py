@@ -19,7 +19,10 @@ from enum import StrEnum
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from common.pii import mask
+from common.privacy import Customer
 from knowledge_base.keys import KbKeys
+from knowledge_base.model import text_key
 from knowledge_base.store import KbEditError
 from models.drafting import DraftPart
 
@@ -84,7 +87,14 @@ class Draft:
 
 
 class DraftStore:
-    """Drafts as JSON values with a time to live, and an index of them by age."""
+    """Drafts as JSON values with a time to live, and an index of them by age.
+
+    An entry draft names the tickets its replies came from and holds customers' wordings
+    (masked): ``/mydata`` exports and ``/forget`` deletes the drafts that hold a customer's
+    tickets or words, whatever their status.
+    """
+
+    data_kind = "kb_drafts"
 
     def __init__(self, redis: Redis, prefix: str, *, keep_seconds: int = KEEP_SECONDS) -> None:
         self.redis, self.keys, self.keep_seconds = redis, KbKeys(prefix), keep_seconds
@@ -145,3 +155,25 @@ class DraftStore:
     async def save(self, draft: Draft) -> None:
         """Write a claimed draft's outcome (or put it back to pending)."""
         await self.redis.set(self.keys.draft(draft.id), draft.to_json(), keepttl=True)
+
+    async def _of(self, customer: Customer) -> list[Draft]:
+        tickets = set(customer.tickets)
+        words = {text_key(mask(w)) for w in customer.words}
+        found = []
+        for draft in await self.recent(limit=10_000):
+            said = {text_key(t) for t in (draft.question, *draft.phrasings, *draft.members)}
+            if tickets & set(draft.tickets) or (words & said):
+                found.append(draft)
+        return found
+
+    async def export(self, customer: Customer) -> list[dict]:
+        return [asdict(d) for d in await self._of(customer)]
+
+    async def forget(self, customer: Customer) -> int:
+        doomed = [d.id for d in await self._of(customer)]
+        if doomed:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.delete(*(self.keys.draft(i) for i in doomed))
+                pipe.zrem(self.keys.drafts(), *doomed)
+                await pipe.execute()
+        return len(doomed)

@@ -164,3 +164,9 @@ async def test_copy_and_entry_drafts_from_telegram(run: RunningBot) -> None:
     assert await run.app.knowledge.gap_report() == []  # the cluster left the report
     listing = await command(run, OPERATOR, "/draft")
     assert f"{draft_id} · entry · approved" in listing
+    # The draft names the customer's ticket: /mydata exports it, /forget deletes it.
+    privacy = run.dp["privacy"]
+    exported = await privacy.export(chat)
+    assert [d["id"] for d in exported["data"]["kb_drafts"]] == [draft_id]
+    assert (await privacy.forget(chat)).removed["kb_drafts"] == 1
+    assert [d.id for d in await run.app.drafts().recent()] == [copy_id]

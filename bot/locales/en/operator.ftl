@@ -18,6 +18,7 @@ kb-help =
     /kb_suggestions, /kb_approve ID [entry], /kb_reject ID
     /kb_export yaml|jsonl|csv|md, /kb_retrain
     /stats — today's and this week's figures
+    /draft — drafts: rewrite an answer, product copy, an entry from agents' answers
     Send a .yaml / .jsonl / .csv / .md file to import it (caption “replace” to replace all).
 kb-suggestion =
     Suggestion #{ $id } (from { $by }):
