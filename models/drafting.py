@@ -270,7 +270,8 @@ class DraftWriter:
     def has_generator(self) -> bool:
         return self.complete is not None
 
-    def _checked(self, label: str, text: str, sources: Sequence[str], method: str) -> DraftPart:
+    def checked(self, label: str, text: str, sources: Sequence[str], method: str) -> DraftPart:
+        """``text`` as a draft part: passed, or refused with the guard's reason."""
         verdict = self.guard.check(text, sources)
         return DraftPart(label, text, verdict.ok, method, verdict.reason, verdict.unsupported)
 
@@ -290,13 +291,13 @@ class DraftWriter:
             raise DraftInputError(f"unknown style {style!r}; expected one of {styles}") from None
         sources = source_texts([entry])
         if style is RewriteStyle.FRIENDLIER:
-            return self._checked("answer", friendlier(entry.answer), sources, Method.RULES)
+            return self.checked("answer", friendlier(entry.answer), sources, Method.RULES)
         if style is RewriteStyle.STEPS:
             steps = as_steps(entry.answer)[:MAX_STEPS]
             if len(steps) < 2:
                 return DraftPart("answer", entry.answer, False, Method.RULES, "a single step")
             # The numbers are layout the draft adds; the steps' words are what is checked.
-            part = self._checked("answer", " ".join(steps), sources, Method.RULES)
+            part = self.checked("answer", " ".join(steps), sources, Method.RULES)
             return DraftPart(
                 part.label, number_steps(steps), part.ok, part.method, part.reason,
                 part.unsupported,
@@ -321,7 +322,7 @@ class DraftWriter:
                 text = " ".join(sentences[:1])
             else:
                 text = fitted_answer(vectors[0], sentences, vectors[1:], budget)
-        part = self._checked("answer", text, sources, method)
+        part = self.checked("answer", text, sources, method)
         if part.ok and len(text.split()) >= original_words:
             return DraftPart("answer", text, False, method, "not shorter than the original")
         return part
@@ -339,12 +340,12 @@ class DraftWriter:
         parts = []
         if facts.features:
             parts.append(
-                self._checked("description", describe_product(facts), sources, Method.TEMPLATE)
+                self.checked("description", describe_product(facts), sources, Method.TEMPLATE)
             )
         else:
             parts.append(DraftPart("description", "", False, Method.TEMPLATE, "no features given"))
         if facts.price or facts.offer:
-            parts.append(self._checked("post", channel_post(facts), sources, Method.TEMPLATE))
+            parts.append(self.checked("post", channel_post(facts), sources, Method.TEMPLATE))
         else:
             parts.append(DraftPart("post", "", False, Method.TEMPLATE, "no price or offer given"))
         return parts
@@ -368,12 +369,12 @@ class DraftWriter:
                 sources,
             )  # fmt: skip
         composed = self._central(question, sentences)
-        answer = self._checked("answer", composed, sources, Method.EXTRACTIVE)
+        answer = self.checked("answer", composed, sources, Method.EXTRACTIVE)
         if self.complete is not None and len(composed.split()) > 25:
             draft = FaqEntry("draft", question, composed)
             text = self.complete(build_messages(question, [draft]))
             if text and not is_handoff(text) and len(text.split()) < len(composed.split()):
-                condensed = self._checked("answer", text, sources, Method.GENERATOR)
+                condensed = self.checked("answer", text, sources, Method.GENERATOR)
                 if condensed.ok:
                     answer = condensed
         return EntryComposition(question, tuple(others), answer, sources)

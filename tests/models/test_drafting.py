@@ -64,7 +64,7 @@ def test_refused_rewrites_say_why(writer: DraftWriter) -> None:
     with pytest.raises(DraftInputError, match="unknown style 'poem'"):
         writer.rewrite(one_liner, "poem")
     # A rewrite naming a fact the entry lacks is refused by the same guard as replies.
-    part = writer._checked("answer", "Cancel within 2 hours via PayPal.", [CANCEL.answer], "x")
+    part = writer.checked("answer", "Cancel within 2 hours via PayPal.", [CANCEL.answer], "x")
     assert not part.ok and part.why() == "unsupported facts: 2, PayPal"
 
 
