@@ -29,14 +29,13 @@ def register(router: Router) -> None:
 
 
 async def _show(message: Message, draft: Draft, i18n: TextSource) -> None:
-    text = render_draft(draft, i18n)
-    if draft.status is not DraftStatus.PENDING:
-        await _say(message, text)
-        return
-    await _say(message, text)
-    await message.answer(
-        i18n.get("draft-decide", id=draft.id), reply_markup=draft_keyboard(i18n, draft.id)
-    )
+    """The draft; a pending one is followed by its Approve / Discard buttons (a long draft is
+    split into several messages, so the buttons come in a message of their own)."""
+    await _say(message, render_draft(draft, i18n))
+    if draft.status is DraftStatus.PENDING:
+        await message.answer(
+            i18n.get("draft-decide", id=draft.id), reply_markup=draft_keyboard(i18n, draft.id)
+        )
 
 
 async def cmd_draft(
