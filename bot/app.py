@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from bot.sending import DeliveryMiddleware
     from bot.services.answering import AnsweringService
     from bot.services.delivery import CustomerDelivery
+    from bot.services.drafts import DraftService
     from bot.services.escalation import EscalationService
     from bot.services.learning import LearningService
     from bot.services.live import LiveModels
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from bot.services.watcher import KbWatcher
     from common.moderation import AbuseDetector
     from knowledge_base.model import KnowledgeBase
+    from models.drafting import DraftWriter
     from models.generator import Generator
     from retrieval import FaqRetriever
     from retrieval.embedder import Embedder
@@ -99,6 +101,7 @@ class App:
     bot: Bot | None = None
     tasks: list[asyncio.Task] = field(default_factory=list)
     resources: AsyncExitStack = field(default_factory=AsyncExitStack, repr=False)
+    draft_writer: DraftWriter | None = field(default=None, repr=False)  # operators' tools only
 
     @property
     def product(self) -> str:
@@ -134,6 +137,33 @@ class App:
             events=self.events,
             delivery=delivery,
         )
+
+    def drafts(self) -> DraftService:
+        """Drafts for operators (``/draft``, ``/kb/drafts``, ``supportbot kb draft``)."""
+        from bot.services.drafts import DraftService
+        from knowledge_base.drafts import DraftStore
+
+        store = DraftStore(self.stores.redis, self.stores.keys.prefix)
+        return DraftService(self.knowledge, store, self._draft_writer, executor=self.executor)
+
+    def _draft_writer(self) -> DraftWriter:
+        """The served generator's writer when this process answers questions; otherwise one built
+        from settings on first use and kept (blocking: called on a worker thread)."""
+        from bot.services.drafts import writer_for
+
+        min_similarity = self.settings.generator.min_similarity
+        if self.live is not None:
+            return writer_for(self.live.generator, self.live.retriever.embedder, min_similarity)
+        if self.draft_writer is None:
+            from retrieval.embedder import make_embedder
+
+            retrieval = self.settings.retrieval
+            embedder = make_embedder(retrieval.embedder, retrieval.model_path)
+            embedder.warm_up()
+            generator = build_generator(self.settings.generator, embedder)
+            generator.warm_up()
+            self.draft_writer = writer_for(generator, embedder, min_similarity)
+        return self.draft_writer
 
     async def close(self) -> None:
         for task in self.tasks:
@@ -237,6 +267,7 @@ def personal_data(
     from bot.sending import UndeliveredStore
     from bot.services.related import related_store
     from bot.services.topics import QuestionLog
+    from knowledge_base.drafts import DraftStore
 
     found: list[PersonalData] = [
         stores.conversations,
@@ -253,6 +284,7 @@ def personal_data(
         QuestionLog(stores.redis, stores.keys),
         related_store(stores, settings),
         learning_repository(settings, stores),
+        DraftStore(stores.redis, stores.keys.prefix),  # entry drafts: tickets' words, masked
     ]
     if isinstance(events, PersonalData):  # the recorder of this process, when it keeps events
         found.append(events)
@@ -581,6 +613,7 @@ def build_dispatcher(app: App, bot: Bot) -> Dispatcher:
     dp["product_name"] = app.product
     dp["knowledge"] = app.knowledge
     dp["learning"] = app.learning  # an agent's /reply kb:ENTRY teaches a phrasing
+    dp["drafts"] = app.drafts()  # /draft for operators
     dp["catalog"] = app.catalog  # handlers read ``i18n``; the errors router falls back on this
     flood = FloodControlMiddleware(
         app.stores.redis,
@@ -666,6 +699,7 @@ _MENUS = {
         ("kb_oos", "Questions we hand to a person, never answer"),
         ("stats", "Today's and this week's support figures"),
         ("kb_learned", "Phrasings learned from customers; undo one"),
+        ("draft", "Drafts: rewrite an answer, product copy, an entry (never sent)"),
     ),
 }
 

@@ -116,6 +116,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="how sure the promise must be: the lower bound's level, above 0 and below 1"
         " (default 0.95; lower: a lower threshold from fewer questions, kept less often)",
     )
+
+    p = ops.add_parser("draft", help="drafts for operators: rewrite, copy, entry; approve/discard")
+    p.add_argument(
+        "action", choices=["list", "rewrite", "copy", "entry", "show", "approve", "discard"]
+    )
+    p.add_argument("args", nargs="*", help="rewrite: ENTRY_ID STYLE; copy: 'name=…; features=…; "
+                   "price=…; offer=…'; show/approve/discard: DRAFT_ID")  # fmt: skip
     kb.set_defaults(func=cmd_kb)
 
 
@@ -146,6 +153,8 @@ async def _run(settings, args: argparse.Namespace) -> int:
         # An import that replaces everything must not first seed the configured file.
         seed=args.kb_command != "import" or not args.replace,
     ) as app:
+        if args.kb_command == "draft":
+            return await _drafts(app, args, _author(args), app.catalog.texts())
         if args.kb_command == "propose-threshold":
             return await _propose_threshold(app, args.recall, args.confidence, app.catalog.texts())
         return await _dispatch(
@@ -414,3 +423,42 @@ async def _suggestions(
         await service.reject(args.suggestion, author)
         print(texts.get("cli-kb-rejected", id=args.suggestion))
     return 0
+
+
+async def _drafts(app, args: argparse.Namespace, author: str, texts: TextSource) -> int:
+    """``supportbot kb draft …``: the same drafts as ``/draft`` and the console's, printed."""
+    from bot.services.drafts import render_draft
+
+    drafts, action, rest = app.drafts(), args.action, args.args
+    if action == "list":
+        for d in await drafts.recent():
+            about = d.entry_id or d.question or d.original
+            print(texts.get("draft-list-line", id=d.id, kind=d.kind.value, status=d.status.value,
+                            about=about))  # fmt: skip
+        return 0
+    needs = {"rewrite": 2, "show": 1, "approve": 1, "discard": 1, "copy": 0, "entry": 0}[action]
+    if len(rest) < needs:
+        raise UserFacingError(texts.get("draft-usage"))
+    if action == "rewrite":
+        draft = await drafts.rewrite(rest[0], rest[1], author)
+    elif action == "copy":
+        draft = await drafts.product_copy(" ".join(rest), author)
+    elif action == "entry":
+        draft = await drafts.entry_from_gaps(author)
+    elif action == "show":
+        draft = await drafts.get(rest[0])
+    elif action == "approve":
+        draft, result = await drafts.approve(rest[0], author)
+        if result is None:
+            print(texts.get("draft-approved-copy", id=draft.id))
+        else:
+            from bot.services.knowledge import describe_commit
+
+            commit = describe_commit(result, texts)
+            print(texts.get("draft-approved", id=draft.id, entry=draft.entry_id, commit=commit))
+        return 0
+    else:
+        print(texts.get("draft-discarded", id=(await drafts.discard(rest[0], author)).id))
+        return 0
+    print(render_draft(draft, texts))
+    return 0 if draft.id else 2  # a refused draft was not stored

@@ -284,3 +284,32 @@ def _choice_keyboard(*choices: tuple[str, CallbackData]) -> InlineKeyboardMarkup
         builder.button(text=label, callback_data=callback)
     builder.adjust(len(choices))
     return builder.as_markup()
+
+
+# -- drafts for operators (issue 19)
+
+
+class DraftAction(StrEnum):
+    APPROVE = "approve"
+    DISCARD = "discard"
+
+
+class DraftCallback(CallbackData, prefix="drf"):
+    """An operator's Approve / Discard under a draft (``/draft``)."""
+
+    action: DraftAction
+    draft_id: str
+
+
+def draft_keyboard(texts: TextSource, draft_id: str) -> InlineKeyboardMarkup:
+    """Approve / Discard under a stored draft."""
+    return _choice_keyboard(
+        (
+            texts.get("draft-button-approve"),
+            DraftCallback(action=DraftAction.APPROVE, draft_id=draft_id),
+        ),
+        (
+            texts.get("draft-button-discard"),
+            DraftCallback(action=DraftAction.DISCARD, draft_id=draft_id),
+        ),
+    )

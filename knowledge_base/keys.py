@@ -62,3 +62,12 @@ class KbKeys:
         """Why the last generator training failed (cleared when one is published): a bot with no
         generator does not start another on its own meanwhile (retrain.py)."""
         return f"{self.base}:retrain:generator-failed"
+
+    # -- drafts for operators (issue 19)
+
+    def draft(self, draft_id: str) -> str:
+        return f"{self.base}:draft:{draft_id}"
+
+    def drafts(self) -> str:
+        """Every kept draft's id, scored by when it was written."""
+        return f"{self.base}:drafts"

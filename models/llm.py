@@ -210,6 +210,13 @@ class SmolLMGenerator:
         if self.guard.embedder is not None:
             self.guard.embedder.warm_up()
 
+    def write(self, messages: list[dict[str, str]]) -> str:
+        """The model's greedy text for chat ``messages``, whole sentences only, unchecked (drafts
+        for operators check it themselves); one generation at a time, as for replies."""
+        with self._lock:
+            text = "".join(self.backend.stream(render_chatml(messages), self.max_new_tokens))
+        return _complete_sentences(text)
+
     def generate(
         self,
         question: str,

@@ -85,6 +85,11 @@ def create_app(
     app.include_router(dashboard.router)
     app.include_router(prometheus.router)
     app.include_router(canned.router)  # /kb/canned: before the knowledge base's /kb pages
+    drafts = services.extra.get("drafts")
+    if drafts is not None:  # /kb/drafts: before the knowledge base's /kb pages
+        from bot.console.drafts import include_drafts
+
+        include_drafts(app, drafts)
     knowledge = services.extra.get("knowledge")
     if knowledge is not None:
         from bot.console.kb import include_kb

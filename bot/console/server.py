@@ -25,7 +25,7 @@ async def serve_console(settings: Settings, host: str | None = None, port: int |
             app.stores,
             app.escalation(app.bot),
             app.catalog,
-            extra={"knowledge": app.knowledge, "learning": app.learning},
+            extra={"knowledge": app.knowledge, "learning": app.learning, "drafts": app.drafts()},
         )
         has_accounts = await app.stores.users.count() > 0
         config = uvicorn.Config(

@@ -22,6 +22,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message, TelegramObj
 from bot.handlers.filters import Inline
 from bot.i18n import TextSource
 from bot.keyboards import (
+    DraftCallback,
     KbGapCallback,
     KbSuggestionCallback,
     kb_decision_keyboard,
@@ -71,6 +72,7 @@ KB_COMMANDS = (
     "kb_retrain",
     "stats",
     "kb_learned",  # learning from confirmed answers (issue 20)
+    "draft",  # drafts for operators (bot/handlers/drafts.py)
 )
 EDITABLE = ("question", "answer", "tags", "alternatives")
 GAPS_SHOWN = 10  # clusters sent by /kb_gaps, each with its buttons
@@ -122,10 +124,15 @@ def create_router() -> Router:
     router.message.register(cmd_stats, Command("stats"))
     router.message.register(cmd_learned, Command("kb_learned"))  # learning (issue 20)
     router.message.register(handle_upload, Inline(F.document))
-    router.callback_query.filter(or_f(KbSuggestionCallback.filter(), KbGapCallback.filter()))
+    router.callback_query.filter(
+        or_f(KbSuggestionCallback.filter(), KbGapCallback.filter(), DraftCallback.filter())
+    )
     router.callback_query.register(refuse_button, ~IsOperator())
     router.callback_query.register(on_decision, KbSuggestionCallback.filter())
     router.callback_query.register(on_gap_decision, KbGapCallback.filter())
+    from bot.handlers import drafts  # imports this module's helpers
+
+    drafts.register(router)
     return router
 
 

@@ -494,6 +494,20 @@ class TicketRepository:
                     found.append((ticket_id, float(closed_at), bool(masked_at)))
         return found
 
+    async def questions(self, batch: int = 500) -> list[tuple[str, str]]:
+        """Every stored ticket's ``(id, question)``, oldest first (read in batches by id, as
+        ``closed`` does; entry drafts find the tickets of a content-gap cluster with it)."""
+        last = int(await self.redis.get(self.keys.ticket_seq()) or 0)
+        found: list[tuple[str, str]] = []
+        for start in range(1, last + 1, batch):
+            ids = [str(n) for n in range(start, min(start + batch, last + 1))]
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for ticket_id in ids:
+                    pipe.hget(self.keys.ticket(ticket_id), "question")
+                rows = await pipe.execute()
+            found += [(i, q) for i, q in zip(ids, rows, strict=True) if q]
+        return found
+
     async def mask(self, ticket_id: str, masker: Callable[[str], str]) -> bool:
         """Mask the personal data in a closed ticket's transcript and question, and drop the
         customer's name; False when the ticket is gone or active again (nothing changes)."""

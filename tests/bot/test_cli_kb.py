@@ -87,3 +87,26 @@ def test_cli_out_of_scope_questions(kb_env: Path, capsys: pytest.CaptureFixture)
     assert kb("out-of-scope", "remove", "do you sell cars?") == 0
     assert kb("out-of-scope", "list") == 0
     assert "v3: 0 out-of-scope questions" in capsys.readouterr().out
+
+
+def test_cli_drafts_written_approved_and_refused(
+    kb_env: Path, capsys: pytest.CaptureFixture
+) -> None:
+    assert kb("draft", "rewrite", "delivery-time", "steps") == 0
+    out = capsys.readouterr().out
+    assert out.startswith("📝 DRAFT ") and "not sent to customers" in out
+    assert "1. Standard delivery takes 3–5 business days.\n2. Express takes 1–2 days" in out
+    draft_id = out.split()[2]
+    assert kb("draft", "approve", draft_id) == 0
+    assert "→ delivery-time: v2: changed 1: delivery-time" in capsys.readouterr().out
+    # A refused rewrite is printed with why, and not kept (exit 2); bad input changes nothing.
+    assert kb("draft", "rewrite", "return-item", "steps") == 2
+    assert "REFUSED answer (rules): a single step" in capsys.readouterr().out
+    assert kb("draft", "copy") == 2
+    assert "no facts given" in capsys.readouterr().err
+    assert kb("draft", "show", "0123456789") == 2
+    assert "no draft '0123456789'" in capsys.readouterr().err
+    assert kb("draft", "list") == 0
+    assert f"{draft_id} · rewrite · approved" in capsys.readouterr().out
+    assert kb("history") == 0
+    assert capsys.readouterr().out.startswith("v2 · ")

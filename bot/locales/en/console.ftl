@@ -75,3 +75,13 @@ console-dashboard-period = There is no { $asked }-day view; the dashboard covers
 
 console-learning-off = Learning from confirmed answers is not available in this console.
 console-not-undone = Not undone: { $problems }
+
+## Drafts for operators (issue 19): /kb/drafts. A draft is never sent to a customer.
+
+console-draft-written = Draft { $id } written: read it, edit it, approve or discard it.
+console-draft-approved = Draft { $id } approved → { $entry }: { $commit }
+console-draft-approved-copy = Draft { $id } approved (copy: the knowledge base is unchanged).
+console-draft-discarded = Draft { $id } discarded.
+console-draft-missing = No draft { $id } (mistyped, or expired).
+console-draft-not-written = Not written: { $problems }
+console-draft-not-decided = Not done: { $problems }

@@ -144,6 +144,7 @@ privacy-kind = { $kind ->
     [questions] { $count } question(s) kept for the topics report
     [related_questions] which FAQ answers you got and the questions suggested to you
     [learning_candidates] { $count } question(s) waiting to be learned as a wording of an FAQ answer
+    [kb_drafts] { $count } draft(s) for our FAQ written from your tickets
    *[other] { $kind } ({ $count })
 }
 

@@ -18,6 +18,7 @@ kb-help =
     /kb_suggestions, /kb_approve ID [entry], /kb_reject ID
     /kb_export yaml|jsonl|csv|md, /kb_retrain
     /stats — today's and this week's figures
+    /draft — drafts: rewrite an answer, product copy, an entry from agents' answers
     Send a .yaml / .jsonl / .csv / .md file to import it (caption “replace” to replace all).
 kb-suggestion =
     Suggestion #{ $id } (from { $by }):
@@ -100,3 +101,38 @@ kb-learned-none = Nothing learned from customers yet.
 kb-learned-head = Learned from confirmed answers (newest first; /kb_learned undo ID takes one out):
 kb-learned-line = #{ $id } { $entry } ← “{ $text }” ({ $evidence }, { $customers } customers, v{ $version }, { $status })
 kb-learned-usage = Usage: /kb_learned, or /kb_learned undo ID
+
+## Drafts for operators (issue 19): /draft. A draft is never sent to a customer.
+## $kind: entry | rewrite | copy; $label: answer | description | post;
+## $method: generator | extractive | rules | template; $status: pending | approved | discarded.
+
+draft-usage =
+    Drafts (never sent to customers until you approve them):
+    /draft rewrite ENTRY_ID shorter|friendlier|steps
+    /draft copy name=…; features=a, b; price=…; offer=…
+    /draft entry — an entry from agents' answers to the largest content gap
+    /draft show|approve|discard DRAFT_ID
+draft-head = 📝 DRAFT { $id } · { $kind } · { $status } · not sent to customers
+draft-refused-head = ⛔ REFUSED { $kind } draft · not stored, not sent
+draft-rewrite-of =
+    Rewrite of { $entry } ({ $style }). Original:
+    { $original }
+draft-copy-of = Product copy from: { $facts }
+draft-entry-of =
+    New entry from agents' replies (tickets { $tickets }).
+    Question: { $question }
+    Phrasings (customers' words):
+    { $phrasings }
+draft-part =
+    DRAFT { $label } ({ $method }):
+    { $text }
+draft-part-refused =
+    REFUSED { $label } ({ $method }): { $why }
+    { $text }
+draft-decide = Draft { $id }: approve or discard?
+draft-list-line = { $id } · { $kind } · { $status } · { $about }
+draft-approved = ✅ Draft { $id } approved → { $entry }: { $commit }
+draft-approved-copy = ✅ Draft { $id } approved (copy: the knowledge base is unchanged).
+draft-discarded = Draft { $id } discarded.
+draft-button-approve = ✅ Approve
+draft-button-discard = 🗑 Discard

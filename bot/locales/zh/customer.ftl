@@ -143,6 +143,7 @@ privacy-kind = { $kind ->
     [questions] 为话题报告保存的 { $count } 个问题
     [related_questions] 你收到过的常见问题解答及向你推荐的问题
     [learning_candidates] { $count } 条等待被学习为常见问题问法的提问
+    [kb_drafts] { $count } 份根据你的工单撰写的常见问题草稿
    *[other] { $kind }（{ $count }）
 }
 
