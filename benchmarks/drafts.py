@@ -111,7 +111,9 @@ def main() -> int:
             if not part.ok:
                 reasons[part.reason] += 1
         if reasons:
-            listed = ", ".join(f"{r} ×{n}" for r, n in sorted(reasons.items(), key=lambda x: -x[1]))
+            listed = ", ".join(
+                f"{r} ×{n}" for r, n in sorted(reasons.items(), key=lambda x: -x[1])
+            )
             print(f"  {kind}: {listed}")
     print("\nexamples:")
     for kind, rows in results.items():
