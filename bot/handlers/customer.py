@@ -392,7 +392,7 @@ def register_related(router: Router) -> None:
     """The "People also ask" buttons under answers; a garbled one (a forged or truncated
     callback with the buttons' prefix) is told so rather than left spinning."""
     router.callback_query.register(on_related_choice, RelatedCallback.filter())
-    router.callback_query.register(on_related_garbled, F.data.startswith(RELATED_PREFIX))
+    router.callback_query.register(on_related_garbled, Inline(F.data.startswith(RELATED_PREFIX)))
 
 
 async def send_answer(
