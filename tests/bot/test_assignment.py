@@ -4,7 +4,6 @@ dispatcher polling the fake Bot API, and the console's Assign form and queue vie
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import html
 import re
 import time
@@ -13,7 +12,6 @@ from dataclasses import dataclass, replace
 
 import aiohttp
 import pytest_asyncio
-import uvicorn
 from argon2 import PasswordHasher
 
 from bot.app import build_escalation
@@ -31,6 +29,7 @@ from tests.support.handoff import (
     handoff_bot,
     handoff_settings,
 )
+from tests.support.serving import served
 from tests.support.texts import TEXTS
 
 BOB_ID = 5002
@@ -211,21 +210,10 @@ async def console(stores: Stores) -> AsyncIterator[Console]:
         bot = api.make_bot()
         escalation = build_escalation(settings, stores, bot)
         app = create_app(ConsoleServices(stores, escalation, TEXTS.catalog), settings)
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False)
-        )
-        task = asyncio.create_task(server.serve())
         try:
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.02)
-            port = server.servers[0].sockets[0].getsockname()[1]
-            yield Console(f"http://127.0.0.1:{port}", api, escalation, stores)
+            async with served(app) as url:
+                yield Console(url, api, escalation, stores)
         finally:
-            server.should_exit = True
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(task, timeout=10)
             await bot.session.close()
 
 

@@ -6,8 +6,6 @@ Redis under the test's prefix.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,7 +14,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 import pytest_asyncio
-import uvicorn
 from aiogram import Bot
 from aiogram.types import Update
 
@@ -30,6 +27,7 @@ from bot.settings import Settings
 from bot.store import Stores, TicketStatus, Turn
 from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.handoff import AGENTS_CHAT, handoff_settings
+from tests.support.serving import served
 
 CHROMIUM = Path("/usr/bin/chromium")
 USER, PASSWORD = "agent", "s3cret-pass"
@@ -67,21 +65,10 @@ async def console(stores: Stores) -> AsyncIterator[Console]:
         bot = api.make_bot()
         escalation = build_escalation(settings, stores, bot)
         app = create_app(ConsoleServices(stores, escalation, texts.catalog), settings)
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False)
-        )
-        task = asyncio.create_task(server.serve())
         try:
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.02)
-            port = server.servers[0].sockets[0].getsockname()[1]
-            yield Console(f"http://127.0.0.1:{port}", api, bot, escalation, stores, settings)
+            async with served(app) as url:
+                yield Console(url, api, bot, escalation, stores, settings)
         finally:
-            server.should_exit = True
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(task, timeout=10)
             await bot.session.close()
 
 

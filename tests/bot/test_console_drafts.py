@@ -3,14 +3,11 @@ every refusal (unknown entry or style, no facts, a forged id) changing nothing."
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest_asyncio
-import uvicorn
 
 from bot.app import open_app
 from bot.console import ConsoleServices, create_app
@@ -25,6 +22,7 @@ from tests.bot.test_console_kb import PASSWORD, USER, csrf_of
 from tests.conftest import SMALL_KB
 from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.handoff import handoff_settings
+from tests.support.serving import served
 
 
 @pytest_asyncio.fixture
@@ -43,19 +41,10 @@ async def console(
         app = create_app(
             ConsoleServices(stores, escalation, opened.catalog, extra=extra), settings
         )
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False)
-        )
-        task = asyncio.create_task(server.serve())
         try:
-            while not server.started:
-                await asyncio.sleep(0.02)
-            port = server.servers[0].sockets[0].getsockname()[1]
-            yield f"http://127.0.0.1:{port}", drafts, escalation
+            async with served(app) as url:
+                yield url, drafts, escalation
         finally:
-            server.should_exit = True
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(task, timeout=10)
             await bot.session.close()
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import html as html_module
 import json
 import re
@@ -12,7 +10,6 @@ from pathlib import Path
 
 import aiohttp
 import pytest_asyncio
-import uvicorn
 
 from bot.app import open_app
 from bot.console import ConsoleServices, create_app
@@ -26,6 +23,7 @@ from retrieval import FaqRetriever
 from tests.conftest import SMALL_KB
 from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.handoff import handoff_settings
+from tests.support.serving import served
 
 USER, PASSWORD = "agent", "s3cret-pass"
 
@@ -46,19 +44,10 @@ async def console(
             ConsoleServices(stores, escalation, opened.catalog, extra={"knowledge": knowledge}),
             settings,
         )
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False)
-        )
-        task = asyncio.create_task(server.serve())
         try:
-            while not server.started:
-                await asyncio.sleep(0.02)
-            port = server.servers[0].sockets[0].getsockname()[1]
-            yield f"http://127.0.0.1:{port}", knowledge, escalation
+            async with served(app) as url:
+                yield url, knowledge, escalation
         finally:
-            server.should_exit = True
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(task, timeout=10)
             await bot.session.close()
 
 

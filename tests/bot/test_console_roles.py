@@ -4,7 +4,6 @@ ends, guessing passwords is throttled, and a ticket's history says who did what.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator
@@ -14,7 +13,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 import pytest_asyncio
-import uvicorn
 
 from bot.app import open_app
 from bot.console import ConsoleServices, create_app
@@ -31,6 +29,7 @@ from retrieval import FaqRetriever
 from tests.conftest import SMALL_KB
 from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.handoff import handoff_settings
+from tests.support.serving import served
 
 CHROMIUM = Path("/usr/bin/chromium")
 ADMIN, ADMIN_PASSWORD = "agent", "s3cret-pass"  # the login from settings
@@ -70,22 +69,11 @@ async def console(stores: Stores, retriever: FaqRetriever) -> AsyncIterator[Cons
             stores, escalation, opened.catalog, extra={"knowledge": opened.knowledge}
         )
         app = create_app(services, settings)
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False)
-        )
-        task = asyncio.create_task(server.serve())
         try:
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.02)
-            port = server.servers[0].sockets[0].getsockname()[1]
-            accounts = AccountService(stores.users, texts)
-            yield Console(f"http://127.0.0.1:{port}", stores, escalation, accounts)
+            async with served(app) as url:
+                accounts = AccountService(stores.users, texts)
+                yield Console(url, stores, escalation, accounts)
         finally:
-            server.should_exit = True
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(task, timeout=10)
             await bot.session.close()
 
 

@@ -3,8 +3,6 @@ conversations, the plots, the answers to fix and the topics."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
 import os
 import re
@@ -14,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-import uvicorn
 
 from bot.app import open_app
 from bot.console import ConsoleServices, create_app
@@ -29,6 +26,7 @@ from tests.bot.services.test_topics import DELIVERY, REFUND
 from tests.conftest import SMALL_KB
 from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.handoff import handoff_settings
+from tests.support.serving import served
 
 CHROMIUM = Path("/usr/bin/chromium")
 USER, PASSWORD = "agent", "s3cret-pass"
@@ -63,18 +61,10 @@ async def dashboard(stores: Stores, retriever: FaqRetriever) -> AsyncIterator[st
             ),
             settings,
         )
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False)
-        )
-        task = asyncio.create_task(server.serve())
         try:
-            while not server.started:
-                await asyncio.sleep(0.02)
-            yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+            async with served(app) as url:
+                yield url
         finally:
-            server.should_exit = True
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(task, timeout=10)
             await bot.session.close()
 
 

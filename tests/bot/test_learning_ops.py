@@ -5,7 +5,6 @@ privacy, and an operator's edits made meanwhile."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
 from collections.abc import AsyncIterator
@@ -14,7 +13,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 import pytest_asyncio
-import uvicorn
 
 from bot.app import App, open_app
 from bot.cli import main
@@ -31,6 +29,7 @@ from retrieval import FaqRetriever
 from tests.conftest import REDIS_URL, SMALL_KB
 from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.handoff import handoff_settings
+from tests.support.serving import served
 from tests.support.texts import TEXTS
 
 USER, PASSWORD = "agent", "s3cret-pass"
@@ -179,18 +178,10 @@ async def console(app: App) -> AsyncIterator[str]:
             ConsoleServices(app.stores, app.escalation(bot), app.catalog, extra=extra),
             app.settings,
         )
-        server = uvicorn.Server(
-            uvicorn.Config(web, host="127.0.0.1", port=0, log_config=None, access_log=False)
-        )
-        task = asyncio.create_task(server.serve())
         try:
-            while not server.started:
-                await asyncio.sleep(0.02)
-            yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+            async with served(web) as url:
+                yield url
         finally:
-            server.should_exit = True
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(task, timeout=10)
             await bot.session.close()
 
 
