@@ -66,6 +66,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.vector_cache import CachedEmbedder
 from common.pii import mask
 from knowledge_base.learning import (
     Action,
@@ -105,40 +106,6 @@ class SimSettings:
     retrain_epochs: float = 1.0
     limit: int | None = None
     dev_limit: int | None = None
-
-
-class CachedEmbedder:
-    """The real embedder with a vector cache: every text is encoded once per model version.
-
-    MiniLM encodes queries and passages alike, so one vector serves both kinds.
-    """
-
-    def __init__(self, inner: SentenceTransformerEmbedder) -> None:
-        self.inner = inner
-        self._cache: dict[str, np.ndarray] = {}
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def dim(self) -> int:
-        return self.inner.dim
-
-    def warm_up(self) -> None:
-        self.inner.warm_up()
-
-    def prime(self, texts: list[str]) -> None:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if missing:
-            vectors = self.inner.encode(missing)
-            self._cache.update(zip(missing, vectors, strict=True))
-
-    def encode(self, texts: list[str], kind: str = "query") -> np.ndarray:
-        self.prime(texts)
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.ascontiguousarray(np.stack([self._cache[t] for t in texts]), dtype=np.float32)
 
 
 @dataclass
@@ -205,7 +172,7 @@ class Simulation:
     # -- the served retriever -------------------------------------------------------------
     def _new_model(self, model_dir: Path | None, done: int = 0) -> None:
         embedder = CachedEmbedder(
-            SentenceTransformerEmbedder(model_dir, onnx_dir=self.work / "onnx")
+            SentenceTransformerEmbedder(model_dir, onnx_dir=self.work / "onnx"), kinds_alike=True
         )
         started = time.perf_counter()
         embedder.prime(

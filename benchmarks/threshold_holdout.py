@@ -29,40 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.vector_cache import CachedEmbedder
 from knowledge_base.loaders import LabelledQuery, load_queries, load_with_training
 from retrieval import FaqRetriever, SentenceTransformerEmbedder
 from retrieval.evaluation import choose_threshold, threshold_for_recall
 from retrieval.threshold import threshold_with_bound
 
 METHODS = ("old", "pooled, leaky", "pooled CV", "new")
-
-
-class CachedEmbedder:
-    """The embedder, with every text embedded once per run (splits reuse the vectors)."""
-
-    def __init__(self, inner: SentenceTransformerEmbedder) -> None:
-        self.inner = inner
-        self._cache: dict[tuple[str, str], np.ndarray] = {}
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def dim(self) -> int:
-        return self.inner.dim
-
-    def warm_up(self) -> None:
-        self.inner.warm_up()
-
-    def encode(self, texts: list[str], kind: str = "query") -> np.ndarray:
-        missing = list(dict.fromkeys(t for t in texts if (kind, t) not in self._cache))
-        if missing:
-            for text, vector in zip(missing, self.inner.encode(missing, kind=kind), strict=True):
-                self._cache[(kind, text)] = vector
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([self._cache[(kind, t)] for t in texts])
 
 
 def confidences(retriever: FaqRetriever, texts: list[str]) -> tuple[np.ndarray, list]:
