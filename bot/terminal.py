@@ -9,7 +9,8 @@ customer's lines go to the agent instead of the bot.
 
 What the Telegram bot offers as buttons is typed (``TerminalConversation``), through the same
 services as the buttons' handlers: the "Did you mean …?" and "People also ask" suggestions are
-numbered and a typed number picks one; ``/good`` and ``/bad`` are the 👍 / 👎 of the last answer;
+numbered and a typed number picks one; ``/good`` and ``/bad`` are the 👍 / 👎 of the last answer
+(after ``/bad`` the other answers for its question are numbered too);
 ``/human`` is "Talk to a human" (under "Did you mean …?", "None of these").
 """
 
@@ -232,7 +233,10 @@ class TerminalConversation:
         await self.app.answering.learn_choice(record, entry)  # as the button: after the answer
 
     async def rate(self, helpful: bool) -> None:
-        """``/good`` / ``/bad``: as 👍 / 👎 under the last answer (two 👎 in a row: a person)."""
+        """``/good`` / ``/bad``: as 👍 / 👎 under the last answer (a 👎: the other answers for
+        its question, numbered; two 👎 in a row: a person)."""
+        from bot.services.answering import Dislike, Escalation
+
         if self.last_answer is None:
             self.say("terminal-nothing-to-rate")
             return
@@ -244,10 +248,28 @@ class TerminalConversation:
             return
         self.say("terminal-rated-good" if helpful else "terminal-rated-bad")
         try:
-            if result is not None:
+            if isinstance(result, Escalation):
                 await self.hand_off(result)
+            elif isinstance(result, Dislike) and await self.escalation.current(CHAT_ID) is None:
+                await self.offer_alternatives(record)
         finally:  # as the 👍 / 👎 button: learning after the reply
             await self.app.answering.learn_from_feedback(record, helpful)
+
+    async def offer_alternatives(self, record: Any) -> None:
+        """As ``offer_alternatives`` after a 👎: the other answers numbered (a number picks one
+        as under "Did you mean …?"), or the offer of a person."""
+        offer = await self.app.answering.alternatives(record)
+        if offer is None:
+            self.bot("dislike-no-alternatives")
+            return
+        questions = [c.entry.question for c in offer.candidates]
+        said = self.texts.get(
+            "terminal-clarify",
+            text=self.texts.get("dislike-alternatives"),
+            suggestions="\n".join(_numbered(self.texts, questions)),
+        ).rstrip()
+        self.choices = Choices(CLARIFY, offer.clarification_id, len(questions))
+        print(said + "\n" + self.texts.get("terminal-pick-hint") + "\n", flush=True)
 
     async def human(self) -> None:
         """``/human``: as "Talk to a human" under the last answer or "None of these" under

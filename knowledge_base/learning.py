@@ -124,11 +124,14 @@ def neighbours(
     phrasing_entries: Sequence[str],
     entry_id: str,
     oos_vectors: np.ndarray | None,
+    exclude: str | None = None,
 ) -> Neighbours:
     """The candidate's nearest phrasings: its own entry's, another entry's, an out-of-scope one.
 
     All vectors are L2-normalised rows (as ``FaqRetriever.phrasing_vectors`` returns), so the dot
     product is the cosine. ``phrasing_entries[i]`` is the entry id of ``phrasing_vectors[i]``.
+    ``exclude``: an entry whose phrasings do not count as "another entry's" — the one the
+    customer rejected (👎) before choosing this one: the question is near it by construction.
     """
     query = np.asarray(vector, dtype=np.float32).reshape(-1)
     rows = np.asarray(phrasing_vectors, dtype=np.float32)
@@ -143,10 +146,13 @@ def neighbours(
     if len(rows):
         sims = rows @ query
         is_own = np.fromiter((e == entry_id for e in phrasing_entries), bool, len(rows))
+        is_other = ~is_own
+        if exclude is not None and exclude != entry_id:
+            is_other &= np.fromiter((e != exclude for e in phrasing_entries), bool, len(rows))
         if is_own.any():
             own = float(sims[is_own].max())
-        if (~is_own).any():
-            others = np.flatnonzero(~is_own)
+        if is_other.any():
+            others = np.flatnonzero(is_other)
             best = int(others[np.argmax(sims[others])])
             other, other_entry = float(sims[best]), phrasing_entries[best]
     out_of_scope = 0.0

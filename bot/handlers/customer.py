@@ -41,6 +41,7 @@ from bot.services.answering import (
     Answer,
     AnsweringService,
     Clarification,
+    Dislike,
     Escalation,
     EscalationReason,
     NotYourAnswer,
@@ -50,7 +51,7 @@ from bot.services.privacy import PrivacyService
 from bot.services.related import RelatedQuestions
 from bot.services.unclear import SmallTalk
 from bot.settings import Settings
-from bot.store import Stores, Ticket, Turn, TurnRole
+from bot.store import AnswerRecord, Stores, Ticket, Turn, TurnRole
 from bot.streaming import ReplyStream
 
 log = logging.getLogger(__name__)
@@ -280,13 +281,37 @@ async def on_feedback(
     thanks = "feedback-thanks-up" if callback_data.helpful else "feedback-thanks-down"
     await query.answer(i18n.get(thanks))
     try:
-        if result is not None:  # two different answers in a row did not help: get a person
+        if isinstance(result, Escalation):  # two different answers in a row did not help
             await hand_off(
                 record.chat_id, display_name(query.from_user), result, bot, escalation, i18n
             )
+        elif isinstance(result, Dislike) and await escalation.current(record.chat_id) is None:
+            await offer_alternatives(bot, record, answering, i18n)
     finally:
         # Learning last (awaited here; it logs its own faults): the toast does not wait for it.
         await answering.learn_from_feedback(record, callback_data.helpful)
+
+
+async def offer_alternatives(
+    bot: Bot, record: AnswerRecord, answering: AnsweringService, i18n: TextSource
+) -> None:
+    """After a 👎: "Did you mean one of these?" with the other plausible entries for the question
+    (a pick goes to ``on_clarify_choice``, as under "Did you mean …?") and a person; with none,
+    the offer of a person alone."""
+    offer = await answering.alternatives(record)
+    if offer is None:
+        await bot.send_message(
+            record.chat_id,
+            i18n.get("dislike-no-alternatives"),
+            reply_markup=human_keyboard(i18n, record.answer_id),
+        )
+        return
+    questions = [c.entry.question for c in offer.candidates]
+    await bot.send_message(
+        record.chat_id,
+        i18n.get("dislike-alternatives"),
+        reply_markup=clarify_keyboard(i18n, offer.clarification_id, questions),
+    )
 
 
 async def on_rating(

@@ -39,6 +39,8 @@ UNSURE = "low_confidence"
 SMALL_TALK = frozenset(SmallTalk)  # "hi", "thanks": answered, and not an unclear message
 # The ANSWERED event's source for an entry picked under "Did you mean …?".
 CLARIFIED_SOURCE = "clarified"
+# Why the bot offered other entries: the customer pressed 👎 on an answer (not an unclear message).
+DISLIKED = "disliked"
 
 
 class NotYourAnswer(SupportBotError):
@@ -72,6 +74,15 @@ class Escalation:
     candidates: tuple[RetrievedFaq, ...] = field(default_factory=tuple)
     transcript: tuple[Turn, ...] | None = None
     gap_logged: bool = False  # already in the content-gap log (the bot asked back first)
+
+
+@dataclass(frozen=True, slots=True)
+class Dislike:
+    """A first 👎 on an answer that does not make two in a row: the bot offers the other entries
+    for its question (``AnsweringService.alternatives``) rather than a person at once."""
+
+    answer_id: str
+    rejected: str | None  # the answer's entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,7 +330,8 @@ class AnsweringService:
         )
         if record.reason == UNSURE:
             reason = EscalationReason.LOW_CONFIDENCE
-        elif record.reason in SMALL_TALK:  # nothing asked yet: they simply want a person
+        elif record.reason in SMALL_TALK or record.reason == DISLIKED:
+            # Nothing asked yet, or an answer that did not help: they simply want a person.
             reason = EscalationReason.ASKED_FOR_HUMAN
         else:
             reason = EscalationReason.UNCLEAR
@@ -349,10 +361,17 @@ class AnsweringService:
 
     async def learn_choice(self, record: ClarificationRecord, entry: FaqEntry) -> None:
         """The customer's choice under "Did you mean …?" confirms the entry (learning; never
-        raises: a fault is logged). Called after the answer is sent, so it does not wait."""
+        raises: a fault is logged). Called after the answer is sent, so it does not wait. A
+        choice among the alternatives offered after a 👎 is not compared with the entry they
+        rejected (``record.rejected``)."""
         if self.learning is not None:
             await self.learning.chosen(
-                record.chat_id, record.question, entry.id, record.confidence, at=record.at
+                record.chat_id,
+                record.question,
+                entry.id,
+                record.confidence,
+                at=record.at,
+                rejected=record.rejected,
             )
 
     async def answer_picked(
@@ -396,12 +415,14 @@ class AnsweringService:
 
     async def feedback(
         self, answer_id: str, helpful: bool, chat_id: int | None = None
-    ) -> tuple[AnswerRecord | None, Escalation | None]:
-        """A 👍 / 👎 on an answer (None if it expired); two answers disliked in a row escalate.
+    ) -> tuple[AnswerRecord | None, Escalation | Dislike | None]:
+        """A 👍 / 👎 on an answer (None if it expired); two answers disliked in a row escalate,
+        and any other new 👎 is a ``Dislike``: the caller offers ``alternatives``.
 
         With ``chat_id`` (who pressed), a vote on another chat's answer (a forged button) raises
-        ``NotYourAnswer`` and changes nothing; the same vote pressed again changes nothing. What
-        the vote teaches is ``learn_from_feedback``'s, called once the press is answered."""
+        ``NotYourAnswer`` and changes nothing; the same vote pressed again changes nothing (and
+        is no new ``Dislike``). What the vote teaches is ``learn_from_feedback``'s, called once
+        the press is answered."""
         record = await self.stores.answers.get(answer_id)
         if record is None:
             return None, None
@@ -423,12 +444,46 @@ class AnsweringService:
         )
         streak = await self.stores.answers.dislike_streak(record.chat_id, answer_id, helpful)
         if streak < 2:
-            return record, None
+            return record, None if helpful else Dislike(answer_id, record.entry_id)
         await self.stores.answers.reset_dislikes(record.chat_id)
         await self.stores.conversations.append(
             record.chat_id, Turn(TurnRole.CUSTOMER, "[👎 twice in a row]")
         )
         return record, Escalation(EscalationReason.REPEATED_DISLIKES, record.question)
+
+    async def alternatives(self, record: AnswerRecord) -> Clarification | None:
+        """After a 👎 on ``record``: the other plausible entries for its question (searched again;
+        score at least ``suggest_floor``, at most as many as "Did you mean …?" offers), kept as a
+        clarification that remembers the rejected entry, so a pick is answered and teaches as a
+        "Did you mean …?" choice. None when no other entry is plausible (nothing is kept)."""
+        (result,) = await self.searches.search([record.question], self.top_k + 1)
+        plausible = [
+            c
+            for c in result.candidates
+            if c.id != record.entry_id and c.score >= self.suggest_floor
+        ]
+        candidates = tuple(plausible[:MAX_SUGGESTIONS])
+        if not candidates:
+            return None
+        offer = Clarification(new_id(), DISLIKED, record.question, candidates, result.confidence)
+        entry_ids = tuple(c.id for c in candidates)
+        # Agents read this turn in a later ticket's transcript. Not an unclear message: the
+        # next one is asked back (if unclear) rather than sent to a person.
+        said = "[👎 — other answers offered: " + " | ".join(entry_ids) + "]"
+        await self.stores.record_clarification(
+            ClarificationRecord(
+                offer.clarification_id,
+                record.chat_id,
+                record.question,
+                DISLIKED,
+                entry_ids,
+                result.confidence,
+                at=record.at,  # when the question was asked (learning ages evidence by it)
+                rejected=record.entry_id,
+            ),
+            Turn(TurnRole.BOT, said, meta={"disliked": record.entry_id or ""}),
+        )
+        return offer
 
     async def learn_from_feedback(self, record: AnswerRecord, helpful: bool) -> None:
         """A first 👍 is a confirmation the knowledge base may learn from; 👎 never teaches (it

@@ -133,11 +133,19 @@ class LearningService:
         entry_id: str,
         confidence: float,
         at: float | None = None,
+        rejected: str | None = None,
     ) -> Verdict | None:
         """The customer picked ``entry_id`` under "Did you mean …?" for ``question`` (asked
-        ``at``)."""
+        ``at``); ``rejected``: the entry whose answer they had just 👎 when these were offered
+        (the question is near it by construction, so the margin rule leaves it out)."""
         return await self.confirmed(
-            chat_id, question, entry_id, Evidence.DID_YOU_MEAN, confidence, at=at
+            chat_id,
+            question,
+            entry_id,
+            Evidence.DID_YOU_MEAN,
+            confidence,
+            at=at,
+            rejected=rejected,
         )
 
     async def agent_answered(self, ticket_id: str, chat_id: int, entry_id: str) -> Verdict | None:
@@ -179,19 +187,29 @@ class LearningService:
         confidence: float,
         *,
         at: float | None = None,
+        rejected: str | None = None,
     ) -> Verdict | None:
         """One confirmation of a question asked ``at`` (default: now); the verdict on it (None
-        when learning could not run)."""
+        when learning could not run). ``rejected``: an entry left out of the comparison with
+        other entries (the one the customer 👎 before choosing this one)."""
         try:
             if at is not None and time.time() - at > self.max_age_s:
                 return await self._skipped(Verdict(Action.SKIP, "too_old"))
-            return await self._confirmed(chat_id, question, entry_id, evidence, confidence)
+            return await self._confirmed(
+                chat_id, question, entry_id, evidence, confidence, rejected
+            )
         except Exception:
             log.exception("learning from a confirmed answer failed; nothing learned")
             return None
 
     async def _confirmed(
-        self, chat_id: int, question: str, entry_id: str, evidence: Evidence, confidence: float
+        self,
+        chat_id: int,
+        question: str,
+        entry_id: str,
+        evidence: Evidence,
+        confidence: float,
+        rejected: str | None = None,
     ) -> Verdict:
         rules = self.rules
         if not rules.enabled:
@@ -204,13 +222,15 @@ class LearningService:
         # An agent's mapping is staff evidence: it does not use up the customer's daily share.
         today = 0 if evidence is Evidence.AGENT else await self.repository.count_today(customer)
         candidate = Candidate(text, entry_id, evidence, customer, confidence)
-        verdict = await self._judge(candidate, customers=customers, today=today)
-        await self._act(candidate, verdict, customers)
+        verdict = await self._judge(candidate, customers=customers, today=today, rejected=rejected)
+        await self._act(candidate, verdict, customers, rejected)
         if verdict.reason != FEW_CUSTOMERS and customers >= rules.min_customers:
             await self._promote(entry_id, customers)
         return verdict
 
-    async def _judge(self, candidate: Candidate, *, customers: int, today: int) -> Verdict:
+    async def _judge(
+        self, candidate: Candidate, *, customers: int, today: int, rejected: str | None = None
+    ) -> Verdict:
         if not candidate.text.strip():
             return Verdict(Action.SKIP, "empty")
         _, kb = await self.knowledge.live()
@@ -226,10 +246,10 @@ class LearningService:
             return Verdict(Action.SKIP, "taken_out")
         if present:
             return Verdict(Action.SKIP, "duplicate")
-        near = await self._neighbours(candidate)
+        near = await self._neighbours(candidate, rejected)
         return judge(candidate, near, self.rules, entry_customers=customers, customer_today=today)
 
-    async def _neighbours(self, candidate: Candidate) -> Neighbours:
+    async def _neighbours(self, candidate: Candidate, rejected: str | None = None) -> Neighbours:
         if self.live is None:
             raise RuntimeError("learning needs the served models")
         retriever = self.live.retriever
@@ -237,11 +257,13 @@ class LearningService:
         def compare() -> Neighbours:
             vectors, owners, oos = retriever.served_vectors()
             vector = retriever.phrasing_vectors([candidate.text])[0]
-            return neighbours(vector, vectors, owners, candidate.entry_id, oos)
+            return neighbours(vector, vectors, owners, candidate.entry_id, oos, exclude=rejected)
 
         return await asyncio.get_running_loop().run_in_executor(self.executor, compare)
 
-    async def _act(self, candidate: Candidate, verdict: Verdict, customers: int) -> None:
+    async def _act(
+        self, candidate: Candidate, verdict: Verdict, customers: int, rejected: str | None = None
+    ) -> None:
         if verdict.reason == FEW_CUSTOMERS:
             # Judged again when more customers confirm the entry (or aged out).
             await self.repository.keep_pending(
@@ -252,6 +274,7 @@ class LearningService:
                     candidate.customer,
                     candidate.confidence,
                     time.time(),
+                    rejected,
                 )
             )
             await self.repository.count("wait", verdict.reason)
@@ -275,8 +298,10 @@ class LearningService:
                 waiting.confidence,
             )
             # Its customer's daily cap was applied when it arrived.
-            verdict = await self._judge(candidate, customers=customers, today=0)
-            await self._act(candidate, verdict, customers)
+            verdict = await self._judge(
+                candidate, customers=customers, today=0, rejected=waiting.rejected
+            )
+            await self._act(candidate, verdict, customers, waiting.rejected)
 
     async def _add(self, candidate: Candidate, customers: int) -> None:
         hold = 60 + 2 * self.commit_every_s  # until the batch it joins is committed

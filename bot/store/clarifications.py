@@ -15,7 +15,8 @@ from common.privacy import Customer
 
 @dataclass(frozen=True, slots=True)
 class ClarificationRecord:
-    """What the customer wrote, why the bot asked back, and the entries its buttons offer.
+    """What the customer wrote, why the bot asked back, and the entries its buttons offer — or,
+    after a 👎 on an answer, the other entries offered for its question.
 
     A button's callback carries ``clarification_id`` and an index into ``entry_ids``: Telegram
     allows 64 bytes of callback data, and an entry id can be longer.
@@ -24,10 +25,12 @@ class ClarificationRecord:
     clarification_id: str
     chat_id: int
     question: str
-    reason: str  # a JunkKind value, or "low_confidence"
+    reason: str  # a JunkKind value, a SmallTalk value, "low_confidence" or "disliked"
     entry_ids: tuple[str, ...] = ()
     confidence: float = 0.0
     at: float = field(default_factory=time.time)
+    # After a 👎: the entry of the answer the customer rejected (the others are offered).
+    rejected: str | None = None
 
     @classmethod
     def from_json(cls, raw: str) -> ClarificationRecord:

@@ -53,6 +53,8 @@ class PendingCandidate:
     customer: str
     confidence: float
     at: float
+    # A choice made after a 👎: the rejected entry, left out of the margin rule when judged again.
+    rejected: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

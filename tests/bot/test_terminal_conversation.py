@@ -171,3 +171,28 @@ async def test_good_and_a_picked_suggestion_teach_as_the_buttons_do(
     assert TEXTS.get("clarify-did-you-mean") in printed(capsys)
     await chat.said("1")
     assert sum((await learning.stats()).values()) == 2
+
+
+async def test_bad_numbers_the_other_answers_and_a_number_picks_one(
+    chat: TerminalConversation, stores: Stores, capsys
+) -> None:
+    """/bad is a 👎: the other answers for the question are numbered, as the Telegram bot's
+    buttons after a 👎; a typed number answers one and teaches as a "Did you mean …?" choice."""
+    await chat.said("when will my refund arrive")  # answered with the delivery entry
+    printed(capsys)
+    await chat.said("/bad")
+    out = printed(capsys)
+    assert TEXTS.get("terminal-rated-bad") in out and TEXTS.get("dislike-alternatives") in out
+    assert re.findall(r"(?m)^ {5}\d\) (.+)$", out) == ["How do I return an item?"]
+    await chat.said("/bad")  # pressed twice: nothing offered again
+    assert TEXTS.get("dislike-alternatives") not in printed(capsys)
+    await chat.said("1")
+    assert "You can return any item within 30 days" in printed(capsys)
+    assert (await answered(stores))[-1] == ("return-item", CLARIFIED_SOURCE)
+    (waiting,) = await chat.app.learning.repository.pending()
+    assert (waiting.entry_id, waiting.rejected) == ("return-item", "delivery-time")
+    # No other answer for this one: a person is offered instead.
+    await chat.said("How long does delivery take?")
+    await chat.said("/good")
+    await chat.said("/bad")  # changed their mind
+    assert TEXTS.get("dislike-no-alternatives") in printed(capsys)

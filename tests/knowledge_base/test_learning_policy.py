@@ -177,3 +177,25 @@ def test_a_choice_must_be_nearer_its_entry_than_an_answer_needs_to_be() -> None:
     assert verdict(candidate(Evidence.DID_YOU_MEAN), nearer_other).reason == "near_other_entry"
     strict = LearningRules(min_margin=0.0)
     assert verdict(candidate(), nearer_other, strict).reason == "near_other_entry"
+
+
+def test_neighbours_can_leave_out_the_rejected_entry() -> None:
+    """A choice made after a 👎 is near the rejected entry by construction: with ``exclude`` its
+    phrasings are not "another entry's", so the margin rule compares with the rest only."""
+    rows = np.stack([unit(0.2, 1, 0), unit(1, 0.2, 0), unit(1, -1, 0), unit(0, 0, 1)])
+    entries = ["chosen", "rejected", "rejected", "third"]
+    q = unit(1, 0.8, 0.3)  # cosines ≈ 0.75 (chosen), 0.86 (rejected), 0.23 (third)
+    plain = neighbours(q, rows, entries, "chosen", None)
+    assert plain.other_entry == "rejected" and plain.margin < 0.0
+    near = neighbours(q, rows, entries, "chosen", None, exclude="rejected")
+    assert near.own == pytest.approx(plain.own)
+    assert near.other_entry == "third"
+    assert near.other == pytest.approx(float(rows[3] @ q), abs=1e-6)
+    assert near.margin > 0.0
+    choice = candidate(Evidence.DID_YOU_MEAN, confidence=0.6)
+    assert verdict(choice, plain).reason == "near_other_entry"
+    assert verdict(choice, near) == Verdict(Action.ADD, "confirmed")
+    # Leaving out every other entry: nothing else to be near; the own entry is never left out.
+    alone = neighbours(q, rows[:3], entries[:3], "chosen", None, exclude="rejected")
+    assert (alone.other, alone.other_entry) == (0.0, None)
+    assert neighbours(q, rows, entries, "chosen", None, exclude="chosen") == plain

@@ -181,3 +181,10 @@ terminal-nothing-to-rate = bot> There is no answer to rate yet: ask a question f
 terminal-rated-good = bot> Thanks for the feedback! 🙌
 terminal-rated-bad = bot> Thanks for telling us. Type /human if you'd like a person to help.
 terminal-human-already = bot> A person from our support team already has your conversation (ticket #{ $ticket }): type here and they will read it.
+
+## After a 👎: the other answers for the same question (bot/handlers/customer.py offer_alternatives)
+
+# Above up to three buttons (button-did-you-mean) and button-none-of-these.
+dislike-alternatives = Sorry that didn't help. Did you mean one of these?
+# No other FAQ answer fits the question: only the "Talk to a human" button follows.
+dislike-no-alternatives = Sorry that didn't help. I have no other answer for this question — would you like a person to help?

@@ -175,3 +175,8 @@ terminal-nothing-to-rate = 机器人> 还没有可以评价的回答：请先提
 terminal-rated-good = 机器人> 感谢你的反馈！🙌
 terminal-rated-bad = 机器人> 感谢告知。如需人工客服帮助，请输入 /human。
 terminal-human-already = 机器人> 我们的客服人员已经在处理你的对话（工单 #{ $ticket }）：直接在这里输入，他们会看到。
+
+## After a 👎: the other answers for the same question (bot/handlers/customer.py offer_alternatives)
+
+dislike-alternatives = 抱歉没能帮到你。你是想问下面的哪一个吗？
+dislike-no-alternatives = 抱歉没能帮到你。对于这个问题我没有其他答案了 — 需要人工客服帮助吗？
