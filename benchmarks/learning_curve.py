@@ -8,19 +8,24 @@ confidence) and the product's answer rule:
 * confidence ≥ ``--threshold`` (``RETRIEVAL__THRESHOLD``): the top entry is the answer. The
   customer votes with probability 1 − ``--no-vote``: 👍 when the top entry is the row's label,
   👎 otherwise, a ``--wrong-vote`` share of votes flipped. Out-of-scope rows (CLINC150) have no
-  right entry: a 👍 on them is always a wrong vote.
+  right entry: a 👍 on them is always a wrong vote. After a 👎 the bot offers the other plausible
+  entries ("Did you mean one of these?", ``AnsweringService.alternatives``; off with
+  ``--no-dislike-alternatives``), handled like the buttons below with the rejected entry left out
+  of the margin rule.
 * below it: "Did you mean …?" with up to three buttons, the candidates scoring at least
   ``--suggest-floor`` (``RETRIEVAL__SUGGEST_FLOOR``, the rule of ``AnsweringService._clarify``).
   The customer presses the labelled entry when it is among them (a ``--wrong-vote`` share press
-  another button); otherwise, with probability ``--agent-share``, an agent answers the ticket
-  with the labelled entry (default 0: no agent evidence). An out-of-scope question left without
-  an answer is in the content-gap report; with probability ``--operator-oos`` an operator marks it
-  out of scope there (default 0: the bot knows no out-of-scope question).
+  another button); otherwise the customer is handed to a person, and with probability
+  ``--agent-share`` (default 0.8) the agent answers the ticket with the labelled entry (``/reply
+  kb:ID``; the rest answer in their own words, which teaches nothing). An out-of-scope question
+  left without an answer is in the content-gap report; with probability ``--operator-oos``
+  (default 0.5) an operator marks it out of scope there.
 
 Every 👍, button choice and agent mapping is a ``Candidate`` (text masked with ``common.pii.mask``)
 judged by ``knowledge_base.learning.judge`` against the served index: ADD puts the phrasing into
-the knowledge base, SKIP drops it, SUGGEST queues it for an operator, and no operator is simulated,
-so suggestions are never added. A suggestion for "few_customers" is judged again when its entry
+the knowledge base, SKIP drops it, SUGGEST queues it for an operator; with probability
+``--operator-review`` (default 0: no operator) an operator reviews a suggestion, approving it when
+right and rejecting it when wrong. A suggestion for "few_customers" is judged again when its entry
 has been confirmed by enough distinct customers (a caller's option the policy allows). A 👎 on an
 answer whose best-matching phrasing was learned counts against that phrasing; it is withdrawn per
 ``knowledge_base.learning.should_withdraw``.
@@ -28,21 +33,28 @@ answer whose best-matching phrasing was learned counts against that phrasing; it
 The index is reloaded every ``--reload-every`` conversations when the knowledge base changed
 (``FaqRetriever.load`` re-embeds only new phrasings, from a vector cache here, and keeps the
 calibration on small changes); the retriever is fine-tuned (``train_retriever`` from the bundled
-MiniLM, as ``supportbot train-retriever`` does, ``--retrain-budget`` seconds at most) when
-``--retrain-every`` phrasings were learned since the last training, and then everything is
-re-embedded with the new model.
+MiniLM with the known out-of-scope questions as negatives, as ``supportbot train-retriever``
+does, ``--retrain-epochs`` epochs, ``--retrain-budget`` seconds at most) when ``--retrain-every``
+phrasings were learned since the last training and at least ``--retrain-growth`` times the
+phrasings that training saw, and then everything is re-embedded with the new model. The defaults
+(1,000 phrasings, growth 0.5, 2 epochs) keep the whole run of both datasets within an hour on 2
+cores: fine-tuning on a few hundred phrasings moves the model too little to pay for itself (see
+the README), so the first retraining waits for a thousand.
 
 After 0, 500, 1,000, 2,000, 5,000 and all conversations: accuracy@1 on dev; for CLINC150 also the
 in-scope accuracy and out-of-scope recall at the threshold chosen on dev for 90 % recall
 (``retrieval.evaluation.choose_threshold``); phrasings learned (in the knowledge base now), wrongly
 learned (to an entry that is not the row's label, or from an out-of-scope row), withdrawn,
-suggested, and retrains.
+suggested, and retrains. The end prints the events, the verdicts, and per verdict and evidence how
+many candidates were wrong and right (what tunes ``LearningRules``).
 
 Usage:
   python benchmarks/learning_curve.py [--data ../shared/datasets] [--datasets banking77 clinc150]
       [--limit N] [--dev-limit N] [--seed 0] [--no-vote 0.5] [--wrong-vote 0.05]
-      [--threshold 0.55] [--suggest-floor 0.45] [--agent-share 0] [--operator-oos 0] [--reload-every 100] [--retrain-every 300] [--retrain-growth 0]
-      [--retrain-budget 240] [--rule name=value ...] [--json]
+      [--threshold 0.55] [--suggest-floor 0.45] [--agent-share 0.8] [--operator-oos 0.5]
+      [--operator-review 0] [--no-dislike-alternatives] [--reload-every 100]
+      [--retrain-every 1000] [--retrain-growth 0.5] [--retrain-epochs 2] [--retrain-budget 600]
+      [--rule name=value ...] [--json]
 """
 
 from __future__ import annotations
@@ -97,15 +109,20 @@ class SimSettings:
     threshold: float = 0.55
     suggest_floor: float = 0.45
     top_k: int = 3
-    agent_share: float = 0.0
-    operator_oos: float = 0.0
+    agent_share: float = 0.8
+    operator_oos: float = 0.5
+    operator_review: float = 0.0
+    dislike_alternatives: bool = True
     reload_every: int = 100
-    retrain_every: int = 300
-    retrain_growth: float = 0.0
-    retrain_budget_s: float = 240.0
-    retrain_epochs: float = 1.0
+    retrain_every: int = 1000
+    retrain_growth: float = 0.5
+    retrain_budget_s: float = 600.0
+    retrain_epochs: float = 2.0
     limit: int | None = None
     dev_limit: int | None = None
+
+
+DEFAULT = SimSettings()
 
 
 @dataclass
@@ -136,6 +153,8 @@ class Outcome:
     points: list[Point] = field(default_factory=list)
     verdicts: Counter = field(default_factory=Counter)
     events: Counter = field(default_factory=Counter)
+    # verdict → [wrong, right] candidates (right: the row's label)
+    correctness: defaultdict = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
     seconds: float = 0.0
 
 
@@ -257,7 +276,7 @@ class Simulation:
     def _converse(self, rows: list[LabelledQuery], first: int) -> None:
         texts = [q.text for q in rows]
         results = self.retriever.search_vectors(
-            texts, self.embedder.encode(texts), max(self.sim.top_k, MAX_BUTTONS)
+            texts, self.embedder.encode(texts), max(self.sim.top_k, MAX_BUTTONS + 1)
         )
         for offset, (query, result) in enumerate(zip(rows, results, strict=True)):
             self._conversation(query, result, f"customer-{first + offset}")
@@ -282,9 +301,24 @@ class Simulation:
                         self._withdraw(top.matched)
             if up:
                 self._confirm(query, top.id, Evidence.THUMBS_UP, customer, result.confidence)
+                return
+            if not sim.dislike_alternatives:
+                return
+            # 👎: "Did you mean one of these?" with the other candidates (the rejected one out).
+            events["offered_after_dislike"] += 1
+            self._offer(query, result, customer, rejected=top.id)
             return
-        buttons = [c for c in result.candidates if c.score >= sim.suggest_floor][:MAX_BUTTONS]
         events["clarified"] += 1
+        self._offer(query, result, customer, rejected=None)
+
+    def _offer(
+        self, query: LabelledQuery, result: SearchResult, customer: str, rejected: str | None
+    ) -> None:
+        """Buttons of the plausible candidates (``AnsweringService._clarify``'s rule); the
+        customer presses the labelled one if shown; else the ticket goes to an agent."""
+        sim, events = self.sim, self.outcome.events
+        plausible = [c for c in result.candidates if c.score >= sim.suggest_floor]
+        buttons = [c for c in plausible if c.id != rejected][:MAX_BUTTONS]
         ids = [c.id for c in buttons]
         chosen: str | None = None
         if query.faq_id in ids:
@@ -295,8 +329,10 @@ class Simulation:
         elif ids and self.rng.random() < sim.wrong_vote:
             chosen = self.rng.choice(ids)
         if chosen is not None:
-            events["chose_button"] += 1
-            self._confirm(query, chosen, Evidence.DID_YOU_MEAN, customer, result.confidence)
+            events["chose_button" if rejected is None else "chose_after_dislike"] += 1
+            self._confirm(
+                query, chosen, Evidence.DID_YOU_MEAN, customer, result.confidence, rejected
+            )
         elif query.faq_id is not None and self.rng.random() < sim.agent_share:
             events["agent_answered"] += 1
             self._confirm(query, query.faq_id, Evidence.AGENT, customer, 1.0)
@@ -313,22 +349,31 @@ class Simulation:
         evidence: Evidence,
         customer: str,
         confidence: float,
+        rejected: str | None = None,
     ) -> None:
         self.customers[entry_id].add(customer)
         candidate = Candidate(mask(query.text), entry_id, evidence, customer, confidence)
-        self._judge(candidate, query.faq_id)
+        self._judge(candidate, query.faq_id, rejected=rejected)
         if len(self.customers[entry_id]) >= self.rules.min_customers and self.waiting[entry_id]:
             waiting, self.waiting[entry_id] = self.waiting[entry_id], []
-            for earlier, label in waiting:
-                self._judge(earlier, label, again=True)
+            for earlier, label, excluded in waiting:
+                self._judge(earlier, label, again=True, rejected=excluded)
 
-    def _judge(self, candidate: Candidate, label: str | None, again: bool = False) -> None:
+    def _judge(
+        self,
+        candidate: Candidate,
+        label: str | None,
+        again: bool = False,
+        rejected: str | None = None,
+    ) -> None:
         text = candidate.text
         if text in self.learned or text in self.withdrawn:
             self.outcome.verdicts["already_judged"] += 1
             return
         vector = self.embedder.encode([text])[0]
-        near = neighbours(vector, self.rows, self.row_entries, candidate.entry_id, self.oos_rows)
+        near = neighbours(
+            vector, self.rows, self.row_entries, candidate.entry_id, self.oos_rows, rejected
+        )
         verdict = judge(
             candidate,
             near,
@@ -336,23 +381,35 @@ class Simulation:
             entry_customers=len(self.customers[candidate.entry_id]),
             customer_today=0,  # every simulated customer is a distinct one
         )
+        right = candidate.entry_id == label
         if not again:
             self.outcome.verdicts[f"{verdict.action}:{verdict.reason}"] += 1
+            key = f"{verdict.action}:{verdict.reason}:{candidate.evidence}"
+            self.outcome.correctness[key][right] += 1
         if verdict.action is Action.ADD:
-            self.learned[text] = Learned(candidate.entry_id, label)
-            if candidate.entry_id != label:
-                self.outcome.events[f"wrong_from_{candidate.evidence}"] += 1
-            self.rows = np.vstack([self.rows, vector[None, :]])
-            self.row_entries.append(candidate.entry_id)
-            self.since_retrain += 1
-            self.dirty = True
+            self._add(text, candidate, label, vector)
             if again:
                 self.outcome.verdicts["add:confirmed_later"] += 1
                 self.suggested -= 1
         elif verdict.action is Action.SUGGEST and not again:
+            if self.rng.random() < self.sim.operator_review:
+                # An operator reviews the suggestion: approves a right one, rejects a wrong one.
+                self.outcome.events["operator_approved" if right else "operator_rejected"] += 1
+                if right:
+                    self._add(text, candidate, label, vector)
+                return
             self.suggested += 1
             if verdict.reason == "few_customers":
-                self.waiting[candidate.entry_id].append((candidate, label))
+                self.waiting[candidate.entry_id].append((candidate, label, rejected))
+
+    def _add(self, text: str, candidate: Candidate, label: str | None, vector) -> None:
+        self.learned[text] = Learned(candidate.entry_id, label)
+        if candidate.entry_id != label:
+            self.outcome.events[f"wrong_from_{candidate.evidence}"] += 1
+        self.rows = np.vstack([self.rows, vector[None, :]])
+        self.row_entries.append(candidate.entry_id)
+        self.since_retrain += 1
+        self.dirty = True
 
     def _withdraw(self, text: str) -> None:
         item = self.learned.pop(text)
@@ -463,35 +520,57 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=["banking77", "clinc150"])
     parser.add_argument("--limit", type=int, help="replay only the first N conversations")
     parser.add_argument("--dev-limit", type=int, help="evaluate on a seeded sample of dev")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-vote", type=float, default=0.5, help="share who do not vote")
-    parser.add_argument("--wrong-vote", type=float, default=0.05, help="share of wrong votes")
-    parser.add_argument("--threshold", type=float, default=0.55, help="RETRIEVAL__THRESHOLD")
-    parser.add_argument("--suggest-floor", type=float, default=0.45)
+    parser.add_argument("--seed", type=int, default=DEFAULT.seed)
+    parser.add_argument(
+        "--no-vote", type=float, default=DEFAULT.no_vote, help="share who do not vote"
+    )
+    parser.add_argument(
+        "--wrong-vote", type=float, default=DEFAULT.wrong_vote, help="share of wrong votes"
+    )
+    parser.add_argument(
+        "--threshold", type=float, default=DEFAULT.threshold, help="RETRIEVAL__THRESHOLD"
+    )
+    parser.add_argument("--suggest-floor", type=float, default=DEFAULT.suggest_floor)
     parser.add_argument(
         "--agent-share",
         type=float,
-        default=0.0,
+        default=DEFAULT.agent_share,
         help="share of unrecovered in-scope questions an agent answers with their entry",
     )
     parser.add_argument(
         "--operator-oos",
         type=float,
-        default=0.0,
+        default=DEFAULT.operator_oos,
         help="share of unrecovered out-of-scope questions an operator marks out of scope",
     )
-    parser.add_argument("--reload-every", type=int, default=100)
     parser.add_argument(
-        "--retrain-every", type=int, default=300, help="new phrasings per retrain (0: never)"
+        "--operator-review",
+        type=float,
+        default=DEFAULT.operator_review,
+        help="share of suggestions an operator reviews (approves the right, rejects the wrong)",
+    )
+    parser.add_argument(
+        "--no-dislike-alternatives",
+        action="store_true",
+        help="a 👎 offers no other entries (the bot before they were offered)",
+    )
+    parser.add_argument("--reload-every", type=int, default=DEFAULT.reload_every)
+    parser.add_argument(
+        "--retrain-every",
+        type=int,
+        default=DEFAULT.retrain_every,
+        help="new phrasings per retrain (0: never)",
     )
     parser.add_argument(
         "--retrain-growth",
         type=float,
-        default=0.0,
+        default=DEFAULT.retrain_growth,
         help="and at least this share of the phrasings the last training saw (0: off)",
     )
-    parser.add_argument("--retrain-budget", type=float, default=240.0, help="seconds")
-    parser.add_argument("--retrain-epochs", type=float, default=1.0)
+    parser.add_argument(
+        "--retrain-budget", type=float, default=DEFAULT.retrain_budget_s, help="seconds"
+    )
+    parser.add_argument("--retrain-epochs", type=float, default=DEFAULT.retrain_epochs)
     parser.add_argument("--rule", action="append", default=[], help="LearningRules name=value")
     parser.add_argument("--json", action="store_true", help="last line: the figures as JSON")
     args = parser.parse_args()
@@ -507,6 +586,8 @@ def main() -> None:
         suggest_floor=args.suggest_floor,
         agent_share=args.agent_share,
         operator_oos=args.operator_oos,
+        operator_review=args.operator_review,
+        dislike_alternatives=not args.no_dislike_alternatives,
         reload_every=args.reload_every,
         retrain_every=args.retrain_every,
         retrain_growth=args.retrain_growth,
@@ -535,6 +616,10 @@ def main() -> None:
             console.print(table(name, outcome))
             console.print(f"events: {dict(outcome.events)}")
             console.print(f"verdicts: {dict(sorted(outcome.verdicts.items()))}")
+            console.print(
+                "wrong/right per verdict: "
+                f"{ {k: tuple(v) for k, v in sorted(outcome.correctness.items())} }"
+            )
             figures[name] = summary(outcome)
     console.print(
         f"whole run: {time.perf_counter() - started:.0f}s; load average now {os.getloadavg()}"

@@ -237,7 +237,7 @@ class KnowledgeBaseSettings(BaseModel):
     retrain_budget_seconds: float = Field(900.0, gt=0)
     # Issue 20, retraining follows the traffic: retrain once the live knowledge base holds this
     # many phrasings the served retriever was not trained on (0 = off).
-    retrain_after_phrasings: int = Field(200, ge=0)
+    retrain_after_phrasings: int = Field(1000, ge=0)
 
     @field_validator("path")
     @classmethod

@@ -187,7 +187,7 @@ def test_the_bot_trains_a_first_generator_unless_auto_training_is_off(
     retriever = FaqRetriever(embedder)
     verbatim = RecordingLive(retriever, VerbatimGenerator())
     settings = Settings(_env_file=None, generator={"model_path": tmp_path / "gen"})
-    assert settings.generator.auto_train and settings.kb.retrain_after_phrasings == 200
+    assert settings.generator.auto_train and settings.kb.retrain_after_phrasings == 1000
     assert _generator_trainer(verbatim, settings) is not None
     off = Settings(_env_file=None, generator={"model_path": tmp_path / "gen", "auto_train": False})
     assert _generator_trainer(verbatim, off) is None
