@@ -115,6 +115,8 @@ class FaqRetriever:
         self._load_lock = threading.Lock()
         # False for the retriever that fits the reference calibration itself (nothing to borrow).
         self._borrows = True
+        # Reference calibrations, for an embedder that cannot be a key of ``_REFERENCES``.
+        self._own_references: dict[tuple[ScoringConfig, str], Calibrator] = {}
         # Entry centroids of one snapshot (``nearest_entries``), computed on first use.
         self._centroids: tuple[_Snapshot, np.ndarray] | None = None
         # ``nearest_entries`` answers of one snapshot: an answered entry asks for the same list
@@ -329,9 +331,10 @@ class FaqRetriever:
         The served calibrator was fitted on the held-out phrasings and the known out-of-scope
         questions; scoring those same questions with it would grade a threshold on what taught
         it. So the calibration rows are split in ``folds`` (stratified: right, wrong,
-        out-of-scope), and each fold is scored by a calibrator fitted on the other folds. With a
-        borrowed calibration (no phrasings to spare) the out-of-scope questions never taught it
-        and are scored by it directly; there are then no in-scope rows.
+        out-of-scope), and each fold is scored by a calibrator fitted on the other folds (the
+        borrowed one, as the served model would, where the other folds are too few to fit on).
+        With a borrowed calibration (too few phrasings to spare) the out-of-scope questions never
+        taught it and are scored by it directly; there are then no in-scope rows.
         """
         snap = self._snapshot
         if snap is None:
@@ -356,6 +359,8 @@ class FaqRetriever:
             test = fold == f
             if test.any():
                 fitted = Calibrator().fit(samples.x[~test], samples.y[~test])
+                if not fitted.fitted and self._borrows:
+                    fitted = self._reference_calibration(self._language(snap.kb))
                 confidence[test] = fitted.confidences(samples.x[test])
         return HeldOutConfidence(
             in_scope_confidence=confidence[~samples.oos],
@@ -376,7 +381,10 @@ class FaqRetriever:
 
         key = (self.scoring, language)
         with _references_lock:
-            known = _REFERENCES.setdefault(self.embedder, {})
+            try:
+                known = _REFERENCES.setdefault(self.embedder, {})
+            except TypeError:  # not weakly referable
+                known = self._own_references
             if key not in known:
                 reference = FaqRetriever(
                     self.embedder, cache_dir=self.cache_dir, scoring=self.scoring

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from knowledge_base import FaqEntry, KnowledgeBase, bundled_path, load_knowledge_base
@@ -266,7 +267,14 @@ def test_a_borrowing_knowledge_base_fits_its_own_calibration_once_it_has_enough(
         own.confidence(feats)
     )
     assert abs(own.confidence(feats) - reference.confidence(feats)) > 1e-3
-    assert not retriever.held_out_confidence().borrowed
+    held = retriever.held_out_confidence()
+    samples = retriever._snapshot.calibration
+    assert not held.borrowed and len(held.oos_confidence) == 15
+    # Each fold's calibrator would be fitted on 16 rows, too few: the borrowed one scores them
+    # (as the served model would), not the raw similarity.
+    borrowed = reference.confidences(samples.x[samples.oos])
+    assert np.allclose(held.oos_confidence, borrowed, atol=1e-4)
+    assert not np.allclose(held.oos_confidence, samples.x[samples.oos][:, 0], atol=0.05)
     # Its own calibration, unlike a borrowed one, is kept over a small change.
     stats = retriever.load(
         grown.with_extra_phrasings({"return-item": ["send it back"]}), out_of_scope=unanswerable
