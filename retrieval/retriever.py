@@ -289,8 +289,8 @@ class FaqRetriever:
         if not Calibrator.can_fit(samples.y):
             return self._borrow(
                 snap,
-                f"{len(held)} held-out phrasings and {len(oos_x)} out-of-scope questions,"
-                f" {int(samples.y.sum())} of them found, are too few of one kind to fit on",
+                f"{len(held)} held-out phrasings and {len(oos_x)} out-of-scope questions are"
+                f" all of one kind ({int(samples.y.sum())} found their entry)",
             )
         snap.calibrator.fit(samples.x, samples.y)
         log.info(
