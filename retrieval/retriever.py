@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -37,6 +38,13 @@ log = logging.getLogger(__name__)
 # A reload that adds or removes at most this many phrasings (or this share) keeps the calibration.
 SMALL_CHANGE_PHRASINGS = 5
 SMALL_CHANGE_SHARE = 0.01
+
+# The calibration each embedder gets on the bundled knowledge base, per (scoring, language): fitted
+# once per process, since every retriever that cannot calibrate itself borrows the same one.
+_REFERENCES: weakref.WeakKeyDictionary[Embedder, dict[tuple[ScoringConfig, str], Calibrator]] = (
+    weakref.WeakKeyDictionary()
+)
+_references_lock = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +92,7 @@ class _Snapshot:
     # Known out-of-scope questions and their (query) vectors; empty when none were given.
     oos_texts: tuple[str, ...] = ()
     oos_vectors: np.ndarray | None = None
-    # What the calibrator was fitted on (None: not fitted here, e.g. borrowed or not calibrated).
+    # What the calibrator was fitted on (None: not fitted here: borrowed, or not calibrated).
     calibration: CalibrationSamples | None = None
 
 
@@ -105,7 +113,10 @@ class FaqRetriever:
         self.scoring = scoring or ScoringConfig()
         self._snapshot: _Snapshot | None = None
         self._load_lock = threading.Lock()
-        self._references: dict[str, Calibrator] = {}
+        # False for the retriever that fits the reference calibration itself (nothing to borrow).
+        self._borrows = True
+        # Reference calibrations, for an embedder that cannot be a key of ``_REFERENCES``.
+        self._own_references: dict[tuple[ScoringConfig, str], Calibrator] = {}
         # Entry centroids of one snapshot (``nearest_entries``), computed on first use.
         self._centroids: tuple[_Snapshot, np.ndarray] | None = None
         # ``nearest_entries`` answers of one snapshot: an answered entry asks for the same list
@@ -219,7 +230,9 @@ class FaqRetriever:
     def _small_change(
         previous: _Snapshot | None, phrasings: list[str], oos_texts: tuple[str, ...]
     ) -> bool:
-        if previous is None or not previous.calibrator.fitted or previous.oos_texts != oos_texts:
+        if previous is None or previous.calibration is None or previous.oos_texts != oos_texts:
+            # Nothing fitted here to keep: a borrowed calibration is re-decided on every reload,
+            # so a knowledge base that grows enough phrasings gets its own.
             return False
         before, after = set(previous.phrasings), set(phrasings)
         changed = len(before ^ after)
@@ -234,11 +247,13 @@ class FaqRetriever:
             rng = np.random.default_rng(1)
             held = np.sort(rng.choice(held, self.scoring.max_calibration_queries, replace=False))
         if len(held) == 0:
-            # No entry has phrasings to spare (a knowledge base of one question per entry): raw
-            # similarities are no confidence (e5's lie between 0.9 and 1 for related and unrelated
-            # questions alike), so borrow the calibration of the bundled demo knowledge base.
-            snap.calibrator.adopt(self._reference_calibration(snap.kb))
-            return None
+            return self._borrow(snap, "no entry has phrasings to spare")
+        if len(held) + len(snap.oos_texts) < Calibrator.MIN_SAMPLES:
+            return self._borrow(
+                snap,
+                f"{len(held)} held-out phrasings and {len(snap.oos_texts)} out-of-scope questions"
+                " are too few to fit on",
+            )
         keep = np.flatnonzero(~mask)
         rest = _Snapshot(
             kb=snap.kb,
@@ -271,6 +286,12 @@ class FaqRetriever:
             y=np.asarray(y + [0] * len(oos_x), dtype=np.int64),
             oos=np.asarray([False] * len(x) + [True] * len(oos_x)),
         )
+        if not Calibrator.can_fit(samples.y):
+            return self._borrow(
+                snap,
+                f"{len(held)} held-out phrasings and {len(oos_x)} out-of-scope questions are"
+                f" all of one kind ({int(samples.y.sum())} found their entry)",
+            )
         snap.calibrator.fit(samples.x, samples.y)
         log.info(
             "confidence calibrated on %d held-out phrasings and %d out-of-scope questions",
@@ -278,6 +299,18 @@ class FaqRetriever:
             len(snap.oos_texts),
         )
         return samples
+
+    def _borrow(self, snap: _Snapshot, why: str) -> None:
+        """Serve ``snap`` with the reference calibration, since it cannot calibrate itself: raw
+        similarities are no confidence (e5's lie between 0.9 and 1 for related and unrelated
+        questions alike). None: nothing was fitted here (``_Snapshot.calibration``)."""
+        if not self._borrows:
+            log.info("confidence not calibrated (%s): raw scores as confidence", why)
+            return None
+        language = self._language(snap.kb)
+        snap.calibrator.adopt(self._reference_calibration(language))
+        log.info("confidence borrowed from the bundled %s knowledge base (%s)", language, why)
+        return None
 
     def _oos_features(self, snap: _Snapshot) -> list[list[float]]:
         """The features of each known out-of-scope question as if it were a new question: its
@@ -298,9 +331,10 @@ class FaqRetriever:
         The served calibrator was fitted on the held-out phrasings and the known out-of-scope
         questions; scoring those same questions with it would grade a threshold on what taught
         it. So the calibration rows are split in ``folds`` (stratified: right, wrong,
-        out-of-scope), and each fold is scored by a calibrator fitted on the other folds. With a
-        borrowed calibration (no phrasings to spare) the out-of-scope questions never taught it
-        and are scored by it directly; there are then no in-scope rows.
+        out-of-scope), and each fold is scored by a calibrator fitted on the other folds (the
+        borrowed one, as the served model would, where the other folds are too few to fit on).
+        With a borrowed calibration (too few phrasings to spare) the out-of-scope questions never
+        taught it and are scored by it directly; there are then no in-scope rows.
         """
         snap = self._snapshot
         if snap is None:
@@ -325,6 +359,8 @@ class FaqRetriever:
             test = fold == f
             if test.any():
                 fitted = Calibrator().fit(samples.x[~test], samples.y[~test])
+                if not fitted.fitted and self._borrows:
+                    fitted = self._reference_calibration(self._language(snap.kb))
                 confidence[test] = fitted.confidences(samples.x[test])
         return HeldOutConfidence(
             in_scope_confidence=confidence[~samples.oos],
@@ -332,19 +368,32 @@ class FaqRetriever:
             oos_confidence=confidence[samples.oos],
         )
 
-    def _reference_calibration(self, kb: KnowledgeBase) -> Calibrator:
-        """The confidence model this embedder gets on the bundled demo knowledge base, in the
-        language most of ``kb`` is written in (fitted once per retriever and language)."""
+    @staticmethod
+    def _language(kb: KnowledgeBase) -> str:
+        """The language most of ``kb`` is written in: "zh" or "en"."""
+        sample = kb.phrasing_rows()[0][:2000]
+        return "zh" if sum(map(is_chinese, sample)) * 2 > len(sample) else "en"
+
+    def _reference_calibration(self, language: str) -> Calibrator:
+        """The confidence model this embedder (and scoring) gets on the bundled demo knowledge
+        base in ``language``: fitted once per process, embedder, scoring and language."""
         from knowledge_base import bundled_path, load_knowledge_base
 
-        sample = kb.phrasing_rows()[0][:2000]
-        language = "zh" if sum(map(is_chinese, sample)) * 2 > len(sample) else "en"
-        if language not in self._references:
-            reference = FaqRetriever(self.embedder, cache_dir=self.cache_dir, scoring=self.scoring)
-            reference.load(load_knowledge_base(bundled_path(language)))
-            self._references[language] = reference._snapshot.calibrator
-            log.info("confidence calibrated on the bundled %s knowledge base", language)
-        return self._references[language]
+        key = (self.scoring, language)
+        with _references_lock:
+            try:
+                known = _REFERENCES.setdefault(self.embedder, {})
+            except TypeError:  # not weakly referable
+                known = self._own_references
+            if key not in known:
+                reference = FaqRetriever(
+                    self.embedder, cache_dir=self.cache_dir, scoring=self.scoring
+                )
+                reference._borrows = False
+                reference.load(load_knowledge_base(bundled_path(language)))
+                known[key] = reference._snapshot.calibrator
+                log.info("confidence calibrated on the bundled %s knowledge base", language)
+            return known[key]
 
     def _embed(self, phrasings: list[str], previous: _Snapshot | None) -> tuple[np.ndarray, int]:
         """Vectors for all phrasings, reusing those the previous snapshot already had."""

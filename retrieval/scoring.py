@@ -150,7 +150,13 @@ class CalibrationSamples:
 
 
 class Calibrator:
-    """P(first entry is right | features), by logistic regression; falls back to the raw score."""
+    """P(first entry is right | features), by logistic regression; falls back to the raw score.
+
+    ``fit`` leaves it unfitted when the samples are too few (under ``MIN_SAMPLES``) or all of one
+    class; the caller then decides what serves instead (``FaqRetriever`` borrows a calibration).
+    """
+
+    MIN_SAMPLES = 20
 
     def __init__(self) -> None:
         self._coef: np.ndarray | None = None
@@ -159,10 +165,8 @@ class Calibrator:
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> Calibrator:
         self.samples = len(y)
-        if len(y) < 20 or y.min() == y.max():
-            log.info(
-                "calibration skipped (%d samples, one class): raw scores as confidence", len(y)
-            )
+        if not self.can_fit(y):
+            log.debug("calibration skipped: %d samples, %d right", len(y), int(np.sum(y)))
             return self
         from sklearn.linear_model import LogisticRegression
 
@@ -171,6 +175,11 @@ class Calibrator:
         self._coef = model.coef_[0].astype(np.float64)
         self._intercept = float(model.intercept_[0])
         return self
+
+    @classmethod
+    def can_fit(cls, y: np.ndarray) -> bool:
+        """Whether labels ``y`` are enough to fit on: ``MIN_SAMPLES`` or more, of both classes."""
+        return len(y) >= cls.MIN_SAMPLES and int(np.min(y)) != int(np.max(y))
 
     def adopt(self, other: Calibrator) -> Calibrator:
         """Use ``other``'s fitted model (a knowledge base that cannot calibrate itself)."""

@@ -21,9 +21,9 @@ from knowledge_base import KnowledgeBase
 from tests.support.handoff import handoff_app
 from tests.support.texts import TEXTS
 
-# On the small knowledge base "refund?" is below the answer threshold with the return entry the
-# only plausible one (as in test_clarification.py).
-UNSURE_QUESTION = "refund?"
+# On the small knowledge base "money back?" is below the answer threshold with the return entry
+# the only plausible one (as in test_clarification.py).
+UNSURE_QUESTION = "money back?"
 
 
 @pytest_asyncio.fixture

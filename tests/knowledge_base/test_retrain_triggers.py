@@ -21,6 +21,7 @@ from models.generator import VerbatimGenerator
 from retrieval import FaqRetriever, SentenceTransformerEmbedder
 from tests.conftest import SMALL_KB
 from tests.support.live import FakeModels, RecordingLive
+from tests.support.out_of_scope import UNANSWERABLE
 
 LEARNED = [
     ("delivery-time", "where is my package"),
@@ -245,7 +246,14 @@ async def test_a_swapped_in_retriever_refits_its_confidence_on_the_learned_phras
     old.load(SMALL_KB)
     live = RecordingLive(old, version=1)
     fresh: list[FaqRetriever] = []
-    models = FakeModels(retriever=lambda path: fresh.append(FaqRetriever(embedder)) or fresh[-1])
+    # With 16 known out-of-scope questions (as from a settings file), the new model's four
+    # held-out phrasings are enough to fit on (fewer would borrow the bundled calibration).
+    unanswerable = UNANSWERABLE[:16]
+    models = FakeModels(
+        retriever=lambda path: (
+            fresh.append(FaqRetriever(embedder, out_of_scope=unanswerable)) or fresh[-1]
+        )
+    )
     watcher = KbWatcher(kb_store, live, models)
     with caplog.at_level(logging.INFO, logger="retrieval.retriever"):
         assert await watcher.sync()
@@ -253,8 +261,10 @@ async def test_a_swapped_in_retriever_refits_its_confidence_on_the_learned_phras
     served = live.retriever.knowledge_base
     assert served.phrasing_count() == SMALL_KB.phrasing_count() + 4
     # Held out: one of each entry's five phrasings (the learned ones are among them).
-    assert "confidence calibrated on 4 held-out phrasings" in caplog.text
-    assert fresh[0]._snapshot.calibrator.samples == 4  # refitted by the new model itself
+    assert "confidence calibrated on 4 held-out phrasings and 16 out-of-scope" in caplog.text
+    # Refitted by the new model itself, on its own knowledge base.
+    assert fresh[0]._snapshot.calibration is not None
+    assert fresh[0]._snapshot.calibrator.samples == 4 + 16
     assert live.retriever.search("do you take amex").top.id == "payment-methods"
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from knowledge_base import FaqEntry, KnowledgeBase, bundled_path, load_knowledge_base
 from retrieval import FaqRetriever, SentenceTransformerEmbedder
-from retrieval.scoring import ScoringConfig
+from retrieval.scoring import Calibrator, ScoringConfig
+from tests.support.out_of_scope import UNANSWERABLE
 
 
 def test_finds_the_entry_for_paraphrases(retriever: FaqRetriever) -> None:
@@ -85,7 +88,14 @@ def test_index_is_cached_and_rebuilt_only_when_content_changes(
     )
     rebuilt = FaqRetriever(embedder, cache_dir=cache).load(changed)
     assert "cache_hit" not in rebuilt
-    assert len(list(cache.iterdir())) == 2
+    # One folder per content (the bundled knowledge base's, whose calibration the small one
+    # borrows, may be there too, when this process fitted it first here).
+    bundled = {
+        f"{embedder.name}-{load_knowledge_base(bundled_path(lang)).content_hash()}"
+        for lang in ("en", "zh")
+    }
+    folders = {p.name for p in cache.iterdir()} - bundled
+    assert folders == {f"{embedder.name}-{kb.content_hash()}" for kb in (small_kb, changed)}
 
 
 def test_reload_embeds_only_new_phrasings_and_swaps(
@@ -183,3 +193,90 @@ def test_threshold_meets_the_out_of_scope_recall_asked_for() -> None:
     # Balanced: 3/4 answered + 5/5 escalated at 0.7 beats 4/4 + 3/5 at 0.35.
     assert choose_threshold(results, queries, min_oos_recall=None) == 0.7
     assert choose_threshold(results[:4], queries[:4]) is None
+
+
+def _features(retriever: FaqRetriever, query: str) -> list[float]:
+    vector = retriever.embedder.encode([query], kind="query")
+    return retriever._rank(retriever._snapshot, [query], vector, 2)[0][1]
+
+
+@pytest.fixture(scope="module")
+def reference(embedder: SentenceTransformerEmbedder) -> Calibrator:
+    """The calibration the bundled (English) knowledge base fits for itself."""
+    bundled = FaqRetriever(embedder)
+    bundled.load(load_knowledge_base(bundled_path("en")))
+    return bundled._snapshot.calibrator
+
+
+def test_too_few_held_out_phrasings_borrow_the_bundled_calibration(
+    embedder: SentenceTransformerEmbedder,
+    small_kb: KnowledgeBase,
+    reference: Calibrator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Four entries of four phrasings: one held out of each, four samples, too few to fit on.
+    retriever = FaqRetriever(embedder)
+    with caplog.at_level(logging.INFO, logger="retrieval.retriever"):
+        retriever.load(small_kb)
+    assert (
+        "confidence borrowed from the bundled en knowledge base (4 held-out phrasings and 0"
+        " out-of-scope questions are too few to fit on)" in caplog.text
+    )
+    assert "confidence calibrated on 4" not in caplog.text
+    assert retriever._snapshot.calibration is None and retriever._snapshot.calibrator.fitted
+    for query in ("when does my parcel arrive", "do you sell gift cards"):
+        feats = _features(retriever, query)
+        confidence = retriever.search(query).confidence
+        assert confidence == pytest.approx(reference.confidence(feats), abs=1e-4), query
+        assert abs(confidence - feats[0]) > 0.05, query  # not the raw similarity
+    held = retriever.held_out_confidence()
+    assert held.borrowed and len(held.in_scope_confidence) == 0
+
+
+def test_a_borrowing_knowledge_base_fits_its_own_calibration_once_it_has_enough(
+    embedder: SentenceTransformerEmbedder,
+    small_kb: KnowledgeBase,
+    reference: Calibrator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    unanswerable = UNANSWERABLE[:15]
+    retriever = FaqRetriever(embedder)
+    retriever.load(small_kb, out_of_scope=unanswerable)  # 4 + 15 samples: borrowed
+    assert retriever._snapshot.calibration is None
+    # Four phrasings more (a change small enough to keep a calibration fitted here): eight
+    # phrasings hold out two, 5 + 15 samples, enough to fit on; the borrowed one is not kept.
+    grown = small_kb.with_extra_phrasings(
+        {
+            "delivery-time": [
+                "where is my package",
+                "delivery estimate",
+                "how fast do you ship",
+                "when do orders get delivered",
+            ]
+        }
+    )
+    with caplog.at_level(logging.INFO, logger="retrieval.retriever"):
+        stats = retriever.load(grown, out_of_scope=unanswerable)
+    assert "calibration_reused" not in stats and "calibration_seconds" in stats
+    assert "confidence calibrated on 5 held-out phrasings and 15 out-of-scope" in caplog.text
+    assert "borrowed" not in caplog.text
+    own = retriever._snapshot.calibrator
+    assert retriever._snapshot.calibration is not None and own.samples == 20
+    feats = _features(retriever, "when does my parcel arrive")
+    assert retriever.search("when does my parcel arrive").confidence == pytest.approx(
+        own.confidence(feats)
+    )
+    assert abs(own.confidence(feats) - reference.confidence(feats)) > 1e-3
+    held = retriever.held_out_confidence()
+    samples = retriever._snapshot.calibration
+    assert not held.borrowed and len(held.oos_confidence) == 15
+    # Each fold's calibrator would be fitted on 16 rows, too few: the borrowed one scores them
+    # (as the served model would), not the raw similarity.
+    borrowed = reference.confidences(samples.x[samples.oos])
+    assert np.allclose(held.oos_confidence, borrowed, atol=1e-4)
+    assert not np.allclose(held.oos_confidence, samples.x[samples.oos][:, 0], atol=0.05)
+    # Its own calibration, unlike a borrowed one, is kept over a small change.
+    stats = retriever.load(
+        grown.with_extra_phrasings({"return-item": ["send it back"]}), out_of_scope=unanswerable
+    )
+    assert stats["calibration_reused"] == 1 and retriever._snapshot.calibrator is own
