@@ -178,7 +178,7 @@ async def test_bad_numbers_the_other_answers_and_a_number_picks_one(
 ) -> None:
     """/bad is a 👎: the other answers for the question are numbered, as the Telegram bot's
     buttons after a 👎; a typed number answers one and teaches as a "Did you mean …?" choice."""
-    await chat.said("when will my refund arrive")  # answered with the delivery entry
+    await chat.said("when does my returned parcel get delivered")  # the delivery entry answers
     printed(capsys)
     await chat.said("/bad")
     out = printed(capsys)
