@@ -255,6 +255,7 @@ def test_a_borrowing_knowledge_base_fits_its_own_calibration_once_it_has_enough(
             ]
         }
     )
+    caplog.clear()  # what the first load logged (kept when INFO was already on) is not this one's
     with caplog.at_level(logging.INFO, logger="retrieval.retriever"):
         stats = retriever.load(grown, out_of_scope=unanswerable)
     assert "calibration_reused" not in stats and "calibration_seconds" in stats
