@@ -110,6 +110,15 @@ class LanguageRoutedRetriever:
             return self.multilingual.phrasing_vectors(texts)
         return self.english.phrasing_vectors(texts)
 
+    def served_vectors(self) -> tuple[np.ndarray, tuple[str, ...], np.ndarray | None]:
+        """``FaqRetriever.served_vectors`` of the index that serves the knowledge base's own
+        language: the one ``phrasing_vectors`` embeds with, so a learned phrasing is compared
+        with vectors of the same model."""
+        if self._kb_chinese:
+            self._ensure_multilingual()
+            return self.multilingual.served_vectors()
+        return self.english.served_vectors()
+
     def nearest_entries(self, entry_id: str, k: int = 5) -> list[str]:
         """The entries most similar to ``entry_id``, by the model that reads the knowledge
         base's language (``FaqRetriever.nearest_entries``)."""

@@ -109,3 +109,31 @@ def test_make_retriever_follows_the_setting(tmp_path: Path) -> None:
     assert isinstance(make_retriever("e5", cache_dir=tmp_path).embedder, E5Embedder)
     minilm = make_retriever("minilm", cache_dir=tmp_path)
     assert isinstance(minilm.embedder, SentenceTransformerEmbedder)
+
+
+def test_the_routed_retriever_serves_what_the_bot_asks_of_a_retriever() -> None:
+    """Every public part of ``FaqRetriever`` the bot may call exists on the routed one (learning
+    called ``served_vectors`` on it and failed in the terminal chat, which routes by default);
+    ``search_vectors`` takes one model's query vectors, which a two-model retriever cannot."""
+    public = {n for n in dir(FaqRetriever) if not n.startswith("_")} - {"search_vectors"}
+    assert public <= {n for n in dir(LanguageRoutedRetriever) if not n.startswith("_")}
+
+
+def test_learning_compares_with_the_index_of_the_knowledge_bases_language(
+    embedder: SentenceTransformerEmbedder, e5: E5Embedder, tmp_path: Path
+) -> None:
+    english_kb = load_knowledge_base(bundled_path())
+    routed = _routed(embedder, e5, tmp_path)
+    routed.load(english_kb)
+    vectors, owners, _ = routed.served_vectors()
+    plain_vectors, plain_owners, _ = routed.english.served_vectors()
+    assert owners == plain_owners and vectors is plain_vectors
+    assert not routed.multilingual_ready  # learning from English questions builds no e5 index
+    question = routed.phrasing_vectors(["how long does shipping take to Norway"])[0]
+    assert question.shape == (vectors.shape[1],)
+
+    chinese = _routed(embedder, e5, tmp_path)
+    chinese.load(load_knowledge_base(CHINESE_KB))
+    vectors, owners, _ = chinese.served_vectors()
+    assert owners == chinese.multilingual.served_vectors()[1]
+    assert chinese.phrasing_vectors(["我的包裹到哪了"]).shape[1] == vectors.shape[1]
