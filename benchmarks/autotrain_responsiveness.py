@@ -10,7 +10,7 @@ chat) and the time from the update being queued to the bot's answer is measured 
   ``KB__RETRAIN_BUDGET_SECONDS=--budget``): a child process at the lowest CPU priority
   (``common/background.py``). The window opens once the child has spent 20 CPU seconds
   (models loaded, training under way);
-- ``by hand``: as before issue 20, `supportbot train-generator` started by an operator on the same
+- ``by hand``: as before the automatic first training, `supportbot train-generator` started by an operator on the same
   machine at normal priority, beside an idle-configured bot (window opened the same way).
 
 Printed per arm: questions answered, p50 / p99 / max latency, and how many CPU seconds the training

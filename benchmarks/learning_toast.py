@@ -5,7 +5,7 @@ Each round a new customer asks a reworded question of one of a few entries and p
 figures over ``--n`` rounds (an idle bot, one round at a time):
   * 👍 → toast: the callback update is queued → ``answerCallbackQuery`` answered;
   * 👍 → handler done: until the handler (learning included) has finished.
-With the learning before the toast (before issue 20's batching) the two are about the same; the
+With the learning before the toast (before the batching) the two are about the same; the
 decision counts show what learning did (few customers / added / suggested…).
 ``--commit-every`` sets ``LEARNING__COMMIT_EVERY_S`` (0: each add is its own version, as before).
 Usage:

@@ -95,7 +95,7 @@ class App:
     live: LiveModels | None = None
     answering: AnsweringService | None = None
     abuse: AbuseDetector | None = None  # abusive language, in customers' and generated words
-    learning: LearningService | None = None  # confirmed answers → phrasings (issue 20)
+    learning: LearningService | None = None  # confirmed answers → phrasings
     watcher: KbWatcher | None = None
     related: RelatedQuestions | None = None  # "People also ask" under answers
     bot: Bot | None = None

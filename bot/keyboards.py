@@ -286,7 +286,7 @@ def _choice_keyboard(*choices: tuple[str, CallbackData]) -> InlineKeyboardMarkup
     return builder.as_markup()
 
 
-# -- drafts for operators (issue 19)
+# -- drafts for operators
 
 
 class DraftAction(StrEnum):

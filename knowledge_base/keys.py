@@ -63,7 +63,7 @@ class KbKeys:
         generator does not start another on its own meanwhile (retrain.py)."""
         return f"{self.base}:retrain:generator-failed"
 
-    # -- drafts for operators (issue 19)
+    # -- drafts for operators
 
     def draft(self, draft_id: str) -> str:
         return f"{self.base}:draft:{draft_id}"

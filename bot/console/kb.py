@@ -425,7 +425,7 @@ async def retrain(change: KbChange) -> Response:
     return change.done("/kb", change.texts.get("console-retrain-requested"))
 
 
-# ------------------------------------------------------------------ learned phrasings (issue 20)
+# ------------------------------------------------------------------ learned phrasings
 
 
 def _learning(request: Request, texts: ConsoleTexts) -> LearningService:

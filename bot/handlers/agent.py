@@ -236,7 +236,7 @@ async def cmd_reply(
     delivery = await escalation.console_reply(ticket.id, who, text, shown=shown)
     if not delivery.delivered and delivery.note:
         await message.reply(delivery.note)
-    # Learning (issue 20): the agent mapped the customer's question to this entry.
+    # Learning: the agent mapped the customer's question to this entry.
     if delivery.delivered and entry_id and learning is not None:
         await learning.agent_answered(ticket.id, ticket.chat_id, entry_id)
 

@@ -272,7 +272,7 @@ async def on_feedback(
         record, result = await answering.feedback(
             callback_data.answer_id, callback_data.helpful, chat_id=query.from_user.id
         )
-    except NotYourAnswer:  # a forged button: another chat's answer (learning, issue 20)
+    except NotYourAnswer:  # a forged button: another chat's answer (learning)
         await query.answer(i18n.get("feedback-not-yours"), show_alert=True)
         return
     if record is None:

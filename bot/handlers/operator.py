@@ -71,7 +71,7 @@ KB_COMMANDS = (
     "kb_export",
     "kb_retrain",
     "stats",
-    "kb_learned",  # learning from confirmed answers (issue 20)
+    "kb_learned",  # learning from confirmed answers
     "draft",  # drafts for operators (bot/handlers/drafts.py)
 )
 EDITABLE = ("question", "answer", "tags", "alternatives")
@@ -122,7 +122,7 @@ def create_router() -> Router:
     router.message.register(cmd_export, Command("kb_export"))
     router.message.register(cmd_retrain, Command("kb_retrain"))
     router.message.register(cmd_stats, Command("stats"))
-    router.message.register(cmd_learned, Command("kb_learned"))  # learning (issue 20)
+    router.message.register(cmd_learned, Command("kb_learned"))  # learning
     router.message.register(handle_upload, Inline(F.document))
     router.callback_query.filter(
         or_f(KbSuggestionCallback.filter(), KbGapCallback.filter(), DraftCallback.filter())
@@ -517,7 +517,7 @@ async def cmd_stats(
     await _say(message, "\n\n".join(parts))
 
 
-# ------------------------------------------------------------------ learning (issue 20)
+# ------------------------------------------------------------------ learning
 
 
 async def cmd_learned(

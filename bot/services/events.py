@@ -46,7 +46,7 @@ class EventKind(StrEnum):
     MUTED_MESSAGE = "muted_message"  # a muted customer's message, not answered or relayed
     CUSTOMER_UNMUTED = "customer_unmuted"  # an agent lifted a mute (``actor``)
     TICKET_ASSIGNED = "ticket_assigned"  # ``actor`` gave the ticket to ``assignee``
-    # Learning from confirmed answers (issue 20): ``entry_id``, ``version``; ``reason`` the
+    # Learning from confirmed answers: ``entry_id``, ``version``; ``reason`` the
     # evidence (learned) or why (withdrawn: "downvotes", "undone", "gone"); ``score`` customers.
     PHRASING_LEARNED = "phrasing_learned"
     PHRASING_WITHDRAWN = "phrasing_withdrawn"

@@ -203,7 +203,7 @@ class Keys:
         """The "People also ask" buttons sent to a customer: answer id → the offered entries."""
         return f"{self.prefix}:related:offers:{chat_id}"
 
-    # ------------------------------------------------------------------ learning (issue 20)
+    # ------------------------------------------------------------------ learning
 
     def learning(self, part: str) -> str:
         """Learning from confirmed answers (``bot/store/learning.py``): ``part`` names the key

@@ -76,7 +76,7 @@ console-dashboard-period = There is no { $asked }-day view; the dashboard covers
 console-learning-off = Learning from confirmed answers is not available in this console.
 console-not-undone = Not undone: { $problems }
 
-## Drafts for operators (issue 19): /kb/drafts. A draft is never sent to a customer.
+## Drafts for operators: /kb/drafts. A draft is never sent to a customer.
 
 console-draft-written = Draft { $id } written: read it, edit it, approve or discard it.
 console-draft-approved = Draft { $id } approved → { $entry }: { $commit }

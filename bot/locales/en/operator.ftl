@@ -102,7 +102,7 @@ kb-learned-head = Learned from confirmed answers (newest first; /kb_learned undo
 kb-learned-line = #{ $id } { $entry } ← “{ $text }” ({ $evidence }, { $customers } customers, v{ $version }, { $status })
 kb-learned-usage = Usage: /kb_learned, or /kb_learned undo ID
 
-## Drafts for operators (issue 19): /draft. A draft is never sent to a customer.
+## Drafts for operators: /draft. A draft is never sent to a customer.
 ## $kind: entry | rewrite | copy; $label: answer | description | post;
 ## $method: generator | extractive | rules | template; $status: pending | approved | discarded.
 
